@@ -1,0 +1,228 @@
+/* vpar/common.h — status codes, error messages and configuration shared by
+   every vpar header.
+
+   WHAT
+     Every vpar function that can fail returns a `vpar_status` (VPAR_OK == 0).
+     The calling thread's last error also carries a human-readable detail
+     that names the file or argument and what is wrong, like dlerror():
+
+         vpar_npy a;
+         vpar_status st = vpar_npy_open(&a, "net.npy");
+         if (st != VPAR_OK) {
+             fprintf(stderr, "error: %s\n", vpar_last_error());
+             // e.g. "net.npy: truncated data: header declares 800 bytes
+             //       of data but the file holds 640"
+             return 1;
+         }
+
+   SHARING STATE ACROSS TRANSLATION UNITS
+     vpar is header-only in the stb style. Exactly one .c file of a program
+     defines VPAR_IMPLEMENTATION before including "vpar.h" (or any vpar
+     header); every other file includes it plainly and sees declarations only.
+     Process-wide state (the SIMD dispatch table, the default thread pool,
+     the thread-local error buffer) therefore exists exactly once.
+     tests/test_two_tu*.c proves it.
+
+     Define VPAR_STATIC as well to make every function `static` for a
+     single-file program that wants no external symbols.
+
+   CONFIGURATION MACROS (define before including, in every TU alike)
+     VPAR_ASSERT(x)          assertion used internally (default: assert(x))
+     VPAR_MALLOC(sz)         allocator hooks; define all three or none
+     VPAR_REALLOC(p, sz)     (defaults: malloc/realloc/free)
+     VPAR_FREE(p)
+     VPAR_NO_SIMD, VPAR_NO_AVX2, VPAR_NO_AVX512, VPAR_NO_NEON
+                             compile out vector paths (see vpar/simd.h)
+
+   CALLING CONTEXTS
+     vpar_status_str: any thread, any time (pure).
+     vpar_last_error: any thread; refers to the calling thread's last failure.
+*/
+#ifndef VPAR_COMMON_H
+#define VPAR_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef VPAR_API
+#  ifdef VPAR_STATIC
+#    define VPAR_API static
+#  else
+#    define VPAR_API extern
+#  endif
+#endif
+
+#define VPAR_VERSION_MAJOR 0
+#define VPAR_VERSION_MINOR 1
+#define VPAR_VERSION_PATCH 0
+#define VPAR_VERSION_STRING "0.1.0"
+
+/* One list generates the enum and the messages. */
+#define VPAR__STATUS_LIST(X)                                                  \
+    X(VPAR_OK,              "ok")                                            \
+    X(VPAR_ERR_NOMEM,       "out of memory")                                 \
+    X(VPAR_ERR_INVALID,     "invalid argument")                              \
+    X(VPAR_ERR_IO,          "input/output error")                            \
+    X(VPAR_ERR_FORMAT,      "malformed input")                               \
+    X(VPAR_ERR_UNSUPPORTED, "unsupported format or feature")                 \
+    X(VPAR_ERR_SHAPE,       "wrong shape")                                   \
+    X(VPAR_ERR_OVERFLOW,    "size overflow")                                 \
+    X(VPAR_ERR_NOT_FOUND,   "not found")                                     \
+    X(VPAR_ERR_FULL,        "capacity exhausted")                            \
+    X(VPAR_ERR_TIMEOUT,     "timed out")                                     \
+    X(VPAR_ERR_CRASHED,     "worker died")                                   \
+    X(VPAR_ERR_INTERRUPTED, "interrupted")                                   \
+    X(VPAR_ERR_SYSTEM,      "system call failed")                            \
+    X(VPAR_ERR_CPU,         "instruction set not supported by this CPU")     \
+    X(VPAR_ERR_STATE,       "operation not allowed in the current state")
+
+typedef enum vpar_status {
+#define VPAR__STATUS_ENUM(name, text) name,
+    VPAR__STATUS_LIST(VPAR__STATUS_ENUM)
+#undef VPAR__STATUS_ENUM
+    VPAR_STATUS_COUNT
+} vpar_status;
+
+/* The fixed description of a status code ("truncated data" style details
+   live in vpar_last_error()). Never NULL; unknown codes give "unknown
+   status". Any thread. */
+VPAR_API const char *vpar_status_str(vpar_status status);
+
+/* The calling thread's most recent error detail, e.g.
+   "net.npy: unsupported dtype '>f8' (big-endian)". Empty string when no
+   vpar call has failed on this thread. The buffer is thread-local and is
+   overwritten by the next failing call on the same thread. Any thread. */
+VPAR_API const char *vpar_last_error(void);
+
+/* Clears the calling thread's error detail. Any thread. */
+VPAR_API void vpar_clear_error(void);
+
+/* Records an error detail for the calling thread (printf-style) and returns
+   `status` so that library code can write `return vpar_fail(ST, ...)`.
+   Public so that applications built on vpar (the examples) report errors
+   the same way. Any thread. */
+VPAR_API vpar_status vpar_fail(vpar_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Like vpar_fail, appending ": <strerror(err)>" for system errors. */
+VPAR_API vpar_status vpar_fail_errno(vpar_status status, int err,
+                                     const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- configuration ----------------------------------------------------- */
+
+#ifndef VPAR_ASSERT
+#  include <assert.h>
+#  define VPAR_ASSERT(x) assert(x)
+#endif
+
+#if defined(VPAR_MALLOC) || defined(VPAR_REALLOC) || defined(VPAR_FREE)
+#  if !defined(VPAR_MALLOC) || !defined(VPAR_REALLOC) || !defined(VPAR_FREE)
+#    error "vpar: define all of VPAR_MALLOC, VPAR_REALLOC and VPAR_FREE, or none"
+#  endif
+#else
+#  include <stdlib.h>
+#  define VPAR_MALLOC(sz) malloc(sz)
+#  define VPAR_REALLOC(p, sz) realloc((p), (sz))
+#  define VPAR_FREE(p) free(p)
+#endif
+
+/* Cache-line size used to pad per-worker state. */
+#ifndef VPAR_CACHE_LINE
+#  define VPAR_CACHE_LINE 64
+#endif
+
+/* Checked size arithmetic: returns 0 on overflow, 1 otherwise. */
+static inline int vpar__mul_size(size_t a, size_t b, size_t *out) {
+#if defined(__GNUC__) || defined(__clang__)
+    return !__builtin_mul_overflow(a, b, out);
+#else
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+#endif
+}
+
+static inline int vpar__add_size(size_t a, size_t b, size_t *out) {
+#if defined(__GNUC__) || defined(__clang__)
+    return !__builtin_add_overflow(a, b, out);
+#else
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+#endif
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VPAR_COMMON_H */
+
+/* ======================================================================== */
+/* Implementation                                                            */
+/* ======================================================================== */
+#if defined(VPAR_IMPLEMENTATION) && !defined(VPAR_COMMON_IMPLEMENTED)
+#define VPAR_COMMON_IMPLEMENTED
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef VPAR_ERROR_CAPACITY
+#  define VPAR_ERROR_CAPACITY 512
+#endif
+
+#if defined(__cplusplus)
+#  define VPAR__THREAD_LOCAL thread_local
+#else
+#  define VPAR__THREAD_LOCAL _Thread_local
+#endif
+
+static VPAR__THREAD_LOCAL char vpar__error_buffer[VPAR_ERROR_CAPACITY];
+
+VPAR_API const char *vpar_status_str(vpar_status status) {
+    switch (status) {
+#define VPAR__STATUS_CASE(name, text) case name: return text;
+        VPAR__STATUS_LIST(VPAR__STATUS_CASE)
+#undef VPAR__STATUS_CASE
+    default: return "unknown status";
+    }
+}
+
+VPAR_API const char *vpar_last_error(void) { return vpar__error_buffer; }
+
+VPAR_API void vpar_clear_error(void) { vpar__error_buffer[0] = '\0'; }
+
+VPAR_API vpar_status vpar_fail(vpar_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vpar__error_buffer, sizeof vpar__error_buffer, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+VPAR_API vpar_status vpar_fail_errno(vpar_status status, int err,
+                                     const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(vpar__error_buffer, sizeof vpar__error_buffer, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof vpar__error_buffer)
+        snprintf(vpar__error_buffer + n, sizeof vpar__error_buffer - (size_t)n,
+                 ": %s", strerror(err));
+    errno = err;
+    return status;
+}
+
+#endif /* VPAR_IMPLEMENTATION */

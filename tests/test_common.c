@@ -1,0 +1,72 @@
+/* Status codes and the thread-local error detail (vpar/common.h). */
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+#include "vpar_check.h"
+#include <errno.h>
+#include <pthread.h>
+
+START_TEST(test_status_strings_are_distinct_and_known) {
+    for (int i = 0; i < VPAR_STATUS_COUNT; i++) {
+        const char *a = vpar_status_str((vpar_status)i);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_str_ne(a, "unknown status");
+        for (int j = i + 1; j < VPAR_STATUS_COUNT; j++)
+            ck_assert_str_ne(a, vpar_status_str((vpar_status)j));
+    }
+    ck_assert_str_eq(vpar_status_str(VPAR_OK), "ok");
+    ck_assert_str_eq(vpar_status_str((vpar_status)9999), "unknown status");
+}
+END_TEST
+
+START_TEST(test_fail_records_detail) {
+    vpar_clear_error();
+    ck_assert_str_eq(vpar_last_error(), "");
+    vpar_status st = vpar_fail(VPAR_ERR_FORMAT, "%s: bad magic", "x.npy");
+    ck_assert_int_eq(st, VPAR_ERR_FORMAT);
+    ck_assert_str_eq(vpar_last_error(), "x.npy: bad magic");
+    st = vpar_fail_errno(VPAR_ERR_IO, ENOENT, "cannot open %s", "y.npy");
+    ck_assert_int_eq(st, VPAR_ERR_IO);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_msg(strstr(vpar_last_error(), "cannot open y.npy: ") == vpar_last_error(),
+                  "got '%s'", vpar_last_error());
+    vpar_clear_error();
+    ck_assert_str_eq(vpar_last_error(), "");
+}
+END_TEST
+
+static void *other_thread(void *arg) {
+    (void)arg;
+    vpar_fail(VPAR_ERR_INVALID, "from the other thread");
+    return (void *)(uintptr_t)(strcmp(vpar_last_error(), "from the other thread") == 0);
+}
+
+START_TEST(test_error_detail_is_thread_local) {
+    vpar_fail(VPAR_ERR_NOMEM, "main thread detail");
+    pthread_t t;
+    void *ok = NULL;
+    ck_assert_int_eq(pthread_create(&t, NULL, other_thread, NULL), 0);
+    pthread_join(t, &ok);
+    ck_assert_ptr_nonnull(ok);
+    ck_assert_str_eq(vpar_last_error(), "main thread detail");
+}
+END_TEST
+
+START_TEST(test_checked_size_arithmetic) {
+    size_t r = 0;
+    ck_assert(vpar__mul_size(3, 5, &r) && r == 15);
+    ck_assert(!vpar__mul_size(SIZE_MAX / 2 + 1, 2, &r));
+    ck_assert(vpar__add_size(SIZE_MAX - 1, 1, &r) && r == SIZE_MAX);
+    ck_assert(!vpar__add_size(SIZE_MAX, 1, &r));
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_status_strings_are_distinct_and_known);
+    tcase_add_test(tc, test_fail_records_detail);
+    tcase_add_test(tc, test_error_detail_is_thread_local);
+    tcase_add_test(tc, test_checked_size_arithmetic);
+    suite_add_tcase(s, tc);
+    return vpar_test_run(s);
+}
