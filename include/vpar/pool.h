@@ -831,7 +831,7 @@ VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end
         }
         return VPAR_OK;
     }
-    vpar__region r;
+    vpar__region r = {NULL, NULL, 0};
     vpar_status st = vpar__pool_enter(pool, &r, "vpar_parallel_for");
     if (st != VPAR_OK) return st;
     vpar__loop loop;
@@ -929,7 +929,7 @@ VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user)
         vpar__pool_tls = saved;
         return VPAR_OK;
     }
-    vpar__region r;
+    vpar__region r = {NULL, NULL, 0};
     vpar_status st = vpar__pool_enter(pool, &r, "vpar_pool_run");
     if (st != VPAR_OK) return st;
     if (r.outside) vpar__pool_publish(pool, 1);
