@@ -102,7 +102,7 @@ VPAR_API int vpar_pool_size(const vpar_pool *pool);
 typedef void (*vpar_range_fn)(void *user, size_t begin, size_t end, int tid);
 
 /* Runs fn over [begin, end) split into chunks of `grain` (0 = automatic:
-   about 8 chunks per tid; fn never sees a range longer than a non-zero
+   16 chunks per tid; fn never sees a range longer than a non-zero
    grain). Blocks until all chunks are done. Callable from outside the pool
    and from inside a task (nested: no deadlock, no oversubscription).
    pool == NULL runs serially on the calling thread with tid 0.
@@ -833,7 +833,7 @@ static void vpar__pool_reduce_chunk(vpar__loop *loop, size_t k, int tid) {
 
 static size_t vpar__pool_auto_grain(size_t n, int nthreads) {
     if (nthreads <= 1 || n == 0) return n ? n : 1;
-    size_t chunks = (size_t)nthreads * 8;
+    size_t chunks = (size_t)nthreads * 16;
     if (chunks > n) chunks = n;
     return (n + chunks - 1) / chunks;
 }
@@ -908,9 +908,9 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
     if (grain == 0) grain = vpar__pool_auto_grain(n, nthreads);
     size_t nchunks = n / grain + (n % grain != 0);
     /* Window of chunks whose partials exist at once: ~1 MiB, but at least
-       8 per tid so that a window still balances. */
+       16 per tid so that a window still balances. */
     size_t window = ((size_t)1 << 20) / stride;
-    if (window < (size_t)nthreads * 8) window = (size_t)nthreads * 8;
+    if (window < (size_t)nthreads * 16) window = (size_t)nthreads * 16;
     if (window > nchunks) window = nchunks;
     size_t bytes;
     if (!vpar__mul_size(window, stride, &bytes) ||
