@@ -832,7 +832,8 @@ static VPAR__INLINE VPAR__TARGET double VPAR__K(_pwi_)(int op, const VPAR__T *x,
                     acc[k] = VPAR__P(_fma)(v, VPAR__LD(q + g + (size_t)k * VPAR__W), acc[k]);
                 } else {
                     VPAR__VD d = VPAR__P(_sub)(v, vc);
-                    if (op == VPAR__OP_NANSSD) d = VPAR__P(_znan)(d);
+                    /* Skip NaN x, but keep the NaN of an x - c with c NaN. */
+                    if (op == VPAR__OP_NANSSD) d = VPAR__P(_sel)(VPAR__P(_isnum)(v), d, VPAR__P(_set1)(0.0));
                     acc[k] = VPAR__P(_fma)(d, d, acc[k]);
                 }
             }
@@ -861,7 +862,7 @@ static VPAR__INLINE VPAR__TARGET double VPAR__K(_pwi_)(int op, const VPAR__T *x,
                     lanes[o] = VPAR__P(_sfma)(v, (double)q[g + o], lanes[o]);
                 } else {
                     double d = v - c;
-                    if (op == VPAR__OP_NANSSD && d != d) d = 0.0;
+                    if (op == VPAR__OP_NANSSD && v != v) d = 0.0;
                     lanes[o] = VPAR__P(_sfma)(d, d, lanes[o]);
                 }
             }
