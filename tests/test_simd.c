@@ -20,6 +20,14 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* Check's ck_assert* report every passing assertion to the parent process
+   (a pipe write each); these tests make millions of them in loops, so they
+   test first and call Check only on failure. */
+#define CHECK(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+#define CHECK1(cond) CHECK(cond, "%s", #cond)
+#define CHECK_EQ(a, b) do { intmax_t ck_a_ = (intmax_t)(a), ck_b_ = (intmax_t)(b); \
+        CHECK(ck_a_ == ck_b_, "%s == %s (%jd vs %jd)", #a, #b, ck_a_, ck_b_); } while (0)
+
 /* Work level: 0 full; 1 lighter (VPAR_TEST_LIGHT=1: qemu); 2 minimal under
    ThreadSanitizer, which adds nothing to these single-threaded numeric
    checks but slows them 50x (the two-TU test covers the concurrency). */
@@ -85,7 +93,7 @@ static void find_paths(void) {
         if (vpar_simd_available((vpar_simd_path)p)) paths[npaths++] = (vpar_simd_path)p;
 }
 
-static void use(vpar_simd_path p) { ck_assert_int_eq(vpar_simd_set_path(p), VPAR_OK); }
+static void use(vpar_simd_path p) { CHECK_EQ(vpar_simd_set_path(p), VPAR_OK); }
 
 /* Exact-enough references: Ogita-Rump-Oishi SumK (K = 3) and Dot2. */
 static void two_sum(double a, double b, double *s, double *e) {
@@ -129,37 +137,37 @@ static double bound_k(size_t n) {
 START_TEST(test_path_names_and_parse) {
     for (int p = 0; p < VPAR_SIMD_PATH_COUNT; p++) {
         vpar_simd_path q;
-        ck_assert_int_eq(vpar_simd_path_parse(vpar_simd_path_name((vpar_simd_path)p), &q), VPAR_OK);
-        ck_assert_int_eq(q, p);
+        CHECK_EQ(vpar_simd_path_parse(vpar_simd_path_name((vpar_simd_path)p), &q), VPAR_OK);
+        CHECK_EQ(q, p);
     }
     vpar_simd_path q = VPAR_SIMD_SCALAR;
-    ck_assert_int_eq(vpar_simd_path_parse("AVX512", &q), VPAR_OK);
-    ck_assert_int_eq(q, VPAR_SIMD_AVX512);
-    ck_assert_int_eq(vpar_simd_path_parse("sse9", &q), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "sse9") != NULL);
-    ck_assert_int_eq(vpar_simd_path_parse("avx", &q), VPAR_ERR_INVALID);
-    ck_assert_int_eq(vpar_simd_path_parse(NULL, &q), VPAR_ERR_INVALID);
+    CHECK_EQ(vpar_simd_path_parse("AVX512", &q), VPAR_OK);
+    CHECK_EQ(q, VPAR_SIMD_AVX512);
+    CHECK_EQ(vpar_simd_path_parse("sse9", &q), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "sse9") != NULL);
+    CHECK_EQ(vpar_simd_path_parse("avx", &q), VPAR_ERR_INVALID);
+    CHECK_EQ(vpar_simd_path_parse(NULL, &q), VPAR_ERR_INVALID);
     ck_assert_str_eq(vpar_simd_path_name((vpar_simd_path)99), "unknown");
 }
 END_TEST
 
 START_TEST(test_path_availability_matches_cpu) {
-    ck_assert(vpar_simd_available(VPAR_SIMD_SCALAR));
-    ck_assert(vpar_simd_available(VPAR_SIMD_AUTO));
+    CHECK1(vpar_simd_available(VPAR_SIMD_SCALAR));
+    CHECK1(vpar_simd_available(VPAR_SIMD_AUTO));
 #if defined(__x86_64__) && !defined(VPAR_NO_SIMD)
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-    ck_assert_int_eq(vpar_simd_available(VPAR_SIMD_AVX2), avx2);
-    ck_assert_int_eq(vpar_simd_available(VPAR_SIMD_AVX512), avx512);
-    ck_assert_int_eq(vpar_simd_available(VPAR_SIMD_NEON), 0);
-    ck_assert_int_eq(vpar_simd_best(), avx512 ? VPAR_SIMD_AVX512 : avx2 ? VPAR_SIMD_AVX2 : VPAR_SIMD_SCALAR);
+    CHECK_EQ(vpar_simd_available(VPAR_SIMD_AVX2), avx2);
+    CHECK_EQ(vpar_simd_available(VPAR_SIMD_AVX512), avx512);
+    CHECK_EQ(vpar_simd_available(VPAR_SIMD_NEON), 0);
+    CHECK_EQ(vpar_simd_best(), avx512 ? VPAR_SIMD_AVX512 : avx2 ? VPAR_SIMD_AVX2 : VPAR_SIMD_SCALAR);
 #endif
 #if defined(__aarch64__) && !defined(VPAR_NO_SIMD)
     /* The cross build must really exercise NEON. */
-    ck_assert(vpar_simd_available(VPAR_SIMD_NEON));
-    ck_assert_int_eq(vpar_simd_best(), VPAR_SIMD_NEON);
-    ck_assert(!vpar_simd_available(VPAR_SIMD_AVX2));
+    CHECK1(vpar_simd_available(VPAR_SIMD_NEON));
+    CHECK_EQ(vpar_simd_best(), VPAR_SIMD_NEON);
+    CHECK1(!vpar_simd_available(VPAR_SIMD_AVX2));
 #endif
     find_paths();
     printf("simd paths compared with scalar:");
@@ -169,22 +177,22 @@ START_TEST(test_path_availability_matches_cpu) {
 END_TEST
 
 START_TEST(test_set_path) {
-    ck_assert_int_eq(vpar_simd_set_path(VPAR_SIMD_SCALAR), VPAR_OK);
-    ck_assert_int_eq(vpar_simd_active(), VPAR_SIMD_SCALAR);
+    CHECK_EQ(vpar_simd_set_path(VPAR_SIMD_SCALAR), VPAR_OK);
+    CHECK_EQ(vpar_simd_active(), VPAR_SIMD_SCALAR);
     for (int p = VPAR_SIMD_AVX2; p < VPAR_SIMD_PATH_COUNT; p++) {
         vpar_status st = vpar_simd_set_path((vpar_simd_path)p);
         if (vpar_simd_available((vpar_simd_path)p)) {
-            ck_assert_int_eq(st, VPAR_OK);
-            ck_assert_int_eq(vpar_simd_active(), p);
+            CHECK_EQ(st, VPAR_OK);
+            CHECK_EQ(vpar_simd_active(), p);
         } else {
-            ck_assert_int_eq(st, VPAR_ERR_CPU);
-            ck_assert(strstr(vpar_last_error(), vpar_simd_path_name((vpar_simd_path)p)) != NULL);
+            CHECK_EQ(st, VPAR_ERR_CPU);
+            CHECK1(strstr(vpar_last_error(), vpar_simd_path_name((vpar_simd_path)p)) != NULL);
             ck_assert_int_ne(vpar_simd_active(), p); /* unchanged */
         }
     }
-    ck_assert_int_eq(vpar_simd_set_path((vpar_simd_path)42), VPAR_ERR_INVALID);
-    ck_assert_int_eq(vpar_simd_set_path(VPAR_SIMD_AUTO), VPAR_OK);
-    ck_assert_int_eq(vpar_simd_active(), vpar_simd_best());
+    CHECK_EQ(vpar_simd_set_path((vpar_simd_path)42), VPAR_ERR_INVALID);
+    CHECK_EQ(vpar_simd_set_path(VPAR_SIMD_AUTO), VPAR_OK);
+    CHECK_EQ(vpar_simd_active(), vpar_simd_best());
 }
 END_TEST
 
@@ -192,35 +200,35 @@ START_TEST(test_env_forces_path) {
     const char *old = getenv("VPAR_SIMD");
     char *saved = old ? strdup(old) : NULL;
     setenv("VPAR_SIMD", "scalar", 1);
-    ck_assert_int_eq(vpar_simd_init(), VPAR_OK);
-    ck_assert_int_eq(vpar_simd_active(), VPAR_SIMD_SCALAR);
+    CHECK_EQ(vpar_simd_init(), VPAR_OK);
+    CHECK_EQ(vpar_simd_active(), VPAR_SIMD_SCALAR);
     setenv("VPAR_SIMD", "bogus", 1);
-    ck_assert_int_eq(vpar_simd_init(), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "VPAR_SIMD='bogus'") != NULL);
-    ck_assert_int_eq(vpar_simd_active(), VPAR_SIMD_SCALAR);
+    CHECK_EQ(vpar_simd_init(), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "VPAR_SIMD='bogus'") != NULL);
+    CHECK_EQ(vpar_simd_active(), VPAR_SIMD_SCALAR);
     for (int p = VPAR_SIMD_AVX2; p < VPAR_SIMD_PATH_COUNT; p++) {
         setenv("VPAR_SIMD", vpar_simd_path_name((vpar_simd_path)p), 1);
         vpar_status st = vpar_simd_init();
         if (vpar_simd_available((vpar_simd_path)p)) {
-            ck_assert_int_eq(st, VPAR_OK);
-            ck_assert_int_eq(vpar_simd_active(), p);
+            CHECK_EQ(st, VPAR_OK);
+            CHECK_EQ(vpar_simd_active(), p);
         } else {
             /* A path the CPU or build lacks is an error, not a silent fallback. */
-            ck_assert_int_eq(st, VPAR_ERR_CPU);
-            ck_assert(strstr(vpar_last_error(), "VPAR_SIMD=") != NULL);
-            ck_assert_int_eq(vpar_simd_active(), VPAR_SIMD_SCALAR);
+            CHECK_EQ(st, VPAR_ERR_CPU);
+            CHECK1(strstr(vpar_last_error(), "VPAR_SIMD=") != NULL);
+            CHECK_EQ(vpar_simd_active(), VPAR_SIMD_SCALAR);
         }
     }
     setenv("VPAR_SIMD", "auto", 1);
-    ck_assert_int_eq(vpar_simd_init(), VPAR_OK);
-    ck_assert_int_eq(vpar_simd_active(), vpar_simd_best());
+    CHECK_EQ(vpar_simd_init(), VPAR_OK);
+    CHECK_EQ(vpar_simd_active(), vpar_simd_best());
     if (saved) {
         setenv("VPAR_SIMD", saved, 1);
         free(saved);
     } else {
         unsetenv("VPAR_SIMD");
     }
-    ck_assert_int_eq(vpar_simd_set_path(VPAR_SIMD_AUTO), VPAR_OK);
+    CHECK_EQ(vpar_simd_set_path(VPAR_SIMD_AUTO), VPAR_OK);
 }
 END_TEST
 
@@ -298,20 +306,20 @@ static double sumabs(const double *x, size_t n) {
 static void compare(const results *a, const results *b, int nexact, size_t n, double scale,
                     const char *what, vpar_simd_path p, int pattern, size_t off) {
     for (int k = 0; k < NRES; k++) {
-        ck_assert_msg(a->st[k] == b->st[k], "%s: status of result %d differs on %s (n=%zu pattern=%d off=%zu)",
+        CHECK(a->st[k] == b->st[k], "%s: status of result %d differs on %s (n=%zu pattern=%d off=%zu)",
                       what, k, vpar_simd_path_name(p), n, pattern, off);
         if (k < nexact || k < 20) {
-            ck_assert_msg(same(a->v[k], b->v[k]),
+            CHECK(same(a->v[k], b->v[k]),
                           "%s: result %d differs on %s: %.17g vs scalar %.17g (n=%zu pattern=%d off=%zu)",
                           what, k, vpar_simd_path_name(p), b->v[k], a->v[k], n, pattern, off);
         } else {
             double x = a->v[k], y = b->v[k];
             if (isnan(x) || isinf(x) || isnan(y) || isinf(y)) {
-                ck_assert_msg(same(x, y) || (isnan(x) && isnan(y)), "%s: result %d class differs on %s: %g vs %g",
+                CHECK(same(x, y) || (isnan(x) && isnan(y)), "%s: result %d class differs on %s: %g vs %g",
                               what, k, vpar_simd_path_name(p), y, x);
             } else {
                 double tol = 2.0 * (bound_k(n) + 2.0) * 0x1p-53 * scale + 1e-300;
-                ck_assert_msg(fabs(x - y) <= tol * (k == 23 || k == 25 ? 1.0 + 1.0 / (fabs(x) + 1e-300) : 1.0) ||
+                CHECK(fabs(x - y) <= tol * (k == 23 || k == 25 ? 1.0 + 1.0 / (fabs(x) + 1e-300) : 1.0) ||
                                   fabs(x - y) <= 1e-13 * fabs(x),
                               "%s: result %d on %s: %.17g vs scalar %.17g (tol %g, n=%zu pattern=%d)",
                               what, k, vpar_simd_path_name(p), y, x, tol, n, pattern);
@@ -323,7 +331,7 @@ static void compare(const results *a, const results *b, int nexact, size_t n, do
 static void cross_check(size_t n, size_t off, int pattern) {
     double *bx = malloc((n + 16) * sizeof *bx), *by = malloc((n + 16) * sizeof *by);
     float *fx = malloc((n + 16) * sizeof *fx), *fy = malloc((n + 16) * sizeof *fy);
-    ck_assert(bx && by && fx && fy);
+    CHECK1(bx && by && fx && fy);
     double *x = bx + off, *y = by + off;
     float *xf = fx + off, *yf = fy + off;
     rng_seed(n * 131 + off * 7 + (size_t)pattern);
@@ -418,7 +426,7 @@ static void reference_check(size_t n, size_t off, int pattern) {
         nfin += isfinite(x[i]) != 0;
         nnum += !isnan(x[i]);
     }
-    ck_assert_uint_eq(vpar_count_finite_f64(x, n), nfin);
+    CHECK_EQ(vpar_count_finite_f64(x, n), nfin);
     for (int want_max = 0; want_max < 2; want_max++)
         for (int skip = 0; skip < 2; skip++) {
             size_t arg, got_arg;
@@ -427,20 +435,20 @@ static void reference_check(size_t n, size_t off, int pattern) {
             vpar_status st = want_max ? (skip ? vpar_nanmax_f64(x, n, &got) : vpar_max_f64(x, n, &got))
                                       : (skip ? vpar_nanmin_f64(x, n, &got) : vpar_min_f64(x, n, &got));
             if (n == 0) {
-                ck_assert_int_eq(st, VPAR_ERR_INVALID);
+                CHECK_EQ(st, VPAR_ERR_INVALID);
                 continue;
             }
-            ck_assert_int_eq(st, VPAR_OK);
-            if (!found) ck_assert(isnan(got)); /* all-NaN: nanmin is NaN */
-            else ck_assert_msg(got == want || (isnan(got) && isnan(want)), "ext %d/%d: %g vs %g", want_max, skip, got, want);
+            CHECK_EQ(st, VPAR_OK);
+            if (!found) CHECK1(isnan(got)); /* all-NaN: nanmin is NaN */
+            else CHECK(got == want || (isnan(got) && isnan(want)), "ext %d/%d: %g vs %g", want_max, skip, got, want);
             st = want_max ? (skip ? vpar_nanargmax_f64(x, n, &got_arg) : vpar_argmax_f64(x, n, &got_arg))
                           : (skip ? vpar_nanargmin_f64(x, n, &got_arg) : vpar_argmin_f64(x, n, &got_arg));
             if (!found) {
-                ck_assert_int_eq(st, VPAR_ERR_INVALID);
-                ck_assert(strstr(vpar_last_error(), "NaN") != NULL);
+                CHECK_EQ(st, VPAR_ERR_INVALID);
+                CHECK1(strstr(vpar_last_error(), "NaN") != NULL);
             } else {
-                ck_assert_int_eq(st, VPAR_OK);
-                ck_assert_uint_eq(got_arg, arg);
+                CHECK_EQ(st, VPAR_OK);
+                CHECK_EQ(got_arg, arg);
             }
         }
     /* Sums within the documented bound of a compensated reference. */
@@ -453,18 +461,18 @@ static void reference_check(size_t n, size_t off, int pattern) {
         double exact = ref_sum(clean, m), tol = bound_k(m) * 0x1p-53 * sumabs(clean, m);
         if (m == n) {
             double s = vpar_sum_f64(x, n);
-            ck_assert_msg(fabs(s - exact) <= tol, "sum n=%zu pattern=%d: %.17g vs exact %.17g (tol %g)", n, pattern, s, exact, tol);
+            CHECK(fabs(s - exact) <= tol, "sum n=%zu pattern=%d: %.17g vs exact %.17g (tol %g)", n, pattern, s, exact, tol);
             double ss = vpar_sumsq_f64(x, n), ssx = ref_dot(x, x, n);
-            ck_assert_msg(fabs(ss - ssx) <= (bound_k(n) + 1) * 0x1p-53 * ssx, "sumsq %.17g vs %.17g", ss, ssx);
+            CHECK(fabs(ss - ssx) <= (bound_k(n) + 1) * 0x1p-53 * ssx, "sumsq %.17g vs %.17g", ss, ssx);
         }
         double ns = vpar_nansum_f64(x, n);
-        ck_assert_msg(fabs(ns - exact) <= tol, "nansum n=%zu pattern=%d: %.17g vs exact %.17g", n, pattern, ns, exact);
+        CHECK(fabs(ns - exact) <= tol, "nansum n=%zu pattern=%d: %.17g vs exact %.17g", n, pattern, ns, exact);
         if (m > 1) {
             double mean = exact / (double)m;
             for (size_t i = 0; i < m; i++) clean[i] -= mean;
             double ssd = ref_dot(clean, clean, m), var = vpar_nanvar_f64(x, n, 1);
             double vt = ((bound_k(m) + 4) * 0x1p-53 * ssd + 1e-300) / (double)(m - 1);
-            ck_assert_msg(fabs(var - ssd / (double)(m - 1)) <= vt * 2 + 1e-15 * fabs(var),
+            CHECK(fabs(var - ssd / (double)(m - 1)) <= vt * 2 + 1e-15 * fabs(var),
                           "nanvar n=%zu pattern=%d: %.17g vs %.17g", n, pattern, var, ssd / (double)(m - 1));
         }
         free(clean);
@@ -491,7 +499,7 @@ START_TEST(test_accuracy_every_path) {
     size_t n = light() ? 1u << 17 : 1u << 20;
     double *x = malloc(n * sizeof *x);
     float *f = malloc(n * sizeof *f);
-    ck_assert(x && f);
+    CHECK1(x && f);
     rng_seed(7);
     for (size_t i = 0; i < n; i++) {
         f[i] = (float)(0.1 + 1e-3 * rng_sym());
@@ -506,12 +514,12 @@ START_TEST(test_accuracy_every_path) {
     for (int i = -1; i < npaths; i++) {
         use(i < 0 ? VPAR_SIMD_SCALAR : paths[i]);
         double s = vpar_sum_f64(x, n), sf = vpar_sum_f32(f, n);
-        ck_assert_msg(fabs(s - exact) <= tol, "%s: %.17g vs %.17g", vpar_simd_path_name(vpar_simd_active()), s, exact);
-        ck_assert_msg(fabs(sf - exactf) <= tolf, "%s f32: %.17g vs %.17g", vpar_simd_path_name(vpar_simd_active()), sf, exactf);
+        CHECK(fabs(s - exact) <= tol, "%s: %.17g vs %.17g", vpar_simd_path_name(vpar_simd_active()), s, exact);
+        CHECK(fabs(sf - exactf) <= tolf, "%s f32: %.17g vs %.17g", vpar_simd_path_name(vpar_simd_active()), sf, exactf);
         double d = vpar_dot_f64(x, x + 1, n - 1), dx = ref_dot(x, x + 1, n - 1);
         double sa = 0;
         for (size_t k = 0; k + 1 < n; k++) sa += fabs(x[k] * x[k + 1]);
-        ck_assert_msg(fabs(d - dx) <= (bound_k(n) + 1) * 0x1p-53 * sa, "dot %.17g vs %.17g", d, dx);
+        CHECK(fabs(d - dx) <= (bound_k(n) + 1) * 0x1p-53 * sa, "dot %.17g vs %.17g", d, dx);
     }
     free(x); free(f); free(fd);
     use(VPAR_SIMD_AUTO);
@@ -522,7 +530,7 @@ END_TEST
 
 static void semantics_on_path(void) {
     FILE *fp = fopen(vpar_test_data("simd/semantics.txt"), "r");
-    ck_assert_msg(fp != NULL, "cannot open %s", vpar_test_data("simd/semantics.txt"));
+    CHECK(fp != NULL, "cannot open %s", vpar_test_data("simd/semantics.txt"));
     char line[4096];
     int checked = 0;
     while (fgets(line, sizeof line, fp)) {
@@ -530,7 +538,7 @@ static void semantics_on_path(void) {
         int ddof;
         if (sscanf(line, "%31s %d", name, &ddof) != 2) continue;
         char *p1 = strchr(line, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL;
-        ck_assert(p1 && p2);
+        CHECK1(p1 && p2);
         *p2 = '\0';
         double x[256];
         float xf[256];
@@ -584,14 +592,14 @@ static void semantics_on_path(void) {
 #undef VPAR_T_BOTH
             const char *tn = t ? "f32" : "f64";
             if (want_err) {
-                ck_assert_msg(st == VPAR_ERR_INVALID, "%s %s ddof=%d [%s]: want an error (numpy raises)", name, tn, ddof, p1 + 1);
+                CHECK(st == VPAR_ERR_INVALID, "%s %s ddof=%d [%s]: want an error (numpy raises)", name, tn, ddof, p1 + 1);
             } else {
-                ck_assert_msg(st == VPAR_OK, "%s %s [%s]: %s", name, tn, p1 + 1, vpar_last_error());
+                CHECK(st == VPAR_OK, "%s %s [%s]: %s", name, tn, p1 + 1, vpar_last_error());
                 if (exact || isnan(want) || isinf(want))
-                    ck_assert_msg(got == want || (isnan(got) && isnan(want)),
+                    CHECK(got == want || (isnan(got) && isnan(want)),
                                   "%s %s ddof=%d [%s]: got %.17g, numpy %.17g", name, tn, ddof, p1 + 1, got, want);
                 else
-                    ck_assert_msg(fabs(got - want) <= 64 * 0x1p-53 * sc + 1e-12 * fabs(want),
+                    CHECK(fabs(got - want) <= 64 * 0x1p-53 * sc + 1e-12 * fabs(want),
                                   "%s %s ddof=%d [%s]: got %.17g, numpy %.17g", name, tn, ddof, p1 + 1, got, want);
             }
             checked++;
@@ -618,23 +626,23 @@ END_TEST
 START_TEST(test_status_errors) {
     double x[3] = {1, 2, 3}, d = 42;
     size_t z = 42;
-    ck_assert_int_eq(vpar_min_f64(x, 3, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "vpar_min_f64") && strstr(vpar_last_error(), "out"));
-    ck_assert_int_eq(vpar_max_f64(NULL, 3, &d), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "x is NULL"));
-    ck_assert_int_eq(vpar_nanmin_f64(x, 0, &d), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "vpar_nanmin_f64: empty"));
+    CHECK_EQ(vpar_min_f64(x, 3, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "vpar_min_f64") && strstr(vpar_last_error(), "out"));
+    CHECK_EQ(vpar_max_f64(NULL, 3, &d), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "x is NULL"));
+    CHECK_EQ(vpar_nanmin_f64(x, 0, &d), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "vpar_nanmin_f64: empty"));
     ck_assert_double_eq(d, 42); /* untouched on failure */
-    ck_assert_int_eq(vpar_argmax_f64(NULL, 0, &z), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "maximum"));
-    ck_assert_uint_eq(z, 42);
+    CHECK_EQ(vpar_argmax_f64(NULL, 0, &z), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "maximum"));
+    CHECK_EQ(z, 42);
     float f = 1;
-    ck_assert_int_eq(vpar_nanmax_f32(NULL, 0, &f), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "vpar_nanmax_f32"));
+    CHECK_EQ(vpar_nanmax_f32(NULL, 0, &f), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "vpar_nanmax_f32"));
     /* Empty inputs of the value-returning functions need no pointer. */
     ck_assert_double_eq(vpar_sum_f64(NULL, 0), 0.0);
-    ck_assert(isnan(vpar_mean_f32(NULL, 0)));
-    ck_assert_uint_eq(vpar_count_finite_f64(NULL, 0), 0);
+    CHECK1(isnan(vpar_mean_f32(NULL, 0)));
+    CHECK_EQ(vpar_count_finite_f64(NULL, 0), 0);
 }
 END_TEST
 
@@ -663,7 +671,7 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
     double *a = malloc((len + 1) * sizeof *a), *out = malloc((nrows + ncols + 1) * sizeof *out);
     double *want = malloc((nrows + ncols + 1) * sizeof *want);
     float *af = malloc((len + 1) * sizeof *af);
-    ck_assert(a && out && want && af);
+    CHECK1(a && out && want && af);
     rng_seed(nrows * 1000 + ncols + (size_t)pattern);
     fill(a, len, pattern, f32);
     for (size_t i = 0; i < len; i++) {
@@ -676,10 +684,10 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
             vpar_status st = f32 ? vpar_reduce_axis_f32((vpar_axis_op)op, axis, af, nrows, ncols, ld, out, NULL)
                                  : vpar_reduce_axis_f64((vpar_axis_op)op, axis, a, nrows, ncols, ld, out, NULL);
             if (nred == 0 && nout > 0 && (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX)) {
-                ck_assert_int_eq(st, VPAR_ERR_INVALID);
+                CHECK_EQ(st, VPAR_ERR_INVALID);
                 continue;
             }
-            ck_assert_msg(st == VPAR_OK, "%s", vpar_last_error());
+            CHECK(st == VPAR_OK, "%s", vpar_last_error());
             for (size_t k = 0; k < nout; k++) {
                 if (axis == 1) {
                     /* A row is reduced exactly as the whole-array function. */
@@ -701,7 +709,7 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
                         else s2 = vpar_max_f64(row, ncols, &want[k]);
                         break;
                     }
-                    ck_assert_int_eq(s2, VPAR_OK);
+                    CHECK_EQ(s2, VPAR_OK);
                 } else {
                     size_t cnt;
                     if (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX) {
@@ -721,7 +729,7 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
                 int ok = axis == 0 && (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX)
                              ? (out[k] == want[k] || (isnan(out[k]) && isnan(want[k])))
                              : same(out[k], want[k]);
-                ck_assert_msg(ok, "axis %d op %d %s %zux%zu ld %zu [%zu]: %.17g vs %.17g on %s", axis, op,
+                CHECK(ok, "axis %d op %d %s %zux%zu ld %zu [%zu]: %.17g vs %.17g on %s", axis, op,
                               f32 ? "f32" : "f64", nrows, ncols, ld, k, out[k], want[k],
                               vpar_simd_path_name(vpar_simd_active()));
             }
@@ -752,26 +760,26 @@ END_TEST
 
 START_TEST(test_axis_errors) {
     double a[6] = {1, 2, 3, 4, 5, 6}, out[3] = {7, 7, 7};
-    ck_assert_int_eq(vpar_reduce_axis_f64((vpar_axis_op)77, 1, a, 2, 3, 3, out, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "unknown op"));
-    ck_assert_int_eq(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 2, a, 2, 3, 3, out, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "axis"));
-    ck_assert_int_eq(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, 2, 3, 2, out, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "ld (2) is smaller than ncols (3)"));
-    ck_assert_int_eq(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, 2, 3, 3, NULL, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "out is NULL"));
-    ck_assert_int_eq(vpar_reduce_axis_f32(VPAR_AXIS_SUM, 0, NULL, 2, 3, 3, out, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "a is NULL") && strstr(vpar_last_error(), "_f32"));
-    ck_assert_int_eq(vpar_reduce_axis_f64(VPAR_AXIS_MAX, 0, a, 0, 3, 3, out, NULL), VPAR_ERR_INVALID);
-    ck_assert(strstr(vpar_last_error(), "empty axis"));
-    ck_assert_int_eq(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, SIZE_MAX / 2, 3, 4, out, NULL), VPAR_ERR_OVERFLOW);
+    CHECK_EQ(vpar_reduce_axis_f64((vpar_axis_op)77, 1, a, 2, 3, 3, out, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "unknown op"));
+    CHECK_EQ(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 2, a, 2, 3, 3, out, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "axis"));
+    CHECK_EQ(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, 2, 3, 2, out, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "ld (2) is smaller than ncols (3)"));
+    CHECK_EQ(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, 2, 3, 3, NULL, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "out is NULL"));
+    CHECK_EQ(vpar_reduce_axis_f32(VPAR_AXIS_SUM, 0, NULL, 2, 3, 3, out, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "a is NULL") && strstr(vpar_last_error(), "_f32"));
+    CHECK_EQ(vpar_reduce_axis_f64(VPAR_AXIS_MAX, 0, a, 0, 3, 3, out, NULL), VPAR_ERR_INVALID);
+    CHECK1(strstr(vpar_last_error(), "empty axis"));
+    CHECK_EQ(vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, SIZE_MAX / 2, 3, 4, out, NULL), VPAR_ERR_OVERFLOW);
     ck_assert_double_eq(out[0], 7); /* nothing written on failure */
     /* numpy: min over axis=1 of a (0, 3) array is an empty result, not an error. */
-    ck_assert_int_eq(vpar_reduce_axis_f64(VPAR_AXIS_MIN, 1, NULL, 0, 3, 3, NULL, NULL), VPAR_OK);
-    ck_assert_int_eq(vpar_rowsums_f64(a, 2, 3, 3, out), VPAR_OK);
+    CHECK_EQ(vpar_reduce_axis_f64(VPAR_AXIS_MIN, 1, NULL, 0, 3, 3, NULL, NULL), VPAR_OK);
+    CHECK_EQ(vpar_rowsums_f64(a, 2, 3, 3, out), VPAR_OK);
     ck_assert_double_eq(out[0], 6);
     ck_assert_double_eq(out[1], 15);
-    ck_assert_int_eq(vpar_colsums_f64(a, 2, 3, 3, out), VPAR_OK);
+    CHECK_EQ(vpar_colsums_f64(a, 2, 3, 3, out), VPAR_OK);
     ck_assert_double_eq(out[0], 5);
     ck_assert_double_eq(out[2], 9);
 }
