@@ -203,6 +203,23 @@ VPAR_API vpar_status vpar_argmax_f32(const float *x, size_t n, size_t *out);
 VPAR_API vpar_status vpar_nanargmin_f32(const float *x, size_t n, size_t *out);
 VPAR_API vpar_status vpar_nanargmax_f32(const float *x, size_t n, size_t *out);
 
+/* ---- parallel whole-array sums ------------------------------------------
+   The same results as vpar_sum / vpar_nansum / vpar_dot, bit for bit, for
+   every pool size: the input is cut at multiples of 2^k * 256 elements
+   (k >= 6, depending only on n), i.e. along subtrees of the serial
+   pairwise tree. pool NULL (or n too small to split): the calling thread
+   alone. Errors: VPAR_ERR_INVALID (out NULL; x or y NULL with n > 0), a pool
+   failure (*out untouched). Any thread, including inside a pool task. */
+typedef struct vpar_pool vpar_pool;
+VPAR_API vpar_status vpar_sum_f64_par(vpar_pool *pool, const double *x, size_t n, double *out);
+VPAR_API vpar_status vpar_nansum_f64_par(vpar_pool *pool, const double *x, size_t n, double *out);
+VPAR_API vpar_status vpar_dot_f64_par(vpar_pool *pool, const double *x, const double *y,
+                                      size_t n, double *out);
+VPAR_API vpar_status vpar_sum_f32_par(vpar_pool *pool, const float *x, size_t n, double *out);
+VPAR_API vpar_status vpar_nansum_f32_par(vpar_pool *pool, const float *x, size_t n, double *out);
+VPAR_API vpar_status vpar_dot_f32_par(vpar_pool *pool, const float *x, const float *y,
+                                      size_t n, double *out);
+
 /* ---- axis reductions of 2-D row-major arrays ----------------------------- */
 
 typedef enum vpar_axis_op {
@@ -214,8 +231,6 @@ typedef enum vpar_axis_op {
     VPAR_AXIS_NANMEAN,  /* np.nanmean / bn.nanmean(a, axis)  no value: NaN */
     VPAR_AXIS_OP_COUNT
 } vpar_axis_op;
-
-typedef struct vpar_pool vpar_pool;
 
 /* Reduces the nrows x ncols array whose element (i, j) is a[i*ld + j]
    (ld >= ncols; the row stride in elements) along `axis`: axis 1 gives
@@ -261,6 +276,8 @@ VPAR_API vpar_status vpar_colsums_f64(const double *a, size_t nrows,
 #if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
 #  error "vpar/simd.h: the implementation needs IEEE NaN/inf semantics; compile the VPAR_IMPLEMENTATION file without -ffast-math / -ffinite-math-only"
 #endif
+
+#include "pool.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -996,6 +1013,7 @@ static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR
 /* Public functions for one element type (VPAR__T, suffix VPAR__SFX).        */
 /* ======================================================================== */
 #define VPAR__F(name) VPAR__CAT3(vpar_, name, VPAR__SFX)
+#define VPAR__FP(name) VPAR__CAT4(vpar_, name, VPAR__SFX, _par)
 #define VPAR__I(name) VPAR__CAT3(vpar__, name, VPAR__SFX)
 #define VPAR__OPF(field) VPAR__CAT3(field, _, VPAR__SFX)
 #define VPAR__NAME(name) #name "_" VPAR__STR(VPAR__SFX)
@@ -1245,10 +1263,18 @@ static void VPAR__I(axis_range_)(void *user, size_t begin, size_t end, int tid) 
     }
 }
 
-static vpar_status VPAR__I(axis_run_)(vpar_pool *pool, size_t count, VPAR__I(axis_job_) *J) {
-    (void)pool;
-    VPAR__I(axis_range_)(J, 0, count, 0);
-    return VPAR_OK;
+/* Below this many elements a pool costs more than it saves. */
+#ifndef VPAR_SIMD_PAR_MIN
+#  define VPAR_SIMD_PAR_MIN 32768
+#endif
+
+static vpar_status VPAR__I(axis_run_)(vpar_pool *pool, size_t count, size_t grain,
+                                      VPAR__I(axis_job_) *J) {
+    if (!pool || count < 2 || J->nrows * J->ncols < VPAR_SIMD_PAR_MIN || vpar_pool_size(pool) < 2) {
+        VPAR__I(axis_range_)(J, 0, count, 0);
+        return VPAR_OK;
+    }
+    return vpar_parallel_for(pool, 0, count, grain, VPAR__I(axis_range_), J);
 }
 
 VPAR_API vpar_status VPAR__F(reduce_axis_)(vpar_axis_op op, int axis, const VPAR__T *a,
@@ -1287,14 +1313,102 @@ VPAR_API vpar_status VPAR__F(reduce_axis_)(vpar_axis_op op, int axis, const VPAR
     J.ld = ld;
     J.out = out;
     if (axis == 1) {
+        /* Chunks of >= ~16K elements: long enough to stream, enough of them
+           to balance. */
         J.tile = 0;
-        return VPAR__I(axis_run_)(pool, nrows, &J);
+        size_t grain = (16384 + ncols - 1) / ncols;
+        return VPAR__I(axis_run_)(pool, nrows, grain, &J);
     }
+    /* Column tiles; each column's result does not depend on the tiling, so
+       narrower tiles for more threads change nothing but the speed. */
     J.tile = VPAR__COLTILE;
-    return VPAR__I(axis_run_)(pool, (ncols + J.tile - 1) / J.tile, &J);
+    int nt = pool ? vpar_pool_size(pool) : 1;
+    if (nt > 1) {
+        size_t t = (ncols + 4 * (size_t)nt - 1) / (4 * (size_t)nt);
+        t = (t + 7) / 8 * 8;
+        J.tile = t < 64 ? 64 : t > VPAR__COLTILE ? VPAR__COLTILE : t;
+    }
+    return VPAR__I(axis_run_)(pool, (ncols + J.tile - 1) / J.tile, 1, &J);
+}
+
+/* ---- parallel whole-array sums ----
+   Chunks of 2^k blocks of 256 (k >= 6, at most VPAR__PAR_MAXCHUNKS chunks),
+   each a complete subtree of the serial pairwise tree; pushing the chunk
+   sums in order through the same binary counter rebuilds the serial result
+   bit for bit, for any thread count. */
+#ifndef VPAR__PAR_MAXCHUNKS
+#  define VPAR__PAR_MAXCHUNKS 1024
+#endif
+typedef struct VPAR__I(par_job_) {
+    const vpar__simd_ops *ops;
+    int op;
+    const VPAR__T *x, *y;
+    size_t n, chunk;
+    double *part;
+    size_t *cnt;
+} VPAR__I(par_job_);
+
+static void VPAR__I(par_range_)(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const VPAR__I(par_job_) *J = (const VPAR__I(par_job_) *)user;
+    for (size_t k = begin; k < end; k++) {
+        size_t i0 = k * J->chunk, len = J->n - i0 < J->chunk ? J->n - i0 : J->chunk;
+        J->part[k] = J->ops->VPAR__OPF(pw)(J->op, J->x + i0, J->op == VPAR__OP_DOT ? J->y + i0 : NULL,
+                                           len, 0.0, &J->cnt[k]);
+    }
+}
+
+static vpar_status VPAR__I(pw_par_)(const char *fn, vpar_pool *pool, int op, const VPAR__T *x,
+                                    const VPAR__T *y, size_t n, double *out) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "%s: out is NULL", fn);
+    if (n > 0 && (!x || (op == VPAR__OP_DOT && !y)))
+        return vpar_fail(VPAR_ERR_INVALID, "%s: %s is NULL but n = %zu", fn, !x ? "x" : "y", n);
+    if (n == 0) {
+        *out = 0.0;
+        return VPAR_OK;
+    }
+    size_t chunk = (size_t)VPAR__BLOCK << 6;
+    while ((n - 1) / chunk + 1 > VPAR__PAR_MAXCHUNKS) chunk *= 2;
+    size_t nch = (n - 1) / chunk + 1;
+    const vpar__simd_ops *ops = vpar__simd_get();
+    if (!pool || nch < 2 || vpar_pool_size(pool) < 2) {
+        size_t cnt;
+        *out = ops->VPAR__OPF(pw)(op, x, y, n, 0.0, &cnt);
+        return VPAR_OK;
+    }
+    double part[VPAR__PAR_MAXCHUNKS];
+    size_t cnt[VPAR__PAR_MAXCHUNKS];
+    VPAR__I(par_job_) J;
+    J.ops = ops;
+    J.op = op;
+    J.x = x;
+    J.y = y;
+    J.n = n;
+    J.chunk = chunk;
+    J.part = part;
+    J.cnt = cnt;
+    vpar_status st = vpar_parallel_for(pool, 0, nch, 1, VPAR__I(par_range_), &J);
+    if (st != VPAR_OK) return st;
+    vpar__pw pw;
+    vpar__pw_init(&pw);
+    for (size_t k = 0; k < nch; k++) vpar__pw_push(&pw, part[k]);
+    *out = vpar__pw_finish(&pw);
+    return VPAR_OK;
+}
+
+VPAR_API vpar_status VPAR__FP(sum_)(vpar_pool *pool, const VPAR__T *x, size_t n, double *out) {
+    return VPAR__I(pw_par_)(VPAR__NAME(vpar_sum) "_par", pool, VPAR__OP_SUM, x, NULL, n, out);
+}
+VPAR_API vpar_status VPAR__FP(nansum_)(vpar_pool *pool, const VPAR__T *x, size_t n, double *out) {
+    return VPAR__I(pw_par_)(VPAR__NAME(vpar_nansum) "_par", pool, VPAR__OP_NANSUM, x, NULL, n, out);
+}
+VPAR_API vpar_status VPAR__FP(dot_)(vpar_pool *pool, const VPAR__T *x, const VPAR__T *y,
+                                            size_t n, double *out) {
+    return VPAR__I(pw_par_)(VPAR__NAME(vpar_dot) "_par", pool, VPAR__OP_DOT, x, y, n, out);
 }
 
 #undef VPAR__F
+#undef VPAR__FP
 #undef VPAR__I
 #undef VPAR__OPF
 #undef VPAR__NAME
