@@ -400,12 +400,12 @@ typedef struct vpar__simd_ops {
     void (*ext_f32)(int want_max, const float *x, size_t n, vpar__ext *r);
     size_t (*count_finite_f64)(const double *x, size_t n);
     size_t (*count_finite_f32)(const float *x, size_t n);
-    void (*colsum_f64)(double *acc, const double *x, size_t n);
-    void (*colsum_f32)(double *acc, const float *x, size_t n);
-    void (*colnansum_f64)(double *acc, double *cnt, const double *x, size_t n);
-    void (*colnansum_f32)(double *acc, double *cnt, const float *x, size_t n);
-    void (*colext_f64)(int want_max, double *acc, const double *x, size_t n);
-    void (*colext_f32)(int want_max, double *acc, const float *x, size_t n);
+    void (*colsum_f64)(double *acc, const double *x, size_t ld, int nr, size_t n);
+    void (*colsum_f32)(double *acc, const float *x, size_t ld, int nr, size_t n);
+    void (*colnansum_f64)(double *acc, double *cnt, const double *x, size_t ld, int nr, size_t n);
+    void (*colnansum_f32)(double *acc, double *cnt, const float *x, size_t ld, int nr, size_t n);
+    void (*colext_f64)(int want_max, double *acc, const double *x, size_t ld, int nr, size_t n);
+    void (*colext_f32)(int want_max, double *acc, const float *x, size_t ld, int nr, size_t n);
 } vpar__simd_ops;
 
 /* ---- scalar primitives (the specification) -------------------------------
@@ -959,46 +959,99 @@ static VPAR__TARGET size_t VPAR__K(_count_finite_)(const VPAR__T *x, size_t n) {
     return t;
 }
 
-/* acc[j] += x[j]: one row into the column accumulators. */
-static VPAR__TARGET void VPAR__K(_colsum_)(double *acc, const VPAR__T *x, size_t n) {
+/* Column kernels: add (or min/max) nr <= 4 consecutive rows x, x + ld, ...
+   into the accumulators acc[0..n), in row order: acc = ((acc + r0) + r1)
+   + ... exactly as one row at a time, but with one load and one store of
+   acc per 4 rows. `nr` is a constant in every specialisation. */
+#define VPAR__LDACC(p) VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(p)
+
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_colsumi_)(double *acc, const VPAR__T *x, size_t ld,
+                                                        int nr, size_t n) {
     size_t j = 0;
-    for (; j + VPAR__W <= n; j += VPAR__W)
-        VPAR__P(_st)(acc + j, VPAR__P(_add)(VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(acc + j), VPAR__LD(x + j)));
-    for (; j < n; j++) acc[j] += (double)x[j];
+    for (; j + VPAR__W <= n; j += VPAR__W) {
+        VPAR__VD a = VPAR__LDACC(acc + j);
+        for (int r = 0; r < nr; r++) a = VPAR__P(_add)(a, VPAR__LD(x + (size_t)r * ld + j));
+        VPAR__P(_st)(acc + j, a);
+    }
+    for (; j < n; j++)
+        for (int r = 0; r < nr; r++) acc[j] += (double)x[(size_t)r * ld + j];
 }
 
-static VPAR__TARGET void VPAR__K(_colnansum_)(double *acc, double *cnt, const VPAR__T *x, size_t n) {
+static VPAR__TARGET void VPAR__K(_colsum_)(double *acc, const VPAR__T *x, size_t ld, int nr, size_t n) {
+    switch (nr) {
+    case 4: VPAR__K(_colsumi_)(acc, x, ld, 4, n); break;
+    case 3: VPAR__K(_colsumi_)(acc, x, ld, 3, n); break;
+    case 2: VPAR__K(_colsumi_)(acc, x, ld, 2, n); break;
+    default: VPAR__K(_colsumi_)(acc, x, ld, 1, n); break;
+    }
+}
+
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_colnansumi_)(double *acc, double *cnt, const VPAR__T *x,
+                                                           size_t ld, int nr, size_t n) {
     size_t j = 0;
     const VPAR__VD one = VPAR__P(_set1)(1.0), zero = VPAR__P(_set1)(0.0);
     for (; j + VPAR__W <= n; j += VPAR__W) {
-        VPAR__VD v = VPAR__LD(x + j);
-        VPAR__P(_st)(acc + j, VPAR__P(_add)(VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(acc + j), VPAR__P(_znan)(v)));
-        if (cnt)
-            VPAR__P(_st)(cnt + j, VPAR__P(_add)(VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(cnt + j),
-                                                VPAR__P(_sel)(VPAR__P(_isnum)(v), one, zero)));
+        VPAR__VD a = VPAR__LDACC(acc + j);
+        VPAR__VD c = cnt ? VPAR__LDACC(cnt + j) : zero;
+        for (int r = 0; r < nr; r++) {
+            VPAR__VD v = VPAR__LD(x + (size_t)r * ld + j);
+            a = VPAR__P(_add)(a, VPAR__P(_znan)(v));
+            if (cnt) c = VPAR__P(_add)(c, VPAR__P(_sel)(VPAR__P(_isnum)(v), one, zero));
+        }
+        VPAR__P(_st)(acc + j, a);
+        if (cnt) VPAR__P(_st)(cnt + j, c);
     }
-    for (; j < n; j++) {
-        double v = (double)x[j];
-        acc[j] += v == v ? v : 0.0;
-        if (cnt) cnt[j] += v == v ? 1.0 : 0.0;
+    for (; j < n; j++)
+        for (int r = 0; r < nr; r++) {
+            double v = (double)x[(size_t)r * ld + j];
+            acc[j] += v == v ? v : 0.0;
+            if (cnt) cnt[j] += v == v ? 1.0 : 0.0;
+        }
+}
+
+static VPAR__TARGET void VPAR__K(_colnansum_)(double *acc, double *cnt, const VPAR__T *x, size_t ld,
+                                              int nr, size_t n) {
+    switch (nr) {
+    case 4: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 4, n); break;
+    case 3: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 3, n); break;
+    case 2: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 2, n); break;
+    default: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 1, n); break;
     }
 }
 
 /* acc[j] = min/max(acc[j], x[j]) with NaN propagation: a NaN in x
    replaces acc[j], and a NaN acc[j] is never replaced. */
-static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR__T *x, size_t n) {
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_colexti_)(int want_max, double *acc, const VPAR__T *x,
+                                                        size_t ld, int nr, size_t n) {
     size_t j = 0;
     for (; j + VPAR__W <= n; j += VPAR__W) {
-        VPAR__VD a = VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(acc + j), v = VPAR__LD(x + j);
-        VPAR__VM m = want_max ? VPAR__P(_gt)(v, a) : VPAR__P(_lt)(v, a);
-        m = VPAR__P(_mor)(m, VPAR__P(_isnan)(v));
-        VPAR__P(_st)(acc + j, VPAR__P(_sel)(m, v, a));
+        VPAR__VD a = VPAR__LDACC(acc + j);
+        for (int r = 0; r < nr; r++) {
+            VPAR__VD v = VPAR__LD(x + (size_t)r * ld + j);
+            VPAR__VM m = want_max ? VPAR__P(_gt)(v, a) : VPAR__P(_lt)(v, a);
+            m = VPAR__P(_mor)(m, VPAR__P(_isnan)(v));
+            a = VPAR__P(_sel)(m, v, a);
+        }
+        VPAR__P(_st)(acc + j, a);
     }
-    for (; j < n; j++) {
-        double a = acc[j], v = (double)x[j];
-        if ((want_max ? v > a : v < a) || v != v) acc[j] = v;
+    for (; j < n; j++)
+        for (int r = 0; r < nr; r++) {
+            double a = acc[j], v = (double)x[(size_t)r * ld + j];
+            if ((want_max ? v > a : v < a) || v != v) acc[j] = v;
+        }
+}
+
+static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR__T *x, size_t ld,
+                                           int nr, size_t n) {
+    if (want_max) {
+        if (nr == 4) VPAR__K(_colexti_)(1, acc, x, ld, 4, n);
+        else VPAR__K(_colexti_)(1, acc, x, ld, 1, n);
+    } else {
+        if (nr == 4) VPAR__K(_colexti_)(0, acc, x, ld, 4, n);
+        else VPAR__K(_colexti_)(0, acc, x, ld, 1, n);
     }
 }
+#undef VPAR__LDACC
 
 #undef VPAR__P
 #undef VPAR__K
@@ -1224,8 +1277,11 @@ static void VPAR__I(axis_cols_)(const VPAR__I(axis_job_) *J, size_t c0, size_t c
     vpar_axis_op op = J->op;
     if (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX) {
         for (size_t j = 0; j < w; j++) out[j] = (double)a[j];
-        for (size_t i = 1; i < nr; i++)
-            J->ops->VPAR__OPF(colext)(op == VPAR_AXIS_MAX, out, a + i * J->ld, w);
+        for (size_t i = 1; i < nr;) {
+            int k = nr - i >= 4 ? 4 : 1;
+            J->ops->VPAR__OPF(colext)(op == VPAR_AXIS_MAX, out, a + i * J->ld, J->ld, k, w);
+            i += (size_t)k;
+        }
         return;
     }
     int nan = op == VPAR_AXIS_NANSUM || op == VPAR_AXIS_NANMEAN;
@@ -1238,9 +1294,11 @@ static void VPAR__I(axis_cols_)(const VPAR__I(axis_job_) *J, size_t c0, size_t c
     for (size_t i0 = 0; i0 < nr; i0 += VPAR__COLBLOCK) {
         size_t i1 = nr - i0 < VPAR__COLBLOCK ? nr : i0 + VPAR__COLBLOCK;
         for (size_t j = 0; j < w; j++) tmp[j] = 0.0;
-        for (size_t i = i0; i < i1; i++) {
-            if (nan) J->ops->VPAR__OPF(colnansum)(tmp, op == VPAR_AXIS_NANMEAN ? cnt : NULL, a + i * J->ld, w);
-            else J->ops->VPAR__OPF(colsum)(tmp, a + i * J->ld, w);
+        for (size_t i = i0; i < i1;) {
+            int k = i1 - i >= 4 ? 4 : (int)(i1 - i);
+            if (nan) J->ops->VPAR__OPF(colnansum)(tmp, op == VPAR_AXIS_NANMEAN ? cnt : NULL, a + i * J->ld, J->ld, k, w);
+            else J->ops->VPAR__OPF(colsum)(tmp, a + i * J->ld, J->ld, k, w);
+            i += (size_t)k;
         }
         for (size_t j = 0; j < w; j++) out[j] += tmp[j];
     }
