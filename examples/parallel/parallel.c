@@ -739,8 +739,9 @@ static size_t parse_rpl(const char *s, seg *sg) {
             v = v * 10 + (*q - '0');
             q++;
         }
-        if (v == 0) return 0;
-        sg->pos = *p == '-' ? -v : v;
+        /* GNU: {0} is {} (every argument); {00}, {-0} are always empty */
+        if (v == 0) sg->pos = (q - p == 1 && *p == '0') ? 0 : LONG_MAX;
+        else sg->pos = *p == '-' ? -v : v;
         p = q;
     }
     if (p[0] == '}') sg->mod = MOD_NONE, p += 1;
@@ -862,7 +863,7 @@ static void render(buf *cmd, const argv_vec *a, size_t seq, int slot, buf *tmp) 
                 }
             } else {
                 long k = s->pos > 0 ? s->pos - 1 : (long)a->n + s->pos;
-                if (k >= 0 && (size_t)k < a->n) {
+                if (s->pos != LONG_MAX && k >= 0 && (size_t)k < a->n) {
                     apply_mod(tmp, a->v[k], s->mod);
                     if (s->quote) add_quoted(cmd, tmp->p, tmp->n);
                     else buf_add(cmd, tmp->p, tmp->n);
