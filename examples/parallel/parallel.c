@@ -452,6 +452,8 @@ static void source_push(source *s, char *v) {
 }
 
 static int g_stdin_used;
+static char **g_filebufs;
+static size_t g_nfilebufs;
 
 /* Reads a whole file (or stdin for "-") and splits it at the delimiter.
    The buffer lives until exit: the arguments point into it. */
@@ -488,7 +490,9 @@ static void read_source_file(source *s, const char *path) {
         source_push(s, p);
         p = d + 1;
     }
-    /* b.p is intentionally kept: arguments point into it. */
+    /* kept until exit: the arguments point into it */
+    g_filebufs = xrealloc(g_filebufs, (g_nfilebufs + 1) * sizeof *g_filebufs);
+    g_filebufs[g_nfilebufs++] = b.p;
 }
 
 /* Groups: a run of linked sources. Records are the cartesian product of the
@@ -1898,6 +1902,9 @@ int main(int argc, char **argv) {
             if (out.n > 65536) { write_all(1, out.p, out.n); out.n = 0; }
         }
         write_all(1, out.p, out.n);
+        buf_free(&out);
+        buf_free(&cmd);
+        buf_free(&tag);
         return g_output_broken ? 255 : 0;
     }
 
