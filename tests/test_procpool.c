@@ -935,6 +935,88 @@ START_TEST(test_shmap_named) {
 }
 END_TEST
 
+
+/* Jobs that only know the map's name (as under a command runner). */
+static char named_for_tasks[96];
+static int named_task(void *user, size_t i, void *result) {
+    (void)user; (void)result;
+    vpar_shmap *m;
+    vpar_status s = vpar_shmap_open(&m, named_for_tasks);
+    if (s != VPAR_OK) return (int)s;
+    char key[32];
+    snprintf(key, sizeof key, "net-%zu", i);
+    s = vpar_shmap_put_double(m, key, 1.0 / (double)(i + 1));
+    vpar_shmap_destroy(m);
+    if (i == 5) die_by(SIGSEGV);  /* after its write: the write stays */
+    return (int)s;
+}
+
+START_TEST(test_shmap_named_from_tasks) {
+    snprintf(named_for_tasks, sizeof named_for_tasks, "%sjobs", shm_prefix);
+    vpar_shmap *m;
+    vpar_shmap_desc md = {0};
+    md.capacity = 64;
+    md.name = named_for_tasks;
+    ck_assert_int_eq(vpar_shmap_create(&m, &md), VPAR_OK);
+    vpar_procpool *pp;
+    vpar_procpool_desc d = {0};
+    d.workers = 2;
+    d.chunk = 1;
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    vpar_procpool_status st[52];
+    ck_assert_int_eq(vpar_procpool_map(pp, 52, named_task, NULL, NULL, 0, st), VPAR_ERR_CRASHED);
+    for (size_t i = 0; i < 52; i++) {
+        ck_assert_int_eq(st[i].state, i == 5 ? VPAR_TASK_SIGNAL : VPAR_TASK_OK);
+        char key[32];
+        double v;
+        snprintf(key, sizeof key, "net-%zu", i);
+        ck_assert_int_eq(vpar_shmap_get_double(m, key, &v), VPAR_OK);
+        ck_assert_double_eq(v, 1.0 / (double)(i + 1));
+    }
+    ck_assert_uint_eq(vpar_shmap_count(m), 52);
+    vpar_procpool_destroy(pp);
+    vpar_shmap_destroy(m);
+    assert_no_leaks();
+}
+END_TEST
+
+typedef struct crash_acc { size_t calls, ok, segv; int bad; } crash_acc;
+static int on_crash_result(void *user, size_t i, const void *result, const vpar_procpool_status *st) {
+    crash_acc *a = (crash_acc *)user;
+    a->calls++;
+    if (i % 50 == 7) {
+        if (st->state == VPAR_TASK_SIGNAL && st->code == SIGSEGV) a->segv++;
+        else a->bad++;
+    } else if (st->state == VPAR_TASK_OK && *(const uint64_t *)result == mix(i)) {
+        a->ok++;
+    } else {
+        a->bad++;
+    }
+    return 0;
+}
+
+static int sometimes_segv(void *user, size_t i, void *result) {
+    if (i % 50 == 7) die_by(SIGSEGV);
+    return sq_task(user, i, result);
+}
+
+START_TEST(test_unordered_with_crashes) {
+    vpar_procpool *pp;
+    vpar_procpool_desc d = {0};
+    d.workers = 3;
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    crash_acc a = {0, 0, 0, 0};
+    ck_assert_int_eq(vpar_procpool_map_unordered(pp, 1000, sometimes_segv, NULL, 8, on_crash_result, &a),
+                     VPAR_ERR_CRASHED);
+    ck_assert_uint_eq(a.calls, 1000);
+    ck_assert_uint_eq(a.segv, 20);
+    ck_assert_uint_eq(a.ok, 980);
+    ck_assert_int_eq(a.bad, 0);
+    vpar_procpool_destroy(pp);
+    assert_no_leaks();
+}
+END_TEST
+
 /* ---- SIGINT ---------------------------------------------------------------- */
 
 static void run_sigint_helper(const char *mode) {
@@ -1008,6 +1090,8 @@ int main(void) {
     tcase_add_test(tc, test_shmap_writer_killed_mid_update);
     tcase_add_test(tc, test_shmap_dead_claimer_and_lock);
     tcase_add_test(tc, test_shmap_named);
+    tcase_add_test(tc, test_shmap_named_from_tasks);
+    tcase_add_test(tc, test_unordered_with_crashes);
     tcase_add_test(tc, test_sigint_leaves_nothing);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
