@@ -1068,6 +1068,55 @@ START_TEST(test_sigint_leaves_nothing) {
 }
 END_TEST
 
+
+/* A child the program forks itself inherits the cleanup handler; Ctrl-C in
+   it must not touch the parent's workers or named maps. */
+START_TEST(test_sigint_in_forked_child_spares_parent) {
+    /* Check's fork mode has its own SIGINT handler (it kills the test's
+       process group): start from the default action so that ours is put
+       in place, as in a plain program. */
+    struct sigaction dfl, saved;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ck_assert_int_eq(sigaction(SIGINT, &dfl, &saved), 0);
+    atomic_store(&vpar__sig_installed, 0);
+    char name[96];
+    snprintf(name, sizeof name, "%sparent", shm_prefix);
+    vpar_shmap *m;
+    vpar_shmap_desc md = {0};
+    md.capacity = 4;
+    md.name = name;
+    ck_assert_int_eq(vpar_shmap_create(&m, &md), VPAR_OK);
+    vpar_procpool *pp;
+    vpar_procpool_desc d = {0};
+    d.workers = 2;
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    pid_t w0 = vpar_procpool_worker_pid(pp, 0);
+    struct sigaction cur;
+    ck_assert_int_eq(sigaction(SIGINT, NULL, &cur), 0);
+    ck_assert(cur.sa_handler == vpar__on_fatal_signal);
+    pid_t p = fork();
+    if (p == 0) {
+        raise(SIGINT);
+        _exit(0);
+    }
+    int wst = 0;
+    ck_assert_int_eq(waitpid(p, &wst, 0), p);
+    ck_assert(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGINT);
+    ck_assert(pid_exists(w0));
+    ck_assert_int_eq(vpar_procpool_worker_pid(pp, 0), w0);
+    ck_assert_int_eq(count_shm(shm_prefix + 1), 1);
+    uint64_t got[16];
+    ck_assert_int_eq(vpar_procpool_map(pp, 16, sq_task, NULL, got, 8, NULL), VPAR_OK);
+    for (size_t i = 0; i < 16; i++) ck_assert_uint_eq(got[i], mix(i));
+    vpar_procpool_destroy(pp);
+    vpar_shmap_destroy(m);
+    sigaction(SIGINT, &saved, NULL);
+    assert_no_leaks();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("procpool");
     TCase *tc = tcase_create("core");
@@ -1093,6 +1142,7 @@ int main(void) {
     tcase_add_test(tc, test_shmap_named_from_tasks);
     tcase_add_test(tc, test_unordered_with_crashes);
     tcase_add_test(tc, test_sigint_leaves_nothing);
+    tcase_add_test(tc, test_sigint_in_forked_child_spares_parent);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

@@ -416,27 +416,39 @@ static int vpar__pid_dead(uint32_t pid) {
 /* ---- signal cleanup registry ------------------------------------------- */
 /* Fixed arrays of atomics so that the handler can walk them without locks. */
 
-static _Atomic int vpar__pp_pid_reg[VPAR_PROCPOOL_MAX_PIDS];
+/* Entries carry the registering process: a child forked by the program
+   (not a worker) inherits these arrays and the handler, and must not kill
+   its parent's workers or unlink its parent's maps. */
+static _Atomic uint64_t vpar__pp_pid_reg[VPAR_PROCPOOL_MAX_PIDS];  /* owner << 32 | pid */
 typedef struct vpar__shm_reg_entry {
     _Atomic int state;  /* 0 free, 1 being written, 2 holds a name */
+    int owner;
     char name[256];
 } vpar__shm_reg_entry;
 static vpar__shm_reg_entry vpar__shm_reg[VPAR_SHMAP_MAX_NAMED];
 static _Atomic int vpar__sig_installed;
 
+static uint64_t vpar__pp_reg_word(pid_t pid) {
+    return ((uint64_t)(uint32_t)getpid() << 32) | (uint32_t)pid;
+}
+
 static void vpar__pp_register_pid(pid_t pid) {
+    uint64_t want = vpar__pp_reg_word(pid);
     for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-        int zero = 0;
-        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &zero, (int)pid,
+        uint64_t cur = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_relaxed);
+        /* Free, or a stale entry inherited from the process that forked us. */
+        if (cur != 0 && (uint32_t)(cur >> 32) == (uint32_t)getpid()) continue;
+        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &cur, want,
                 memory_order_acq_rel, memory_order_relaxed))
             return;
     }
 }
 
 static void vpar__pp_unregister_pid(pid_t pid) {
+    uint64_t want = vpar__pp_reg_word(pid);
     for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-        int p = (int)pid;
-        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &p, 0,
+        uint64_t cur = want;
+        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &cur, 0,
                 memory_order_acq_rel, memory_order_relaxed))
             return;
     }
@@ -444,10 +456,13 @@ static void vpar__pp_unregister_pid(pid_t pid) {
 
 static void vpar__shm_register(const char *name) {
     for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++) {
-        int zero = 0;
-        if (atomic_compare_exchange_strong_explicit(&vpar__shm_reg[i].state, &zero, 1,
+        int cur = atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire);
+        /* Free, or a stale entry inherited from the process that forked us. */
+        if (cur != 0 && !(cur == 2 && vpar__shm_reg[i].owner != (int)getpid())) continue;
+        if (atomic_compare_exchange_strong_explicit(&vpar__shm_reg[i].state, &cur, 1,
                 memory_order_acq_rel, memory_order_relaxed)) {
-            snprintf(vpar__shm_reg[i].name, sizeof vpar__shm_reg[i].name, "%s", name);
+            vpar__shm_reg[i].owner = (int)getpid();
+            vpar__copy_str(vpar__shm_reg[i].name, sizeof vpar__shm_reg[i].name, name);
             atomic_store_explicit(&vpar__shm_reg[i].state, 2, memory_order_release);
             return;
         }
@@ -457,7 +472,7 @@ static void vpar__shm_register(const char *name) {
 static void vpar__shm_unregister(const char *name) {
     for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++) {
         if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2 &&
-            strcmp(vpar__shm_reg[i].name, name) == 0) {
+            vpar__shm_reg[i].owner == (int)getpid() && strcmp(vpar__shm_reg[i].name, name) == 0) {
             atomic_store_explicit(&vpar__shm_reg[i].state, 0, memory_order_release);
             return;
         }
@@ -468,18 +483,21 @@ static void vpar__shm_unregister(const char *name) {
    sigaction, raise). */
 static void vpar__on_fatal_signal(int sig) {
     int saved = errno;
+    uint32_t self = (uint32_t)getpid();
     if (vpar__pp_self < 0) {
         for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-            int p = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
-            if (p > 0) kill((pid_t)p, SIGKILL);
+            uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
+            if (e && (uint32_t)(e >> 32) == self) kill((pid_t)(uint32_t)e, SIGKILL);
         }
         for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-            int p = atomic_exchange_explicit(&vpar__pp_pid_reg[i], 0, memory_order_acq_rel);
-            if (p > 0)
-                while (waitpid((pid_t)p, NULL, 0) < 0 && errno == EINTR) {}
+            uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
+            if (!e || (uint32_t)(e >> 32) != self) continue;
+            atomic_store_explicit(&vpar__pp_pid_reg[i], 0, memory_order_release);
+            while (waitpid((pid_t)(uint32_t)e, NULL, 0) < 0 && errno == EINTR) {}
         }
         for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++)
-            if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2)
+            if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2 &&
+                vpar__shm_reg[i].owner == (int)self)
                 shm_unlink(vpar__shm_reg[i].name);
     }
     struct sigaction sa;
