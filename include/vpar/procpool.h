@@ -206,6 +206,11 @@ VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out,
    Parent process only, not during a map. */
 VPAR_API void vpar_procpool_destroy(vpar_procpool *pp);
 
+/* Sets the chunk size of later maps (0: ceil(n / (4 x workers))), like
+   the chunksize argument of Pool.map. Parent process only, not during a
+   map. */
+VPAR_API void vpar_procpool_set_chunk(vpar_procpool *pp, size_t chunk);
+
 /* Number of worker slots. Any thread. */
 VPAR_API int vpar_procpool_size(const vpar_procpool *pp);
 
@@ -944,6 +949,10 @@ static vpar_status vpar__pp_start_all(vpar_procpool *pp) {
 VPAR_API int vpar_procpool_worker_index(void) { return vpar__pp_self; }
 
 VPAR_API int vpar_procpool_size(const vpar_procpool *pp) { return pp ? pp->nworkers : 0; }
+
+VPAR_API void vpar_procpool_set_chunk(vpar_procpool *pp, size_t chunk) {
+    if (pp) pp->desc.chunk = chunk;
+}
 
 VPAR_API pid_t vpar_procpool_worker_pid(const vpar_procpool *pp, int worker) {
     if (!pp || worker < 0 || worker >= pp->nworkers) return 0;
