@@ -1548,23 +1548,25 @@ static vpar_status vpar__shm_find(const vpar_shmap *m, const char *key, size_t l
             if (kind == VPAR__S_DEAD) break;
             if (kind == VPAR__S_EMPTY) {
                 if (!create) return VPAR_ERR_NOT_FOUND;
+                uint64_t empty = 0;
+                if (!atomic_compare_exchange_strong_explicit(&s->state, &empty,
+                        ((uint64_t)VPAR__S_CLAIMING << 32) | me,
+                        memory_order_acq_rel, memory_order_acquire))
+                    continue;  /* someone claimed it first: look again */
+                /* Count the key only once the slot is ours, so that racing
+                   inserts of one key never reserve capacity twice. Giving
+                   the slot back is safe: nobody probes past a CLAIMING slot. */
                 if (atomic_fetch_add_explicit(&h->reserved, 1, memory_order_acq_rel) >= h->capacity) {
                     atomic_fetch_sub_explicit(&h->reserved, 1, memory_order_acq_rel);
+                    atomic_store_explicit(&s->state, 0, memory_order_release);
                     return vpar_fail(VPAR_ERR_FULL, "%s: map is full (capacity %llu keys); cannot add \"%s\"",
                                      who, (unsigned long long)h->capacity, key);
                 }
-                uint64_t empty = 0;
-                if (atomic_compare_exchange_strong_explicit(&s->state, &empty,
-                        ((uint64_t)VPAR__S_CLAIMING << 32) | me,
-                        memory_order_acq_rel, memory_order_acquire)) {
-                    s->hash = hash;
-                    memcpy(vpar__shm_key(s, m), key, len + 1);
-                    atomic_store_explicit(&s->state, (uint64_t)VPAR__S_READY << 32, memory_order_release);
-                    *out = s;
-                    return VPAR_OK;
-                }
-                atomic_fetch_sub_explicit(&h->reserved, 1, memory_order_acq_rel);
-                continue;  /* someone claimed it first: look again */
+                s->hash = hash;
+                memcpy(vpar__shm_key(s, m), key, len + 1);
+                atomic_store_explicit(&s->state, (uint64_t)VPAR__S_READY << 32, memory_order_release);
+                *out = s;
+                return VPAR_OK;
             }
             /* CLAIMING: the key is being written; its claimer may have died. */
             if (spins >= 256 && (spins & 255) == 0 && vpar__pid_dead((uint32_t)st)) {
