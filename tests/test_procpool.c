@@ -276,8 +276,11 @@ END_TEST
 enum { T_SEGV = 3, T_ABRT = 5, T_EXIT = 8, T_HANG = 13, T_VICTIM = 17, T_KILLER = 18,
        T_ERR = 21, T_NTASKS = 40 };
 
+/* user == NULL: crash mode (segfault, abort, _exit, hang, error);
+   user != NULL: kill mode (one task is killed by another). */
 static int crash_task(void *user, size_t i, void *result) {
-    (void)user;
+    if (user && i != T_VICTIM && i != T_KILLER) i += 1000;  /* plain task */
+    if (!user && (i == T_VICTIM || i == T_KILLER)) i += 1000;
     switch (i) {
     case T_SEGV: die_by(SIGSEGV); break;
     case T_ABRT: die_by(SIGABRT); break;
@@ -300,7 +303,7 @@ static int crash_task(void *user, size_t i, void *result) {
     case T_ERR: return vpar_fail(VPAR_ERR_IO, "task %zu: cannot read network file", i);
     default: break;
     }
-    *(uint64_t *)result = mix(i);
+    *(uint64_t *)result = mix(i % 1000);
     return 0;
 }
 
@@ -309,7 +312,7 @@ START_TEST(test_crashes_timeouts_errors) {
     vpar_procpool_desc d = {0};
     d.workers = 3;
     d.chunk = 1;
-    d.timeout_ms = 300;
+    d.timeout_ms = 500;  /* margin for trivial tasks on a loaded machine */
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
     for (int rep = 0; rep < 2; rep++) {
         atomic_store(&shared->victim_pid, 0);
@@ -327,7 +330,6 @@ START_TEST(test_crashes_timeouts_errors) {
             case T_ABRT: ck_assert_int_eq(st[i].state, VPAR_TASK_SIGNAL); ck_assert_int_eq(st[i].code, SIGABRT); break;
             case T_EXIT: ck_assert_int_eq(st[i].state, VPAR_TASK_EXIT); ck_assert_int_eq(st[i].code, 7); break;
             case T_HANG: ck_assert_int_eq(st[i].state, VPAR_TASK_TIMEOUT); ck_assert_int_eq(st[i].code, SIGKILL); break;
-            case T_VICTIM: ck_assert_int_eq(st[i].state, VPAR_TASK_SIGNAL); ck_assert_int_eq(st[i].code, SIGKILL); break;
             case T_ERR: ck_assert_int_eq(st[i].state, VPAR_TASK_ERROR); ck_assert_int_eq(st[i].code, VPAR_ERR_IO); break;
             default:
                 ck_assert_msg(st[i].state == VPAR_TASK_OK, "task %zu state %d code %d", i, st[i].state, st[i].code);
@@ -341,6 +343,34 @@ START_TEST(test_crashes_timeouts_errors) {
         uint64_t ok[64];
         ck_assert_int_eq(vpar_procpool_map(pp, 64, sq_task, NULL, ok, sizeof ok[0], NULL), VPAR_OK);
         for (size_t i = 0; i < 64; i++) ck_assert_uint_eq(ok[i], mix(i));
+    }
+    vpar_procpool_destroy(pp);
+    assert_no_leaks();
+}
+END_TEST
+
+
+/* A worker killed from outside (by another process) while running a task. */
+START_TEST(test_worker_killed_from_outside) {
+    vpar_procpool *pp;
+    vpar_procpool_desc d = {0};
+    d.workers = 3;
+    d.chunk = 1;
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    static int kill_mode = 1;  /* non-NULL user: victim and killer tasks active */
+    atomic_store(&shared->victim_pid, 0);
+    uint64_t got[T_NTASKS];
+    vpar_procpool_status st[T_NTASKS];
+    vpar_status s = vpar_procpool_map(pp, T_NTASKS, crash_task, &kill_mode, got, sizeof got[0], st);
+    ck_assert_int_eq(s, VPAR_ERR_CRASHED);
+    ck_assert_int_eq(st[T_VICTIM].state, VPAR_TASK_SIGNAL);
+    ck_assert_int_eq(st[T_VICTIM].code, SIGKILL);
+    ck_assert_int_eq(st[T_KILLER].state, VPAR_TASK_OK);
+    ck_assert_uint_eq(got[T_KILLER], mix(T_KILLER));
+    for (size_t i = 0; i < T_NTASKS; i++) {
+        if (i == T_VICTIM) continue;
+        ck_assert_msg(st[i].state == VPAR_TASK_OK, "task %zu state %d code %d", i, st[i].state, st[i].code);
+        ck_assert_uint_eq(got[i], mix(i));
     }
     vpar_procpool_destroy(pp);
     assert_no_leaks();
@@ -1147,6 +1177,7 @@ int main(void) {
     tcase_add_test(tc, test_map_unordered);
     tcase_add_test(tc, test_copy_on_write_and_restart);
     tcase_add_test(tc, test_crashes_timeouts_errors);
+    tcase_add_test(tc, test_worker_killed_from_outside);
     tcase_add_test(tc, test_task_errors);
     tcase_add_test(tc, test_retries);
     tcase_add_test(tc, test_max_tasks_per_child);
