@@ -106,6 +106,7 @@ typedef struct scratch {
     _Atomic int victim_pid;
     _Atomic int init_calls;
     _Atomic int fails;
+    _Atomic int init_exits;
 } scratch;
 static scratch *shared;
 
@@ -523,6 +524,39 @@ START_TEST(test_initializer) {
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_ERR_UNSUPPORTED);
     ck_assert_ptr_null(pp);
     ck_assert_msg(strstr(vpar_last_error(), "initializer failed in worker 1"), "%s", vpar_last_error());
+    assert_no_leaks();
+}
+END_TEST
+
+
+static int exiting_init(void *user, int worker) {
+    (void)user; (void)worker;
+    if (atomic_load(&shared->init_exits)) _exit(3);
+    return 0;
+}
+
+/* Replacement workers that die before any task stop the map instead of
+   being re-forked forever. */
+START_TEST(test_workers_dying_outside_tasks) {
+    atomic_store(&shared->init_exits, 0);
+    vpar_procpool *pp;
+    vpar_procpool_desc d = {0};
+    d.workers = 1;
+    d.init = exiting_init;
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    atomic_store(&shared->init_exits, 1);
+    pid_t w0 = vpar_procpool_worker_pid(pp, 0);
+    ck_assert_int_eq(kill(w0, SIGKILL), 0);
+    vpar_procpool_status st[5];
+    ck_assert_int_eq(vpar_procpool_map(pp, 5, sq_task, NULL, NULL, 0, st), VPAR_ERR_CRASHED);
+    ck_assert_msg(strstr(vpar_last_error(), "died outside any task"), "%s", vpar_last_error());
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(st[i].state, VPAR_TASK_NOT_RUN);
+    ck_assert_int_eq(count_children(), 0);
+    atomic_store(&shared->init_exits, 0);
+    uint64_t got[5];
+    ck_assert_int_eq(vpar_procpool_map(pp, 5, sq_task, NULL, got, 8, NULL), VPAR_OK);
+    for (size_t i = 0; i < 5; i++) ck_assert_uint_eq(got[i], mix(i));
+    vpar_procpool_destroy(pp);
     assert_no_leaks();
 }
 END_TEST
@@ -1180,6 +1214,7 @@ int main(void) {
     tcase_add_test(tc, test_retries);
     tcase_add_test(tc, test_max_tasks_per_child);
     tcase_add_test(tc, test_initializer);
+    tcase_add_test(tc, test_workers_dying_outside_tasks);
     tcase_add_test(tc, test_stop_from_callback);
     tcase_add_test(tc, test_interrupt_from_handler);
     tcase_add_test(tc, test_bad_arguments);

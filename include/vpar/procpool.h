@@ -1077,6 +1077,7 @@ struct vpar__pp_mapctx {
     vpar_procpool_status first_st;
     size_t nfailed;
     int stopping;               /* no requeue/respawn: the map is being stopped */
+    int idle_deaths;            /* workers lost outside any task since the last delivery */
     vpar_status stop_status;    /* why it stopped (VPAR_OK: it did not) */
     char stop_msg[320];
 };
@@ -1086,6 +1087,7 @@ static void vpar__pp_deliver(vpar_procpool *pp, vpar__pp_mapctx *c, size_t i,
     if (c->seen[i]) return;
     c->seen[i] = 1;
     c->nseen++;
+    c->idle_deaths = 0;
     const unsigned char *res = c->result_size
         ? pp->region + pp->sh->map.results_off + i * c->result_size : NULL;
     if (st->state != VPAR_TASK_OK) {
@@ -1143,6 +1145,7 @@ static int vpar__pp_drain(vpar_procpool *pp, vpar__pp_mapctx *c, int w) {
 static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int wstatus) {
     vpar__pp_worker *me = &pp->w[w];
     uint32_t wstate = atomic_load_explicit(&me->state, memory_order_acquire);
+    int in_task = 0;
     if (c) {
         vpar__pp_drain(pp, c, w);
         vpar__pp_task *tasks = vpar__pp_tasks(pp->region);
@@ -1155,6 +1158,7 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
                 continue;
             }
             /* RUNNING: the task this worker died in. */
+            in_task = 1;
             vpar_procpool_status st;
             st.attempts = tasks[i].tries;
             st.worker = w;
@@ -1189,6 +1193,16 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
         return;
     }
     if (c->stopping || c->stop_status != VPAR_OK) return;
+    /* Workers that keep dying outside tasks (killed from outside in a loop,
+       cannot map the task region) would be re-forked forever. */
+    if (!in_task && wstate != VPAR__W_RETIRED && ++c->idle_deaths > 2 * pp->nworkers + 8) {
+        c->stop_status = VPAR_ERR_CRASHED;
+        snprintf(c->stop_msg, sizeof c->stop_msg,
+                 "procpool: %d workers in a row died outside any task (last: worker %d, %s %d)",
+                 c->idle_deaths, w, WIFSIGNALED(wstatus) ? "signal" : "exit status",
+                 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
+        return;
+    }
     vpar__pp_bump_epoch(pp);  /* requeued or orphaned tasks: workers rescan */
     if (c->nseen < c->n) {
         vpar_status s = vpar__pp_spawn(pp, w);
