@@ -72,7 +72,8 @@
      VPAR_TASK_TIMEOUT  the task ran longer than timeout_ms; its worker was
                         killed with SIGKILL and replaced (code = SIGKILL).
      VPAR_TASK_NOT_RUN  the map stopped before the task finished (interrupt,
-                        a worker initializer failed, or fork failed).
+                        a worker initializer failed, fork failed, or
+                        replacement workers kept dying outside any task).
      With retries = r, a failed task (any of the kinds above) runs up to
      1 + r times; `attempts` counts them. Results of failed tasks are left
      zero in the caller's array. The map itself returns VPAR_OK only when
