@@ -174,12 +174,13 @@ static inline void vpar__ck_fail(const char *file, int line, const char *msg) {
 
 static inline int vpar_test_run(Suite *s) {
     const char *filter = getenv("VPAR_TEST_FILTER");
-    int run = 0, failed = 0;
-    for (TCase *t = s->first; t; t = t->next) {
-        for (int i = 0; i < t->ntests; i++) {
-            vpar__ck_test *x = &t->tests[i];
+    /* volatile: these live across setjmp/longjmp (-Wclobbered) */
+    volatile int run = 0, failed = 0;
+    for (TCase *volatile t = s->first; t; t = t->next) {
+        for (volatile int i = 0; i < t->ntests; i++) {
+            vpar__ck_test *volatile x = &t->tests[i];
             if (filter && *filter && !strstr(x->name, filter)) continue;
-            for (int it = x->loop_start; it < x->loop_end; it++) {
+            for (volatile int it = x->loop_start; it < x->loop_end; it++) {
                 run++;
                 vpar__ck_failed_here = 0;
                 if (t->setup) t->setup();
