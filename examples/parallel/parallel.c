@@ -1507,8 +1507,10 @@ static const char *resolve_cached(const char *name) {
 static void read_fd(job *j, int which) {
     int *fd = which ? &j->fd_err : &j->fd_out;
     buf *b = which ? &j->err : &j->out;
-    buf_reserve(b, 65536);
-    ssize_t r = read(*fd, b->p + b->n, b->cap - b->n - 1);
+    /* read into a shared scratch buffer so that a job's buffer grows to its
+       output, not to the read size (-k hands buffers over per job) */
+    static char scratch[65536];
+    ssize_t r = read(*fd, scratch, sizeof scratch);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (r <= 0) {
         close(*fd);
@@ -1516,7 +1518,7 @@ static void read_fd(job *j, int which) {
         return;
     }
     if (j->discard) return; /* keep draining, nothing will be printed */
-    b->n += (size_t)r;
+    buf_add(b, scratch, (size_t)r);
     if (!which) j->received += (size_t)r;
     if (O.line_buffer && (!O.keep || j->ridx == g_print_ridx))
         emit_lines(which ? 2 : 1, b, tag_of(&j->tag));
