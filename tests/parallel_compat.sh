@@ -113,7 +113,8 @@ joblog() {
 
 # ---- the seed's examples -------------------------------------------------
 seq 1 10 >ten
-same "stdin --dry-run" --stdin ten -- --dry-run echo
+same "stdin --dry-run" --sort --stdin ten -- --dry-run echo
+same "stdin --dry-run -k" --stdin ten -- -k --dry-run echo
 same "::: run" -- -k echo ::: 1 2 3
 # process substitution: each side gets its own pipe
 checks=$((checks + 1))
@@ -126,25 +127,25 @@ same "--xapply" -- -k --xapply echo {1} {2} ::: a b c ::: 1 2 3
 same "--xapply recycles" -- -k --xapply echo ::: a b c d e ::: 1 2
 same "--link" -- -k --link echo ::: a b c ::: 1 2 ::: x
 same ":::+ truncates" -- -k echo ::: a b c :::+ 1 2
-same ":::+ with a third source" -- --dry-run echo ::: a b :::+ 1 2 ::: X Y
+same ":::+ with a third source" -- -k --dry-run echo ::: a b :::+ 1 2 ::: X Y
 seq 11 30 >twenty
-same "::::+" -- --dry-run echo :::: ten ::::+ twenty
-same "-a and :::" -- --dry-run -a ten echo ::: x y
+same "::::+" -- -k --dry-run echo :::: ten ::::+ twenty
+same "-a and :::" -- -k --dry-run -a ten echo ::: x y
 same ":::: - and :::" --stdin ten -- -k echo {2}{1} :::: - ::: z
 same "no command: args are commands" -- -k ::: 'echo hi' 'echo "x  y"' 'printf "%s\n" a b'
 
 # ---- replacement strings on paths with dots and slashes ------------------
 paths=(a/b.c/d.e.f 'dir with space/file.tar.gz' /abs/x.y ./rel/.hidden noext
        'trailing/' / a.b/c 'q"uote' "it's.x" 'x$y.z' '*.c' '' 'a//b.c' '-dash.e')
-same "rpl dry-run" -- --dry-run echo {} {.} {/} {//} {/.} {#} ::: "${paths[@]}"
+same "rpl dry-run" -- -k --dry-run echo {} {.} {/} {//} {/.} {#} ::: "${paths[@]}"
 same "rpl run" -- -k echo {} {.} {/} {//} {/.} {#} ::: "${paths[@]}"
 same "rpl inside words" -- -k echo pre{}post x{.}y {/}.out ::: "${paths[@]}"
-same "rpl quoted in command" -- --dry-run echo '"{}"' "'{}'" ::: 'a b' "c'd"
+same "rpl quoted in command" -- -k --dry-run echo '"{}"' "'{}'" ::: 'a b' "c'd"
 same "positional" -- -k echo {2} {1} {2.} {1/} {2//} {1/.} {-1} {-2} {3} ::: a.x/b.y ::: c/d.e
-same "{#} alone: no {} appended" -- --dry-run echo job {#} ::: a b c
+same "{#} alone: no {} appended" -- -k --dry-run echo job {#} ::: a b c
 same "{%} with -j1" -- -k -j1 echo {%} {} ::: a b c
-same "not a replacement string" -- --dry-run echo '{ }' '{x}' '{a.}' ::: a
-same "{0} is {}, {00} empty" -- --dry-run echo {0} {0.} {00} {-0} ::: a.x ::: b.y
+same "not a replacement string" -- -k --dry-run echo '{ }' '{x}' '{a.}' ::: a
+same "{0} is {}, {00} empty" -- -k --dry-run echo {0} {0.} {00} {-0} ::: a.x ::: b.y
 same "-q" -- -k -q echo 'a  b' '$HOME' {} ::: 1 '2 3'
 
 # ---- --colsep, -N, --tag -------------------------------------------------
@@ -160,7 +161,7 @@ same "-N2 two sources" -- -k -N2 echo {1}-{2}-{3}-{4} ::: a b c ::: 1 2
 same "-N0" -- -k -N0 echo hi ::: a b
 same "--tag" -- -k --tag echo ::: a b ::: c 'd e'
 same "--tag multi-line" -- -k --tag 'printf "%s\n" l1 l2; printf nonl' ::: x y
-same "--tag --dry-run" -- --tag --dry-run echo ::: 1 2
+same "--tag --dry-run" -- -k --tag --dry-run echo ::: 1 2
 
 # ---- running: shells, quoting, output -------------------------------------
 same "shell features" -- -k 'echo {} | tr a-z A-Z; echo "$HOME" > /dev/null && echo ok; x=1; echo $x' ::: abc def
@@ -180,8 +181,8 @@ printf 'a\n\nb' >in.empty
 printf 'a\n\n  \nb\n' >in.blank
 printf 'a b\0c\nd\0' >in.nul
 printf 'x,y,z' >in.comma
-same "empty lines are arguments" --stdin in.empty -- --dry-run echo
-same "-r skips empty lines" --stdin in.blank -- -r --dry-run echo
+same "empty lines are arguments" --stdin in.empty -- -k --dry-run echo
+same "-r skips empty lines" --stdin in.blank -- -k -r --dry-run echo
 same "-0" --stdin in.nul -- -k -0 echo
 same "-d ," --stdin in.comma -- -k -d , echo
 same "no input: no jobs" -- echo :::

@@ -1375,6 +1375,8 @@ static int have_next_job(void) {
     return g_next_seq <= g_total;
 }
 
+static const char *resolve_cached(const char *name);
+
 static void start_job(void) {
     size_t seq, ridx;
     int attempt;
@@ -1432,7 +1434,9 @@ static void start_job(void) {
 
     pid_t pid = 0;
     if (split_simple(j->cmd.p, &g_words, &g_argv, &g_argv_cap)) {
-        rc = posix_spawnp(&pid, g_argv[0], &fa, &g_attr, g_argv, g_envp);
+        const char *exe = resolve_cached(g_argv[0]);
+        if (exe) rc = posix_spawn(&pid, exe, &fa, &g_attr, g_argv, g_envp);
+        else rc = posix_spawnp(&pid, g_argv[0], &fa, &g_attr, g_argv, g_envp);
     } else {
         char *sh_argv[] = {g_shell, "-c", j->cmd.p, NULL};
         rc = posix_spawn(&pid, g_shell, &fa, &g_attr, sh_argv, g_envp);
@@ -1468,11 +1472,45 @@ static void start_job(void) {
     j->pid = pid;
 }
 
+/* PATH lookup of a command name, cached for the last name: most runs use
+   one program for every job, and posix_spawnp would otherwise try each PATH
+   directory in every child. NULL: not found here (posix_spawnp decides). */
+static const char *resolve_cached(const char *name) {
+    static buf last_name, last_path;
+    static int last_ok;
+    if (strchr(name, '/')) return name;
+    if (last_name.p && !strcmp(last_name.p, name)) return last_ok ? last_path.p : NULL;
+    last_name.n = 0;
+    buf_adds(&last_name, name);
+    last_ok = 0;
+    const char *path = getenv("PATH");
+    if (!path) return NULL;
+    for (const char *d = path;;) {
+        const char *e = strchr(d, ':');
+        size_t dl = e ? (size_t)(e - d) : strlen(d);
+        last_path.n = 0;
+        if (dl) buf_add(&last_path, d, dl);
+        else buf_addc(&last_path, '.');
+        buf_addc(&last_path, '/');
+        buf_adds(&last_path, name);
+        struct stat st;
+        if (stat(last_path.p, &st) == 0 && S_ISREG(st.st_mode) && access(last_path.p, X_OK) == 0) {
+            last_ok = 1;
+            return last_path.p;
+        }
+        if (!e) break;
+        d = e + 1;
+    }
+    return NULL;
+}
+
 static void read_fd(job *j, int which) {
     int *fd = which ? &j->fd_err : &j->fd_out;
     buf *b = which ? &j->err : &j->out;
-    buf_reserve(b, 65536);
-    ssize_t r = read(*fd, b->p + b->n, b->cap - b->n - 1);
+    /* read into a shared scratch buffer so that a job's buffer grows to its
+       output, not to the read size (-k hands buffers over per job) */
+    static char scratch[65536];
+    ssize_t r = read(*fd, scratch, sizeof scratch);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (r <= 0) {
         close(*fd);
@@ -1480,7 +1518,7 @@ static void read_fd(job *j, int which) {
         return;
     }
     if (j->discard) return; /* keep draining, nothing will be printed */
-    b->n += (size_t)r;
+    buf_add(b, scratch, (size_t)r);
     if (!which) j->received += (size_t)r;
     if (O.line_buffer && (!O.keep || j->ridx == g_print_ridx))
         emit_lines(which ? 2 : 1, b, tag_of(&j->tag));
