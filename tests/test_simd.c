@@ -804,8 +804,8 @@ START_TEST(test_parallel_bit_identical) {
         f[i] = (float)x[i];
         g[i] = (float)(y[i] * 1e-10);
     }
-    int iters = light() == 2 ? 2 : 4;
-    for (int nt = 1; nt <= 4; nt++) {
+    int iters = light() ? 1 : 4;
+    for (int nt = 1; nt <= 4; nt += light() ? 2 : 1) {
         vpar_pool *pool = NULL;
         vpar_pool_desc d = {0};
         d.num_threads = nt;
@@ -845,8 +845,8 @@ END_TEST
 
 START_TEST(test_parallel_axis_bit_identical) {
     static const size_t shapes[][2] = {{300, 1030}, {1000, 40}, {40, 1000}, {257, 129}};
-    int iters = light() == 2 ? 1 : 3;
-    for (int nt = 2; nt <= 4; nt++) {
+    int iters = light() ? 1 : 3;
+    for (int nt = 2; nt <= (light() ? 2 : 4); nt++) {
         vpar_pool *pool = NULL;
         vpar_pool_desc d = {0};
         d.num_threads = nt;
