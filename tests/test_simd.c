@@ -164,7 +164,7 @@ START_TEST(test_path_availability_matches_cpu) {
     CHECK_EQ(vpar_simd_available(VPAR_SIMD_AVX2), avx2);
     CHECK_EQ(vpar_simd_available(VPAR_SIMD_AVX512), avx512);
     CHECK_EQ(vpar_simd_available(VPAR_SIMD_NEON), 0);
-    CHECK_EQ(vpar_simd_best(), avx512 ? VPAR_SIMD_AVX512 : avx2 ? VPAR_SIMD_AVX2 : VPAR_SIMD_SCALAR);
+    CHECK_EQ(vpar_simd_best(), avx2 ? VPAR_SIMD_AVX2 : avx512 ? VPAR_SIMD_AVX512 : VPAR_SIMD_SCALAR);
 #endif
 #if defined(__aarch64__) && !defined(VPAR_NO_SIMD)
     /* The cross build must really exercise NEON. */
