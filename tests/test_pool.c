@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -786,6 +787,43 @@ START_TEST(test_idle_pool_uses_no_cpu) {
 }
 END_TEST
 
+/* An idle (sleeping) pool must spread one loop over all its workers: each
+   chunk records its tid and waits (bounded, 20 s) until every tid showed
+   up. Fails if waking stops at the first sleeper. */
+typedef struct spread { _Atomic unsigned mask; unsigned full; } spread;
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+static void spread_body(void *u, size_t b, size_t e, int tid) {
+    (void)b; (void)e;
+    spread *s = (spread *)u;
+    atomic_fetch_or(&s->mask, 1u << tid);
+    double t0 = mono_s();
+    while (atomic_load(&s->mask) != s->full && mono_s() - t0 < 20.0) sched_yield();
+}
+
+START_TEST(test_idle_pool_wakes_all_workers) {
+    const int nt = 4;
+    vpar_pool *p = make_pool(nt);
+    for (int round = 0; round < 3; round++) {
+        vpar_pool_stats st;
+        for (;;) {  /* all workers asleep first */
+            ck_assert_int_eq(vpar_pool_get_stats(p, &st), VPAR_OK);
+            if (st.idle_sleeping == nt - 1) break;
+            sleep_ms(2);
+        }
+        spread s;
+        atomic_init(&s.mask, 0);
+        s.full = (1u << nt) - 1;
+        ck_assert_int_eq(vpar_parallel_for(p, 0, 64, 1, spread_body, &s), VPAR_OK);
+        ck_assert_uint_eq(atomic_load(&s.mask), s.full);
+    }
+    vpar_pool_destroy(p);
+}
+END_TEST
+
 /* ---- fork -------------------------------------------------------------- */
 
 static void fork_inside(void *u, int tid) {
@@ -874,6 +912,7 @@ int main(void) {
     tcase_add_test(tc, test_destroy_finishes_queued_work);
     tcase_add_test(tc, test_default_pool);
     tcase_add_test(tc, test_idle_pool_uses_no_cpu);
+    tcase_add_test(tc, test_idle_pool_wakes_all_workers);
     tcase_add_test(tc, test_fork);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
