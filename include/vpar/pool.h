@@ -6,9 +6,9 @@
      which the calling thread occupies while it runs a parallel region. Each
      tid owns a Chase-Lev deque of tasks; an idle tid steals the oldest task
      of a random victim. Loops are split lazily (a piece is halved only when
-     the executing thread's deque is empty, i.e. when thieves are hungry), so
-     a loop costs little when the pool is busy elsewhere and spreads at once
-     when it is not. Idle workers spin for `spin_us`, then sleep on a futex
+     the executing thread's deque is empty and some thread is hungry or
+     asleep), so a loop costs little when the pool is busy elsewhere and
+     spreads at once when it is not. Idle workers spin for `spin_us`, then sleep on a futex
      (a condition variable off Linux): an idle pool uses no CPU.
 
    EXAMPLE (numpy: out = np.sqrt(x) * 2)
