@@ -748,6 +748,34 @@ START_TEST(test_destroy_finishes_queued_work) {
 }
 END_TEST
 
+/* spin_us < 0: workers sleep as soon as they find nothing, so every region
+   and every publication goes through the sleep/wake protocol. */
+START_TEST(test_no_spin_sleep_wake_stress) {
+    vpar_pool *p = NULL;
+    vpar_pool_desc d = {4, -1};
+    ck_assert_int_eq(vpar_pool_create(&p, &d), VPAR_OK);
+    int rounds = (int)scale(300);
+    for (int r = 0; r < rounds; r++) {
+        check_cover(p, 0, 1000 + (size_t)r, r % 4 == 0 ? 0 : (size_t)r % 7 + 1);
+        fib_arg a = {12 + r % 5, 0};
+        ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
+        ck_assert_int_eq(a.r, fib_iter(12 + r % 5));
+        if (r % 10 == 0) {
+            counter c;
+            atomic_init(&c.n, 0);
+            c.pool = p;
+            for (int i = 0; i < 20; i++) ck_assert_int_eq(vpar_pool_submit(p, count_task, &c), VPAR_OK);
+            ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+            ck_assert_int_eq(atomic_load(&c.n), 20);
+        }
+    }
+    vpar_pool_stats st;
+    ck_assert_int_eq(vpar_pool_get_stats(p, &st), VPAR_OK);
+    ck_assert_uint_gt(st.sleeps, 0);
+    vpar_pool_destroy(p);
+}
+END_TEST
+
 /* ---- default pool ----------------------------------------------------- */
 
 START_TEST(test_default_pool) {
@@ -910,6 +938,7 @@ int main(void) {
     tcase_add_test(tc, test_cross_pool_and_nested_run);
     tcase_add_test(tc, test_submit_and_wait);
     tcase_add_test(tc, test_destroy_finishes_queued_work);
+    tcase_add_test(tc, test_no_spin_sleep_wake_stress);
     tcase_add_test(tc, test_default_pool);
     tcase_add_test(tc, test_idle_pool_uses_no_cpu);
     tcase_add_test(tc, test_idle_pool_wakes_all_workers);

@@ -490,6 +490,10 @@ static int vpar__pool_wake(vpar_pool *pool, int count, int skip) {
         uint32_t one = 1;
         if (atomic_load_explicit(&w->sleep, VPAR__SC) == 1 &&
             atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, VPAR__SC, VPAR__RLX)) {
+            /* The claimed worker counts as hungry from now on (it takes
+               over this increment), so loop owners split for it even
+               before it runs. */
+            atomic_fetch_add_explicit(&pool->nthieves, 1, VPAR__RLX);
             atomic_fetch_sub_explicit(&pool->nsleeping, 1, VPAR__SC);
             vpar__pool_futex_wake(w);
             woke++;
@@ -513,12 +517,17 @@ static int vpar__pool_work_visible(vpar_pool *pool) {
     return 0;
 }
 
-/* Returns 1 if woken by someone (expect work), 0 on timeout/cancel. */
-static int vpar__pool_sleep(vpar__worker *me) {
+/* Returns 2 if claimed by a waker (which counted us in nthieves), 1 if the
+   sleep was cancelled because work showed up, 0 on timeout. `hungry`: the
+   caller is counted in nthieves; it leaves that count only once it is in
+   nsleeping, so that loop owners never see it in neither (and skip a split
+   it needs). */
+static int vpar__pool_sleep(vpar__worker *me, int hungry) {
     vpar_pool *pool = me->pool;
     uint64_t e = atomic_load_explicit(&pool->epoch, VPAR__SC);
     atomic_store_explicit(&me->sleep, 1, VPAR__SC);
     atomic_fetch_add_explicit(&pool->nsleeping, 1, VPAR__SC);
+    if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
     int woken = 1;
     if (!atomic_load_explicit(&pool->stop, VPAR__SC) && !vpar__pool_work_visible(pool) &&
         atomic_load_explicit(&pool->epoch, VPAR__SC) == e) {
@@ -534,7 +543,7 @@ static int vpar__pool_sleep(vpar__worker *me) {
     if (atomic_compare_exchange_strong_explicit(&me->sleep, &one, 0, VPAR__SC, VPAR__RLX))
         atomic_fetch_sub_explicit(&pool->nsleeping, 1, VPAR__SC);
     else
-        woken = 1; /* a waker claimed us and already fixed nsleeping */
+        woken = 2; /* a waker claimed us and already fixed the counters */
     return woken;
 }
 
@@ -635,9 +644,8 @@ static void *vpar__pool_worker_main(void *arg) {
             }
         }
         idle_since = 0;
-        if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
-        hungry = 0;
-        may_spin = vpar__pool_sleep(me);
+        may_spin = vpar__pool_sleep(me, hungry);
+        hungry = may_spin == 2;
     }
     if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
     return NULL;
