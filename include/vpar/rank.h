@@ -652,6 +652,25 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
     vpar__rk_level L;
     memset(&L, 0, sizeof L);
     L.rk = rk;
+    /* Tighten the range to the bucket's actual keys: a dense cluster inside
+       one wide bucket is then split in one level, not in several levels
+       that would each borrow a buffer of the bucket's size. */
+    {
+        uint64_t mn = UINT64_MAX, mx = 0;
+        if (rk->slot64) {
+            const uint64_t *v = (const uint64_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+        } else {
+            const uint32_t *v = (const uint32_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+        }
+        lo = mn;
+        shift = vpar__rk_bitlen(mx - mn);
+        if (shift == 0) {  /* one key after all: one tie group */
+            vpar__rk_bucket(rk, slots, s, nd, base, ordbase, lo, 0, tid, 0);
+            return;
+        }
+    }
     /* ~16 entries per sub-bucket on average, at most 2^11 sub-buckets */
     int bits = vpar__rk_bitlen((uint64_t)(s / 16));
     if (bits > 11) bits = 11;
