@@ -798,6 +798,7 @@ typedef struct vpar__rk_top {
     vpar__rk_cstat *st;
     size_t nfine;
     size_t *cntf;         /* nchunks * nfine */
+    uint64_t kmax;
 } vpar__rk_top;
 
 #define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
@@ -811,7 +812,7 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         uint64_t mn = UINT64_MAX, mx = 0, k;                                   \
-        size_t kept = 0, maxeq = 0, nan = 0;                                   \
+        size_t kept = 0, nan = 0;                                              \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             UINT u = x[i];                                                     \
             if (!vpar__rk_k_f##BITS(u, skip, &k)) {                            \
@@ -820,10 +821,10 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
             }                                                                  \
             kept++;                                                            \
             mn = k < mn ? k : mn;                                              \
-            if (k >= mx) { maxeq = k == mx ? maxeq + 1 : 1; mx = k; }          \
+            mx = k > mx ? k : mx;                                              \
         });                                                                    \
         T->st[c].kmin = mn; T->st[c].kmax = mx;                                \
-        T->st[c].kept = kept; T->st[c].maxeq = maxeq; T->st[c].nan = nan;      \
+        T->st[c].kept = kept; T->st[c].nan = nan;                              \
     }                                                                          \
 }                                                                              \
 static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
@@ -832,15 +833,17 @@ static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
     const UINT *x = (const UINT *)rk->x;                                       \
     size_t N = rk->n;                                                          \
     int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    uint64_t lo = T->L.lo, kmax = T->kmax, k;                                  \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        size_t *cnt = T->cntf + c * T->nfine;                                  \
+        size_t *cnt = T->cntf + c * T->nfine, maxeq = 0;                       \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
             cnt[(size_t)((k - lo) >> sh)]++;                                   \
+            maxeq += k == kmax;                                                \
         });                                                                    \
+        T->st[c].maxeq = maxeq;                                                \
     }                                                                          \
 }                                                                              \
 static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { \
@@ -946,12 +949,11 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         kept += st[c].kept;
         wtot += st[c].kept * w;
         kmin = st[c].kmin < kmin ? st[c].kmin : kmin;
-        if (st[c].kmax > kmax || wmax == 0) { kmax = st[c].kmax; wmax = st[c].maxeq * w; }
-        else if (st[c].kmax == kmax) wmax += st[c].maxeq * w;
+        kmax = st[c].kmax > kmax ? st[c].kmax : kmax;
     }
+    T.kmax = kmax;
     if (nan_out) *nan_out = nan;
     if (stop_on_nan && nan) goto done;
-    rk->maxr = kept ? vpar__rk_avg0(wtot - wmax, wmax) : 0.0;
     if (kept == 0) {
         /* nothing ranked: every entry gets the fill value */
         T.L.nb = 1; T.L.lo = 0; T.L.shift = 63;
@@ -991,6 +993,11 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     }
     s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
     if (s != VPAR_OK) goto done;
+    /* max(rank - 1) = average rank of the top tie group, known before
+       any sorting: all entries but the top group are smaller */
+    for (size_t c = 0; c < T.L.nchunks; c++)
+        wmax += (uint64_t)st[c].maxeq * (chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain);
+    rk->maxr = vpar__rk_avg0(wtot - wmax, wmax);
     {
         /* merge consecutive fine bins into buckets of about `target`
            entries: buckets follow the data's density, so most fit the
