@@ -15,8 +15,10 @@
            return vpar_test_run(s);
        }
 
-   vpar_test_run() runs the suite and returns the process exit status. It
-   honours VPAR_TEST_FILTER=<substring of a test name> in both modes.
+   vpar_test_run() runs the suite and returns the process exit status.
+   VPAR_TEST_FILTER=<substring of a test name> runs only the matching tests
+   with the built-in harness (-DVPAR_TEST_WITH_CHECK=OFF); Check itself can
+   filter only by suite/test-case name (its CK_RUN_CASE variable).
 */
 #ifndef VPAR_TESTS_CHECK_H
 #define VPAR_TESTS_CHECK_H
@@ -30,9 +32,7 @@
 
 static inline int vpar_test_run(Suite *s) {
     SRunner *sr = srunner_create(s);
-    const char *filter = getenv("VPAR_TEST_FILTER");
-    if (filter && *filter) srunner_run(sr, NULL, filter, CK_NORMAL);
-    else srunner_run_all(sr, CK_NORMAL);
+    srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
