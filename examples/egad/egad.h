@@ -69,8 +69,6 @@
 extern "C" {
 #endif
 
-typedef struct vpar_pool vpar_pool;
-
 /* ---- annotations ------------------------------------------------------- */
 
 typedef struct vpar_egad_annotations vpar_egad_annotations; /* opaque */
@@ -1341,13 +1339,11 @@ static int vpar__egad_rank_avg(const double *x, size_t n, double *ranks) {
 }
 
 /* Runs fn over [0, count) on the pool (serially without one). */
-typedef void (*vpar__egad_range_fn)(void *user, size_t begin, size_t end, int tid);
+/* Runs fn over [0, count) on the pool (serially without one). Terms are
+   handed out one at a time (grain 1): their cost varies 50-fold with size. */
 static vpar_status vpar__egad_for(vpar_pool *pool, size_t count, size_t grain,
-                                  vpar__egad_range_fn fn, void *user) {
-    /* TODO(pool): vpar_parallel_for once the pool branch is merged. */
-    (void)pool; (void)grain;
-    if (count) fn(user, 0, count, 0);
-    return VPAR_OK;
+                                  vpar_range_fn fn, void *user) {
+    return vpar_parallel_for(pool, 0, count, grain, fn, user);
 }
 
 /* Locates the first non-finite element of the universe sub-matrix. */
@@ -1412,7 +1408,7 @@ VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_
     if (!vpar__egad_rank_avg(ud, p->nu, c.drank)) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
 
     {
-        int nt = 1; /* TODO(pool): vpar_pool_size(pool) */
+        int nt = vpar_pool_size(pool);
         if (nt < 1) nt = 1;
         size_t bytes = vpar__egad_scratch_bytes(p);
         c.scratch_stride = bytes;

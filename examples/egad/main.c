@@ -383,9 +383,24 @@ int main(int argc, char **argv) {
         return 2;
     }
     int tty = !o.quiet && isatty(2);
+    vpar_pool *pool = NULL;
+    {
+        int nt = o.threads;
+        if (nt == 0) {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            nt = (int)(cpus > 0 ? cpus : 1) / o.jobs;
+            if (nt < 1) nt = 1;
+        }
+        vpar_pool_desc pd = {nt, 0};
+        if (getenv("VPAR_NUM_THREADS") && !o.threads) pd.num_threads = 0;
+        if (vpar_pool_create(&pool, &pd) != VPAR_OK) {
+            fprintf(stderr, "vpar-egad: %s\n", vpar_last_error());
+            return 2;
+        }
+    }
     /* TODO(procpool): run networks on the process pool with -j workers. */
     for (int i = 0; i < o.nnet; i++) {
-        run_network(&in, i, NULL, &rs[i]);
+        run_network(&in, i, pool, &rs[i]);
         if (tty) fprintf(stderr, "\r\033[Kvpar-egad: %d/%d networks", i + 1, o.nnet);
     }
     if (tty) fputc('\n', stderr);
@@ -398,6 +413,7 @@ int main(int argc, char **argv) {
                     crashed[i] ? "worker crashed" : rs[i].message);
         }
     }
+    vpar_pool_destroy(pool);
     int ok = write_summary(&o, rs, crashed);
     free(rs);
     free(crashed);

@@ -140,14 +140,6 @@ static void sim_rows(void *user, size_t begin, size_t end, int tid) {
     }
 }
 
-/* TODO(pool): vpar_parallel_for / vpar_pool_create once the pool is merged. */
-static vpar_pool *vpar_pool_default_for_simnet(int threads) { (void)threads; return NULL; }
-static vpar_status simnet_for(vpar_pool *pool, size_t count, void (*fn)(void *, size_t, size_t, int), void *user) {
-    (void)pool;
-    if (count) fn(user, 0, count, 0);
-    return VPAR_OK;
-}
-
 /* genes.txt and go.tsv (all pairs of the chosen genes, gene by gene). */
 static int write_text(const opts *o, const char **names, size_t n, const vpar_egad_annotations *ann,
                       const vpar_egad_plan *plan) {
@@ -293,7 +285,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vpar-simnet: %zu genes, %zu samples, %zu filtered terms, %zu active modules\n",
                 n, S, nterms, active);
 
-    vpar_pool *pool = vpar_pool_default_for_simnet(o.threads);
+    vpar_pool *pool = NULL;
+    {
+        vpar_pool_desc pd = {o.threads, 0};
+        if (vpar_pool_create(&pool, &pd) != VPAR_OK) {
+            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+            free(gscale); free(xd);
+            goto out;
+        }
+    }
     gemm_ctx g = {x, n, S, f64 ? NULL : (float *)net, f64 ? (double *)net : NULL};
     for (int k = 0; k < o.networks; k++) {
         rng_seed(&r, o.seed, (uint64_t)k + 1);
@@ -319,9 +319,9 @@ int main(int argc, char **argv) {
             for (size_t s = 0; s < S; s++) x[i * S + s] = (float)((row[s] - mean) * inv);
         }
         size_t nblk = (n + SIM_BI - 1) / SIM_BI;
-        if (simnet_for(pool, nblk, sim_rows, &g) != VPAR_OK) {
+        if (vpar_parallel_for(pool, 0, nblk, 1, sim_rows, &g) != VPAR_OK) {
             fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-            free(gscale); free(xd);
+            free(gscale); free(xd); vpar_pool_destroy(pool);
             goto out;
         }
         char path[4096];
@@ -329,11 +329,12 @@ int main(int argc, char **argv) {
         size_t shape[2] = {n, n};
         if (vpar_npy_write(path, net, f64 ? VPAR_DTYPE_F64 : VPAR_DTYPE_F32, 2, shape) != VPAR_OK) {
             fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-            free(gscale); free(xd);
+            free(gscale); free(xd); vpar_pool_destroy(pool);
             goto out;
         }
         if (!o.quiet) fprintf(stderr, "vpar-simnet: wrote %s\n", path);
     }
+    vpar_pool_destroy(pool);
     free(gscale);
     free(xd);
     if (!write_text(&o, names, n, ann, plan)) goto out;
