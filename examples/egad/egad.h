@@ -1391,7 +1391,30 @@ VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_
 
     size_t nblocks = (p->n + 511) / 512;
     for (int pass = 0; pass < 2; pass++) {
-        st = vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, &c);
+        if (c.ident && !c.clean) {
+            /* Whole network: vpar's column sums, then the diagonal taken
+               as 1 (a non-finite diagonal entry: that column again). */
+            st = dt == VPAR_DTYPE_F32
+                     ? vpar_reduce_axis_f32(VPAR_AXIS_SUM, 0, (const float *)w, p->n, p->n, p->n, c.degree, pool)
+                     : vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, (const double *)w, p->n, p->n, p->n, c.degree, pool);
+            if (st != VPAR_OK) goto done;
+            for (size_t j = 0; j < p->n; j++) {
+                double wjj = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[j * p->n + j]
+                                                  : ((const double *)w)[j * p->n + j];
+                if (isfinite(wjj)) {
+                    c.degree[j] = c.degree[j] - wjj + 1.0;
+                } else {
+                    double s = 0;
+                    for (size_t i = 0; i < p->n; i++)
+                        s += i == j ? 1.0
+                                    : (dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * p->n + j]
+                                                            : ((const double *)w)[i * p->n + j]);
+                    c.degree[j] = s;
+                }
+            }
+        } else {
+            st = vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, &c);
+        }
         if (st != VPAR_OK) goto done;
         int bad = 0;
         for (size_t u = 0; u < p->nu; u++) {
