@@ -64,6 +64,8 @@
 #include "vpar/common.h"
 #include "vpar/npy.h"
 #include "vpar/pool.h"
+#include "vpar/rank.h"
+#include "vpar/simd.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -1315,29 +1317,6 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
     }
 }
 
-/* Average-tie ranks (1-based) of x[0..n). */
-typedef struct vpar__egad_iv { double v; size_t i; } vpar__egad_iv;
-static int vpar__egad_cmp_iv(const void *a, const void *b) {
-    const vpar__egad_iv *x = (const vpar__egad_iv *)a, *y = (const vpar__egad_iv *)b;
-    if (x->v != y->v) return (x->v > y->v) - (x->v < y->v);
-    return (x->i > y->i) - (x->i < y->i);
-}
-static int vpar__egad_rank_avg(const double *x, size_t n, double *ranks) {
-    vpar__egad_iv *t = (vpar__egad_iv *)vpar__egad_alloc(n, sizeof *t);
-    if (!t) return 0;
-    for (size_t i = 0; i < n; i++) { t[i].v = x[i]; t[i].i = i; }
-    qsort(t, n, sizeof *t, vpar__egad_cmp_iv);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j + 1 < n && t[j + 1].v == t[i].v) j++;
-        double r = ((double)i + (double)j) / 2.0 + 1.0;
-        for (size_t k = i; k <= j; k++) ranks[t[k].i] = r;
-        i = j + 1;
-    }
-    VPAR_FREE(t);
-    return 1;
-}
-
 /* Runs fn over [0, count) on the pool (serially without one). */
 /* Runs fn over [0, count) on the pool (serially without one). Terms are
    handed out one at a time (grain 1): their cost varies 50-fold with size. */
@@ -1428,7 +1407,9 @@ VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_
         }
         c.clean = 1; /* second pass with NaN/inf as 0 */
     }
-    if (!vpar__egad_rank_avg(ud, p->nu, c.drank)) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
+    /* Degree ranks (average ties) for DEGREE_NULL_AUC: the vpar ranker. */
+    st = vpar_rankdata_f64(ud, p->nu, c.drank, NULL, pool);
+    if (st != VPAR_OK) goto done;
 
     {
         int nt = vpar_pool_size(pool);
