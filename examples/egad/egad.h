@@ -947,20 +947,15 @@ static void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t
    time (define VPAR_NO_SIMD or VPAR_NO_AVX2 to keep the baseline only). */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(VPAR_NO_SIMD)
 #  define VPAR__EGAD_VEC 1
-/* The helpers below are always inlined: the vector-return ABI note that
-   GCC gives for 32-byte vectors without AVX does not apply. */
-#  if defined(__GNUC__) && !defined(__clang__)
-#    pragma GCC diagnostic ignored "-Wpsabi"
-#  endif
+/* Unaligned vector loads/stores as plain expressions (no helper
+   functions: passing 32-byte vectors by value would change the ABI without
+   AVX). */
 typedef double vpar__egad_d4 __attribute__((vector_size(32)));
-typedef float vpar__egad_f4 __attribute__((vector_size(16)));
-static inline vpar__egad_d4 vpar__egad_ld4d(const double *p) { vpar__egad_d4 v; memcpy(&v, p, sizeof v); return v; }
-static inline vpar__egad_d4 vpar__egad_ld4f(const float *p) {
-    vpar__egad_f4 v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, vpar__egad_d4);
-}
-static inline void vpar__egad_st4d(double *p, vpar__egad_d4 v) { memcpy(p, &v, sizeof v); }
+typedef double vpar__egad_d4u __attribute__((vector_size(32), aligned(8), may_alias));
+typedef float vpar__egad_f4u __attribute__((vector_size(16), aligned(4), may_alias));
+#  define vpar__egad_ld4d(p) (*(const vpar__egad_d4u *)(const void *)(p))
+#  define vpar__egad_ld4f(p) __builtin_convertvector(*(const vpar__egad_f4u *)(const void *)(p), vpar__egad_d4)
+#  define vpar__egad_st4d(p, v) (*(vpar__egad_d4u *)(void *)(p) = (v))
 #endif
 #if defined(VPAR__EGAD_VEC) && defined(__x86_64__) && !defined(__clang__) && !defined(VPAR_NO_AVX2) && \
     defined(__GLIBC__)
