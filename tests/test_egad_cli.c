@@ -266,7 +266,8 @@ END_TEST
 /* vpar-simnet: same seed, same bytes; any thread count; EGAD finds the
    planted GO modules (mean AUC well above 0.5). */
 START_TEST(test_simnet) {
-    const char *ann = VPAR_EGAD_SOURCE_DIR "/data/go_bp_human.tsv.gz";
+    /* Small annotation input keeps this fast under sanitizers. */
+    const char *ann = vpar_test_data("fixtures/egad_small/go.tsv");
     ck_assert_int_eq(sh("'%s' -q --annotations '%s' --genes 600 --samples 40 --networks 2 --seed 3 -t 1 --out '%s/s1'",
                         VPAR_SIMNET_EXE, ann, g_dir), 0);
     ck_assert_int_eq(sh("'%s' -q --annotations '%s' --genes 600 --samples 40 --networks 2 --seed 3 -t 2 --out '%s/s2'",

@@ -957,8 +957,10 @@ typedef float vpar__egad_f4u __attribute__((vector_size(16), aligned(4), may_ali
 #  define vpar__egad_ld4f(p) __builtin_convertvector(*(const vpar__egad_f4u *)(const void *)(p), vpar__egad_d4)
 #  define vpar__egad_st4d(p, v) (*(vpar__egad_d4u *)(void *)(p) = (v))
 #endif
+/* No clones under sanitizers: an ifunc resolver runs before the sanitizer
+   runtime is initialised (TSan crashes in it). */
 #if defined(VPAR__EGAD_VEC) && defined(__x86_64__) && !defined(__clang__) && !defined(VPAR_NO_AVX2) && \
-    defined(__GLIBC__)
+    defined(__GLIBC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #  define VPAR__EGAD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #  define VPAR__EGAD_CLONES
