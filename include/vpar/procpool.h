@@ -196,8 +196,7 @@ typedef struct vpar_procpool_desc {
     int keep_signals;          /* 1: never install the SIGINT/SIGTERM cleanup handler */
 } vpar_procpool_desc;
 
-/* Forks the workers (running desc->init in each) and waits until they are
-   ready. desc NULL = defaults. Errors: VPAR_ERR_INVALID (negative fields),
+/* Forks the workers; with desc->init, waits until it has run in each. desc NULL = defaults. Errors: VPAR_ERR_INVALID (negative fields),
    VPAR_ERR_SYSTEM (fork, mmap, ...), or the initializer's code (see
    FAILURE SEMANTICS) with no worker left behind. Parent process only. */
 VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out,
@@ -885,6 +884,9 @@ static vpar_status vpar__pp_start_all(vpar_procpool *pp) {
         vpar_status s = vpar__pp_spawn(pp, k);
         if (s != VPAR_OK) { vpar__pp_stop_all(pp, 1); return s; }
     }
+    /* Without an initializer nothing can fail before the first task, and a
+       worker that dies anyway is replaced by the map: do not wait. */
+    if (!pp->desc.init) return VPAR_OK;
     for (;;) {
         int waiting = 0;
         for (int k = 0; k < pp->nworkers; k++) {
@@ -1488,6 +1490,7 @@ static vpar_status vpar__shm_check_key(const vpar_shmap *m, const char *key, siz
     if (!m) return vpar_fail(VPAR_ERR_INVALID, "%s: map is NULL", who);
     if (!key) return vpar_fail(VPAR_ERR_INVALID, "%s: key is NULL", who);
     size_t l = strnlen(key, (size_t)m->h->key_max + 1);
+    *len = 0;
     if (l > m->h->key_max)
         return vpar_fail(VPAR_ERR_INVALID,
                          "%s: key \"%.40s...\" is longer than the map's limit of %llu bytes (vpar_shmap_desc.key_max)",

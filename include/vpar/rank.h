@@ -289,7 +289,7 @@ static size_t vpar__rk_plan_chunks(int upper, size_t n, size_t want,
 }
 
 /* Entries of a chunk, in scatter order. */
-static size_t vpar__rk_chunk_count(const vpar__rk_chunk *ck, size_t n) {
+static inline size_t vpar__rk_chunk_count(const vpar__rk_chunk *ck, size_t n) {
     if (ck->kind == VPAR__RK_FLAT) return ck->b - ck->a;
     if (ck->kind == VPAR__RK_DIAG) return n;
     /* rows a..b-1, each n - 1 - r entries */
@@ -315,6 +315,15 @@ enum {
     VPAR__RK_ORD1
 };
 
+/* A per-thread buffer reused by serial sub-levels (fresh mallocs of a few
+   MB would page-fault every time). Only the owning tid touches it. */
+typedef struct vpar__rk_tbuf {
+    void *p;
+    size_t cap;
+    int busy;
+    char pad[VPAR_CACHE_LINE];
+} vpar__rk_tbuf;
+
 typedef struct vpar__rk {
     vpar_pool *pool;
     int nthreads;
@@ -330,6 +339,7 @@ typedef struct vpar__rk {
     uint64_t fill;        /* slot bits written for skipped entries */
     void *dst;            /* replay target, slot-sized elements, same indexing as x */
     unsigned char *scratch;   /* per tid, leaf buffers */
+    struct vpar__rk_tbuf *tbuf;   /* per tid, reusable sub-level key buffer */
     size_t scratch_stride;
     atomic_int err;       /* first vpar_status from inside a task */
 } vpar__rk;
@@ -351,6 +361,10 @@ typedef struct vpar__rk_level {
     uint64_t *base;                /* nb: weighted count of smaller entries */
     size_t ordbase;
     int tid;                       /* sub-level run serially: caller's tid */
+    /* level 1 only: fine bins merged into buckets of similar size */
+    const uint32_t *map;           /* fine bin -> bucket */
+    uint64_t *blo;                 /* nb: lowest key of each bucket */
+    unsigned char *bbits;          /* nb: keys of bucket b lie in [blo, blo + 2^bbits) */
 } vpar__rk_level;
 
 static void vpar__rk_set_err(vpar__rk *rk, vpar_status st) {
@@ -426,9 +440,12 @@ static void vpar__rk_emit(const vpar__rk *rk, void *slots, const uint32_t *sid,
     }
 }
 
-/* Stable in-cache sort of (k, id) by k: MSD radix with 8-bit digits over the
-   actual range, insertion sort below 32 entries. tk/tid: scratch of n. */
-static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid, size_t n) {
+/* Stable in-cache sort of (k, id) by k: MSD radix over the actual key
+   range (`dbits`-bit digits), insertion sort below 32 entries. tk/tid:
+   scratch of n. The first call uses up to 11-bit digits (one pass splits a
+   leaf into runs of a few entries), recursive calls 8-bit ones. */
+static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid, size_t n,
+                         int top) {
     if (n <= 32) {
         for (size_t i = 1; i < n; i++) {
             uint64_t kv = k[i];
@@ -445,26 +462,32 @@ static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid,
         mx = k[i] > mx ? k[i] : mx;
     }
     if (mn == mx) return;
+    int dbits = 8;
+    if (top) {
+        dbits = vpar__rk_bitlen((uint64_t)n) - 3;
+        if (dbits > 11) dbits = 11;
+        if (dbits < 8) dbits = 8;
+    }
     int bits = vpar__rk_bitlen(mx - mn);
-    int sh = bits > 8 ? bits - 8 : 0;
-    size_t cnt[257];
-    memset(cnt, 0, sizeof cnt);
+    int sh = bits > dbits ? bits - dbits : 0;
+    size_t nd = (size_t)((mx - mn) >> sh) + 1;
+    uint32_t cnt[2049], pos[2048];
+    memset(cnt, 0, (nd + 1) * sizeof cnt[0]);
     for (size_t i = 0; i < n; i++) cnt[((k[i] - mn) >> sh) + 1]++;
-    for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
-    size_t pos[256];
-    memcpy(pos, cnt, sizeof pos);
+    for (size_t d = 0; d < nd; d++) cnt[d + 1] += cnt[d];
+    memcpy(pos, cnt, nd * sizeof pos[0]);
     for (size_t i = 0; i < n; i++) {
         size_t d = (size_t)((k[i] - mn) >> sh);
-        size_t p = pos[d]++;
+        uint32_t p = pos[d]++;
         tk[p] = k[i];
         tid[p] = id[i];
     }
     memcpy(k, tk, n * sizeof *k);
     memcpy(id, tid, n * sizeof *id);
     if (sh == 0) return;  /* each digit is one key */
-    for (int d = 0; d < 256; d++) {
+    for (size_t d = 0; d < nd; d++) {
         size_t a = cnt[d], b = cnt[d + 1];
-        if (b - a > 1) vpar__rk_msd(k + a, id + a, tk, tid, b - a);
+        if (b - a > 1) vpar__rk_msd(k + a, id + a, tk, tid, b - a, 0);
     }
 }
 
@@ -488,7 +511,7 @@ static void vpar__rk_leaf(vpar__rk *rk, void *slots, size_t s, size_t nd,
         const uint32_t *sl = (const uint32_t *)slots;
         for (size_t j = 0; j < s; j++) { k[j] = sl[j]; id[j] = (uint32_t)j; }
     }
-    vpar__rk_msd(k, id, tk, tid2, s);
+    vpar__rk_msd(k, id, tk, tid2, s, 1);
     uint64_t cl = base;
     size_t g0 = 0;
     while (g0 < s) {
@@ -589,10 +612,11 @@ static void vpar__rk_level_buckets(void *user, size_t b0, size_t b1, int tid) {
     for (size_t b = b0; b < b1; b++) {
         size_t s = L->start[b + 1] - L->start[b];
         if (s == 0) continue;
+        uint64_t lo = L->map ? L->blo[b] : L->lo + ((uint64_t)b << L->shift);
+        int bits = L->map ? L->bbits[b] : L->shift;
         vpar__rk_bucket(L->rk, (unsigned char *)L->keys + L->start[b] * sz, s,
                         L->nd[b], L->base[b], L->ordbase + L->start[b],
-                        L->lo + ((uint64_t)b << L->shift), L->shift,
-                        L->tid >= 0 ? L->tid : tid, L->tid < 0);
+                        lo, bits, L->tid >= 0 ? L->tid : tid, L->tid < 0);
     }
 }
 
@@ -658,7 +682,16 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
     L.chunks = ck;
     L.nchunks = nc;
     if (!vpar__rk_level_alloc(&L)) { vpar__rk_set_err(rk, VPAR_ERR_NOMEM); return; }
-    L.keys = vpar__rk_big_alloc(s * sz);
+    vpar__rk_tbuf *tb = nest ? NULL : &rk->tbuf[tid];
+    if (tb && !tb->busy) {
+        if (tb->cap < s * sz) {
+            void *np = VPAR_REALLOC(tb->p, s * sz);
+            if (np) { tb->p = np; tb->cap = s * sz; }
+        }
+        if (tb->cap >= s * sz) { L.keys = tb->p; tb->busy = 1; }
+        else tb = NULL;
+    } else tb = NULL;
+    if (!tb) L.keys = vpar__rk_big_alloc(s * sz);
     if (!L.keys) { vpar__rk_level_free(&L); vpar__rk_set_err(rk, VPAR_ERR_NOMEM); return; }
     vpar_range_fn count = rk->slot64 ? vpar__rk_sub_count_64 : vpar__rk_sub_count_32;
     vpar_range_fn scatter = rk->slot64 ? vpar__rk_sub_scatter_64 : vpar__rk_sub_scatter_32;
@@ -674,7 +707,8 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
         st = vpar__rk_for(pool, nc, replay, &L, tid);
     }
     if (st != VPAR_OK) vpar__rk_set_err(rk, st);
-    VPAR_FREE(L.keys);
+    if (tb) tb->busy = 0;
+    else VPAR_FREE(L.keys);
     vpar__rk_level_free(&L);
 }
 
@@ -743,6 +777,8 @@ typedef struct vpar__rk_top {
     vpar__rk *rk;
     vpar__rk_level L;
     vpar__rk_cstat *st;
+    size_t nfine;
+    size_t *cntf;         /* nchunks * nfine */
 } vpar__rk_top;
 
 #define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
@@ -781,7 +817,7 @@ static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        size_t *cnt = T->L.cnt + c * T->L.nb;                                  \
+        size_t *cnt = T->cntf + c * T->nfine;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
             cnt[(size_t)((k - lo) >> sh)]++;                                   \
@@ -793,6 +829,7 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
     const vpar__rk *rk = T->rk;                                                \
     const UINT *x = (const UINT *)rk->x;                                       \
     SLOT *keys = (SLOT *)T->L.keys;                                            \
+    const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
     int skip = rk->skip, sh = T->L.shift;                                      \
     uint64_t lo = T->L.lo, k;                                                  \
@@ -802,7 +839,7 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
-            keys[off[(size_t)((k - lo) >> sh)]++] = (SLOT)k;                   \
+            keys[off[map[(size_t)((k - lo) >> sh)]]++] = (SLOT)k;              \
         });                                                                    \
     }                                                                          \
 }                                                                              \
@@ -813,6 +850,7 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
     const SLOT *val = (const SLOT *)T->L.keys;                                 \
     SLOT *dst = (SLOT *)rk->dst;                                               \
     SLOT fill = (SLOT)rk->fill;                                                \
+    const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
     int skip = rk->skip, sh = T->L.shift;                                      \
     uint64_t lo = T->L.lo, k;                                                  \
@@ -822,7 +860,7 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
-            dst[i] = val[off[(size_t)((k - lo) >> sh)]++];                     \
+            dst[i] = val[off[map[(size_t)((k - lo) >> sh)]]++];                \
         });                                                                    \
     }                                                                          \
 }
@@ -875,6 +913,7 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     T.L.rk = rk;
     T.L.tid = -1;
     T.st = st;
+    uint32_t *map = NULL;
     vpar_status s = vpar__rk_for(rk->pool, T.L.nchunks, fstat, &T, 0);
     if (s != VPAR_OK) goto done;
 
@@ -903,30 +942,64 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         goto done;
     }
     {
+        /* fine bins: up to 2^16 equal slices of the key range */
         uint64_t range = kmax - kmin;
         int rbits = vpar__rk_bitlen(range);
-        int want_bits = vpar__rk_bitlen((uint64_t)(kept / 8192));
-        if (want_bits > 12) want_bits = 12;
-        if (want_bits < 1) want_bits = 1;
-        if (want_bits > rbits) want_bits = rbits;
-        T.L.shift = rbits - want_bits;
-        T.L.nb = (size_t)(range >> T.L.shift) + 1;
+        int fbits = vpar__rk_bitlen((uint64_t)(kept / 4));
+        if (fbits > 16) fbits = 16;
+        if (fbits < 1) fbits = 1;
+        if (fbits > rbits) fbits = rbits;
+        T.L.shift = rbits - fbits;
         T.L.lo = kmin;
+        T.nfine = (size_t)(range >> T.L.shift) + 1;
+        T.cntf = (size_t *)VPAR_MALLOC(T.nfine * T.L.nchunks * sizeof(size_t));
+        map = (uint32_t *)VPAR_MALLOC(T.nfine * sizeof(uint32_t));
+        if (!T.cntf || !map) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+        memset(T.cntf, 0, T.nfine * T.L.nchunks * sizeof(size_t));
     }
-    if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
     {
         size_t sz = rk->slot64 ? 8 : 4, bytes;
         if (!vpar__mul_size(kept, sz, &bytes)) { s = vpar_fail(VPAR_ERR_OVERFLOW, "rank: size overflow"); goto done; }
         T.L.keys = vpar__rk_big_alloc(bytes);
         rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24;
         rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
-        if (!T.L.keys || !rk->scratch) {
+        rk->tbuf = (vpar__rk_tbuf *)VPAR_MALLOC(sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
+        if (rk->tbuf) memset(rk->tbuf, 0, sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
+        if (!T.L.keys || !rk->scratch || !rk->tbuf) {
             s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for %zu keys (%zu bytes)", kept, bytes);
             goto done;
         }
     }
     s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
     if (s != VPAR_OK) goto done;
+    {
+        /* merge consecutive fine bins into buckets of about `target`
+           entries: buckets follow the data's density, so most fit the
+           cache-sized leaf sort even for skewed distributions */
+        size_t target = kept / 4096;
+        if (target < VPAR_RANK_LEAF / 2) target = VPAR_RANK_LEAF / 2;
+        size_t nb = 0, acc = 0;
+        for (size_t f = 0; f < T.nfine; f++) {
+            size_t tot = 0;
+            for (size_t c = 0; c < T.L.nchunks; c++) tot += T.cntf[c * T.nfine + f];
+            if (acc > 0 && acc + tot > target) { nb++; acc = 0; }
+            map[f] = (uint32_t)nb;
+            acc += tot;
+        }
+        T.L.nb = nb + 1;
+        T.L.map = map;
+        if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+        T.L.blo = (uint64_t *)VPAR_MALLOC(T.L.nb * sizeof(uint64_t));
+        T.L.bbits = (unsigned char *)VPAR_MALLOC(T.L.nb);
+        if (!T.L.blo || !T.L.bbits) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+        for (size_t f = 0; f < T.nfine; f++) {
+            size_t b = map[f];
+            if (f == 0 || map[f - 1] != b) T.L.blo[b] = kmin + ((uint64_t)f << T.L.shift);
+            size_t nfb = f - (size_t)((T.L.blo[b] - kmin) >> T.L.shift) + 1;  /* fine bins so far */
+            T.L.bbits[b] = (unsigned char)(T.L.shift + vpar__rk_bitlen((uint64_t)(nfb - 1)));
+            for (size_t c = 0; c < T.L.nchunks; c++) T.L.cnt[c * T.L.nb + b] += T.cntf[c * T.nfine + f];
+        }
+    }
     vpar__rk_offsets(&T.L, rk->upper, 0);
     s = vpar__rk_for(rk->pool, T.L.nchunks, fscatter, &T, 0);
     if (s != VPAR_OK) goto done;
@@ -941,7 +1014,15 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
 done:
     VPAR_FREE(T.L.keys);
+    VPAR_FREE(T.cntf);
+    VPAR_FREE(map);
+    VPAR_FREE(T.L.blo);
+    VPAR_FREE(T.L.bbits);
     VPAR_FREE(rk->scratch);
+    if (rk->tbuf)
+        for (int t = 0; t < rk->nthreads; t++) VPAR_FREE(rk->tbuf[t].p);
+    VPAR_FREE(rk->tbuf);
+    rk->tbuf = NULL;
     rk->scratch = NULL;
     vpar__rk_level_free(&T.L);
     VPAR_FREE(chunks);
