@@ -652,6 +652,25 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
     vpar__rk_level L;
     memset(&L, 0, sizeof L);
     L.rk = rk;
+    /* Tighten the range to the bucket's actual keys: a dense cluster inside
+       one wide bucket is then split in one level, not in several levels
+       that would each borrow a buffer of the bucket's size. */
+    {
+        uint64_t mn = UINT64_MAX, mx = 0;
+        if (rk->slot64) {
+            const uint64_t *v = (const uint64_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+        } else {
+            const uint32_t *v = (const uint32_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+        }
+        lo = mn;
+        shift = vpar__rk_bitlen(mx - mn);
+        if (shift == 0) {  /* one key after all: one tie group */
+            vpar__rk_bucket(rk, slots, s, nd, base, ordbase, lo, 0, tid, 0);
+            return;
+        }
+    }
     /* ~16 entries per sub-bucket on average, at most 2^11 sub-buckets */
     int bits = vpar__rk_bitlen((uint64_t)(s / 16));
     if (bits > 11) bits = 11;
@@ -768,7 +787,7 @@ static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
     } while (0)
 
 typedef struct vpar__rk_cstat {
-    uint64_t kmin, kmax;
+    uint64_t mn0, mx0, mn1, mx1;   /* keys below / at or above the sign split */
     size_t kept, maxeq, nan;
     char pad[VPAR_CACHE_LINE];
 } vpar__rk_cstat;
@@ -779,7 +798,24 @@ typedef struct vpar__rk_top {
     vpar__rk_cstat *st;
     size_t nfine;
     size_t *cntf;         /* nchunks * nfine */
+    uint64_t kmax;
+    /* fine bins: two segments, negative and positive keys, each with its
+       own range, so the empty key space of tiny magnitudes between them
+       (-1e-8 .. 1e-8 spans ~2000 binades) does not waste the bins */
+    uint64_t split, lo0, lo1;
+    int sh0, sh1;
+    size_t nf0;
 } vpar__rk_top;
+
+/* Branch-free: the segment comes from the key's top bit (signs are
+   random in typical data, a branch would mispredict half the time). */
+#define VPAR__RK_BIN(k)                                                        \
+    (bbase_[(k) >> splitbit] + (size_t)(((k) - blo_[(k) >> splitbit]) >> bsh_[(k) >> splitbit]))
+#define VPAR__RK_BIN_LOCALS                                                    \
+    const int splitbit = T->split == ((uint64_t)1 << 63) ? 63 : 31;            \
+    const uint64_t blo_[2] = {T->lo0, T->lo1};                                 \
+    const int bsh_[2] = {T->sh0, T->sh1};                                      \
+    const size_t bbase_[2] = {0, T->nf0};
 
 #define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
 static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
@@ -791,8 +827,8 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        uint64_t mn = UINT64_MAX, mx = 0, k;                                   \
-        size_t kept = 0, maxeq = 0, nan = 0;                                   \
+        uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, k;      \
+        size_t kept = 0, nan = 0;                                              \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             UINT u = x[i];                                                     \
             if (!vpar__rk_k_f##BITS(u, skip, &k)) {                            \
@@ -800,11 +836,17 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
                 continue;                                                      \
             }                                                                  \
             kept++;                                                            \
-            mn = k < mn ? k : mn;                                              \
-            if (k >= mx) { maxeq = k == mx ? maxeq + 1 : 1; mx = k; }          \
+            {   /* branch-free: m is all ones for the upper segment */         \
+                uint64_t m = (uint64_t)0 - (k >> (BITS - 1));                  \
+                uint64_t a0 = k | m; uint64_t b0 = k & ~m;                     \
+                uint64_t a1 = k | ~m; uint64_t b1 = k & m;                     \
+                mn0 = a0 < mn0 ? a0 : mn0; mx0 = b0 > mx0 ? b0 : mx0;          \
+                mn1 = a1 < mn1 ? a1 : mn1; mx1 = b1 > mx1 ? b1 : mx1;          \
+            }                                                                  \
         });                                                                    \
-        T->st[c].kmin = mn; T->st[c].kmax = mx;                                \
-        T->st[c].kept = kept; T->st[c].maxeq = maxeq; T->st[c].nan = nan;      \
+        T->st[c].mn0 = mn0; T->st[c].mx0 = mx0;                                \
+        T->st[c].mn1 = mn1; T->st[c].mx1 = mx1;                                \
+        T->st[c].kept = kept; T->st[c].nan = nan;                              \
     }                                                                          \
 }                                                                              \
 static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
@@ -812,16 +854,19 @@ static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
     const vpar__rk *rk = T->rk;                                                \
     const UINT *x = (const UINT *)rk->x;                                       \
     size_t N = rk->n;                                                          \
-    int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    int skip = rk->skip;                                                       \
+    uint64_t kmax = T->kmax, k;                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        size_t *cnt = T->cntf + c * T->nfine;                                  \
+        size_t *cnt = T->cntf + c * T->nfine, maxeq = 0;                       \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
-            cnt[(size_t)((k - lo) >> sh)]++;                                   \
+            cnt[VPAR__RK_BIN(k)]++;                                            \
+            maxeq += k == kmax;                                                \
         });                                                                    \
+        T->st[c].maxeq = maxeq;                                                \
     }                                                                          \
 }                                                                              \
 static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { \
@@ -831,15 +876,16 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
     SLOT *keys = (SLOT *)T->L.keys;                                            \
     const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
-    int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    int skip = rk->skip;                                                       \
+    uint64_t k;                                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
-            keys[off[map[(size_t)((k - lo) >> sh)]]++] = (SLOT)k;              \
+            keys[off[map[VPAR__RK_BIN(k)]]++] = (SLOT)k;                       \
         });                                                                    \
     }                                                                          \
 }                                                                              \
@@ -852,15 +898,16 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
     SLOT fill = (SLOT)rk->fill;                                                \
     const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
-    int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    int skip = rk->skip;                                                       \
+    uint64_t k;                                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
-            dst[i] = val[off[map[(size_t)((k - lo) >> sh)]]++];                \
+            dst[i] = val[off[map[VPAR__RK_BIN(k)]]++];                         \
         });                                                                    \
     }                                                                          \
 }
@@ -914,11 +961,13 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     T.L.tid = -1;
     T.st = st;
     uint32_t *map = NULL;
+    uint64_t seglo[2], seghi[2];
+    int sh[2];
     vpar_status s = vpar__rk_for(rk->pool, T.L.nchunks, fstat, &T, 0);
     if (s != VPAR_OK) goto done;
 
     /* combine chunk stats in chunk order */
-    uint64_t kmin = UINT64_MAX, kmax = 0, wtot = 0, wmax = 0;
+    uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, wtot = 0, wmax = 0;
     size_t kept = 0, nan = 0;
     for (size_t c = 0; c < T.L.nchunks; c++) {
         uint64_t w = chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain;
@@ -926,13 +975,15 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         if (!st[c].kept) continue;
         kept += st[c].kept;
         wtot += st[c].kept * w;
-        kmin = st[c].kmin < kmin ? st[c].kmin : kmin;
-        if (st[c].kmax > kmax || wmax == 0) { kmax = st[c].kmax; wmax = st[c].maxeq * w; }
-        else if (st[c].kmax == kmax) wmax += st[c].maxeq * w;
+        mn0 = st[c].mn0 < mn0 ? st[c].mn0 : mn0;
+        mx0 = st[c].mx0 > mx0 ? st[c].mx0 : mx0;
+        mn1 = st[c].mn1 < mn1 ? st[c].mn1 : mn1;
+        mx1 = st[c].mx1 > mx1 ? st[c].mx1 : mx1;
     }
+    int has0 = mn0 <= mx0, has1 = mn1 <= mx1;
+    T.kmax = has1 ? mx1 : mx0;
     if (nan_out) *nan_out = nan;
     if (stop_on_nan && nan) goto done;
-    rk->maxr = kept ? vpar__rk_avg0(wtot - wmax, wmax) : 0.0;
     if (kept == 0) {
         /* nothing ranked: every entry gets the fill value */
         T.L.nb = 1; T.L.lo = 0; T.L.shift = 63;
@@ -942,16 +993,26 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         goto done;
     }
     {
-        /* fine bins: up to 2^16 equal slices of the key range */
-        uint64_t range = kmax - kmin;
-        int rbits = vpar__rk_bitlen(range);
-        int fbits = vpar__rk_bitlen((uint64_t)(kept / 4));
-        if (fbits > 16) fbits = 16;
-        if (fbits < 1) fbits = 1;
-        if (fbits > rbits) fbits = rbits;
-        T.L.shift = rbits - fbits;
-        T.L.lo = kmin;
-        T.nfine = (size_t)(range >> T.L.shift) + 1;
+        /* fine bins: up to 2^16 equal slices of the key range, split
+           between the negative and the positive segment */
+        int fmax = vpar__rk_bitlen((uint64_t)(kept / 4));
+        int fcap = has0 && has1 ? 15 : 16;
+        if (fmax > fcap) fmax = fcap;
+        if (fmax < 1) fmax = 1;
+        size_t nf[2] = {0, 0};
+        seglo[0] = mn0; seglo[1] = mn1; seghi[0] = mx0; seghi[1] = mx1;
+        sh[0] = sh[1] = 0;
+        for (int g = 0; g < 2; g++) {
+            if (!(g ? has1 : has0)) continue;
+            int rb = vpar__rk_bitlen(seghi[g] - seglo[g]);
+            int fb = fmax < rb ? fmax : rb;
+            sh[g] = rb - fb;
+            nf[g] = (size_t)((seghi[g] - seglo[g]) >> sh[g]) + 1;
+        }
+        T.split = rk->src_f64 ? (uint64_t)1 << 63 : (uint64_t)1 << 31;
+        T.lo0 = mn0; T.lo1 = mn1; T.sh0 = sh[0]; T.sh1 = sh[1];
+        T.nf0 = nf[0];
+        T.nfine = nf[0] + nf[1];
         T.cntf = (size_t *)VPAR_MALLOC(T.nfine * T.L.nchunks * sizeof(size_t));
         map = (uint32_t *)VPAR_MALLOC(T.nfine * sizeof(uint32_t));
         if (!T.cntf || !map) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
@@ -972,6 +1033,11 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     }
     s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
     if (s != VPAR_OK) goto done;
+    /* max(rank - 1) = average rank of the top tie group, known before
+       any sorting: all entries but the top group are smaller */
+    for (size_t c = 0; c < T.L.nchunks; c++)
+        wmax += (uint64_t)st[c].maxeq * (chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain);
+    rk->maxr = vpar__rk_avg0(wtot - wmax, wmax);
     {
         /* merge consecutive fine bins into buckets of about `target`
            entries: buckets follow the data's density, so most fit the
@@ -982,7 +1048,8 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         for (size_t f = 0; f < T.nfine; f++) {
             size_t tot = 0;
             for (size_t c = 0; c < T.L.nchunks; c++) tot += T.cntf[c * T.nfine + f];
-            if (acc > 0 && acc + tot > target) { nb++; acc = 0; }
+            /* a bucket never spans the two segments (nor their gap) */
+            if (acc > 0 && (acc + tot > target || f == T.nf0)) { nb++; acc = 0; }
             map[f] = (uint32_t)nb;
             acc += tot;
         }
@@ -994,9 +1061,14 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         if (!T.L.blo || !T.L.bbits) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
         for (size_t f = 0; f < T.nfine; f++) {
             size_t b = map[f];
-            if (f == 0 || map[f - 1] != b) T.L.blo[b] = kmin + ((uint64_t)f << T.L.shift);
-            size_t nfb = f - (size_t)((T.L.blo[b] - kmin) >> T.L.shift) + 1;  /* fine bins so far */
-            T.L.bbits[b] = (unsigned char)(T.L.shift + vpar__rk_bitlen((uint64_t)(nfb - 1)));
+            int g = f >= T.nf0;
+            size_t fi = g ? f - T.nf0 : f;
+            uint64_t flo = seglo[g] + ((uint64_t)fi << sh[g]);
+            uint64_t fhi = seghi[g] - flo < ((uint64_t)1 << sh[g]) - 1 ? seghi[g]
+                                                                       : flo + (((uint64_t)1 << sh[g]) - 1);
+            if (f == 0 || map[f - 1] != b) T.L.blo[b] = flo;
+            /* keys of bucket b lie in [blo, fhi]: width bits */
+            T.L.bbits[b] = (unsigned char)vpar__rk_bitlen(fhi - T.L.blo[b]);
             for (size_t c = 0; c < T.L.nchunks; c++) T.L.cnt[c * T.L.nb + b] += T.cntf[c * T.nfine + f];
         }
     }
