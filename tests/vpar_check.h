@@ -209,7 +209,11 @@ static inline const char *vpar_test_data(const char *rel) {
     static char buf[4][4096];
     static int slot;
     char *b = buf[slot++ & 3];
-    snprintf(b, sizeof buf[0], "%s/%s", VPAR_TEST_DATA_DIR, rel);
+    int n = snprintf(b, sizeof buf[0], "%s/%s", VPAR_TEST_DATA_DIR, rel);
+    if (n < 0 || (size_t)n >= sizeof buf[0]) {
+        fprintf(stderr, "vpar_test_data: path too long: %s/%s\n", VPAR_TEST_DATA_DIR, rel);
+        exit(EXIT_FAILURE);
+    }
     return b;
 }
 
