@@ -1,0 +1,1485 @@
+/* egad.h — EGAD neighbor voting: how well each gene set (GO term) is
+   predicted by a gene co-expression network.
+
+   WHAT
+     The core of vpar-egad as a small C API, reused by the aggregation
+     example: load an annotation set (gene, term) once, build a plan for a
+     network's gene list (universe, kept terms, cross-validation folds), run
+     the plan on an N x N float32/float64 network. The results match the
+     widely used Python EGAD `run_egad` (see docs/egad.md for the exact
+     semantics: universe, term filter, fold assignment, scores, AUROC,
+     degree-null AUROC, P value).
+
+     Cost per network: one pass over the network for the node degrees, then
+     per term one read of each positive's row (the term's fold sums; the
+     training score of a fold is the total minus the held-out fold) and one
+     pass over the universe that counts, for the few held-out scores of each
+     fold, how many candidates score lower or equal (binary search), which
+     gives the held-out rank sum without sorting N scores. Nothing of size
+     N x terms is formed; scratch is O(threads x nfold x N) doubles.
+
+   EXAMPLE
+       vpar_egad_annotations *ann;
+       if (vpar_egad_annotations_load(&ann, "go.tsv.gz", NULL)) die();
+       vpar_npy w;  vpar_npy_open(&w, "nw.npy", 0);          // n x n, mmapped
+       unsigned char *drop = calloc(n, 1);
+       vpar_egad_find_all_nan_rows(w.data, w.dtype, n, drop);
+       vpar_egad_plan *plan;
+       if (vpar_egad_plan_create(&plan, ann, genes, n, drop, NULL, "nw.npy")) die();
+       vpar_egad_term_result *r = calloc(vpar_egad_plan_nterms(plan), sizeof *r);
+       double mean_auc;
+       vpar_egad_run(plan, w.data, w.dtype, vpar_pool_default(), r, &mean_auc, "nw.npy");
+       // r[t].auc ... for term vpar_egad_plan_term(plan, t)
+
+   BUILD
+     Header-only like vpar: the one .c file that defines VPAR_IMPLEMENTATION
+     before including vpar.h also gets this implementation when it includes
+     egad.h afterwards (or defines VPAR_IMPLEMENTATION before it). Link the
+     CMake target `vpar_egad` (include path, optional zlib/HDF5).
+     VPAR_EGAD_WITH_ZLIB=1   read .gz annotations through zlib; otherwise
+                             they are decompressed by spawning `gzip -dc`.
+     VPAR_EGAD_WITH_HDF5=1   pandas HDF5 inputs (vpar_egad_hdf5_*).
+
+   ERRORS
+     Functions return vpar_status; vpar_last_error() names the file (or the
+     `name` argument) and what is wrong: malformed annotation lines with
+     their line number, a network without any annotated gene, no term
+     passing the size filter, NaN/inf left in the network, ...
+
+   CALLING CONTEXTS
+     Annotations and plans are immutable after creation: any number of
+     threads may use them concurrently, and they stay valid in a forked
+     child. vpar_egad_run may be called from any thread, not from inside a
+     task of `pool` (it blocks on the pool); distinct calls are independent.
+
+   DETERMINISM
+     Results do not depend on the thread count: each term is computed by one
+     thread with a fixed summation order (rows in universe order), and the
+     degrees are column sums in row order. For float32 networks every sum
+     is exact in double, so ties in scores are reproduced exactly.
+*/
+#ifndef VPAR_EGAD_H
+#define VPAR_EGAD_H
+
+#include "vpar/common.h"
+#include "vpar/npy.h"
+#include "vpar/pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vpar_pool vpar_pool;
+
+/* ---- annotations ------------------------------------------------------- */
+
+typedef struct vpar_egad_annotations vpar_egad_annotations; /* opaque */
+
+typedef struct vpar_egad_annot_desc {
+    int gene_col, term_col; /* 0-based TSV columns; 0 and 0 mean defaults 0 and 1
+                               (GAF: 1 and 4) */
+    int header;             /* 0 auto-detect, 1 has header, -1 none */
+} vpar_egad_annot_desc;
+
+/* Loads (gene, term) pairs from a tab-separated file, plain or gzip
+   (detected from the content, not the name). Lines starting with '!' or
+   '#' are comments (GAF headers); empty lines are skipped; repeated pairs
+   count once. Terms are numbered in order of first appearance. Header
+   auto-detection: the first data line is a header when its gene or term
+   field is a usual column name (gene, gene_id, symbol, term, go, go_id,
+   ...). A line with too few columns or an empty gene/term field is an
+   error "path:LINE: ...". Any thread. */
+VPAR_API vpar_status vpar_egad_annotations_load(vpar_egad_annotations **out,
+        const char *path, const vpar_egad_annot_desc *desc /* NULL ok */);
+
+/* Builds annotations from npairs in-memory pairs (genes[i], terms[i]).
+   `name` is used in errors. Any thread. */
+VPAR_API vpar_status vpar_egad_annotations_create(vpar_egad_annotations **out,
+        const char *const *genes, const char *const *terms, size_t npairs,
+        const char *name);
+
+/* Frees; NULL is a no-op. Not while a plan built from it is being created. */
+VPAR_API void vpar_egad_annotations_destroy(vpar_egad_annotations *ann);
+
+/* Sizes and names (distinct genes, distinct terms, distinct pairs). Any thread. */
+VPAR_API size_t vpar_egad_annotations_ngenes(const vpar_egad_annotations *ann);
+VPAR_API size_t vpar_egad_annotations_nterms(const vpar_egad_annotations *ann);
+VPAR_API size_t vpar_egad_annotations_npairs(const vpar_egad_annotations *ann);
+VPAR_API const char *vpar_egad_annotations_gene(const vpar_egad_annotations *ann, size_t g);
+VPAR_API const char *vpar_egad_annotations_term(const vpar_egad_annotations *ann, size_t t);
+/* Index of gene `id`, or -1 when it is not annotated. Any thread. */
+VPAR_API long vpar_egad_annotations_find_gene(const vpar_egad_annotations *ann, const char *id);
+
+/* ---- plan ---------------------------------------------------------------- */
+
+typedef struct vpar_egad_desc {
+    int nfold;             /* 0 -> 3 */
+    int min_genes;         /* 0 -> 20 (kept when count >  min) */
+    int max_genes;         /* 0 -> 1000 (kept when count < max) */
+    int nonfinite_as_zero; /* treat NaN/inf left after dropping all-NaN rows
+                              as 0 instead of an error */
+} vpar_egad_desc;
+
+/* A plan: universe (network genes after dropping `drop[i]` genes and
+   repeated IDs, restricted to annotated genes, network order), kept terms,
+   folds. */
+typedef struct vpar_egad_plan vpar_egad_plan;
+
+/* Builds the plan for a network whose n rows/columns are labelled
+   genes[0..n). Errors: no network gene is annotated (VPAR_ERR_NOT_FOUND),
+   no term passes the size filter (VPAR_ERR_NOT_FOUND), bad desc values
+   (VPAR_ERR_INVALID). The plan copies what it needs: `ann` and `genes`
+   may be freed afterwards. Any thread. */
+VPAR_API vpar_status vpar_egad_plan_create(vpar_egad_plan **out,
+        const vpar_egad_annotations *ann, const char *const *genes, size_t n,
+        const unsigned char *drop /* n flags or NULL */,
+        const vpar_egad_desc *desc /* NULL ok */, const char *name /* for errors */);
+VPAR_API void vpar_egad_plan_destroy(vpar_egad_plan *plan);
+VPAR_API size_t vpar_egad_plan_nterms(const vpar_egad_plan *plan);
+VPAR_API const char *vpar_egad_plan_term(const vpar_egad_plan *plan, size_t t);
+VPAR_API size_t vpar_egad_plan_universe_size(const vpar_egad_plan *plan);
+/* Network size n the plan was built for; number of universe genes of term t;
+   network index of universe gene u. Any thread. */
+VPAR_API size_t vpar_egad_plan_network_size(const vpar_egad_plan *plan);
+VPAR_API size_t vpar_egad_plan_term_size(const vpar_egad_plan *plan, size_t t);
+VPAR_API size_t vpar_egad_plan_universe_index(const vpar_egad_plan *plan, size_t u);
+
+/* Flags genes whose row of the n x n network is entirely NaN (sets
+   drop[i] = 1, leaves other flags unchanged). float32/float64 only. Any
+   thread. */
+VPAR_API vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype,
+        size_t n, unsigned char *drop);
+
+/* ---- run ----------------------------------------------------------------- */
+
+typedef struct vpar_egad_term_result {
+    double auc, avg_node_degree, degree_null_auc, p_value;
+} vpar_egad_term_result;
+
+/* Runs EGAD on the full n x n network w (float32 or float64, row-major, the
+   same n and gene order as the plan; dropped/unused genes are skipped, the
+   diagonal counts as 1 without modifying w). results: nterms entries
+   (caller-owned); *mean_auc: mean AUC over terms skipping NaN (may be
+   NULL). pool: terms in parallel (NULL = serial). Errors: NaN/inf inside the
+   universe (VPAR_ERR_FORMAT, naming `name`, the genes and the position)
+   unless the plan's desc says nonfinite_as_zero; unsupported dtype; no
+   memory. Any thread, not inside a task of `pool`. */
+VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *plan, const void *w,
+        vpar_dtype dtype, vpar_pool *pool, vpar_egad_term_result *results,
+        double *mean_auc, const char *name);
+
+/* Writes results as CSV `term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value`
+   with 17 significant digits and NaN as `NaN`, atomically (temporary file
+   renamed over `path`). Any thread. */
+VPAR_API vpar_status vpar_egad_write_csv(const char *path, const vpar_egad_plan *plan,
+        const vpar_egad_term_result *results);
+
+/* Reads a text file of one gene ID per line (trailing '\r' and blank last
+   line ignored). *out_genes is one allocation holding the pointer array and
+   the strings: free it with VPAR_FREE. Any thread. */
+VPAR_API vpar_status vpar_egad_read_genes(const char *path, char ***out_genes, size_t *out_n);
+
+/* ---- pandas HDF5 (fixed format) ---- */
+
+/* Reads `key` of a pandas DataFrame.to_hdf file (fixed format, one block):
+   the values (float32/float64 for networks, any integer/bool/float for
+   annotation frames), the row labels (index) and column labels. *values is
+   a VPAR_MALLOC'd rows x cols array of *dtype (F32, F64 or, for
+   non-float frames, U8 with nonzero -> 1); *row_names/*col_names as in
+   vpar_egad_read_genes. Returns VPAR_ERR_UNSUPPORTED when built without
+   HDF5. Any thread (libhdf5 is serialised internally only when built
+   thread-safe: call from one thread at a time). */
+VPAR_API vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
+        void **values, vpar_dtype *dtype, size_t *rows, size_t *cols,
+        char ***row_names, char ***col_names);
+
+/* Annotations from a dense genes x terms frame `key` (default "go") of a
+   pandas HDF5 file: gene i has term j when the value is nonzero; term order
+   = column order. VPAR_ERR_UNSUPPORTED without HDF5. */
+VPAR_API vpar_status vpar_egad_annotations_load_hdf5(vpar_egad_annotations **out,
+        const char *path, const char *key /* NULL = "go" */);
+
+/* 1 when built with HDF5 / zlib support. */
+VPAR_API int vpar_egad_have_hdf5(void);
+VPAR_API int vpar_egad_have_zlib(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VPAR_EGAD_H */
+
+/* ======================================================================== */
+/* Implementation                                                            */
+/* ======================================================================== */
+#if defined(VPAR_IMPLEMENTATION) && !defined(VPAR_EGAD_IMPLEMENTED)
+#define VPAR_EGAD_IMPLEMENTED
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(VPAR_EGAD_WITH_ZLIB) && VPAR_EGAD_WITH_ZLIB
+#  include <zlib.h>
+#endif
+#if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
+#  include <hdf5.h>
+#endif
+
+extern char **environ;
+
+/* >>utilities ------------------------------------------------------------- */
+
+static void *vpar__egad_alloc(size_t count, size_t size) {
+    size_t bytes;
+    if (!vpar__mul_size(count, size, &bytes)) return NULL;
+    return VPAR_MALLOC(bytes ? bytes : 1);
+}
+
+static void *vpar__egad_zalloc(size_t count, size_t size) {
+    size_t bytes;
+    if (!vpar__mul_size(count, size, &bytes)) return NULL;
+    void *p = VPAR_MALLOC(bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes ? bytes : 1);
+    return p;
+}
+
+/* Growable byte buffer. */
+typedef struct vpar__egad_buf {
+    char *p;
+    size_t len, cap;
+} vpar__egad_buf;
+
+static int vpar__egad_buf_reserve(vpar__egad_buf *b, size_t extra) {
+    size_t need;
+    if (!vpar__add_size(b->len, extra, &need)) return 0;
+    if (need <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) { cap = need; break; }
+        cap *= 2;
+    }
+    char *np = (char *)VPAR_REALLOC(b->p, cap);
+    if (!np) return 0;
+    b->p = np;
+    b->cap = cap;
+    return 1;
+}
+
+static int vpar__egad_buf_append(vpar__egad_buf *b, const void *src, size_t n) {
+    if (!vpar__egad_buf_reserve(b, n)) return 0;
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+    return 1;
+}
+
+/* Reads a whole file, gunzipping when it starts with the gzip magic. */
+static vpar_status vpar__egad_read_plain(const char *path, int fd, vpar__egad_buf *b) {
+    for (;;) {
+        if (!vpar__egad_buf_reserve(b, 1 << 16))
+            return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory reading the file", path);
+        ssize_t r = read(fd, b->p + b->len, b->cap - b->len);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: read failed", path);
+        }
+        if (r == 0) return VPAR_OK;
+        b->len += (size_t)r;
+    }
+}
+
+#if defined(VPAR_EGAD_WITH_ZLIB) && VPAR_EGAD_WITH_ZLIB
+static vpar_status vpar__egad_gunzip(const char *path, vpar__egad_buf *b) {
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) return vpar_fail_errno(VPAR_ERR_IO, errno ? errno : EIO, "%s: cannot open", path);
+    gzbuffer(gz, 1 << 17);
+    for (;;) {
+        if (!vpar__egad_buf_reserve(b, 1 << 18)) {
+            gzclose(gz);
+            return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory decompressing", path);
+        }
+        size_t room = b->cap - b->len;
+        if (room > (1u << 30)) room = 1u << 30;
+        int r = gzread(gz, b->p + b->len, (unsigned)room);
+        if (r < 0) {
+            int zerr;
+            const char *msg = gzerror(gz, &zerr);
+            vpar_status st = vpar_fail(VPAR_ERR_FORMAT, "%s: corrupt gzip data: %s", path, msg);
+            gzclose(gz);
+            return st;
+        }
+        if (r == 0) break;
+        b->len += (size_t)r;
+    }
+    /* gzread returns 0 at a truncated stream too; gzclose reports it. */
+    int rc = gzclose(gz);
+    if (rc != Z_OK)
+        return vpar_fail(VPAR_ERR_FORMAT, "%s: truncated or corrupt gzip data (zlib error %d)", path, rc);
+    return VPAR_OK;
+}
+#else
+/* No zlib: `gzip -dc -- path` through a pipe (posix_spawnp, no shell). */
+static vpar_status vpar__egad_gunzip(const char *path, vpar__egad_buf *b) {
+    int fds[2];
+    if (pipe(fds) != 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: pipe", path);
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        close(fds[0]); close(fds[1]);
+        return vpar_fail(VPAR_ERR_SYSTEM, "%s: posix_spawn_file_actions_init failed", path);
+    }
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    char *argv[] = {(char *)"gzip", (char *)"-dc", (char *)"--", (char *)path, NULL};
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "gzip", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return vpar_fail_errno(VPAR_ERR_SYSTEM, rc, "%s: cannot run `gzip -dc` (built without zlib)", path);
+    }
+    vpar_status st = vpar__egad_read_plain(path, fds[0], b);
+    close(fds[0]);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0) {
+        if (errno != EINTR) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: waitpid(gzip)", path);
+    }
+    if (st != VPAR_OK) return st;
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        return vpar_fail(VPAR_ERR_FORMAT, "%s: `gzip -dc` failed (corrupt or truncated gzip data)", path);
+    return VPAR_OK;
+}
+#endif
+
+static vpar_status vpar__egad_slurp(const char *path, vpar__egad_buf *b) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot open", path);
+    unsigned char magic[2] = {0, 0};
+    ssize_t r;
+    do { r = pread(fd, magic, 2, 0); } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        int e = errno;
+        close(fd);
+        return vpar_fail_errno(VPAR_ERR_IO, e, "%s: read failed", path);
+    }
+    vpar_status st;
+    if (r == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        close(fd);
+        st = vpar__egad_gunzip(path, b);
+    } else {
+        st = vpar__egad_read_plain(path, fd, b);
+        close(fd);
+    }
+    if (st == VPAR_OK && !vpar__egad_buf_append(b, "", 1)) /* NUL-terminate */
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    if (st == VPAR_OK) b->len--;
+    return st;
+}
+
+/* String interning: open addressing over indices into an offset table. */
+typedef struct vpar__egad_strtab {
+    vpar__egad_buf chars;    /* NUL-terminated strings back to back */
+    size_t *off;             /* offset of string i */
+    size_t n, cap;
+    uint32_t *slots;         /* index + 1, 0 = empty */
+    size_t nslots;           /* power of two */
+} vpar__egad_strtab;
+
+static uint64_t vpar__egad_hash(const char *s, size_t len) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static void vpar__egad_strtab_free(vpar__egad_strtab *t) {
+    VPAR_FREE(t->chars.p);
+    VPAR_FREE(t->off);
+    VPAR_FREE(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+static int vpar__egad_strtab_rehash(vpar__egad_strtab *t, size_t nslots) {
+    uint32_t *s = (uint32_t *)vpar__egad_zalloc(nslots, sizeof *s);
+    if (!s) return 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const char *str = t->chars.p + t->off[i];
+        size_t h = (size_t)vpar__egad_hash(str, strlen(str)) & (nslots - 1);
+        while (s[h]) h = (h + 1) & (nslots - 1);
+        s[h] = (uint32_t)(i + 1);
+    }
+    VPAR_FREE(t->slots);
+    t->slots = s;
+    t->nslots = nslots;
+    return 1;
+}
+
+/* Index of (s, len) or -1. */
+static long vpar__egad_strtab_find(const vpar__egad_strtab *t, const char *s, size_t len) {
+    if (!t->nslots) return -1;
+    size_t h = (size_t)vpar__egad_hash(s, len) & (t->nslots - 1);
+    for (;;) {
+        uint32_t v = t->slots[h];
+        if (!v) return -1;
+        const char *c = t->chars.p + t->off[v - 1];
+        if (strncmp(c, s, len) == 0 && c[len] == '\0') return (long)(v - 1);
+        h = (h + 1) & (t->nslots - 1);
+    }
+}
+
+/* Interns (s, len); returns its index or -1 on out of memory. */
+static long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t len) {
+    long found = vpar__egad_strtab_find(t, s, len);
+    if (found >= 0) return found;
+    if (t->n >= 0xfffffff0u) return -1;
+    if ((t->n + 1) * 2 > t->nslots) {
+        if (!vpar__egad_strtab_rehash(t, t->nslots ? t->nslots * 2 : 1024)) return -1;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        size_t *o = (size_t *)VPAR_REALLOC(t->off, cap * sizeof *o);
+        if (!o) return -1;
+        t->off = o;
+        t->cap = cap;
+    }
+    size_t at = t->chars.len;
+    if (!vpar__egad_buf_append(&t->chars, s, len) || !vpar__egad_buf_append(&t->chars, "", 1))
+        return -1;
+    t->off[t->n] = at;
+    size_t h = (size_t)vpar__egad_hash(s, len) & (t->nslots - 1);
+    while (t->slots[h]) h = (h + 1) & (t->nslots - 1);
+    t->slots[h] = (uint32_t)(t->n + 1);
+    return (long)t->n++;
+}
+
+/* >>annotations ----------------------------------------------------------- */
+
+struct vpar_egad_annotations {
+    vpar__egad_strtab genes, terms;
+    size_t npairs;
+    uint32_t *gene_ptr;   /* ngenes + 1 */
+    uint32_t *gene_terms; /* term indices of each gene, ascending, distinct */
+};
+
+typedef struct vpar__egad_pairs {
+    uint32_t *g, *t;
+    size_t n, cap;
+} vpar__egad_pairs;
+
+static int vpar__egad_pairs_push(vpar__egad_pairs *p, uint32_t g, uint32_t t) {
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 4096;
+        uint32_t *ng = (uint32_t *)VPAR_REALLOC(p->g, cap * sizeof *ng);
+        if (!ng) return 0;
+        p->g = ng;
+        uint32_t *nt = (uint32_t *)VPAR_REALLOC(p->t, cap * sizeof *nt);
+        if (!nt) return 0;
+        p->t = nt;
+        p->cap = cap;
+    }
+    p->g[p->n] = g;
+    p->t[p->n] = t;
+    p->n++;
+    return 1;
+}
+
+static int vpar__egad_cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Groups pairs by gene (CSR), sorts and de-duplicates each gene's terms. */
+static vpar_status vpar__egad_ann_finish(vpar_egad_annotations *a, vpar__egad_pairs *p,
+                                         const char *name) {
+    size_t ng = a->genes.n;
+    a->gene_ptr = (uint32_t *)vpar__egad_zalloc(ng + 1, sizeof *a->gene_ptr);
+    uint32_t *tmp = (uint32_t *)vpar__egad_alloc(p->n, sizeof *tmp);
+    if (!a->gene_ptr || !tmp) {
+        VPAR_FREE(tmp);
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory indexing %zu annotation pairs", name, p->n);
+    }
+    for (size_t i = 0; i < p->n; i++) a->gene_ptr[p->g[i] + 1]++;
+    for (size_t g = 0; g < ng; g++) a->gene_ptr[g + 1] += a->gene_ptr[g];
+    uint32_t *fill = (uint32_t *)vpar__egad_alloc(ng + 1, sizeof *fill);
+    if (!fill) {
+        VPAR_FREE(tmp);
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    }
+    memcpy(fill, a->gene_ptr, (ng + 1) * sizeof *fill);
+    for (size_t i = 0; i < p->n; i++) tmp[fill[p->g[i]]++] = p->t[i];
+    /* Sort + dedupe per gene, compacting in place. */
+    size_t w = 0;
+    for (size_t g = 0; g < ng; g++) {
+        size_t b = a->gene_ptr[g], e = a->gene_ptr[g + 1];
+        qsort(tmp + b, e - b, sizeof *tmp, vpar__egad_cmp_u32);
+        a->gene_ptr[g] = (uint32_t)w;
+        for (size_t i = b; i < e; i++)
+            if (i == b || tmp[i] != tmp[i - 1]) tmp[w++] = tmp[i];
+    }
+    a->gene_ptr[ng] = (uint32_t)w;
+    VPAR_FREE(fill);
+    a->gene_terms = tmp;
+    a->npairs = w;
+    /* The term hash is not needed after loading; genes stay searchable. */
+    VPAR_FREE(a->terms.slots);
+    a->terms.slots = NULL;
+    a->terms.nslots = 0;
+    return VPAR_OK;
+}
+
+static int vpar__egad_strieq(const char *s, size_t len, const char *word) {
+    size_t wl = strlen(word);
+    if (wl != len) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (tolower((unsigned char)s[i]) != word[i]) return 0;
+    return 1;
+}
+
+static int vpar__egad_is_header_word(const char *s, size_t len) {
+    static const char *const words[] = {
+        "gene", "genes", "gene_id", "geneid", "gene id", "entrez", "entrez_id",
+        "entrezgene", "entrez_gene_id", "symbol", "gene_symbol", "id", "db_object_id",
+        "term", "terms", "term_id", "go", "go_id", "goid", "go_term", "go term",
+        "annotation", "category", "set", "gene_set", "geneset", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (vpar__egad_strieq(s, len, words[i])) return 1;
+    return 0;
+}
+
+VPAR_API vpar_status vpar_egad_annotations_load(vpar_egad_annotations **out,
+        const char *path, const vpar_egad_annot_desc *desc) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load: out is NULL");
+    *out = NULL;
+    if (!path) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load: path is NULL");
+    int gcol = 0, tcol = 1, header = 0;
+    if (desc) {
+        if (desc->gene_col || desc->term_col) { gcol = desc->gene_col; tcol = desc->term_col; }
+        header = desc->header;
+    }
+    if (gcol < 0 || tcol < 0 || gcol == tcol)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: bad annotation columns (gene %d, term %d; 0-based, distinct)",
+                         path, gcol, tcol);
+    vpar__egad_buf text = {0};
+    vpar_status st = vpar__egad_slurp(path, &text);
+    if (st != VPAR_OK) { VPAR_FREE(text.p); return st; }
+
+    vpar_egad_annotations *a = (vpar_egad_annotations *)vpar__egad_zalloc(1, sizeof *a);
+    vpar__egad_pairs pairs = {0};
+    if (!a) { VPAR_FREE(text.p); return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); }
+    int maxcol = gcol > tcol ? gcol : tcol;
+    size_t lineno = 0;
+    int seen_data = 0;
+    char *p = text.p, *end = text.p + text.len;
+    while (p < end && st == VPAR_OK) {
+        char *eol = (char *)memchr(p, '\n', (size_t)(end - p));
+        if (!eol) eol = end;
+        lineno++;
+        char *le = eol;
+        if (le > p && le[-1] == '\r') le--;
+        char *line = p;
+        p = eol + 1;
+        if (le == line || line[0] == '!' || line[0] == '#') continue;
+        int only_ws = 1;
+        for (char *c = line; c < le; c++)
+            if (!isspace((unsigned char)*c)) { only_ws = 0; break; }
+        if (only_ws) continue;
+        const char *gs = NULL, *ts = NULL;
+        size_t gl = 0, tl = 0;
+        int col = 0;
+        char *f = line;
+        for (;;) {
+            char *tab = (char *)memchr(f, '\t', (size_t)(le - f));
+            char *fe = tab ? tab : le;
+            if (col == gcol) { gs = f; gl = (size_t)(fe - f); }
+            if (col == tcol) { ts = f; tl = (size_t)(fe - f); }
+            col++;
+            if (!tab || col > maxcol) break;
+            f = tab + 1;
+        }
+        if (col <= maxcol) {
+            st = vpar_fail(VPAR_ERR_FORMAT,
+                           "%s:%zu: expected at least %d tab-separated columns (gene in column %d, "
+                           "term in column %d), found %d",
+                           path, lineno, maxcol + 1, gcol + 1, tcol + 1, col);
+            break;
+        }
+        if (!seen_data) {
+            seen_data = 1;
+            if (header == 1 ||
+                (header == 0 && (vpar__egad_is_header_word(gs, gl) || vpar__egad_is_header_word(ts, tl))))
+                continue;
+        }
+        if (gl == 0 || tl == 0) {
+            st = vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: empty %s field (column %d)", path, lineno,
+                           gl == 0 ? "gene" : "term", (gl == 0 ? gcol : tcol) + 1);
+            break;
+        }
+        long g = vpar__egad_strtab_add(&a->genes, gs, gl);
+        long t = g < 0 ? -1 : vpar__egad_strtab_add(&a->terms, ts, tl);
+        if (t < 0 || !vpar__egad_pairs_push(&pairs, (uint32_t)g, (uint32_t)t))
+            st = vpar_fail(VPAR_ERR_NOMEM, "%s:%zu: out of memory", path, lineno);
+    }
+    VPAR_FREE(text.p);
+    if (st == VPAR_OK && pairs.n == 0)
+        st = vpar_fail(VPAR_ERR_FORMAT, "%s: no (gene, term) pairs in the file", path);
+    if (st == VPAR_OK) st = vpar__egad_ann_finish(a, &pairs, path);
+    VPAR_FREE(pairs.g);
+    VPAR_FREE(pairs.t);
+    if (st != VPAR_OK) { vpar_egad_annotations_destroy(a); return st; }
+    *out = a;
+    return VPAR_OK;
+}
+
+VPAR_API vpar_status vpar_egad_annotations_create(vpar_egad_annotations **out,
+        const char *const *genes, const char *const *terms, size_t npairs, const char *name) {
+    if (!name) name = "annotations";
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "%s: out is NULL", name);
+    *out = NULL;
+    if (npairs && (!genes || !terms))
+        return vpar_fail(VPAR_ERR_INVALID, "%s: genes/terms arrays are NULL", name);
+    if (npairs == 0) return vpar_fail(VPAR_ERR_INVALID, "%s: no (gene, term) pairs", name);
+    vpar_egad_annotations *a = (vpar_egad_annotations *)vpar__egad_zalloc(1, sizeof *a);
+    if (!a) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    vpar__egad_pairs pairs = {0};
+    vpar_status st = VPAR_OK;
+    for (size_t i = 0; i < npairs && st == VPAR_OK; i++) {
+        if (!genes[i] || !terms[i] || !genes[i][0] || !terms[i][0]) {
+            st = vpar_fail(VPAR_ERR_INVALID, "%s: pair %zu has an empty gene or term", name, i);
+            break;
+        }
+        long g = vpar__egad_strtab_add(&a->genes, genes[i], strlen(genes[i]));
+        long t = g < 0 ? -1 : vpar__egad_strtab_add(&a->terms, terms[i], strlen(terms[i]));
+        if (t < 0 || !vpar__egad_pairs_push(&pairs, (uint32_t)g, (uint32_t)t))
+            st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    }
+    if (st == VPAR_OK) st = vpar__egad_ann_finish(a, &pairs, name);
+    VPAR_FREE(pairs.g);
+    VPAR_FREE(pairs.t);
+    if (st != VPAR_OK) { vpar_egad_annotations_destroy(a); return st; }
+    *out = a;
+    return VPAR_OK;
+}
+
+VPAR_API void vpar_egad_annotations_destroy(vpar_egad_annotations *ann) {
+    if (!ann) return;
+    vpar__egad_strtab_free(&ann->genes);
+    vpar__egad_strtab_free(&ann->terms);
+    VPAR_FREE(ann->gene_ptr);
+    VPAR_FREE(ann->gene_terms);
+    VPAR_FREE(ann);
+}
+
+VPAR_API size_t vpar_egad_annotations_ngenes(const vpar_egad_annotations *ann) { return ann ? ann->genes.n : 0; }
+VPAR_API size_t vpar_egad_annotations_nterms(const vpar_egad_annotations *ann) { return ann ? ann->terms.n : 0; }
+VPAR_API size_t vpar_egad_annotations_npairs(const vpar_egad_annotations *ann) { return ann ? ann->npairs : 0; }
+VPAR_API const char *vpar_egad_annotations_gene(const vpar_egad_annotations *ann, size_t g) {
+    return ann && g < ann->genes.n ? ann->genes.chars.p + ann->genes.off[g] : NULL;
+}
+VPAR_API const char *vpar_egad_annotations_term(const vpar_egad_annotations *ann, size_t t) {
+    return ann && t < ann->terms.n ? ann->terms.chars.p + ann->terms.off[t] : NULL;
+}
+VPAR_API long vpar_egad_annotations_find_gene(const vpar_egad_annotations *ann, const char *id) {
+    if (!ann || !id) return -1;
+    return vpar__egad_strtab_find(&ann->genes, id, strlen(id));
+}
+
+/* >>plan ------------------------------------------------------------------ */
+
+struct vpar_egad_plan {
+    size_t n;              /* network size */
+    size_t nu;             /* universe size */
+    uint32_t *univ;        /* network index of universe gene u */
+    size_t nterms;
+    char **term_names;     /* one allocation: pointers + strings */
+    size_t *pos_ptr;       /* nterms + 1 */
+    uint32_t *pos_net;     /* network index of each positive, universe order */
+    uint32_t *pos_univ;    /* universe index of each positive */
+    unsigned char *pos_fold;
+    size_t max_pos;        /* largest term */
+    vpar_egad_desc desc;   /* with defaults filled in */
+};
+
+VPAR_API vpar_status vpar_egad_plan_create(vpar_egad_plan **out,
+        const vpar_egad_annotations *ann, const char *const *genes, size_t n,
+        const unsigned char *drop, const vpar_egad_desc *desc, const char *name) {
+    if (!name) name = "network";
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_plan_create: out is NULL", name);
+    *out = NULL;
+    if (!ann || (!genes && n))
+        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_plan_create: annotations or genes is NULL", name);
+    vpar_egad_desc d = {0, 0, 0, 0};
+    if (desc) d = *desc;
+    if (d.nfold == 0) d.nfold = 3;
+    if (d.min_genes == 0) d.min_genes = 20;
+    if (d.max_genes == 0) d.max_genes = 1000;
+    if (d.nfold < 1 || d.nfold > 255)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: nfold must be in 1..255 (got %d)", name, d.nfold);
+    if (d.min_genes < 0 || d.max_genes < 0 || d.max_genes <= d.min_genes + 1)
+        return vpar_fail(VPAR_ERR_INVALID,
+                         "%s: term size filter min=%d max=%d keeps nothing (kept: min < size < max)",
+                         name, d.min_genes, d.max_genes);
+    if (n > 0xfffffff0u)
+        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: network of %zu genes is too large", name, n);
+
+    size_t ng = ann->genes.n, nt = ann->terms.n;
+    vpar_egad_plan *p = (vpar_egad_plan *)vpar__egad_zalloc(1, sizeof *p);
+    unsigned char *used = (unsigned char *)vpar__egad_zalloc(ng, 1);
+    uint32_t *ugene = (uint32_t *)vpar__egad_alloc(n, sizeof *ugene);   /* ann gene of universe u */
+    uint32_t *count = (uint32_t *)vpar__egad_zalloc(nt, sizeof *count);
+    long *kept = (long *)vpar__egad_alloc(nt, sizeof *kept);
+    vpar_status st = VPAR_OK;
+    if (!p || !used || !ugene || !count || !kept) {
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory building the plan", name);
+        goto done;
+    }
+    p->n = n;
+    p->desc = d;
+    p->univ = (uint32_t *)vpar__egad_alloc(n, sizeof *p->univ);
+    if (!p->univ) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
+    for (size_t i = 0; i < n; i++) {
+        if (drop && drop[i]) continue;
+        if (!genes[i]) continue;
+        long g = vpar__egad_strtab_find(&ann->genes, genes[i], strlen(genes[i]));
+        if (g < 0 || used[g]) continue; /* unannotated, or a repeated ID (first kept) */
+        used[g] = 1;
+        p->univ[p->nu] = (uint32_t)i;
+        ugene[p->nu] = (uint32_t)g;
+        p->nu++;
+    }
+    if (p->nu == 0) {
+        size_t nd = 0;
+        for (size_t i = 0; i < n; i++) nd += drop && drop[i];
+        st = vpar_fail(VPAR_ERR_NOT_FOUND,
+                       "%s: no gene of the network (%zu genes, %zu dropped as all-NaN; first: '%s') "
+                       "occurs in the annotations (%zu genes; first: '%s')",
+                       name, n, nd, n ? genes[0] : "", ng, ng ? vpar_egad_annotations_gene(ann, 0) : "");
+        goto done;
+    }
+    for (size_t u = 0; u < p->nu; u++) {
+        uint32_t g = ugene[u];
+        for (uint32_t k = ann->gene_ptr[g]; k < ann->gene_ptr[g + 1]; k++) count[ann->gene_terms[k]]++;
+    }
+    size_t names_bytes = 0;
+    for (size_t t = 0; t < nt; t++) {
+        if (count[t] > (uint32_t)d.min_genes && count[t] < (uint32_t)d.max_genes) {
+            kept[t] = (long)p->nterms++;
+            names_bytes += strlen(vpar_egad_annotations_term(ann, t)) + 1;
+            if (count[t] > p->max_pos) p->max_pos = count[t];
+        } else {
+            kept[t] = -1;
+        }
+    }
+    if (p->nterms == 0) {
+        st = vpar_fail(VPAR_ERR_NOT_FOUND,
+                       "%s: no term has more than %d and fewer than %d genes among the %zu "
+                       "annotated network genes (%zu terms in the annotations)",
+                       name, d.min_genes, d.max_genes, p->nu, nt);
+        goto done;
+    }
+    p->term_names = (char **)vpar__egad_alloc(1, p->nterms * sizeof(char *) + names_bytes);
+    p->pos_ptr = (size_t *)vpar__egad_zalloc(p->nterms + 1, sizeof *p->pos_ptr);
+    if (!p->term_names || !p->pos_ptr) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
+    {
+        char *s = (char *)(p->term_names + p->nterms);
+        for (size_t t = 0; t < nt; t++) {
+            if (kept[t] < 0) continue;
+            const char *tn = vpar_egad_annotations_term(ann, t);
+            size_t l = strlen(tn) + 1;
+            memcpy(s, tn, l);
+            p->term_names[kept[t]] = s;
+            s += l;
+            p->pos_ptr[kept[t] + 1] = count[t];
+        }
+    }
+    for (size_t t = 0; t < p->nterms; t++) p->pos_ptr[t + 1] += p->pos_ptr[t];
+    {
+        size_t npos = p->pos_ptr[p->nterms];
+        p->pos_net = (uint32_t *)vpar__egad_alloc(npos, sizeof *p->pos_net);
+        p->pos_univ = (uint32_t *)vpar__egad_alloc(npos, sizeof *p->pos_univ);
+        p->pos_fold = (unsigned char *)vpar__egad_alloc(npos, 1);
+        size_t *fill = (size_t *)vpar__egad_alloc(p->nterms, sizeof *fill);
+        if (!p->pos_net || !p->pos_univ || !p->pos_fold || !fill) {
+            VPAR_FREE(fill);
+            st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+            goto done;
+        }
+        memcpy(fill, p->pos_ptr, p->nterms * sizeof *fill);
+        /* Fold k mod nfold for the k-th positive, gene by gene in universe
+           order, terms in term order within a gene (gene_terms is sorted). */
+        size_t k = 0;
+        for (size_t u = 0; u < p->nu; u++) {
+            uint32_t g = ugene[u];
+            for (uint32_t j = ann->gene_ptr[g]; j < ann->gene_ptr[g + 1]; j++) {
+                long t = kept[ann->gene_terms[j]];
+                if (t < 0) continue;
+                size_t at = fill[t]++;
+                p->pos_net[at] = p->univ[u];
+                p->pos_univ[at] = (uint32_t)u;
+                p->pos_fold[at] = (unsigned char)(k % (size_t)d.nfold);
+                k++;
+            }
+        }
+        VPAR_FREE(fill);
+    }
+done:
+    VPAR_FREE(used);
+    VPAR_FREE(ugene);
+    VPAR_FREE(count);
+    VPAR_FREE(kept);
+    if (st != VPAR_OK) { vpar_egad_plan_destroy(p); return st; }
+    *out = p;
+    return VPAR_OK;
+}
+
+VPAR_API void vpar_egad_plan_destroy(vpar_egad_plan *plan) {
+    if (!plan) return;
+    VPAR_FREE(plan->univ);
+    VPAR_FREE(plan->term_names);
+    VPAR_FREE(plan->pos_ptr);
+    VPAR_FREE(plan->pos_net);
+    VPAR_FREE(plan->pos_univ);
+    VPAR_FREE(plan->pos_fold);
+    VPAR_FREE(plan);
+}
+
+VPAR_API size_t vpar_egad_plan_nterms(const vpar_egad_plan *plan) { return plan ? plan->nterms : 0; }
+VPAR_API const char *vpar_egad_plan_term(const vpar_egad_plan *plan, size_t t) {
+    return plan && t < plan->nterms ? plan->term_names[t] : NULL;
+}
+VPAR_API size_t vpar_egad_plan_universe_size(const vpar_egad_plan *plan) { return plan ? plan->nu : 0; }
+VPAR_API size_t vpar_egad_plan_network_size(const vpar_egad_plan *plan) { return plan ? plan->n : 0; }
+VPAR_API size_t vpar_egad_plan_term_size(const vpar_egad_plan *plan, size_t t) {
+    return plan && t < plan->nterms ? plan->pos_ptr[t + 1] - plan->pos_ptr[t] : 0;
+}
+VPAR_API size_t vpar_egad_plan_universe_index(const vpar_egad_plan *plan, size_t u) {
+    return plan && u < plan->nu ? plan->univ[u] : (size_t)-1;
+}
+
+VPAR_API vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype, size_t n,
+                                                 unsigned char *drop) {
+    if ((!w || !drop) && n)
+        return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_find_all_nan_rows: NULL argument");
+    if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "vpar_egad_find_all_nan_rows: network must be float32 or float64 (got %s)",
+                         vpar_dtype_descr(dtype));
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        if (dtype == VPAR_DTYPE_F32) {
+            const float *r = (const float *)w + i * n;
+            while (j < n && isnan(r[j])) j++;
+        } else {
+            const double *r = (const double *)w + i * n;
+            while (j < n && isnan(r[j])) j++;
+        }
+        if (j == n && n) drop[i] = 1;
+    }
+    return VPAR_OK;
+}
+
+/* >>run ------------------------------------------------------------------- */
+
+/* acc[0..len) += row[0..len) in double; `clean` replaces NaN/inf by 0. */
+static void vpar__egad_add_f32(double *restrict acc, const float *restrict row, size_t len) {
+    for (size_t i = 0; i < len; i++) acc[i] += (double)row[i];
+}
+static void vpar__egad_add_f64(double *restrict acc, const double *restrict row, size_t len) {
+    for (size_t i = 0; i < len; i++) acc[i] += row[i];
+}
+static void vpar__egad_add_clean(double *restrict acc, const void *row, vpar_dtype dt, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)row)[i] : ((const double *)row)[i];
+        if (isfinite(v)) acc[i] += v;
+    }
+}
+
+/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as 1. */
+static void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, size_t j,
+                               size_t c0, size_t c1, int clean) {
+    size_t es = dt == VPAR_DTYPE_F32 ? 4 : 8;
+    const char *row = (const char *)w + (j * n) * es;
+    size_t cut[3] = {c0, c1, c1};
+    int diag = j >= c0 && j < c1;
+    if (diag) { cut[1] = j; cut[2] = j + 1; }
+    size_t segs[2][2] = {{cut[0], cut[1]}, {cut[2], c1}};
+    for (int s = 0; s < (diag ? 2 : 1); s++) {
+        size_t b = segs[s][0], e = segs[s][1];
+        if (e <= b) continue;
+        if (clean) vpar__egad_add_clean(acc + (b - c0), row + b * es, dt, e - b);
+        else if (dt == VPAR_DTYPE_F32) vpar__egad_add_f32(acc + (b - c0), (const float *)row + b, e - b);
+        else vpar__egad_add_f64(acc + (b - c0), (const double *)row + b, e - b);
+    }
+    if (diag) acc[j - c0] += 1.0;
+}
+
+typedef struct vpar__egad_ctx {
+    const vpar_egad_plan *plan;
+    const void *w;
+    vpar_dtype dt;
+    int clean;
+    double *degree;            /* n, valid at universe columns */
+    double *drank;             /* nu: rank of degree among the universe */
+    vpar_egad_term_result *res;
+    unsigned char *scratch;    /* per tid, scratch_stride bytes */
+    size_t scratch_stride;
+    size_t col_block;
+} vpar__egad_ctx;
+
+static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    vpar__egad_ctx *c = (vpar__egad_ctx *)user;
+    const vpar_egad_plan *p = c->plan;
+    double acc[512];
+    for (size_t blk = begin; blk < end; blk++) {
+        size_t c0 = blk * 512, c1 = c0 + 512 < p->n ? c0 + 512 : p->n;
+        memset(acc, 0, sizeof acc);
+        for (size_t u = 0; u < p->nu; u++)
+            vpar__egad_add_row(acc, c->w, c->dt, p->n, p->univ[u], c0, c1, c->clean);
+        memcpy(c->degree + c0, acc, (c1 - c0) * sizeof *acc);
+    }
+}
+
+/* Number of entries of sorted x[0..k) that are < v, and that are <= v. */
+static inline void vpar__egad_count(const double *x, size_t k, double v, size_t *lt, size_t *le) {
+    size_t lo = 0, len = k;
+    while (len > 0) { /* lower bound */
+        size_t half = len / 2;
+        if (x[lo + half] < v) { lo += half + 1; len -= half + 1; }
+        else len = half;
+    }
+    size_t hi = lo;
+    while (hi < k && x[hi] == v) hi++;
+    *lt = lo;
+    *le = hi;
+}
+
+static int vpar__egad_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid) {
+    vpar__egad_ctx *c = (vpar__egad_ctx *)user;
+    const vpar_egad_plan *p = c->plan;
+    const size_t n = p->n, nu = p->nu;
+    const int nf = p->desc.nfold;
+    unsigned char *base = c->scratch + (size_t)tid * c->scratch_stride;
+    double *F = (double *)base;                       /* nf x n fold sums */
+    double *held = F + (size_t)nf * n;                /* max_pos sorted held-out scores */
+    size_t *hoff = (size_t *)(held + p->max_pos);     /* nf + 1 offsets into held */
+    long long *acc2 = (long long *)(hoff + nf + 1);   /* nf: 2 x (rank sum - k/2) */
+    unsigned char *mark = (unsigned char *)(acc2 + nf); /* n: fold + 1 of positives */
+    const double *d = c->degree;
+
+    for (size_t t = begin; t < end; t++) {
+        size_t b = p->pos_ptr[t], e = p->pos_ptr[t + 1], np_all = e - b;
+        memset(F, 0, (size_t)nf * n * sizeof *F);
+        for (size_t i = b; i < e; i++) {
+            int f = p->pos_fold[i];
+            vpar__egad_add_row(F + (size_t)f * n, c->w, c->dt, n, p->pos_net[i], 0, n, c->clean);
+            mark[p->pos_net[i]] = (unsigned char)(f + 1);
+        }
+        /* Held-out scores of each fold, sorted. */
+        for (int f = 0; f <= nf; f++) hoff[f] = 0;
+        for (size_t i = b; i < e; i++) hoff[p->pos_fold[i] + 1]++;
+        for (int f = 0; f < nf; f++) hoff[f + 1] += hoff[f];
+        for (int f = 0; f < nf; f++) acc2[f] = 0;
+        {
+            size_t fill[256];
+            for (int f = 0; f < nf; f++) fill[f] = hoff[f];
+            for (size_t i = b; i < e; i++) {
+                size_t j = p->pos_net[i];
+                int f = p->pos_fold[i];
+                double tot = 0;
+                for (int g = 0; g < nf; g++) tot += F[(size_t)g * n + j];
+                held[fill[f]++] = fabs((tot - F[(size_t)f * n + j]) / d[j]);
+            }
+        }
+        for (int f = 0; f < nf; f++)
+            qsort(held + hoff[f], hoff[f + 1] - hoff[f], sizeof *held, vpar__egad_cmp_double);
+        /* One pass over the universe: each candidate contributes, to the
+           held-out rank sum of fold f, 1 per held-out score above it and
+           1/2 per equal one (accumulated doubled, so exactly in integers). */
+        for (size_t u = 0; u < nu; u++) {
+            size_t j = p->univ[u];
+            int m = mark[j];
+            double tot = 0;
+            for (int g = 0; g < nf; g++) tot += F[(size_t)g * n + j];
+            for (int f = 0; f < nf; f++) {
+                if (m != 0 && m != f + 1) continue; /* a training positive of fold f */
+                size_t k = hoff[f + 1] - hoff[f];
+                if (k == 0) continue;
+                double v = fabs((tot - F[(size_t)f * n + j]) / d[j]);
+                size_t lt, le;
+                vpar__egad_count(held + hoff[f], k, v, &lt, &le);
+                acc2[f] += (long long)(2 * (k - le) + (le - lt));
+            }
+        }
+        double nn = (double)(nu - np_all);
+        double auc_sum = 0, z_sum = 0;
+        int auc_cnt = 0;
+        for (int f = 0; f < nf; f++) {
+            size_t k = hoff[f + 1] - hoff[f];
+            if (k == 0 || nu == np_all) continue;
+            double npf = (double)k;
+            /* Own equal counts 1/2 each: p = (k + acc2) / 2. */
+            double psum = ((double)k + (double)acc2[f]) / 2.0;
+            double auc = (psum / npf - (npf + 1.0) / 2.0) / nn;
+            double U = auc * npf * nn;
+            double z = fabs(U - npf * nn / 2.0) / sqrt(npf * nn * (npf + nn + 1.0) / 12.0);
+            auc_sum += auc;
+            z_sum += z;
+            auc_cnt++;
+        }
+        vpar_egad_term_result *r = &c->res[t];
+        r->auc = auc_cnt ? auc_sum / auc_cnt : NAN;
+        double zz = z_sum / sqrt((double)nf);
+        r->p_value = 0.5 * erfc(zz / sqrt(2.0));
+        double dsum = 0, rsum = 0;
+        for (size_t i = b; i < e; i++) {
+            dsum += d[p->pos_net[i]];
+            rsum += c->drank[p->pos_univ[i]];
+        }
+        r->avg_node_degree = dsum / (double)np_all;
+        if (nu == np_all) {
+            r->degree_null_auc = NAN;
+        } else {
+            double npd = (double)np_all;
+            r->degree_null_auc = (rsum / npd - (npd + 1.0) / 2.0) / nn;
+        }
+        for (size_t i = b; i < e; i++) mark[p->pos_net[i]] = 0;
+    }
+}
+
+/* Average-tie ranks (1-based) of x[0..n). */
+typedef struct vpar__egad_iv { double v; size_t i; } vpar__egad_iv;
+static int vpar__egad_cmp_iv(const void *a, const void *b) {
+    const vpar__egad_iv *x = (const vpar__egad_iv *)a, *y = (const vpar__egad_iv *)b;
+    if (x->v != y->v) return (x->v > y->v) - (x->v < y->v);
+    return (x->i > y->i) - (x->i < y->i);
+}
+static int vpar__egad_rank_avg(const double *x, size_t n, double *ranks) {
+    vpar__egad_iv *t = (vpar__egad_iv *)vpar__egad_alloc(n, sizeof *t);
+    if (!t) return 0;
+    for (size_t i = 0; i < n; i++) { t[i].v = x[i]; t[i].i = i; }
+    qsort(t, n, sizeof *t, vpar__egad_cmp_iv);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && t[j + 1].v == t[i].v) j++;
+        double r = ((double)i + (double)j) / 2.0 + 1.0;
+        for (size_t k = i; k <= j; k++) ranks[t[k].i] = r;
+        i = j + 1;
+    }
+    VPAR_FREE(t);
+    return 1;
+}
+
+/* Runs fn over [0, count) on the pool (serially without one). */
+typedef void (*vpar__egad_range_fn)(void *user, size_t begin, size_t end, int tid);
+static vpar_status vpar__egad_for(vpar_pool *pool, size_t count, size_t grain,
+                                  vpar__egad_range_fn fn, void *user) {
+    /* TODO(pool): vpar_parallel_for once the pool branch is merged. */
+    (void)pool; (void)grain;
+    if (count) fn(user, 0, count, 0);
+    return VPAR_OK;
+}
+
+/* Locates the first non-finite element of the universe sub-matrix. */
+static vpar_status vpar__egad_nonfinite_error(const vpar_egad_plan *p, const void *w,
+                                              vpar_dtype dt, const char *name) {
+    for (size_t a = 0; a < p->nu; a++) {
+        size_t i = p->univ[a];
+        for (size_t b = 0; b < p->nu; b++) {
+            size_t j = p->univ[b];
+            if (i == j) continue;
+            double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * p->n + j]
+                                            : ((const double *)w)[i * p->n + j];
+            if (!isfinite(v))
+                return vpar_fail(VPAR_ERR_FORMAT,
+                                 "%s: %s at row %zu, column %zu (0-based) in a row that is not all-NaN; "
+                                 "EGAD needs finite weights (option: treat non-finite as 0)",
+                                 name, isnan(v) ? "NaN" : "infinite value", i, j);
+        }
+    }
+    return vpar_fail(VPAR_ERR_FORMAT, "%s: node degrees overflow to infinity", name);
+}
+
+VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
+        vpar_pool *pool, vpar_egad_term_result *results, double *mean_auc, const char *name) {
+    if (!name) name = "network";
+    if (!p || !w || !results)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_run: plan, network or results is NULL", name);
+    if (dt != VPAR_DTYPE_F32 && dt != VPAR_DTYPE_F64)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: network dtype %s; EGAD needs float32 or float64",
+                         name, vpar_dtype_descr(dt));
+    vpar__egad_ctx c;
+    memset(&c, 0, sizeof c);
+    c.plan = p;
+    c.w = w;
+    c.dt = dt;
+    c.res = results;
+    vpar_status st = VPAR_OK;
+    double *ud = NULL;
+    c.degree = (double *)vpar__egad_alloc(p->n, sizeof *c.degree);
+    c.drank = (double *)vpar__egad_alloc(p->nu, sizeof *c.drank);
+    ud = (double *)vpar__egad_alloc(p->nu, sizeof *ud);
+    if (!c.degree || !c.drank || !ud) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
+
+    size_t nblocks = (p->n + 511) / 512;
+    for (int pass = 0; pass < 2; pass++) {
+        st = vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, &c);
+        if (st != VPAR_OK) goto done;
+        int bad = 0;
+        for (size_t u = 0; u < p->nu; u++) {
+            ud[u] = c.degree[p->univ[u]];
+            if (!isfinite(ud[u])) bad = 1;
+        }
+        if (!bad) break;
+        if (!p->desc.nonfinite_as_zero || c.clean) {
+            st = vpar__egad_nonfinite_error(p, w, dt, name);
+            goto done;
+        }
+        c.clean = 1; /* second pass with NaN/inf as 0 */
+    }
+    if (!vpar__egad_rank_avg(ud, p->nu, c.drank)) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
+
+    {
+        int nt = 1; /* TODO(pool): vpar_pool_size(pool) */
+        if (nt < 1) nt = 1;
+        size_t nf = (size_t)p->desc.nfold;
+        size_t bytes = nf * p->n * sizeof(double) + p->max_pos * sizeof(double) +
+                       (nf + 1) * sizeof(size_t) + nf * sizeof(long long) + p->n;
+        bytes = (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
+        c.scratch_stride = bytes;
+        c.scratch = (unsigned char *)vpar__egad_zalloc((size_t)nt, bytes); /* marks start at 0 */
+        if (!c.scratch) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %d x %zu bytes of scratch", name, nt, bytes); goto done; }
+        st = vpar__egad_for(pool, p->nterms, 1, vpar__egad_terms_range, &c);
+        if (st != VPAR_OK) goto done;
+    }
+    if (mean_auc) {
+        double s = 0;
+        size_t k = 0;
+        for (size_t t = 0; t < p->nterms; t++)
+            if (!isnan(results[t].auc)) { s += results[t].auc; k++; }
+        *mean_auc = k ? s / (double)k : NAN;
+    }
+done:
+    VPAR_FREE(c.degree);
+    VPAR_FREE(c.drank);
+    VPAR_FREE(c.scratch);
+    VPAR_FREE(ud);
+    return st;
+}
+
+/* >>files ------------------------------------------------------------------ */
+
+static void vpar__egad_fmt(FILE *f, double v) {
+    if (isnan(v)) fputs("NaN", f);
+    else fprintf(f, "%.17g", v);
+}
+
+VPAR_API vpar_status vpar_egad_write_csv(const char *path, const vpar_egad_plan *plan,
+                                         const vpar_egad_term_result *r) {
+    if (!path || !plan || !r) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_write_csv: NULL argument");
+    size_t len = strlen(path);
+    char *tmp = (char *)VPAR_MALLOC(len + 32);
+    if (!tmp) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(tmp, len + 32, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        vpar_status st = vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot create", tmp);
+        VPAR_FREE(tmp);
+        return st;
+    }
+    fputs("term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value\n", f);
+    for (size_t t = 0; t < plan->nterms; t++) {
+        fputs(plan->term_names[t], f);
+        fputc(',', f); vpar__egad_fmt(f, r[t].auc);
+        fputc(',', f); vpar__egad_fmt(f, r[t].avg_node_degree);
+        fputc(',', f); vpar__egad_fmt(f, r[t].degree_null_auc);
+        fputc(',', f); vpar__egad_fmt(f, r[t].p_value);
+        fputc('\n', f);
+    }
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
+    if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
+    if (!err && rename(tmp, path) != 0) err = errno;
+    vpar_status st = VPAR_OK;
+    if (err) {
+        unlink(tmp);
+        st = vpar_fail_errno(VPAR_ERR_IO, err, "%s: write failed", path);
+    }
+    VPAR_FREE(tmp);
+    return st;
+}
+
+/* Packs n strings into one allocation: pointer array then the characters. */
+static vpar_status vpar__egad_pack_strings(const char *data, const size_t *off, size_t n,
+                                           size_t chars, char ***out, const char *name) {
+    size_t bytes;
+    if (!vpar__mul_size(n + 1, sizeof(char *), &bytes) || !vpar__add_size(bytes, chars, &bytes))
+        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: too many names", name);
+    char **v = (char **)VPAR_MALLOC(bytes);
+    if (!v) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    char *s = (char *)(v + n + 1);
+    memcpy(s, data, chars);
+    for (size_t i = 0; i < n; i++) v[i] = s + off[i];
+    v[n] = NULL;
+    *out = v;
+    return VPAR_OK;
+}
+
+VPAR_API vpar_status vpar_egad_read_genes(const char *path, char ***out_genes, size_t *out_n) {
+    if (!path || !out_genes || !out_n) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_read_genes: NULL argument");
+    *out_genes = NULL;
+    *out_n = 0;
+    vpar__egad_buf b = {0};
+    vpar_status st = vpar__egad_slurp(path, &b);
+    if (st != VPAR_OK) { VPAR_FREE(b.p); return st; }
+    size_t n = 0;
+    for (size_t i = 0; i < b.len; i++) n += b.p[i] == '\n';
+    if (b.len && b.p[b.len - 1] != '\n') n++;
+    size_t *off = (size_t *)vpar__egad_alloc(n + 1, sizeof *off);
+    if (!off) { VPAR_FREE(b.p); return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); }
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= b.len && k < n; i++) {
+        if (i == b.len || b.p[i] == '\n') {
+            size_t e = i;
+            if (e > start && b.p[e - 1] == '\r') e--;
+            b.p[e] = '\0';
+            if (i < b.len) b.p[i] = '\0';
+            off[k++] = start;
+            start = i + 1;
+        }
+    }
+    /* Allow trailing blank lines only; an empty ID elsewhere is an error. */
+    while (k > 0 && b.p[off[k - 1]] == '\0') k--;
+    for (size_t i = 0; i < k; i++)
+        if (b.p[off[i]] == '\0') {
+            VPAR_FREE(off);
+            VPAR_FREE(b.p);
+            return vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: empty gene ID", path, i + 1);
+        }
+    if (k == 0) {
+        VPAR_FREE(off);
+        VPAR_FREE(b.p);
+        return vpar_fail(VPAR_ERR_FORMAT, "%s: no gene IDs in the file", path);
+    }
+    st = vpar__egad_pack_strings(b.p, off, k, b.len + 1, out_genes, path);
+    VPAR_FREE(off);
+    VPAR_FREE(b.p);
+    if (st == VPAR_OK) *out_n = k;
+    return st;
+}
+
+/* >>hdf5 ------------------------------------------------------------------- */
+
+VPAR_API int vpar_egad_have_zlib(void) {
+#if defined(VPAR_EGAD_WITH_ZLIB) && VPAR_EGAD_WITH_ZLIB
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+#if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
+VPAR_API int vpar_egad_have_hdf5(void) { return 1; }
+
+/* Reads a 1-D fixed-length string dataset into packed strings. */
+static vpar_status vpar__egad_h5_strings(hid_t file, const char *dset, const char *path,
+                                         char ***out, size_t *count) {
+    hid_t d = H5Dopen2(file, dset, H5P_DEFAULT);
+    if (d < 0) return vpar_fail(VPAR_ERR_FORMAT, "%s: no dataset %s (not a pandas fixed-format frame?)", path, dset);
+    vpar_status st = VPAR_OK;
+    hid_t sp = H5Dget_space(d), ty = H5Dget_type(d), mt = -1;
+    char *raw = NULL, *chars = NULL;
+    size_t *off = NULL;
+    hsize_t dims[2] = {0, 0};
+    if (sp < 0 || ty < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Tget_class(ty) != H5T_STRING ||
+        H5Tis_variable_str(ty) > 0) {
+        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: %s is not a 1-D fixed-length string array "
+                       "(only string labels are supported)", path, dset);
+        goto out;
+    }
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    size_t w = H5Tget_size(ty), n = (size_t)dims[0];
+    mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, w);
+    H5Tset_strpad(mt, H5T_STR_NULLPAD);
+    raw = (char *)vpar__egad_alloc(n ? n : 1, w);
+    chars = (char *)vpar__egad_alloc(n ? n : 1, w + 1);
+    off = (size_t *)vpar__egad_alloc(n + 1, sizeof *off);
+    if (!raw || !chars || !off) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        st = vpar_fail(VPAR_ERR_IO, "%s: cannot read %s", path, dset);
+        goto out;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        off[i] = at;
+        size_t l = 0;
+        while (l < w && raw[i * w + l]) l++;
+        memcpy(chars + at, raw + i * w, l);
+        chars[at + l] = '\0';
+        at += l + 1;
+    }
+    st = vpar__egad_pack_strings(chars, off, n, at, out, path);
+    if (st == VPAR_OK) *count = n;
+out:
+    VPAR_FREE(raw);
+    VPAR_FREE(chars);
+    VPAR_FREE(off);
+    if (mt >= 0) H5Tclose(mt);
+    if (ty >= 0) H5Tclose(ty);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    return st;
+}
+
+VPAR_API vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
+        void **values, vpar_dtype *dtype, size_t *rows, size_t *cols,
+        char ***row_names, char ***col_names) {
+    if (!path || !key || !values || !dtype || !rows || !cols || !row_names || !col_names)
+        return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_hdf5_read_frame: NULL argument");
+    *values = NULL; *row_names = NULL; *col_names = NULL; *rows = *cols = 0;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through vpar_fail */
+    struct stat sb;
+    if (stat(path, &sb) != 0) return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot open", path);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) return vpar_fail(VPAR_ERR_FORMAT, "%s: not an HDF5 file", path);
+    vpar_status st = VPAR_OK;
+    char dname[512];
+    char **idx = NULL, **items = NULL;
+    size_t nidx = 0, nitems = 0;
+    hid_t d = -1, sp = -1, ty = -1;
+    snprintf(dname, sizeof dname, "/%s/axis1", key);
+    st = vpar__egad_h5_strings(file, dname, path, &idx, &nidx);
+    if (st != VPAR_OK) goto out;
+    snprintf(dname, sizeof dname, "/%s/block0_items", key);
+    st = vpar__egad_h5_strings(file, dname, path, &items, &nitems);
+    if (st != VPAR_OK) goto out;
+    snprintf(dname, sizeof dname, "/%s/block1_values", key);
+    if (H5Lexists(file, dname, H5P_DEFAULT) > 0) {
+        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: frame '%s' has several dtype blocks; store one dtype", path, key);
+        goto out;
+    }
+    snprintf(dname, sizeof dname, "/%s/block0_values", key);
+    d = H5Dopen2(file, dname, H5P_DEFAULT);
+    if (d < 0) { st = vpar_fail(VPAR_ERR_FORMAT, "%s: no dataset %s (key '%s' missing or not fixed format)", path, dname, key); goto out; }
+    sp = H5Dget_space(d);
+    ty = H5Dget_type(d);
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(sp) != 2) { st = vpar_fail(VPAR_ERR_SHAPE, "%s: %s is not 2-D", path, dname); goto out; }
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    if ((size_t)dims[0] != nidx || (size_t)dims[1] != nitems) {
+        st = vpar_fail(VPAR_ERR_SHAPE, "%s: %s is %llux%llu but the frame has %zu rows and %zu columns",
+                       path, dname, (unsigned long long)dims[0], (unsigned long long)dims[1], nidx, nitems);
+        goto out;
+    }
+    size_t count;
+    if (!vpar__mul_size(nidx, nitems, &count)) { st = vpar_fail(VPAR_ERR_OVERFLOW, "%s: frame too large", path); goto out; }
+    H5T_class_t cls = H5Tget_class(ty);
+    hid_t mem;
+    if (cls == H5T_FLOAT) {
+        *dtype = H5Tget_size(ty) <= 4 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64;
+        mem = *dtype == VPAR_DTYPE_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+    } else if (cls == H5T_INTEGER || cls == H5T_ENUM) {
+        *dtype = VPAR_DTYPE_F64; /* converted below to 0/1 bytes */
+        mem = H5T_NATIVE_DOUBLE;
+    } else {
+        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: %s has an unsupported element type", path, dname);
+        goto out;
+    }
+    void *buf = vpar__egad_alloc(count ? count : 1, *dtype == VPAR_DTYPE_F32 ? 4 : 8);
+    if (!buf) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for a %zux%zu frame", path, nidx, nitems); goto out; }
+    if (count && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        VPAR_FREE(buf);
+        st = vpar_fail(VPAR_ERR_IO, "%s: cannot read %s", path, dname);
+        goto out;
+    }
+    if (cls != H5T_FLOAT) {
+        unsigned char *u8 = (unsigned char *)buf;
+        const double *dv = (const double *)buf;
+        for (size_t i = 0; i < count; i++) u8[i] = dv[i] != 0; /* in place, forward is safe */
+        *dtype = VPAR_DTYPE_U8;
+    }
+    *values = buf;
+    *rows = nidx;
+    *cols = nitems;
+    *row_names = idx; idx = NULL;
+    *col_names = items; items = NULL;
+out:
+    VPAR_FREE(idx);
+    VPAR_FREE(items);
+    if (ty >= 0) H5Tclose(ty);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    H5Fclose(file);
+    return st;
+}
+
+VPAR_API vpar_status vpar_egad_annotations_load_hdf5(vpar_egad_annotations **out,
+        const char *path, const char *key) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load_hdf5: out is NULL");
+    *out = NULL;
+    if (!key) key = "go";
+    void *vals = NULL;
+    vpar_dtype dt;
+    size_t rows, cols;
+    char **genes = NULL, **terms = NULL;
+    vpar_status st = vpar_egad_hdf5_read_frame(path, key, &vals, &dt, &rows, &cols, &genes, &terms);
+    if (st != VPAR_OK) return st;
+    size_t npairs = 0;
+    for (size_t i = 0; i < rows * cols; i++) {
+        double v = dt == VPAR_DTYPE_U8 ? ((unsigned char *)vals)[i]
+                 : dt == VPAR_DTYPE_F32 ? ((float *)vals)[i] : ((double *)vals)[i];
+        npairs += v != 0 && !isnan(v);
+    }
+    const char **pg = (const char **)vpar__egad_alloc(npairs ? npairs : 1, sizeof *pg);
+    const char **pt = (const char **)vpar__egad_alloc(npairs ? npairs : 1, sizeof *pt);
+    if (!pg || !pt) {
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    } else {
+        /* Column-major walk: term order = column order, as in the frame. */
+        size_t k = 0;
+        for (size_t j = 0; j < cols; j++)
+            for (size_t i = 0; i < rows; i++) {
+                size_t at = i * cols + j;
+                double v = dt == VPAR_DTYPE_U8 ? ((unsigned char *)vals)[at]
+                         : dt == VPAR_DTYPE_F32 ? ((float *)vals)[at] : ((double *)vals)[at];
+                if (v != 0 && !isnan(v)) { pg[k] = genes[i]; pt[k] = terms[j]; k++; }
+            }
+        st = vpar_egad_annotations_create(out, pg, pt, npairs, path);
+    }
+    VPAR_FREE(pg);
+    VPAR_FREE(pt);
+    VPAR_FREE(vals);
+    VPAR_FREE(genes);
+    VPAR_FREE(terms);
+    return st;
+}
+#else
+VPAR_API int vpar_egad_have_hdf5(void) { return 0; }
+VPAR_API vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
+        void **values, vpar_dtype *dtype, size_t *rows, size_t *cols,
+        char ***row_names, char ***col_names) {
+    (void)key; (void)values; (void)dtype; (void)rows; (void)cols; (void)row_names; (void)col_names;
+    return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: HDF5 input needs a build with libhdf5 (VPAR_WITH_HDF5)",
+                     path ? path : "(null)");
+}
+VPAR_API vpar_status vpar_egad_annotations_load_hdf5(vpar_egad_annotations **out,
+        const char *path, const char *key) {
+    (void)key;
+    if (out) *out = NULL;
+    return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: HDF5 input needs a build with libhdf5 (VPAR_WITH_HDF5)",
+                     path ? path : "(null)");
+}
+#endif
+
+#endif /* VPAR_IMPLEMENTATION */
