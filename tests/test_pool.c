@@ -1,0 +1,837 @@
+/* Tests of vpar/pool.h: the contract API (create/size/parallel_for/
+   parallel_reduce/default), tasks, submission, errors, stress, idle CPU and
+   fork. Every result is checked against a serial reference computed here.
+   Stress sizes shrink under sanitizers (or with VPAR_TEST_SCALE=<divisor>). */
+#define VPAR_IMPLEMENTATION
+#include "vpar/pool.h"
+#include "vpar_check.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#  define SANITIZED 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#    define SANITIZED 1
+#  endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#  define TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define TSAN 1
+#  endif
+#endif
+
+/* Divides stress sizes: 1 in release, 10 under sanitizers. */
+static size_t scale(size_t n) {
+    size_t d = 1;
+#ifdef SANITIZED
+    d = 10;
+#endif
+    const char *e = getenv("VPAR_TEST_SCALE");
+    if (e && atoi(e) > 0) d = (size_t)atoi(e);
+    return n / d ? n / d : 1;
+}
+
+static vpar_pool *make_pool(int n) {
+    vpar_pool *p = NULL;
+    vpar_pool_desc d = {n, 0};
+    vpar_status st = vpar_pool_create(&p, &d);
+    ck_assert_msg(st == VPAR_OK, "create(%d): %s", n, vpar_last_error());
+    ck_assert_int_eq(vpar_pool_size(p), n);
+    return p;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* ---- creation and errors ------------------------------------------------- */
+
+START_TEST(test_create_sizes) {
+    ck_assert_int_eq(vpar_pool_size(NULL), 1);
+    for (int n = 1; n <= 5; n++) {
+        vpar_pool *p = make_pool(n);
+        vpar_pool_destroy(p);
+    }
+    vpar_pool_destroy(NULL);
+    /* Defaults: the online CPU count (or VPAR_NUM_THREADS). */
+    unsetenv("VPAR_NUM_THREADS");
+    vpar_pool *p = NULL;
+    ck_assert_int_eq(vpar_pool_create(&p, NULL), VPAR_OK);
+    ck_assert_int_ge(vpar_pool_size(p), 1);
+    ck_assert_int_le(vpar_pool_size(p), sysconf(_SC_NPROCESSORS_ONLN));
+    vpar_pool_destroy(p);
+    setenv("VPAR_NUM_THREADS", "3", 1);
+    ck_assert_int_eq(vpar_pool_create(&p, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_pool_size(p), 3);
+    vpar_pool_destroy(p);
+    vpar_pool_desc d = {2, 0}; /* explicit size wins over the environment */
+    ck_assert_int_eq(vpar_pool_create(&p, &d), VPAR_OK);
+    ck_assert_int_eq(vpar_pool_size(p), 2);
+    vpar_pool_destroy(p);
+    unsetenv("VPAR_NUM_THREADS");
+}
+END_TEST
+
+START_TEST(test_create_errors) {
+    vpar_pool *p = (vpar_pool *)&p;
+    vpar_pool_desc d = {-1, 0};
+    ck_assert_int_eq(vpar_pool_create(&p, &d), VPAR_ERR_INVALID);
+    ck_assert_ptr_null(p);
+    ck_assert(strstr(vpar_last_error(), "num_threads") != NULL);
+    d.num_threads = VPAR_POOL_MAX_THREADS + 1;
+    ck_assert_int_eq(vpar_pool_create(&p, &d), VPAR_ERR_INVALID);
+    ck_assert(strstr(vpar_last_error(), "VPAR_POOL_MAX_THREADS") != NULL);
+    ck_assert_int_eq(vpar_pool_create(NULL, NULL), VPAR_ERR_INVALID);
+    const char *bad[] = {"abc", "0", "-2", "4x", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("VPAR_NUM_THREADS", bad[i], 1);
+        ck_assert_int_eq(vpar_pool_create(&p, NULL), VPAR_ERR_INVALID);
+        ck_assert_ptr_null(p);
+        ck_assert_msg(strstr(vpar_last_error(), "VPAR_NUM_THREADS") != NULL, "%s",
+                      vpar_last_error());
+        ck_assert_msg(strstr(vpar_last_error(), bad[i]) != NULL, "%s", vpar_last_error());
+    }
+    unsetenv("VPAR_NUM_THREADS");
+}
+END_TEST
+
+static void noop_range(void *u, size_t b, size_t e, int tid) { (void)u; (void)b; (void)e; (void)tid; }
+static void noop_task(void *u, int tid) { (void)u; (void)tid; }
+static void noop_init(void *u, void *p) { (void)u; memset(p, 0, sizeof(double)); }
+static void noop_reduce(void *u, size_t b, size_t e, void *p) { (void)u; (void)b; (void)e; (void)p; }
+static void noop_combine(void *u, void *a, const void *b) { (void)u; (void)a; (void)b; }
+
+START_TEST(test_call_errors) {
+    vpar_pool *p = make_pool(2);
+    double r;
+    for (int withpool = 0; withpool < 2; withpool++) {
+        vpar_pool *q = withpool ? p : NULL;
+        ck_assert_int_eq(vpar_parallel_for(q, 5, 4, 0, noop_range, NULL), VPAR_ERR_INVALID);
+        ck_assert(strstr(vpar_last_error(), "end (4) < begin (5)") != NULL);
+        ck_assert_int_eq(vpar_parallel_for(q, 0, 4, 0, NULL, NULL), VPAR_ERR_INVALID);
+        ck_assert(strstr(vpar_last_error(), "fn is NULL") != NULL);
+        ck_assert_int_eq(vpar_parallel_reduce(q, 5, 4, 0, 8, noop_init, noop_reduce,
+                                              noop_combine, NULL, &r), VPAR_ERR_INVALID);
+        ck_assert_int_eq(vpar_parallel_reduce(q, 0, 4, 0, 0, noop_init, noop_reduce,
+                                              noop_combine, NULL, &r), VPAR_ERR_INVALID);
+        ck_assert(strstr(vpar_last_error(), "partial_size") != NULL);
+        ck_assert_int_eq(vpar_parallel_reduce(q, 0, 4, 0, 8, NULL, noop_reduce,
+                                              noop_combine, NULL, &r), VPAR_ERR_INVALID);
+        ck_assert(strstr(vpar_last_error(), "init is NULL") != NULL);
+        ck_assert_int_eq(vpar_parallel_reduce(q, 0, 4, 0, 8, noop_init, NULL,
+                                              noop_combine, NULL, &r), VPAR_ERR_INVALID);
+        ck_assert_int_eq(vpar_parallel_reduce(q, 0, 4, 0, 8, noop_init, noop_reduce,
+                                              NULL, NULL, &r), VPAR_ERR_INVALID);
+        ck_assert_int_eq(vpar_parallel_reduce(q, 0, 4, 0, 8, noop_init, noop_reduce,
+                                              noop_combine, NULL, NULL), VPAR_ERR_INVALID);
+        ck_assert(strstr(vpar_last_error(), "result is NULL") != NULL);
+        ck_assert_int_eq(vpar_pool_run(q, NULL, NULL), VPAR_ERR_INVALID);
+        ck_assert_int_eq(vpar_pool_submit(q, NULL, NULL), VPAR_ERR_INVALID);
+    }
+    /* Huge partials overflow size arithmetic instead of wrapping. */
+    ck_assert_int_eq(vpar_parallel_reduce(p, 0, 4, 0, SIZE_MAX - 8, noop_init, noop_reduce,
+                                          noop_combine, NULL, &r), VPAR_ERR_OVERFLOW);
+    vpar_pool_stats s;
+    ck_assert_int_eq(vpar_pool_get_stats(NULL, &s), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_pool_get_stats(p, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_parallel_for(p, 3, 3, 0, noop_range, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_pool_wait(NULL), VPAR_OK);
+    vpar_pool_destroy(p);
+}
+END_TEST
+
+static void wait_inside(void *u, int tid) {
+    (void)tid;
+    vpar_pool *p = (vpar_pool *)u;
+    vpar_status st = vpar_pool_wait(p);
+    ck_assert_int_eq(st, VPAR_ERR_STATE);
+    ck_assert(strstr(vpar_last_error(), "inside a task") != NULL);
+}
+
+START_TEST(test_wait_inside_task_is_an_error) {
+    vpar_pool *p = make_pool(2);
+    ck_assert_int_eq(vpar_pool_run(p, wait_inside, p), VPAR_OK);
+    vpar_pool_destroy(p);
+}
+END_TEST
+
+/* ---- parallel_for ------------------------------------------------------- */
+
+typedef struct cover {
+    _Atomic int *hits;
+    size_t begin, grain;
+    int nthreads;
+    _Atomic int bad;   /* ranges out of bounds, too long, or bad tid */
+} cover;
+
+static void cover_body(void *u, size_t b, size_t e, int tid) {
+    cover *c = (cover *)u;
+    if (tid < 0 || tid >= c->nthreads || b >= e || b < c->begin ||
+        (c->grain && e - b > c->grain))
+        atomic_fetch_add(&c->bad, 1);
+    for (size_t i = b; i < e; i++) atomic_fetch_add_explicit(&c->hits[i - c->begin], 1, memory_order_relaxed);
+}
+
+static void check_cover(vpar_pool *p, size_t begin, size_t end, size_t grain) {
+    size_t n = end - begin;
+    cover c;
+    c.hits = (_Atomic int *)calloc(n ? n : 1, sizeof *c.hits);
+    ck_assert_ptr_nonnull(c.hits);
+    c.begin = begin;
+    c.grain = grain;
+    c.nthreads = vpar_pool_size(p);
+    atomic_init(&c.bad, 0);
+    ck_assert_int_eq(vpar_parallel_for(p, begin, end, grain, cover_body, &c), VPAR_OK);
+    ck_assert_int_eq(atomic_load(&c.bad), 0);
+    /* Check's assertions are slow in hot loops (a pipe write each): find the
+       first bad index with plain code, then assert once. */
+    size_t i = 0;
+    while (i < n && atomic_load(&c.hits[i]) == 1) i++;
+    ck_assert_msg(i == n, "[%zu,%zu) grain %zu: index %zu hit %d times", begin, end, grain,
+                  begin + i, i < n ? atomic_load(&c.hits[i]) : 1);
+    free(c.hits);
+}
+
+START_TEST(test_for_covers_each_index_once) {
+    const size_t begins[] = {0, 1, 1000003};
+    const size_t lens[] = {0, 1, 2, 3, 7, 64, 65, 1000, 4097, 100000};
+    const size_t grains[] = {0, 1, 3, 64, 1000, 1u << 20};
+    vpar_pool *pools[4] = {NULL, make_pool(1), make_pool(2), make_pool(4)};
+    for (int pi = 0; pi < 4; pi++)
+        for (size_t b = 0; b < 3; b++)
+            for (size_t l = 0; l < sizeof lens / sizeof *lens; l++)
+                for (size_t g = 0; g < sizeof grains / sizeof *grains; g++) {
+                    if (lens[l] > 5000 && grains[g] == 1 && pi != 2) continue;
+                    check_cover(pools[pi], begins[b], begins[b] + lens[l], grains[g]);
+                }
+    for (int pi = 1; pi < 4; pi++) vpar_pool_destroy(pools[pi]);
+}
+END_TEST
+
+/* Per-tid accumulators without atomics: correct only if no two threads ever
+   share a tid at the same time, including several outside threads calling
+   the same pool concurrently. */
+typedef struct pertid {
+    struct { _Alignas(64) uint64_t sum; } *acc;
+    const uint32_t *x;
+} pertid;
+
+static void pertid_body(void *u, size_t b, size_t e, int tid) {
+    pertid *t = (pertid *)u;
+    uint64_t s = t->acc[tid].sum;
+    for (size_t i = b; i < e; i++) s += t->x[i];
+    t->acc[tid].sum = s;
+}
+
+typedef struct caller_arg {
+    vpar_pool *pool;
+    const uint32_t *x;
+    size_t n;
+    uint64_t expect;
+    int rounds;
+    int ok;
+} caller_arg;
+
+static void *caller_thread(void *arg) {
+    caller_arg *a = (caller_arg *)arg;
+    int nt = vpar_pool_size(a->pool);
+    a->ok = 1;
+    for (int r = 0; r < a->rounds; r++) {
+        pertid t;
+        t.acc = calloc((size_t)nt, sizeof *t.acc);
+        t.x = a->x;
+        if (!t.acc) { a->ok = 0; return NULL; }
+        if (vpar_parallel_for(a->pool, 0, a->n, 97, pertid_body, &t) != VPAR_OK) a->ok = 0;
+        uint64_t s = 0;
+        for (int i = 0; i < nt; i++) s += t.acc[i].sum;
+        if (s != a->expect) a->ok = 0;
+        free(t.acc);
+    }
+    return NULL;
+}
+
+START_TEST(test_tid_unique_with_concurrent_outside_callers) {
+    size_t n = 20000;
+    uint32_t *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    uint64_t expect = 0;
+    for (size_t i = 0; i < n; i++) { x[i] = (uint32_t)(i * 2654435761u >> 7); expect += x[i]; }
+    vpar_pool *p = make_pool(3);
+    enum { NCALLERS = 4 };
+    pthread_t th[NCALLERS];
+    caller_arg a[NCALLERS];
+    for (int i = 0; i < NCALLERS; i++) {
+        a[i] = (caller_arg){p, x, n, expect, (int)scale(200), 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, caller_thread, &a[i]), 0);
+    }
+    for (int i = 0; i < NCALLERS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(a[i].ok, "outside caller %d got a wrong sum", i);
+    }
+    vpar_pool_destroy(p);
+    free(x);
+}
+END_TEST
+
+/* Nested loops: an outer parallel_for whose body runs an inner one. */
+typedef struct nest {
+    vpar_pool *pool;
+    size_t rows, cols;
+    _Atomic int *cell;
+    _Atomic int bad;
+} nest;
+typedef struct nest_row { nest *n; size_t row; } nest_row;
+
+static void nest_inner(void *u, size_t b, size_t e, int tid) {
+    nest_row *r = (nest_row *)u;
+    if (tid < 0 || tid >= vpar_pool_size(r->n->pool)) atomic_fetch_add(&r->n->bad, 1);
+    for (size_t j = b; j < e; j++)
+        atomic_fetch_add_explicit(&r->n->cell[r->row * r->n->cols + j], (int)(r->row + j) % 7 + 1,
+                                  memory_order_relaxed);
+}
+
+static void nest_outer(void *u, size_t b, size_t e, int tid) {
+    (void)tid;
+    nest *n = (nest *)u;
+    for (size_t i = b; i < e; i++) {
+        nest_row r = {n, i};
+        if (vpar_parallel_for(n->pool, 0, n->cols, i % 3 == 0 ? 0 : 1 + i % 17, nest_inner, &r) != VPAR_OK)
+            atomic_fetch_add(&n->bad, 1);
+    }
+}
+
+START_TEST(test_nested_parallel_for) {
+    for (int nt = 1; nt <= 4; nt += 1) {
+        vpar_pool *p = make_pool(nt);
+        nest n;
+        n.pool = p;
+        n.rows = 64;
+        n.cols = scale(5000);
+        n.cell = calloc(n.rows * n.cols, sizeof *n.cell);
+        ck_assert_ptr_nonnull(n.cell);
+        atomic_init(&n.bad, 0);
+        for (int rep = 0; rep < 3; rep++)
+            ck_assert_int_eq(vpar_parallel_for(p, 0, n.rows, rep, nest_outer, &n), VPAR_OK);
+        ck_assert_int_eq(atomic_load(&n.bad), 0);
+        size_t wrong = 0;
+        for (size_t i = 0; i < n.rows; i++)
+            for (size_t j = 0; j < n.cols; j++)
+                wrong += atomic_load(&n.cell[i * n.cols + j]) != 3 * ((int)(i + j) % 7 + 1);
+        ck_assert_uint_eq(wrong, 0);
+        free(n.cell);
+        vpar_pool_destroy(p);
+    }
+}
+END_TEST
+
+/* Random per-index cost: index i does (hash(i) % 2000) iterations of an LCG. */
+static uint64_t work_item(size_t i) {
+    uint64_t h = (uint64_t)i * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    unsigned reps = (unsigned)(h % 2000);
+    uint64_t v = h;
+    for (unsigned k = 0; k < reps; k++) v = v * 6364136223846793005ull + 1442695040888963407ull;
+    return v;
+}
+static void random_body(void *u, size_t b, size_t e, int tid) {
+    (void)tid;
+    uint64_t *out = (uint64_t *)u;
+    for (size_t i = b; i < e; i++) out[i] = work_item(i);
+}
+
+START_TEST(test_random_task_sizes) {
+    size_t n = scale(20000);
+    uint64_t *out = malloc(n * sizeof *out);
+    ck_assert_ptr_nonnull(out);
+    vpar_pool *p = make_pool(4);
+    for (size_t grain = 0; grain < 40; grain += 13) {
+        memset(out, 0, n * sizeof *out);
+        ck_assert_int_eq(vpar_parallel_for(p, 0, n, grain, random_body, out), VPAR_OK);
+        size_t wrong = 0;
+        for (size_t i = 0; i < n; i++) wrong += out[i] != work_item(i);
+        ck_assert_uint_eq(wrong, 0);
+    }
+    vpar_pool_destroy(p);
+    free(out);
+}
+END_TEST
+
+/* Millions of tiny tasks: grain-1 chunks, each one a separate call. */
+static void tiny_body(void *u, size_t b, size_t e, int tid) {
+    (void)tid;
+    unsigned char *x = (unsigned char *)u;
+    for (size_t i = b; i < e; i++) x[i] = (unsigned char)(x[i] + 1 + (i & 3));
+}
+
+START_TEST(test_millions_of_tiny_chunks) {
+    size_t n = scale(2000000);
+    unsigned char *x = calloc(n, 1);
+    ck_assert_ptr_nonnull(x);
+    vpar_pool *p = make_pool(3);
+    ck_assert_int_eq(vpar_parallel_for(p, 0, n, 1, tiny_body, x), VPAR_OK);
+    ck_assert_int_eq(vpar_parallel_for(p, 0, n, 1, tiny_body, x), VPAR_OK);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; i++) wrong += x[i] != 2 * (1 + (int)(i & 3));
+    ck_assert_uint_eq(wrong, 0);
+    vpar_pool_destroy(p);
+    free(x);
+}
+END_TEST
+
+/* ---- parallel_reduce --------------------------------------------------- */
+
+typedef struct fsum { const double *x; } fsum;
+static void fsum_init(void *u, void *p) { (void)u; *(double *)p = 0.0; }
+static void fsum_reduce(void *u, size_t b, size_t e, void *p) {
+    const double *x = ((fsum *)u)->x;
+    double s = *(double *)p;
+    for (size_t i = b; i < e; i++) s += x[i];
+    *(double *)p = s;
+}
+static void fsum_combine(void *u, void *a, const void *b) { (void)u; *(double *)a += *(const double *)b; }
+
+/* The documented semantics, written out serially. */
+static double fsum_reference(const double *x, size_t begin, size_t end, size_t grain) {
+    double result = 0.0;
+    for (size_t b = begin; b < end; b += grain) {
+        size_t e = end - b < grain ? end : b + grain;
+        double part = 0.0;
+        for (size_t i = b; i < e; i++) part += x[i];
+        result += part;
+    }
+    return result;
+}
+
+START_TEST(test_reduce_matches_chunked_reference_bitwise) {
+    size_t n = 100003;
+    double *x = malloc(n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    uint64_t s = 12345;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1;
+        /* Mixed magnitudes: the order of additions changes the result. */
+        x[i] = (double)(s >> 11) * 0x1p-53 * ((i % 5 == 0) ? 1e12 : 1.0) * ((s >> 3 & 1) ? -1 : 1);
+    }
+    vpar_pool *pools[4] = {NULL, make_pool(1), make_pool(2), make_pool(4)};
+    const size_t grains[] = {1, 7, 1000, 4096, 100003, 1000000};
+    for (size_t g = 0; g < sizeof grains / sizeof *grains; g++) {
+        for (size_t off = 0; off < 3; off++) {
+            double ref = fsum_reference(x, off, n - off, grains[g]);
+            for (int pi = 0; pi < 4; pi++) {
+                double r = -1;
+                fsum u = {x};
+                ck_assert_int_eq(vpar_parallel_reduce(pools[pi], off, n - off, grains[g],
+                                 sizeof(double), fsum_init, fsum_reduce, fsum_combine, &u, &r), VPAR_OK);
+                ck_assert_msg(memcmp(&r, &ref, sizeof r) == 0, "grain %zu pool %d: %.17g != %.17g",
+                              grains[g], pi, r, ref);
+            }
+        }
+    }
+    /* grain 0: repeatable for a given pool size, and equal to some chunking
+       of the exact sum within rounding. */
+    for (int pi = 0; pi < 4; pi++) {
+        double first = 0;
+        for (int rep = 0; rep < 20; rep++) {
+            double r;
+            fsum u = {x};
+            ck_assert_int_eq(vpar_parallel_reduce(pools[pi], 0, n, 0, sizeof(double), fsum_init,
+                             fsum_reduce, fsum_combine, &u, &r), VPAR_OK);
+            if (rep == 0) first = r;
+            ck_assert_msg(memcmp(&r, &first, sizeof r) == 0, "grain 0 not repeatable");
+        }
+        double ref = fsum_reference(x, 0, n, 1);
+        ck_assert_double_eq_tol(first, ref, 1e-6 * fabs(ref));
+    }
+    /* Empty range: result = init. */
+    double r = 42;
+    fsum u = {x};
+    ck_assert_int_eq(vpar_parallel_reduce(pools[2], 10, 10, 0, sizeof(double), fsum_init,
+                     fsum_reduce, fsum_combine, &u, &r), VPAR_OK);
+    ck_assert_double_eq(r, 0.0);
+    for (int pi = 1; pi < 4; pi++) vpar_pool_destroy(pools[pi]);
+    free(x);
+}
+END_TEST
+
+/* Order test with a non-commutative combine: each partial records the
+   chunk it saw; combine insists that `from` starts where `into` ends. Big
+   partials (1 KiB) with grain 1 force several windows. */
+typedef struct span { size_t first, last, chunks; int ok; char pad[1000]; } span;
+static void span_init(void *u, void *p) {
+    (void)u;
+    span *s = (span *)p;
+    s->first = SIZE_MAX; s->last = 0; s->chunks = 0; s->ok = 1;
+}
+static void span_reduce(void *u, size_t b, size_t e, void *p) {
+    (void)u;
+    span *s = (span *)p;
+    if (s->chunks != 0) s->ok = 0;  /* each chunk gets a fresh partial */
+    s->first = b; s->last = e; s->chunks = 1;
+}
+static void span_combine(void *u, void *a, const void *b) {
+    (void)u;
+    span *x = (span *)a;
+    const span *y = (const span *)b;
+    if (!y->ok || y->chunks != 1) x->ok = 0;
+    if (x->chunks == 0) { x->first = y->first; }
+    else if (x->last != y->first) x->ok = 0;
+    x->last = y->last;
+    x->chunks += y->chunks;
+}
+
+START_TEST(test_reduce_combines_in_chunk_order) {
+    vpar_pool *p = make_pool(4);
+    const size_t ns[] = {1, 5, 1023, 5000};
+    const size_t grains[] = {1, 3, 0};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t g = 0; g < 3; g++) {
+            span r;
+            ck_assert_int_eq(vpar_parallel_reduce(p, 17, 17 + ns[a], grains[g], sizeof(span),
+                             span_init, span_reduce, span_combine, NULL, &r), VPAR_OK);
+            ck_assert(r.ok);
+            ck_assert_uint_eq(r.first, 17);
+            ck_assert_uint_eq(r.last, 17 + ns[a]);
+            if (grains[g]) ck_assert_uint_eq(r.chunks, (ns[a] + grains[g] - 1) / grains[g]);
+        }
+    vpar_pool_destroy(p);
+}
+END_TEST
+
+/* ---- tasks ----------------------------------------------------------------- */
+
+typedef struct fib_arg { int n; long r; } fib_arg;
+static void fib_task(void *u, int tid) {
+    fib_arg *a = (fib_arg *)u;
+    if (a->n < 2) { a->r = a->n; return; }
+    fib_arg x = {a->n - 1, 0}, y = {a->n - 2, 0};
+    vpar_task t;
+    vpar_spawn(&t, fib_task, &x);
+    fib_task(&y, tid);
+    vpar_sync(&t);
+    a->r = x.r + y.r;
+}
+static long fib_iter(int n) {
+    long a = 0, b = 1;
+    for (int i = 0; i < n; i++) { long c = a + b; a = b; b = c; }
+    return a;
+}
+
+START_TEST(test_fib_deep_recursion) {
+#ifdef SANITIZED
+    const int n = 22;
+#else
+    const int n = 29;  /* ~830k spawns */
+#endif
+    for (int nt = 1; nt <= 4; nt++) {
+        vpar_pool *p = make_pool(nt);
+        for (int k = n - 2; k <= n; k++) {
+            fib_arg a = {k, -1};
+            ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
+            ck_assert_int_eq(a.r, fib_iter(k));
+        }
+        vpar_pool_destroy(p);
+    }
+    /* No pool: serial elision. */
+    fib_arg a = {20, -1};
+    ck_assert_int_eq(vpar_pool_run(NULL, fib_task, &a), VPAR_OK);
+    ck_assert_int_eq(a.r, fib_iter(20));
+    a.r = -1;
+    fib_task(&a, 0);
+    ck_assert_int_eq(a.r, fib_iter(20));
+}
+END_TEST
+
+/* Many children in one frame, synced in scrambled order; more children
+   than a deque holds, so some run inline at spawn. */
+typedef struct many { long v; long out; } many;
+static void many_child(void *u, int tid) {
+    (void)tid;
+    many *m = (many *)u;
+    long s = 0;
+    for (long i = 0; i <= m->v % 100; i++) s += i * m->v;
+    m->out = s;
+}
+typedef struct many_arg { size_t n; int order; int ok; } many_arg;
+static void many_root(void *u, int tid) {
+    (void)tid;
+    many_arg *a = (many_arg *)u;
+    vpar_task *t = malloc(a->n * sizeof *t);
+    many *m = malloc(a->n * sizeof *m);
+    a->ok = t && m;
+    if (!a->ok) { free(t); free(m); return; }
+    for (size_t i = 0; i < a->n; i++) {
+        m[i].v = (long)i;
+        m[i].out = -1;
+        vpar_spawn(&t[i], many_child, &m[i]);
+    }
+    for (size_t k = 0; k < a->n; k++) {
+        size_t i = a->order == 0 ? a->n - 1 - k : a->order == 1 ? k : (k * 7919) % a->n;
+        vpar_sync(&t[i]);
+        many expect = {(long)i, 0};
+        many_child(&expect, 0);
+        if (m[i].out != expect.out) a->ok = 0;
+    }
+    free(t);
+    free(m);
+}
+
+START_TEST(test_spawn_many_any_sync_order) {
+    vpar_pool *p = make_pool(3);
+    for (int order = 0; order < 3; order++) {
+        many_arg a = {3 * VPAR_POOL_DEQUE_SIZE + 11, order, 0};  /* 7919 is prime: a permutation */
+        ck_assert_int_eq(vpar_pool_run(p, many_root, &a), VPAR_OK);
+        ck_assert_msg(a.ok, "order %d", order);
+    }
+    vpar_pool_destroy(p);
+}
+END_TEST
+
+/* A task that loops in parallel on a second pool, and a region nested in
+   vpar_pool_run on the same pool. */
+typedef struct cross { vpar_pool *a, *b; int ok; } cross;
+static void cross_task(void *u, int tid) {
+    cross *c = (cross *)u;
+    if (tid < 0 || tid >= vpar_pool_size(c->a)) c->ok = 0;
+    check_cover(c->b, 3, 3000, 5);
+    check_cover(c->a, 0, 3000, 0);
+    fib_arg f = {15, 0};
+    if (vpar_pool_run(c->a, fib_task, &f) != VPAR_OK || f.r != fib_iter(15)) c->ok = 0;
+}
+
+START_TEST(test_cross_pool_and_nested_run) {
+    cross c = {make_pool(2), make_pool(3), 1};
+    ck_assert_int_eq(vpar_pool_run(c.a, cross_task, &c), VPAR_OK);
+    ck_assert(c.ok);
+    vpar_pool_destroy(c.a);
+    vpar_pool_destroy(c.b);
+}
+END_TEST
+
+/* ---- submission ------------------------------------------------------------- */
+
+typedef struct counter { _Atomic long n; vpar_pool *pool; int depth; } counter;
+static void count_task(void *u, int tid) {
+    (void)tid;
+    counter *c = (counter *)u;
+    atomic_fetch_add(&c->n, 1);
+}
+
+/* Tasks that submit more tasks: a complete binary tree of submissions over
+   a preallocated node array (node i submits 2i+1 and 2i+2). */
+typedef struct tree_node { counter *c; struct tree_node *nodes; size_t i, n; } tree_node;
+static void tree_task(void *u, int tid) {
+    (void)tid;
+    tree_node *t = (tree_node *)u;
+    atomic_fetch_add(&t->c->n, 1);
+    for (size_t k = 2 * t->i + 1; k <= 2 * t->i + 2 && k < t->n; k++)
+        if (vpar_pool_submit(t->c->pool, tree_task, &t->nodes[k]) != VPAR_OK)
+            atomic_fetch_add(&t->c->n, 1000000);
+}
+
+START_TEST(test_submit_and_wait) {
+    for (int nt = 1; nt <= 4; nt += 3) {
+        vpar_pool *p = make_pool(nt);
+        counter c;
+        atomic_init(&c.n, 0);
+        c.pool = p;
+        long total = (long)scale(20000);
+        long failed = 0;
+        for (long i = 0; i < total; i++) failed += vpar_pool_submit(p, count_task, &c) != VPAR_OK;
+        ck_assert_int_eq(failed, 0);
+        ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+        ck_assert_int_eq(atomic_load(&c.n), total);
+        /* Tasks that submit more tasks: wait covers them too. */
+        atomic_store(&c.n, 0);
+        size_t nn = 2047;
+        tree_node *nodes = malloc(nn * sizeof *nodes);
+        ck_assert_ptr_nonnull(nodes);
+        for (size_t i = 0; i < nn; i++) nodes[i] = (tree_node){&c, nodes, i, nn};
+        ck_assert_int_eq(vpar_pool_submit(p, tree_task, &nodes[0]), VPAR_OK);
+        ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+        ck_assert_int_eq(atomic_load(&c.n), (long)nn);
+        free(nodes);
+        vpar_pool_destroy(p);
+    }
+}
+END_TEST
+
+/* Slow tasks still queued at destroy all run before it returns. */
+static void slow_task(void *u, int tid) {
+    (void)tid;
+    counter *c = (counter *)u;
+    volatile uint64_t v = 1;
+    for (int i = 0; i < 20000; i++) v = v * 3 + 1;
+    atomic_fetch_add(&c->n, 1);
+}
+
+typedef struct submitter { vpar_pool *p; counter *c; long count; int ok; } submitter;
+static void *submit_thread(void *arg) {
+    submitter *s = (submitter *)arg;
+    s->ok = 1;
+    for (long i = 0; i < s->count; i++)
+        if (vpar_pool_submit(s->p, slow_task, s->c) != VPAR_OK) s->ok = 0;
+    return NULL;
+}
+
+START_TEST(test_destroy_finishes_queued_work) {
+    for (int nt = 1; nt <= 3; nt++) {
+        counter c;
+        atomic_init(&c.n, 0);
+        vpar_pool *p = make_pool(nt);
+        enum { NT = 3 };
+        pthread_t th[NT];
+        submitter s[NT];
+        long each = (long)scale(2000);
+        for (int i = 0; i < NT; i++) {
+            s[i] = (submitter){p, &c, each, 0};
+            ck_assert_int_eq(pthread_create(&th[i], NULL, submit_thread, &s[i]), 0);
+        }
+        for (int i = 0; i < NT; i++) {
+            pthread_join(th[i], NULL);
+            ck_assert(s[i].ok);
+        }
+        vpar_pool_destroy(p);  /* most of the work is still queued here */
+        ck_assert_int_eq(atomic_load(&c.n), NT * each);
+    }
+}
+END_TEST
+
+/* ---- default pool ----------------------------------------------------- */
+
+START_TEST(test_default_pool) {
+    vpar_pool *d = vpar_pool_default();
+    ck_assert_ptr_nonnull(d);
+    ck_assert_ptr_eq(vpar_pool_default(), d);
+    check_cover(d, 0, 10000, 0);
+}
+END_TEST
+
+/* ---- idle: asleep means no CPU ------------------------------------------ */
+
+START_TEST(test_idle_pool_uses_no_cpu) {
+    vpar_pool *p = make_pool(4);
+    for (int round = 0; round < 3; round++) {
+        check_cover(p, 0, 100000, 0);
+        fib_arg a = {18, 0};
+        ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
+        ck_assert_int_eq(a.r, fib_iter(18));
+        /* Wait (bounded only by the ctest timeout) until every worker sleeps
+           without a timeout; then their CPU clocks must stand still. */
+        vpar_pool_stats s;
+        for (;;) {
+            ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
+            if (s.idle_sleeping == 3) break;
+            sleep_ms(2);
+        }
+        double before = s.worker_cpu_s;
+        sleep_ms(150);
+        ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
+        ck_assert_int_eq(s.idle_sleeping, 3);
+        ck_assert_msg(s.worker_cpu_s - before < 0.002,
+                      "idle workers used %.6f s of CPU in 150 ms", s.worker_cpu_s - before);
+        ck_assert_uint_gt(s.sleeps, 0);
+    }
+    vpar_pool_destroy(p);
+}
+END_TEST
+
+/* ---- fork -------------------------------------------------------------- */
+
+static void fork_inside(void *u, int tid) {
+    (void)tid;
+    int *status = (int *)u;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Child of a thread that was inside a region: spawns run serially. */
+        fib_arg a = {15, 0};
+        fib_task(&a, 0);
+        _exit(a.r == fib_iter(15) ? 0 : 3);
+    }
+    if (pid < 0 || waitpid(pid, status, 0) != pid) *status = -1;
+}
+
+START_TEST(test_fork) {
+#ifdef TSAN
+    /* ThreadSanitizer does not support fork() in a multi-threaded process. */
+    return;
+#endif
+    vpar_pool *mine = make_pool(3);
+    vpar_pool *d = vpar_pool_default();
+    ck_assert_ptr_nonnull(d);
+    check_cover(d, 0, 1000, 0);
+    check_cover(mine, 0, 1000, 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int code = 0;
+        vpar_pool *d2 = vpar_pool_default();
+        if (!d2 || d2 == d) code = 1;
+        else {
+            size_t n = 5000;
+            _Atomic int *hits = calloc(n, sizeof *hits);
+            cover c = {hits, 0, 0, vpar_pool_size(d2), 0};
+            if (!hits || vpar_parallel_for(d2, 0, n, 0, cover_body, &c) != VPAR_OK) code = 2;
+            for (size_t i = 0; i < n && !code; i++) if (atomic_load(&hits[i]) != 1) code = 3;
+            free(hits);
+        }
+        if (!code && vpar_parallel_for(mine, 0, 10, 0, noop_range, NULL) != VPAR_ERR_STATE) code = 4;
+        if (!code && !strstr(vpar_last_error(), "fork")) code = 5;
+        if (!code && vpar_pool_submit(mine, noop_task, NULL) != VPAR_ERR_STATE) code = 6;
+        vpar_pool *fresh = NULL;
+        vpar_pool_desc desc = {2, 0};
+        if (!code && vpar_pool_create(&fresh, &desc) != VPAR_OK) code = 7;
+        fib_arg a = {16, 0};
+        if (!code && (vpar_pool_run(fresh, fib_task, &a) != VPAR_OK || a.r != fib_iter(16))) code = 8;
+        vpar_pool_destroy(fresh);
+        vpar_pool_destroy(mine);  /* memory only */
+        _exit(code);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* The parent's pools are untouched. */
+    check_cover(d, 0, 1000, 0);
+    status = 1;
+    ck_assert_int_eq(vpar_pool_run(mine, fork_inside, &status), VPAR_OK);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    vpar_pool_destroy(mine);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("pool");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_create_sizes);
+    tcase_add_test(tc, test_create_errors);
+    tcase_add_test(tc, test_call_errors);
+    tcase_add_test(tc, test_wait_inside_task_is_an_error);
+    tcase_add_test(tc, test_for_covers_each_index_once);
+    tcase_add_test(tc, test_tid_unique_with_concurrent_outside_callers);
+    tcase_add_test(tc, test_nested_parallel_for);
+    tcase_add_test(tc, test_random_task_sizes);
+    tcase_add_test(tc, test_millions_of_tiny_chunks);
+    tcase_add_test(tc, test_reduce_matches_chunked_reference_bitwise);
+    tcase_add_test(tc, test_reduce_combines_in_chunk_order);
+    tcase_add_test(tc, test_fib_deep_recursion);
+    tcase_add_test(tc, test_spawn_many_any_sync_order);
+    tcase_add_test(tc, test_cross_pool_and_nested_run);
+    tcase_add_test(tc, test_submit_and_wait);
+    tcase_add_test(tc, test_destroy_finishes_queued_work);
+    tcase_add_test(tc, test_default_pool);
+    tcase_add_test(tc, test_idle_pool_uses_no_cpu);
+    tcase_add_test(tc, test_fork);
+    suite_add_tcase(s, tc);
+    return vpar_test_run(s);
+}
