@@ -595,6 +595,48 @@ START_TEST(test_spawn_many_any_sync_order) {
 }
 END_TEST
 
+/* The divide-and-conquer example of docs/pool.md: a parallel merge sort,
+   checked against qsort. A small cutoff makes many tasks of uneven size. */
+typedef struct sort_job { double *a, *tmp; size_t n; } sort_job;
+static int cmp_dbl(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+static void msort(void *user, int tid) {
+    sort_job *j = (sort_job *)user;
+    if (j->n < 48) { qsort(j->a, j->n, sizeof *j->a, cmp_dbl); return; }
+    size_t h = j->n / 2;
+    sort_job left = {j->a, j->tmp, h}, right = {j->a + h, j->tmp + h, j->n - h};
+    vpar_task t;
+    vpar_spawn(&t, msort, &left);
+    msort(&right, tid);
+    vpar_sync(&t);
+    size_t i = 0, k = h, o = 0;
+    while (i < h && k < j->n) j->tmp[o++] = j->a[k] < j->a[i] ? j->a[k++] : j->a[i++];
+    while (i < h) j->tmp[o++] = j->a[i++];
+    while (k < j->n) j->tmp[o++] = j->a[k++];
+    memcpy(j->a, j->tmp, j->n * sizeof *j->a);
+}
+
+START_TEST(test_merge_sort) {
+    size_t n = scale(300000) + 7;
+    double *a = malloc(n * sizeof *a), *ref = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *a);
+    ck_assert(a && ref && tmp);
+    uint64_t s = 99;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        a[i] = ref[i] = (double)(int64_t)(s >> 20) * 1e-3;
+    }
+    qsort(ref, n, sizeof *ref, cmp_dbl);
+    vpar_pool *p = make_pool(4);
+    sort_job root = {a, tmp, n};
+    ck_assert_int_eq(vpar_pool_run(p, msort, &root), VPAR_OK);
+    ck_assert(memcmp(a, ref, n * sizeof *a) == 0);
+    vpar_pool_destroy(p);
+    free(a); free(ref); free(tmp);
+}
+END_TEST
+
 /* A task that loops in parallel on a second pool, and a region nested in
    vpar_pool_run on the same pool. */
 typedef struct cross { vpar_pool *a, *b; int ok; } cross;
@@ -826,6 +868,7 @@ int main(void) {
     tcase_add_test(tc, test_reduce_combines_in_chunk_order);
     tcase_add_test(tc, test_fib_deep_recursion);
     tcase_add_test(tc, test_spawn_many_any_sync_order);
+    tcase_add_test(tc, test_merge_sort);
     tcase_add_test(tc, test_cross_pool_and_nested_run);
     tcase_add_test(tc, test_submit_and_wait);
     tcase_add_test(tc, test_destroy_finishes_queued_work);

@@ -102,7 +102,7 @@ VPAR_API int vpar_pool_size(const vpar_pool *pool);
 typedef void (*vpar_range_fn)(void *user, size_t begin, size_t end, int tid);
 
 /* Runs fn over [begin, end) split into chunks of `grain` (0 = automatic:
-   about 8 chunks per tid; fn never sees a range longer than a non-zero
+   16 chunks per tid; fn never sees a range longer than a non-zero
    grain). Blocks until all chunks are done. Callable from outside the pool
    and from inside a task (nested: no deadlock, no oversubscription).
    pool == NULL runs serially on the calling thread with tid 0.
@@ -279,6 +279,7 @@ typedef struct vpar__worker {
     char vpar__pad0[VPAR_CACHE_LINE - sizeof(_Atomic int64_t)];
     /* Written by the owner. */
     _Alignas(VPAR_CACHE_LINE) _Atomic int64_t bottom;
+    int64_t pbottom;  /* owner-only: end of the private part */
     _Atomic(vpar_task *) *buf;
     struct vpar_pool *pool;
     int id;
@@ -361,31 +362,62 @@ static long vpar__pool_now_ns(void) {
 
 /* ---- Chase-Lev deque (Le, Pop, Cohen, Nardelli 2013), fence-free form:
    the store-load ordering of take/steal comes from seq_cst operations on
-   top and bottom themselves, which ThreadSanitizer models exactly. */
+   top and bottom themselves, which ThreadSanitizer models exactly.
+
+   Split in two as in Lace (van Dijk and van de Pol 2014): slots
+   [top, bottom) are public (thieves may take them), [bottom, pbottom) are
+   private to the owner and cost no atomic read-modify-write to push or pop.
+   The owner publishes the older half of its private tasks whenever the
+   public part is empty (at spawn and at sync), so thieves always find the
+   oldest, largest work while the hot LIFO end stays private. */
 #define VPAR__DQ_MASK ((int64_t)VPAR_POOL_DEQUE_SIZE - 1)
 
+static void vpar__pool_wake_cheap(vpar__worker *w);
+
+/* Owner: make the older half of the private tasks public. */
+static inline void vpar__dq_publish(vpar__worker *w, int64_t b) {
+    int64_t nb = b + (w->pbottom - b + 1) / 2;
+    atomic_store_explicit(&w->bottom, nb, VPAR__REL);
+    vpar__pool_wake_cheap(w);
+}
+
 static inline int vpar__dq_push(vpar__worker *w, vpar_task *t) {
-    int64_t b = atomic_load_explicit(&w->bottom, VPAR__RLX);
+    int64_t pb = w->pbottom;
     int64_t tp = atomic_load_explicit(&w->top, VPAR__ACQ);
-    if (b - tp >= (int64_t)VPAR_POOL_DEQUE_SIZE) return 0;
-    atomic_store_explicit(&w->buf[b & VPAR__DQ_MASK], t, VPAR__REL);
-    atomic_store_explicit(&w->bottom, b + 1, VPAR__REL);
+    if (pb - tp >= (int64_t)VPAR_POOL_DEQUE_SIZE) return 0;
+    atomic_store_explicit(&w->buf[pb & VPAR__DQ_MASK], t, VPAR__REL);
+    w->pbottom = pb + 1;
+    int64_t b = atomic_load_explicit(&w->bottom, VPAR__RLX);
+    if (tp >= b) vpar__dq_publish(w, b); /* nothing public: thieves are hungry */
     return 1;
 }
 
 static inline vpar_task *vpar__dq_take(vpar__worker *w) {
-    int64_t b = atomic_load_explicit(&w->bottom, VPAR__RLX) - 1;
+    int64_t b = atomic_load_explicit(&w->bottom, VPAR__RLX);
+    int64_t pb = w->pbottom;
+    if (pb > b) {
+        /* Private: nobody else can see this slot. */
+        pb--;
+        w->pbottom = pb;
+        vpar_task *x = atomic_load_explicit(&w->buf[pb & VPAR__DQ_MASK], VPAR__RLX);
+        if (pb > b && atomic_load_explicit(&w->top, VPAR__RLX) >= b) vpar__dq_publish(w, b);
+        return x;
+    }
+    b--;
     atomic_store_explicit(&w->bottom, b, VPAR__SC);
     int64_t t = atomic_load_explicit(&w->top, VPAR__SC);
     if (t > b) {
         atomic_store_explicit(&w->bottom, b + 1, VPAR__REL);
+        w->pbottom = b + 1;
         return NULL;
     }
     vpar_task *x = atomic_load_explicit(&w->buf[b & VPAR__DQ_MASK], VPAR__RLX);
+    w->pbottom = b;
     if (t == b) {
         if (!atomic_compare_exchange_strong_explicit(&w->top, &t, t + 1, VPAR__SC, VPAR__RLX))
             x = NULL;
         atomic_store_explicit(&w->bottom, b + 1, VPAR__REL);
+        w->pbottom = b + 1;
     }
     return x;
 }
@@ -401,6 +433,7 @@ static inline vpar_task *vpar__dq_steal(vpar__worker *w) {
     return x;
 }
 
+/* Anything a thief could take now (public part). */
 static inline int vpar__dq_nonempty(vpar__worker *w) {
     return atomic_load_explicit(&w->top, VPAR__ACQ) <
            atomic_load_explicit(&w->bottom, VPAR__ACQ);
@@ -605,10 +638,12 @@ static inline void vpar__pool_spawn_on(vpar__worker *w, vpar_task *task, vpar_ta
         task->vpar__owner = NULL;
         fn(user, w->id);
         atomic_store_explicit(&task->vpar__done, 2, VPAR__RLX);
-        return;
     }
-    /* Cheap check: a worker that is just falling asleep may be missed, see
-       VPAR__POOL_BUSY_SLEEP_NS. */
+}
+
+/* After publishing tasks. Cheap check: a worker that is just falling asleep
+   may be missed, see VPAR__POOL_BUSY_SLEEP_NS. */
+static void vpar__pool_wake_cheap(vpar__worker *w) {
     vpar_pool *pool = w->pool;
     if (atomic_load_explicit(&pool->nsleeping, VPAR__RLX) > 0)
         vpar__pool_wake(pool, 1, w->id);
@@ -798,7 +833,7 @@ static void vpar__pool_reduce_chunk(vpar__loop *loop, size_t k, int tid) {
 
 static size_t vpar__pool_auto_grain(size_t n, int nthreads) {
     if (nthreads <= 1 || n == 0) return n ? n : 1;
-    size_t chunks = (size_t)nthreads * 8;
+    size_t chunks = (size_t)nthreads * 16;
     if (chunks > n) chunks = n;
     return (n + chunks - 1) / chunks;
 }
@@ -831,7 +866,7 @@ VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end
         }
         return VPAR_OK;
     }
-    vpar__region r;
+    vpar__region r = {NULL, NULL, 0};
     vpar_status st = vpar__pool_enter(pool, &r, "vpar_parallel_for");
     if (st != VPAR_OK) return st;
     vpar__loop loop;
@@ -873,9 +908,9 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
     if (grain == 0) grain = vpar__pool_auto_grain(n, nthreads);
     size_t nchunks = n / grain + (n % grain != 0);
     /* Window of chunks whose partials exist at once: ~1 MiB, but at least
-       8 per tid so that a window still balances. */
+       16 per tid so that a window still balances. */
     size_t window = ((size_t)1 << 20) / stride;
-    if (window < (size_t)nthreads * 8) window = (size_t)nthreads * 8;
+    if (window < (size_t)nthreads * 16) window = (size_t)nthreads * 16;
     if (window > nchunks) window = nchunks;
     size_t bytes;
     if (!vpar__mul_size(window, stride, &bytes) ||
@@ -929,7 +964,7 @@ VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user)
         vpar__pool_tls = saved;
         return VPAR_OK;
     }
-    vpar__region r;
+    vpar__region r = {NULL, NULL, 0};
     vpar_status st = vpar__pool_enter(pool, &r, "vpar_pool_run");
     if (st != VPAR_OK) return st;
     if (r.outside) vpar__pool_publish(pool, 1);
@@ -1133,6 +1168,7 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
         vpar__worker *w = &pool->workers[i];
         atomic_init(&w->top, 0);
         atomic_init(&w->bottom, 0);
+        w->pbottom = 0;
         w->buf = pool->bufs + (size_t)i * VPAR_POOL_DEQUE_SIZE;
         w->pool = pool;
         w->id = i;

@@ -1,6 +1,1198 @@
-/* vpar/rank.h — placeholder: this component's API lands with issue 5.
-   Kept so that include/vpar.h compiles while the component is built. */
+/* vpar/rank.h — parallel ranking: stable argsort, scipy-style rankdata, and
+   the aggregation workflow's rank standardization (full, symmetric, upper).
+
+   WHAT
+     vpar_rank_standardize_f32/_f64   the workflow's rank(): in place, rank
+         every finite entry of the flattened array with average ties, store
+         (rank - 1) / max(rank - 1) in [0, 1]; NaN and +-inf become 0.5.
+     vpar_rank_standardize            the same for a rows x cols matrix with a
+         layout: VPAR_RANK_FULL (every entry), VPAR_RANK_SYMMETRIC (N x N
+         symmetric: reads only the upper triangle, about half the work, and
+         writes both triangles bit for bit equal to FULL) or VPAR_RANK_UPPER
+         (ranks the entries i <= j once each; the strict lower triangle is
+         left untouched).
+     vpar_rankdata_f32/_f64           scipy.stats.rankdata(x) on the
+         flattened array: methods average (default), min, max, dense,
+         ordinal; NaN policies propagate (default, as scipy), omit (NaN
+         entries get NaN, the rest are ranked among themselves) and last
+         (NaN ranks above +inf, all NaN tied with each other, like pandas
+         na_option='bottom').
+     vpar_argsort_f32/_f64            stable argsort, NaN last (np.argsort
+         with kind='stable'); -0.0 and +0.0 tie.
+     vpar_rank_check_symmetric        finds the first asymmetric pair.
+
+   EXAMPLE
+       #define VPAR_IMPLEMENTATION
+       #include "vpar.h"
+       vpar_npy a;
+       if (vpar_npy_open(&a, "net.npy", VPAR_NPY_WRITABLE) != VPAR_OK) ...
+       vpar_status st = vpar_rank_standardize(a.data, a.dtype, a.shape[0],
+               a.shape[1], VPAR_RANK_SYMMETRIC, vpar_pool_default());
+       if (st != VPAR_OK) fprintf(stderr, "%s\n", vpar_last_error());
+       else vpar_npy_write("ranked.npy", a.data, a.dtype, 2, a.shape);
+       vpar_npy_close(&a);
+
+   ALGORITHM (docs/rank.md has the measurements)
+     Values map to order-preserving unsigned keys (sign flip; -0.0 -> +0.0;
+     NaN -> the largest key). A min/max pass sizes an MSD radix partition
+     of the key range; per-chunk histograms and prefix sums give every
+     bucket its start and its weighted count of smaller entries (= the rank
+     base); a stable scatter copies only the keys into one buffer; every
+     bucket is then sorted in cache (MSD radix + insertion sort on
+     (key, local index); buckets larger than the cache recurse with another
+     out-of-cache level), and its rank values overwrite its keys; finally a
+     replay of the scatter gathers each entry's value back to its position.
+     Ties are always inside one bucket, so no cross-bucket fix-up exists.
+
+   MEMORY (peak beyond the caller's array)
+     standardize: one key per ranked entry (4 bytes for float32, 8 for
+     float64) = one copy of the ranked entries (half a copy in
+     VPAR_RANK_SYMMETRIC), plus per thread 24 * VPAR_RANK_LEAF bytes of
+     cache-sized scratch and small histograms. A bucket larger than
+     VPAR_RANK_LEAF entries borrows one more key buffer of its own size while
+     it is sorted; with realistic data those are small, in the worst case
+     (nearly all entries in one bucket) it adds another copy.
+     rankdata: 8 bytes per entry (+ 8 more for dense); argsort: 16.
+
+   CONFIGURATION MACROS
+     VPAR_RANK_LEAF      largest bucket sorted in cache (default 32768 entries)
+     VPAR_RANK_NEST_MIN  buckets at least this large are split in parallel
+                         (default 2^20 entries); both exist for tuning and
+                         for tests that force every code path on small data
+
+   CALLING CONTEXTS
+     All functions: any thread, from outside the pool or inside a pool task
+     (the pool runs nested work without deadlock). pool == NULL runs on the
+     calling thread only. Inputs must not be modified concurrently.
+
+   DETERMINISM
+     Results are exact and independent of the thread count and the pool:
+     ranks are integers or half-integers (exact in double up to 2^53), and a
+     standardized value is one correctly rounded division (then one rounding
+     to float for float32), the same operations as numpy/bottleneck.
+*/
 #ifndef VPAR_RANK_H
 #define VPAR_RANK_H
+
 #include "common.h"
+#include "npy.h"
+#include "pool.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* scipy.stats.rankdata's `method`. */
+typedef enum vpar_rank_method {
+    VPAR_RANK_AVERAGE = 0,  /* tied entries get the mean of their ranks */
+    VPAR_RANK_MIN,          /* ... the lowest of their ranks */
+    VPAR_RANK_MAX,          /* ... the highest */
+    VPAR_RANK_DENSE,        /* 1 + number of distinct smaller values */
+    VPAR_RANK_ORDINAL       /* distinct ranks, ties in order of appearance */
+} vpar_rank_method;
+
+/* What rankdata does with NaN entries. */
+typedef enum vpar_rank_nan_policy {
+    VPAR_RANK_NAN_PROPAGATE = 0, /* any NaN makes every rank NaN (scipy default) */
+    VPAR_RANK_NAN_OMIT,          /* NaN entries get NaN; the rest are ranked alone */
+    VPAR_RANK_NAN_LAST           /* NaN ranks above +inf, NaNs tied together */
+} vpar_rank_nan_policy;
+
+/* Options for vpar_rankdata_*; a zeroed struct (or NULL) means scipy's
+   defaults: average ties, NaN propagates. */
+typedef struct vpar_rank_desc {
+    vpar_rank_method method;
+    vpar_rank_nan_policy nan_policy;
+} vpar_rank_desc;
+
+/* Which entries of a matrix vpar_rank_standardize ranks. */
+typedef enum vpar_rank_layout {
+    VPAR_RANK_FULL = 0,   /* every entry of the flattened array */
+    VPAR_RANK_SYMMETRIC,  /* N x N symmetric: reads entries i <= j, counts each
+                             off-diagonal value twice, writes both triangles;
+                             result identical to FULL on a symmetric matrix */
+    VPAR_RANK_UPPER       /* entries i <= j, each once; strict lower triangle
+                             left as it was */
+} vpar_rank_layout;
+
+/* Rank standardization in place over n entries (the workflow's rank()).
+   A single finite entry gives 0/0 = NaN like the reference; no finite
+   entry leaves every entry 0.5. Errors: VPAR_ERR_INVALID (x NULL with
+   n > 0), VPAR_ERR_NOMEM (x unchanged). Any thread; see CALLING CONTEXTS. */
+VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool);
+VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool);
+
+/* Rank standardization of a C-order rows x cols matrix of `dtype`
+   (VPAR_DTYPE_F32 or _F64) in place. SYMMETRIC and UPPER need rows == cols
+   (VPAR_ERR_SHAPE otherwise); SYMMETRIC trusts that the matrix is
+   symmetric (check with vpar_rank_check_symmetric) and never reads the
+   strict lower triangle. Errors: VPAR_ERR_INVALID, VPAR_ERR_UNSUPPORTED
+   (dtype), VPAR_ERR_SHAPE, VPAR_ERR_NOMEM (x unchanged). Any thread. */
+VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
+                                           size_t cols, vpar_rank_layout layout,
+                                           vpar_pool *pool);
+
+/* Checks that the n x n matrix equals its transpose (NaN equals NaN,
+   -0.0 equals +0.0). VPAR_OK if so; otherwise VPAR_ERR_INVALID with the
+   first offending pair in row-major order stored in *row, *col (either
+   may be NULL) and named in vpar_last_error(). Reads the whole matrix in
+   cache-sized tiles, in parallel. Any thread. */
+VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
+                                               size_t n, vpar_pool *pool,
+                                               size_t *row, size_t *col);
+
+/* scipy.stats.rankdata(x, method, nan_policy) over n entries into
+   ranks[n] (1-based, double; caller-owned, must not alias x). desc may be
+   NULL. Errors: VPAR_ERR_INVALID, VPAR_ERR_NOMEM. Any thread. */
+VPAR_API vpar_status vpar_rankdata_f64(const double *x, size_t n, double *ranks,
+                                       const vpar_rank_desc *desc, vpar_pool *pool);
+VPAR_API vpar_status vpar_rankdata_f32(const float *x, size_t n, double *ranks,
+                                       const vpar_rank_desc *desc, vpar_pool *pool);
+
+/* Stable argsort: perm[0..n) such that x[perm[0]] <= x[perm[1]] <= ...,
+   equal values in index order, NaN last (as np.argsort(x, kind='stable')).
+   Errors: VPAR_ERR_INVALID, VPAR_ERR_NOMEM. Any thread. */
+VPAR_API vpar_status vpar_argsort_f64(const double *x, size_t n, size_t *perm, vpar_pool *pool);
+VPAR_API vpar_status vpar_argsort_f32(const float *x, size_t n, size_t *perm, vpar_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VPAR_RANK_H */
+
+/* ======================================================================== */
+/* Implementation                                                            */
+/* ======================================================================== */
+#if defined(VPAR_IMPLEMENTATION) && !defined(VPAR_RANK_IMPLEMENTED)
+#define VPAR_RANK_IMPLEMENTED
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+#if defined(__linux__)
+#  include <sys/mman.h>
+#endif
+
+#ifndef VPAR_RANK_LEAF
+#  define VPAR_RANK_LEAF 32768
+#endif
+/* Buckets at least this large are split with nested parallel passes. */
+#ifndef VPAR_RANK_NEST_MIN
+#  define VPAR_RANK_NEST_MIN ((size_t)1 << 20)
+#endif
+
+/* ---- keys ---------------------------------------------------------------- */
+
+/* Order-preserving key of a float's bits; -0.0 maps to +0.0's key. NaN is
+   handled by the callers (skipped, or mapped to the largest key). */
+static inline uint32_t vpar__rk_key32(uint32_t u) {
+    if ((u << 1) == 0) u = 0;
+    uint32_t m = (uint32_t)((int32_t)u >> 31);
+    return u ^ (m | 0x80000000u);
+}
+static inline uint64_t vpar__rk_key64(uint64_t u) {
+    if ((u << 1) == 0) u = 0;
+    uint64_t m = (uint64_t)((int64_t)u >> 63);
+    return u ^ (m | 0x8000000000000000ull);
+}
+
+/* Which entries are ranked: all (NaN gets the largest key), all but NaN, or
+   only finite ones. */
+enum { VPAR__RK_KEEP_ALL = 0, VPAR__RK_SKIP_NAN = 1, VPAR__RK_SKIP_NONFINITE = 2 };
+
+/* 1 and the key in *k when the f32 bit pattern u is ranked under `skip`. */
+static inline int vpar__rk_k_f32(uint32_t u, int skip, uint64_t *k) {
+    uint32_t a = u & 0x7fffffffu;
+    if (a >= 0x7f800000u) {                       /* inf or NaN */
+        if (skip == VPAR__RK_SKIP_NONFINITE) return 0;
+        if (a > 0x7f800000u) {                    /* NaN */
+            if (skip == VPAR__RK_SKIP_NAN) return 0;
+            *k = 0xffffffffu;
+            return 1;
+        }
+    }
+    *k = vpar__rk_key32(u);
+    return 1;
+}
+static inline int vpar__rk_k_f64(uint64_t u, int skip, uint64_t *k) {
+    uint64_t a = u & 0x7fffffffffffffffull;
+    if (a >= 0x7ff0000000000000ull) {
+        if (skip == VPAR__RK_SKIP_NONFINITE) return 0;
+        if (a > 0x7ff0000000000000ull) {
+            if (skip == VPAR__RK_SKIP_NAN) return 0;
+            *k = UINT64_MAX;
+            return 1;
+        }
+    }
+    *k = vpar__rk_key64(u);
+    return 1;
+}
+
+static inline int vpar__rk_bitlen(uint64_t v) {
+    return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+/* ---- plan: chunks of the source ------------------------------------------ */
+
+enum { VPAR__RK_FLAT = 0, VPAR__RK_DIAG = 1, VPAR__RK_ROWS = 2 };
+
+typedef struct vpar__rk_chunk {
+    int kind;      /* FLAT: flat indices [a, b); DIAG: x[r][r] for r < n;
+                      ROWS: x[r][c] for a <= r < b, c > r */
+    size_t a, b;
+} vpar__rk_chunk;
+
+/* Cuts the source into at most `want` chunks of similar entry counts and
+   stores them in out[] (capacity want + 1); returns the count. Pure
+   arithmetic in size_t, tested with sizes beyond 2^32 without allocating.
+   flat: n entries; upper: the diagonal chunk first (stable order puts the
+   diagonal entries first in every bucket), then row ranges of the strict
+   upper triangle of an n x n matrix. */
+static size_t vpar__rk_plan_chunks(int upper, size_t n, size_t want,
+                                   vpar__rk_chunk *out) {
+    size_t c = 0;
+    if (want < 1) want = 1;
+    if (!upper) {
+        if (n == 0) return 0;
+        if (want > n) want = n;
+        for (size_t i = 0; i < want; i++) {
+            /* i * n may overflow for n > 2^32 and want > 2^32: split in two */
+            size_t a = (n / want) * i + (n % want) * i / want;
+            size_t b = (n / want) * (i + 1) + (n % want) * (i + 1) / want;
+            if (b > a) { out[c].kind = VPAR__RK_FLAT; out[c].a = a; out[c].b = b; c++; }
+        }
+        return c;
+    }
+    if (n == 0) return 0;
+    out[c].kind = VPAR__RK_DIAG; out[c].a = 0; out[c].b = n; c++;
+    /* strict upper entries of rows [0, r): r * n - r * (r + 1) / 2 */
+    double total = (double)n * (double)(n - 1) / 2.0;
+    size_t r = 0;
+    for (size_t i = 1; i <= want && r + 1 < n; i++) {
+        size_t e;
+        if (i == want) e = n - 1;
+        else {
+            /* smallest e with entries(e) >= total * i / want: solve the
+               quadratic, then fix rounding by stepping. */
+            double t = total * (double)i / (double)want;
+            double nn = (double)n - 0.5;
+            double disc = nn * nn - 2.0 * t;
+            double ed = nn - sqrt(disc > 0 ? disc : 0);
+            e = ed <= 0 ? 0 : (size_t)ed;
+            if (e > n - 1) e = n - 1;
+        }
+        if (e <= r) continue;
+        out[c].kind = VPAR__RK_ROWS; out[c].a = r; out[c].b = e; c++;
+        r = e;
+    }
+    return c;
+}
+
+/* Entries of a chunk, in scatter order. */
+static size_t vpar__rk_chunk_count(const vpar__rk_chunk *ck, size_t n) {
+    if (ck->kind == VPAR__RK_FLAT) return ck->b - ck->a;
+    if (ck->kind == VPAR__RK_DIAG) return n;
+    /* rows a..b-1, each n - 1 - r entries */
+    size_t rows = ck->b - ck->a;
+    size_t first = n - 1 - ck->a, last = n - ck->b;  /* counts of rows a and b-1 */
+    return (first + last) % 2 == 0 ? (first + last) / 2 * rows : rows / 2 * (first + last);
+}
+
+/* The rank value (0-based, averaged) of a tie group of weighted size ce
+   above cl weighted smaller entries: cl + (ce - 1) / 2, exact. */
+static inline double vpar__rk_avg0(uint64_t cl, uint64_t ce) {
+    return (double)(2 * cl + ce - 1) * 0.5;
+}
+
+/* ---- engine --------------------------------------------------------------- */
+
+enum {
+    VPAR__RK_STD = 0,   /* standardized value, float (slot32) or double */
+    VPAR__RK_ORD0,      /* 0-based stable position, uint64 */
+    VPAR__RK_AVG,       /* 1-based ranks as double */
+    VPAR__RK_MIN,
+    VPAR__RK_MAX,
+    VPAR__RK_ORD1
+};
+
+typedef struct vpar__rk {
+    vpar_pool *pool;
+    int nthreads;
+    const void *x;        /* source values */
+    int src_f64;
+    int upper;            /* chunks are DIAG + ROWS of an n x n matrix */
+    size_t n;             /* flat count, or N */
+    int skip;
+    int slot64;           /* keys / values are uint64 (else uint32) */
+    int mode;
+    uint64_t wmain;       /* weight of non-diagonal entries (2: symmetric) */
+    double maxr;          /* STD: max(rank - 1) */
+    uint64_t fill;        /* slot bits written for skipped entries */
+    void *dst;            /* replay target, slot-sized elements, same indexing as x */
+    unsigned char *scratch;   /* per tid, leaf buffers */
+    size_t scratch_stride;
+    atomic_int err;       /* first vpar_status from inside a task */
+} vpar__rk;
+
+/* One partition level: chunks x buckets of counts, turned into offsets. */
+typedef struct vpar__rk_level {
+    vpar__rk *rk;
+    size_t nchunks, nb;
+    const vpar__rk_chunk *chunks;  /* level 1 */
+    size_t sub_n, sub_nd;          /* sub-level: source region size, diagonal prefix */
+    void *src;                     /* sub-level: slots of the bucket being split */
+    void *keys;                    /* destination of the scatter */
+    uint64_t lo;
+    int shift;
+    size_t *cnt;                   /* nchunks * nb */
+    size_t *off;                   /* nchunks * nb, running during scatter/replay */
+    size_t *start;                 /* nb + 1 */
+    size_t *nd;                    /* nb: diagonal entries per bucket */
+    uint64_t *base;                /* nb: weighted count of smaller entries */
+    size_t ordbase;
+    int tid;                       /* sub-level run serially: caller's tid */
+} vpar__rk_level;
+
+static void vpar__rk_set_err(vpar__rk *rk, vpar_status st) {
+    int expect = 0;
+    atomic_compare_exchange_strong_explicit(&rk->err, &expect, (int)st,
+                                            memory_order_relaxed, memory_order_relaxed);
+}
+
+/* Runs fn over [0, n) on the pool, or directly on the calling worker (keeping
+   its tid, which owns the per-thread scratch) when pool is NULL. */
+static vpar_status vpar__rk_for(vpar_pool *pool, size_t n, vpar_range_fn fn,
+                                void *user, int tid) {
+    if (n == 0) return VPAR_OK;
+    if (!pool) { fn(user, 0, n, tid); return VPAR_OK; }
+    return vpar_parallel_for(pool, 0, n, 1, fn, user);
+}
+
+static void *vpar__rk_big_alloc(size_t bytes) {
+    void *p = VPAR_MALLOC(bytes ? bytes : 1);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* Random-ish scatter over GBs: huge pages cut TLB misses a lot. */
+    if (p && bytes >= ((size_t)64 << 20)) {
+        uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+        if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
+
+/* Writes the values of a sorted tie group: sorted positions [g0, g1) of the
+   leaf with local ids sid[], weighted counts cl (smaller) and ce (equal). */
+static void vpar__rk_emit(const vpar__rk *rk, void *slots, const uint32_t *sid,
+                          size_t g0, size_t g1, uint64_t cl, uint64_t ce,
+                          size_t ordbase) {
+    switch (rk->mode) {
+    case VPAR__RK_STD: {
+        double v = vpar__rk_avg0(cl, ce) / rk->maxr;
+        if (rk->slot64) {
+            uint64_t *s = (uint64_t *)slots, b;
+            memcpy(&b, &v, 8);
+            for (size_t j = g0; j < g1; j++) s[sid[j]] = b;
+        } else {
+            float f = (float)v;
+            uint32_t *s = (uint32_t *)slots, b;
+            memcpy(&b, &f, 4);
+            for (size_t j = g0; j < g1; j++) s[sid[j]] = b;
+        }
+        return;
+    }
+    case VPAR__RK_ORD0: {
+        uint64_t *s = (uint64_t *)slots;
+        for (size_t j = g0; j < g1; j++) s[sid[j]] = (uint64_t)(ordbase + j);
+        return;
+    }
+    default: {
+        uint64_t *s = (uint64_t *)slots, b;
+        double v = 0;
+        if (rk->mode == VPAR__RK_AVG) v = vpar__rk_avg0(cl, ce) + 1.0;
+        else if (rk->mode == VPAR__RK_MIN) v = (double)(cl + 1);
+        else if (rk->mode == VPAR__RK_MAX) v = (double)(cl + ce);
+        if (rk->mode == VPAR__RK_ORD1) {
+            for (size_t j = g0; j < g1; j++) {
+                v = (double)(ordbase + j + 1);
+                memcpy(&b, &v, 8);
+                s[sid[j]] = b;
+            }
+            return;
+        }
+        memcpy(&b, &v, 8);
+        for (size_t j = g0; j < g1; j++) s[sid[j]] = b;
+    }
+    }
+}
+
+/* Stable in-cache sort of (k, id) by k: MSD radix with 8-bit digits over the
+   actual range, insertion sort below 32 entries. tk/tid: scratch of n. */
+static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid, size_t n) {
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t kv = k[i];
+            uint32_t iv = id[i];
+            size_t j = i;
+            while (j > 0 && k[j - 1] > kv) { k[j] = k[j - 1]; id[j] = id[j - 1]; j--; }
+            k[j] = kv; id[j] = iv;
+        }
+        return;
+    }
+    uint64_t mn = k[0], mx = k[0];
+    for (size_t i = 1; i < n; i++) {
+        mn = k[i] < mn ? k[i] : mn;
+        mx = k[i] > mx ? k[i] : mx;
+    }
+    if (mn == mx) return;
+    int bits = vpar__rk_bitlen(mx - mn);
+    int sh = bits > 8 ? bits - 8 : 0;
+    size_t cnt[257];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < n; i++) cnt[((k[i] - mn) >> sh) + 1]++;
+    for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
+    size_t pos[256];
+    memcpy(pos, cnt, sizeof pos);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = (size_t)((k[i] - mn) >> sh);
+        size_t p = pos[d]++;
+        tk[p] = k[i];
+        tid[p] = id[i];
+    }
+    memcpy(k, tk, n * sizeof *k);
+    memcpy(id, tid, n * sizeof *id);
+    if (sh == 0) return;  /* each digit is one key */
+    for (int d = 0; d < 256; d++) {
+        size_t a = cnt[d], b = cnt[d + 1];
+        if (b - a > 1) vpar__rk_msd(k + a, id + a, tk, tid, b - a);
+    }
+}
+
+static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
+                            uint64_t base, size_t ordbase, uint64_t lo, int shift,
+                            int tid, int may_nest);
+
+/* A bucket small enough for the cache: sort (key, local index), walk the tie
+   groups, write the values over the keys. */
+static void vpar__rk_leaf(vpar__rk *rk, void *slots, size_t s, size_t nd,
+                          uint64_t base, size_t ordbase, int tid) {
+    unsigned char *sc = rk->scratch + (size_t)tid * rk->scratch_stride;
+    uint64_t *k = (uint64_t *)sc;
+    uint64_t *tk = k + VPAR_RANK_LEAF;
+    uint32_t *id = (uint32_t *)(tk + VPAR_RANK_LEAF);
+    uint32_t *tid2 = id + VPAR_RANK_LEAF;
+    if (rk->slot64) {
+        const uint64_t *sl = (const uint64_t *)slots;
+        for (size_t j = 0; j < s; j++) { k[j] = sl[j]; id[j] = (uint32_t)j; }
+    } else {
+        const uint32_t *sl = (const uint32_t *)slots;
+        for (size_t j = 0; j < s; j++) { k[j] = sl[j]; id[j] = (uint32_t)j; }
+    }
+    vpar__rk_msd(k, id, tk, tid2, s);
+    uint64_t cl = base;
+    size_t g0 = 0;
+    while (g0 < s) {
+        size_t g1 = g0;
+        uint64_t ce = 0;
+        if (nd == 0) {
+            while (g1 < s && k[g1] == k[g0]) g1++;
+            ce = (uint64_t)(g1 - g0) * rk->wmain;
+        } else {
+            while (g1 < s && k[g1] == k[g0]) {
+                ce += id[g1] < nd ? 1 : rk->wmain;
+                g1++;
+            }
+        }
+        vpar__rk_emit(rk, slots, id, g0, g1, cl, ce, ordbase);
+        cl += ce;
+        g0 = g1;
+    }
+}
+
+/* ---- sub-level: split one large bucket of slots out of cache ------------- */
+
+#define VPAR__RK_SUB_PASSES(SUF, SLOT)                                         \
+static void vpar__rk_sub_count_##SUF(void *user, size_t b0, size_t b1, int tid) { \
+    vpar__rk_level *L = (vpar__rk_level *)user;                                \
+    (void)tid;                                                                 \
+    const SLOT *src = (const SLOT *)L->src;                                    \
+    for (size_t c = b0; c < b1; c++) {                                         \
+        size_t *cnt = L->cnt + c * L->nb;                                      \
+        size_t a = L->chunks[c].a, e = L->chunks[c].b;                         \
+        for (size_t j = a; j < e; j++)                                         \
+            cnt[(size_t)(((uint64_t)src[j] - L->lo) >> L->shift)]++;           \
+    }                                                                          \
+}                                                                              \
+static void vpar__rk_sub_scatter_##SUF(void *user, size_t b0, size_t b1, int tid) { \
+    vpar__rk_level *L = (vpar__rk_level *)user;                                \
+    (void)tid;                                                                 \
+    const SLOT *src = (const SLOT *)L->src;                                    \
+    SLOT *dst = (SLOT *)L->keys;                                               \
+    for (size_t c = b0; c < b1; c++) {                                         \
+        size_t *off = L->off + c * L->nb;                                      \
+        size_t a = L->chunks[c].a, e = L->chunks[c].b;                         \
+        for (size_t j = a; j < e; j++) {                                       \
+            SLOT v = src[j];                                                   \
+            dst[off[(size_t)(((uint64_t)v - L->lo) >> L->shift)]++] = v;       \
+        }                                                                      \
+    }                                                                          \
+}                                                                              \
+static void vpar__rk_sub_replay_##SUF(void *user, size_t b0, size_t b1, int tid) { \
+    vpar__rk_level *L = (vpar__rk_level *)user;                                \
+    (void)tid;                                                                 \
+    SLOT *src = (SLOT *)L->src;                                                \
+    const SLOT *val = (const SLOT *)L->keys;                                   \
+    for (size_t c = b0; c < b1; c++) {                                         \
+        size_t *off = L->off + c * L->nb;                                      \
+        size_t a = L->chunks[c].a, e = L->chunks[c].b;                         \
+        for (size_t j = a; j < e; j++)                                         \
+            src[j] = val[off[(size_t)(((uint64_t)src[j] - L->lo) >> L->shift)]++]; \
+    }                                                                          \
+}
+VPAR__RK_SUB_PASSES(32, uint32_t)
+VPAR__RK_SUB_PASSES(64, uint64_t)
+
+/* Counts -> per-chunk offsets (into L->off), bucket starts, diagonal counts
+   (chunk 0 holds the diagonal when has_diag) and weighted rank bases. */
+static void vpar__rk_offsets(vpar__rk_level *L, int has_diag, uint64_t base0) {
+    size_t pos = 0;
+    uint64_t base = base0;
+    for (size_t b = 0; b < L->nb; b++) {
+        L->start[b] = pos;
+        L->base[b] = base;
+        size_t nd = has_diag ? L->cnt[b] : 0, tot = 0;
+        for (size_t c = 0; c < L->nchunks; c++) {
+            L->off[c * L->nb + b] = pos + tot;
+            tot += L->cnt[c * L->nb + b];
+        }
+        L->nd[b] = nd;
+        pos += tot;
+        base += (uint64_t)(tot - nd) * L->rk->wmain + nd;
+    }
+    L->start[L->nb] = pos;
+}
+
+static void vpar__rk_reset_offsets(vpar__rk_level *L, int has_diag) {
+    (void)has_diag;
+    for (size_t b = 0; b < L->nb; b++) {
+        size_t pos = L->start[b];
+        for (size_t c = 0; c < L->nchunks; c++) {
+            L->off[c * L->nb + b] = pos;
+            pos += L->cnt[c * L->nb + b];
+        }
+    }
+}
+
+static void vpar__rk_level_buckets(void *user, size_t b0, size_t b1, int tid) {
+    vpar__rk_level *L = (vpar__rk_level *)user;
+    size_t sz = L->rk->slot64 ? 8 : 4;
+    for (size_t b = b0; b < b1; b++) {
+        size_t s = L->start[b + 1] - L->start[b];
+        if (s == 0) continue;
+        vpar__rk_bucket(L->rk, (unsigned char *)L->keys + L->start[b] * sz, s,
+                        L->nd[b], L->base[b], L->ordbase + L->start[b],
+                        L->lo + ((uint64_t)b << L->shift), L->shift,
+                        L->tid >= 0 ? L->tid : tid, L->tid < 0);
+    }
+}
+
+static void vpar__rk_level_free(vpar__rk_level *L) {
+    VPAR_FREE(L->cnt); VPAR_FREE(L->off); VPAR_FREE(L->start);
+    VPAR_FREE(L->nd); VPAR_FREE(L->base);
+}
+
+static int vpar__rk_level_alloc(vpar__rk_level *L) {
+    size_t cells;
+    if (!vpar__mul_size(L->nchunks, L->nb, &cells)) return 0;
+    L->cnt = (size_t *)VPAR_MALLOC(cells * sizeof(size_t));
+    L->off = (size_t *)VPAR_MALLOC(cells * sizeof(size_t));
+    L->start = (size_t *)VPAR_MALLOC((L->nb + 1) * sizeof(size_t));
+    L->nd = (size_t *)VPAR_MALLOC(L->nb * sizeof(size_t));
+    L->base = (uint64_t *)VPAR_MALLOC(L->nb * sizeof(uint64_t));
+    if (!L->cnt || !L->off || !L->start || !L->nd || !L->base) {
+        vpar__rk_level_free(L);
+        L->cnt = L->off = L->start = L->nd = NULL; L->base = NULL;
+        return 0;
+    }
+    memset(L->cnt, 0, cells * sizeof(size_t));
+    return 1;
+}
+
+/* Splits a bucket larger than the cache with one more partition level
+   (keys only, into a temporary buffer of its size), ranks the sub-buckets
+   and gathers their values back. Nested on the pool when large. */
+static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
+                              uint64_t base, size_t ordbase, uint64_t lo, int shift,
+                              int tid, int may_nest) {
+    size_t sz = rk->slot64 ? 8 : 4;
+    vpar__rk_level L;
+    memset(&L, 0, sizeof L);
+    L.rk = rk;
+    /* ~16 entries per sub-bucket on average, at most 2^11 sub-buckets */
+    int bits = vpar__rk_bitlen((uint64_t)(s / 16));
+    if (bits > 11) bits = 11;
+    if (bits < 1) bits = 1;
+    if (bits > shift) bits = shift;
+    L.shift = shift - bits;
+    L.nb = (size_t)1 << bits;
+    L.lo = lo;
+    L.src = slots;
+    L.sub_n = s;
+    L.sub_nd = nd;
+    L.ordbase = ordbase;
+    int nest = may_nest && rk->pool && rk->nthreads > 1 && s >= (size_t)VPAR_RANK_NEST_MIN;
+    L.tid = nest ? -1 : tid;
+    vpar_pool *pool = nest ? rk->pool : NULL;
+    size_t want = nest ? (size_t)rk->nthreads * 4 : 1;
+    vpar__rk_chunk ck[1 + 64];
+    if (want > 64) want = 64;
+    size_t nc = 0;
+    ck[nc].kind = VPAR__RK_FLAT; ck[nc].a = 0; ck[nc].b = nd; nc++;
+    for (size_t i = 0; i < want; i++) {
+        size_t rest = s - nd;
+        ck[nc].kind = VPAR__RK_FLAT;
+        ck[nc].a = nd + rest / want * i + rest % want * i / want;
+        ck[nc].b = nd + rest / want * (i + 1) + rest % want * (i + 1) / want;
+        nc++;
+    }
+    L.chunks = ck;
+    L.nchunks = nc;
+    if (!vpar__rk_level_alloc(&L)) { vpar__rk_set_err(rk, VPAR_ERR_NOMEM); return; }
+    L.keys = vpar__rk_big_alloc(s * sz);
+    if (!L.keys) { vpar__rk_level_free(&L); vpar__rk_set_err(rk, VPAR_ERR_NOMEM); return; }
+    vpar_range_fn count = rk->slot64 ? vpar__rk_sub_count_64 : vpar__rk_sub_count_32;
+    vpar_range_fn scatter = rk->slot64 ? vpar__rk_sub_scatter_64 : vpar__rk_sub_scatter_32;
+    vpar_range_fn replay = rk->slot64 ? vpar__rk_sub_replay_64 : vpar__rk_sub_replay_32;
+    vpar_status st = vpar__rk_for(pool, nc, count, &L, tid);
+    if (st == VPAR_OK) {
+        vpar__rk_offsets(&L, 1, base);
+        st = vpar__rk_for(pool, nc, scatter, &L, tid);
+    }
+    if (st == VPAR_OK) st = vpar__rk_for(pool, L.nb, vpar__rk_level_buckets, &L, tid);
+    if (st == VPAR_OK) {
+        vpar__rk_reset_offsets(&L, 1);
+        st = vpar__rk_for(pool, nc, replay, &L, tid);
+    }
+    if (st != VPAR_OK) vpar__rk_set_err(rk, st);
+    VPAR_FREE(L.keys);
+    vpar__rk_level_free(&L);
+}
+
+static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
+                            uint64_t base, size_t ordbase, uint64_t lo, int shift,
+                            int tid, int may_nest) {
+    if (s == 0) return;
+    if (shift == 0 || s == 1) {
+        /* one key: the whole bucket is one tie group, in stable order */
+        uint64_t ce = (uint64_t)(s - nd) * rk->wmain + nd;
+        if (rk->mode == VPAR__RK_ORD0 || rk->mode == VPAR__RK_ORD1) {
+            /* ordinal values differ per entry: identity ids */
+            uint32_t idbuf[256];
+            for (size_t g = 0; g < s; g += 256) {
+                size_t e = s - g < 256 ? s : g + 256;
+                for (size_t j = g; j < e; j++) idbuf[j - g] = (uint32_t)(j - g);
+                size_t sz = rk->slot64 ? 8 : 4;
+                vpar__rk_emit(rk, (unsigned char *)slots + g * sz, idbuf, 0, e - g,
+                              base, ce, ordbase + g);
+            }
+            return;
+        }
+        /* constant value: emit through a one-entry id table, then copy */
+        uint32_t zero = 0;
+        vpar__rk_emit(rk, slots, &zero, 0, 1, base, ce, ordbase);
+        if (rk->slot64) {
+            uint64_t *sl = (uint64_t *)slots;
+            for (size_t j = 1; j < s; j++) sl[j] = sl[0];
+        } else {
+            uint32_t *sl = (uint32_t *)slots;
+            for (size_t j = 1; j < s; j++) sl[j] = sl[0];
+        }
+        return;
+    }
+    if (s <= VPAR_RANK_LEAF) {
+        vpar__rk_leaf(rk, slots, s, nd, base, ordbase, tid);
+        return;
+    }
+    vpar__rk_sublevel(rk, slots, s, nd, base, ordbase, lo, shift, tid, may_nest);
+}
+
+/* ---- level 1: from the float source --------------------------------------- */
+
+/* Iterates the entries of chunk ck (flat index i) in scatter order. */
+#define VPAR__RK_FOREACH(ck, N, i, BODY)                                       \
+    do {                                                                       \
+        if ((ck)->kind == VPAR__RK_FLAT) {                                     \
+            for (size_t i = (ck)->a; i < (ck)->b; ++i) { BODY }                \
+        } else if ((ck)->kind == VPAR__RK_DIAG) {                              \
+            for (size_t r_ = 0; r_ < (N); ++r_) { size_t i = r_ * (N) + r_; BODY } \
+        } else {                                                               \
+            for (size_t r_ = (ck)->a; r_ < (ck)->b; ++r_) {                    \
+                size_t e_ = (r_ + 1) * (N);                                    \
+                for (size_t i = r_ * (N) + r_ + 1; i < e_; ++i) { BODY }       \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+typedef struct vpar__rk_cstat {
+    uint64_t kmin, kmax;
+    size_t kept, maxeq, nan;
+    char pad[VPAR_CACHE_LINE];
+} vpar__rk_cstat;
+
+typedef struct vpar__rk_top {
+    vpar__rk *rk;
+    vpar__rk_level L;
+    vpar__rk_cstat *st;
+} vpar__rk_top;
+
+#define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
+static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
+    vpar__rk_top *T = (vpar__rk_top *)user;                                    \
+    const vpar__rk *rk = T->rk;                                                \
+    const UINT *x = (const UINT *)rk->x;                                       \
+    size_t N = rk->n;                                                          \
+    int skip = rk->skip;                                                       \
+    (void)tid;                                                                 \
+    for (size_t c = c0; c < c1; c++) {                                         \
+        const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
+        uint64_t mn = UINT64_MAX, mx = 0, k;                                   \
+        size_t kept = 0, maxeq = 0, nan = 0;                                   \
+        VPAR__RK_FOREACH(ck, N, i, {                                           \
+            UINT u = x[i];                                                     \
+            if (!vpar__rk_k_f##BITS(u, skip, &k)) {                            \
+                nan += (u & ~((UINT)1 << (BITS - 1))) > VPAR__RK_INF##BITS;    \
+                continue;                                                      \
+            }                                                                  \
+            kept++;                                                            \
+            mn = k < mn ? k : mn;                                              \
+            if (k >= mx) { maxeq = k == mx ? maxeq + 1 : 1; mx = k; }          \
+        });                                                                    \
+        T->st[c].kmin = mn; T->st[c].kmax = mx;                                \
+        T->st[c].kept = kept; T->st[c].maxeq = maxeq; T->st[c].nan = nan;      \
+    }                                                                          \
+}                                                                              \
+static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
+    vpar__rk_top *T = (vpar__rk_top *)user;                                    \
+    const vpar__rk *rk = T->rk;                                                \
+    const UINT *x = (const UINT *)rk->x;                                       \
+    size_t N = rk->n;                                                          \
+    int skip = rk->skip, sh = T->L.shift;                                      \
+    uint64_t lo = T->L.lo, k;                                                  \
+    (void)tid;                                                                 \
+    for (size_t c = c0; c < c1; c++) {                                         \
+        const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
+        size_t *cnt = T->L.cnt + c * T->L.nb;                                  \
+        VPAR__RK_FOREACH(ck, N, i, {                                           \
+            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
+            cnt[(size_t)((k - lo) >> sh)]++;                                   \
+        });                                                                    \
+    }                                                                          \
+}                                                                              \
+static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { \
+    vpar__rk_top *T = (vpar__rk_top *)user;                                    \
+    const vpar__rk *rk = T->rk;                                                \
+    const UINT *x = (const UINT *)rk->x;                                       \
+    SLOT *keys = (SLOT *)T->L.keys;                                            \
+    size_t N = rk->n;                                                          \
+    int skip = rk->skip, sh = T->L.shift;                                      \
+    uint64_t lo = T->L.lo, k;                                                  \
+    (void)tid;                                                                 \
+    for (size_t c = c0; c < c1; c++) {                                         \
+        const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
+        size_t *off = T->L.off + c * T->L.nb;                                  \
+        VPAR__RK_FOREACH(ck, N, i, {                                           \
+            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
+            keys[off[(size_t)((k - lo) >> sh)]++] = (SLOT)k;                   \
+        });                                                                    \
+    }                                                                          \
+}                                                                              \
+static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
+    vpar__rk_top *T = (vpar__rk_top *)user;                                    \
+    const vpar__rk *rk = T->rk;                                                \
+    const UINT *x = (const UINT *)rk->x;                                       \
+    const SLOT *val = (const SLOT *)T->L.keys;                                 \
+    SLOT *dst = (SLOT *)rk->dst;                                               \
+    SLOT fill = (SLOT)rk->fill;                                                \
+    size_t N = rk->n;                                                          \
+    int skip = rk->skip, sh = T->L.shift;                                      \
+    uint64_t lo = T->L.lo, k;                                                  \
+    (void)tid;                                                                 \
+    for (size_t c = c0; c < c1; c++) {                                         \
+        const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
+        size_t *off = T->L.off + c * T->L.nb;                                  \
+        VPAR__RK_FOREACH(ck, N, i, {                                           \
+            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
+            dst[i] = val[off[(size_t)((k - lo) >> sh)]++];                     \
+        });                                                                    \
+    }                                                                          \
+}
+
+#define VPAR__RK_INF32 0x7f800000u
+#define VPAR__RK_INF64 0x7ff0000000000000ull
+VPAR__RK_TOP_PASSES(f32s32, 32, uint32_t, uint32_t)
+VPAR__RK_TOP_PASSES(f32s64, 32, uint32_t, uint64_t)
+VPAR__RK_TOP_PASSES(f64s64, 64, uint64_t, uint64_t)
+
+/* Ranks the source described by rk into rk->dst (slot-sized entries,
+   indexed like x). For STD, rk->maxr is computed here. *nan_out: number of
+   NaN entries skipped (for the propagate policy, checked by the caller
+   before anything is written when rk->mode requests it: pass
+   stop_on_nan = 1). */
+static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) {
+    vpar_range_fn fstat, fcount, fscatter, freplay;
+    if (rk->src_f64) {
+        fstat = vpar__rk_stat_f64s64; fcount = vpar__rk_count_f64s64;
+        fscatter = vpar__rk_scatter_f64s64; freplay = vpar__rk_replay_f64s64;
+    } else if (rk->slot64) {
+        fstat = vpar__rk_stat_f32s64; fcount = vpar__rk_count_f32s64;
+        fscatter = vpar__rk_scatter_f32s64; freplay = vpar__rk_replay_f32s64;
+    } else {
+        fstat = vpar__rk_stat_f32s32; fcount = vpar__rk_count_f32s32;
+        fscatter = vpar__rk_scatter_f32s32; freplay = vpar__rk_replay_f32s32;
+    }
+    if (nan_out) *nan_out = 0;
+    rk->nthreads = vpar_pool_size(rk->pool);
+    atomic_store_explicit(&rk->err, 0, memory_order_relaxed);
+    size_t total = rk->upper ? rk->n * rk->n : rk->n;   /* caller checked overflow */
+    if (total == 0) return VPAR_OK;
+
+    vpar__rk_top T;
+    memset(&T, 0, sizeof T);
+    T.rk = rk;
+    size_t want = total / 32768;
+    size_t cap = (size_t)rk->nthreads * 8;
+    if (cap > 256) cap = 256;
+    if (want > cap) want = cap;
+    if (want < 1) want = 1;
+    vpar__rk_chunk *chunks = (vpar__rk_chunk *)VPAR_MALLOC((want + 2) * sizeof *chunks);
+    vpar__rk_cstat *st = (vpar__rk_cstat *)VPAR_MALLOC((want + 2) * sizeof *st);
+    if (!chunks || !st) {
+        VPAR_FREE(chunks); VPAR_FREE(st);
+        return vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for %zu chunks", want);
+    }
+    T.L.chunks = chunks;
+    T.L.nchunks = vpar__rk_plan_chunks(rk->upper, rk->n, want, chunks);
+    T.L.rk = rk;
+    T.L.tid = -1;
+    T.st = st;
+    vpar_status s = vpar__rk_for(rk->pool, T.L.nchunks, fstat, &T, 0);
+    if (s != VPAR_OK) goto done;
+
+    /* combine chunk stats in chunk order */
+    uint64_t kmin = UINT64_MAX, kmax = 0, wtot = 0, wmax = 0;
+    size_t kept = 0, nan = 0;
+    for (size_t c = 0; c < T.L.nchunks; c++) {
+        uint64_t w = chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain;
+        nan += st[c].nan;
+        if (!st[c].kept) continue;
+        kept += st[c].kept;
+        wtot += st[c].kept * w;
+        kmin = st[c].kmin < kmin ? st[c].kmin : kmin;
+        if (st[c].kmax > kmax || wmax == 0) { kmax = st[c].kmax; wmax = st[c].maxeq * w; }
+        else if (st[c].kmax == kmax) wmax += st[c].maxeq * w;
+    }
+    if (nan_out) *nan_out = nan;
+    if (stop_on_nan && nan) goto done;
+    rk->maxr = kept ? vpar__rk_avg0(wtot - wmax, wmax) : 0.0;
+    if (kept == 0) {
+        /* nothing ranked: every entry gets the fill value */
+        T.L.nb = 1; T.L.lo = 0; T.L.shift = 63;
+        if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory"); goto done; }
+        vpar__rk_offsets(&T.L, 0, 0);
+        s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
+        goto done;
+    }
+    {
+        uint64_t range = kmax - kmin;
+        int rbits = vpar__rk_bitlen(range);
+        int want_bits = vpar__rk_bitlen((uint64_t)(kept / 8192));
+        if (want_bits > 12) want_bits = 12;
+        if (want_bits < 1) want_bits = 1;
+        if (want_bits > rbits) want_bits = rbits;
+        T.L.shift = rbits - want_bits;
+        T.L.nb = (size_t)(range >> T.L.shift) + 1;
+        T.L.lo = kmin;
+    }
+    if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+    {
+        size_t sz = rk->slot64 ? 8 : 4, bytes;
+        if (!vpar__mul_size(kept, sz, &bytes)) { s = vpar_fail(VPAR_ERR_OVERFLOW, "rank: size overflow"); goto done; }
+        T.L.keys = vpar__rk_big_alloc(bytes);
+        rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24;
+        rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
+        if (!T.L.keys || !rk->scratch) {
+            s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for %zu keys (%zu bytes)", kept, bytes);
+            goto done;
+        }
+    }
+    s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
+    if (s != VPAR_OK) goto done;
+    vpar__rk_offsets(&T.L, rk->upper, 0);
+    s = vpar__rk_for(rk->pool, T.L.nchunks, fscatter, &T, 0);
+    if (s != VPAR_OK) goto done;
+    s = vpar__rk_for(rk->pool, T.L.nb, vpar__rk_level_buckets, &T.L, 0);
+    if (s != VPAR_OK) goto done;
+    if (atomic_load_explicit(&rk->err, memory_order_relaxed)) {
+        s = vpar_fail((vpar_status)atomic_load_explicit(&rk->err, memory_order_relaxed),
+                      "rank: out of memory while sorting a large bucket");
+        goto done;
+    }
+    vpar__rk_reset_offsets(&T.L, rk->upper);
+    s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
+done:
+    VPAR_FREE(T.L.keys);
+    VPAR_FREE(rk->scratch);
+    rk->scratch = NULL;
+    vpar__rk_level_free(&T.L);
+    VPAR_FREE(chunks);
+    VPAR_FREE(st);
+    return s;
+}
+
+/* ---- symmetric helpers ----------------------------------------------------- */
+
+typedef struct vpar__rk_mirror {
+    void *x;
+    size_t n, tile;
+    int f64;
+    size_t *bad;      /* per tile row: first bad flat index, or SIZE_MAX */
+} vpar__rk_mirror;
+
+/* Copies the upper triangle onto the lower, tile row by tile row. */
+static void vpar__rk_mirror_fn(void *user, size_t b0, size_t b1, int tid) {
+    vpar__rk_mirror *M = (vpar__rk_mirror *)user;
+    size_t n = M->n, T = M->tile;
+    (void)tid;
+    for (size_t bi = b0; bi < b1; bi++) {
+        size_t i0 = bi * T, i1 = i0 + T < n ? i0 + T : n;
+        for (size_t j0 = 0; j0 < i1; j0 += T) {
+            size_t j1 = j0 + T < n ? j0 + T : n;
+            for (size_t i = i0; i < i1; i++) {
+                size_t je = j1 < i ? j1 : i;
+                if (M->f64) {
+                    double *x = (double *)M->x;
+                    for (size_t j = j0; j < je; j++) x[i * n + j] = x[j * n + i];
+                } else {
+                    float *x = (float *)M->x;
+                    for (size_t j = j0; j < je; j++) x[i * n + j] = x[j * n + i];
+                }
+            }
+        }
+    }
+}
+
+static inline int vpar__rk_same(double a, double b) {
+    return a == b || (a != a && b != b);
+}
+
+static void vpar__rk_check_fn(void *user, size_t b0, size_t b1, int tid) {
+    vpar__rk_mirror *M = (vpar__rk_mirror *)user;
+    size_t n = M->n, T = M->tile;
+    (void)tid;
+    for (size_t bi = b0; bi < b1; bi++) {
+        size_t i0 = bi * T, i1 = i0 + T < n ? i0 + T : n, bad = SIZE_MAX;
+        for (size_t j0 = 0; j0 < i1; j0 += T) {
+            size_t j1 = j0 + T < n ? j0 + T : n;
+            for (size_t i = i0; i < i1; i++) {
+                size_t je = j1 < i ? j1 : i;
+                for (size_t j = j0; j < je; j++) {
+                    int ok = M->f64
+                        ? vpar__rk_same(((const double *)M->x)[i * n + j], ((const double *)M->x)[j * n + i])
+                        : vpar__rk_same(((const float *)M->x)[i * n + j], ((const float *)M->x)[j * n + i]);
+                    /* lower (i, j) mismatching upper (j, i): the row-major
+                       first offender is the upper entry (j, i) */
+                    if (!ok && j * n + i < bad) bad = j * n + i;
+                }
+            }
+        }
+        M->bad[bi] = bad;
+    }
+}
+
+VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
+                                               size_t n, vpar_pool *pool,
+                                               size_t *row, size_t *col) {
+    if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "rank: dtype %s is not float32 or float64",
+                         vpar_dtype_descr(dtype));
+    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "rank: matrix pointer is NULL");
+    if (n && n > SIZE_MAX / n) return vpar_fail(VPAR_ERR_OVERFLOW, "rank: %zu x %zu overflows", n, n);
+    vpar__rk_mirror M;
+    M.x = (void *)(uintptr_t)x; M.n = n; M.tile = 64; M.f64 = dtype == VPAR_DTYPE_F64;
+    size_t nt = (n + M.tile - 1) / M.tile;
+    M.bad = (size_t *)VPAR_MALLOC((nt ? nt : 1) * sizeof(size_t));
+    if (!M.bad) return vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory");
+    vpar_status st = nt ? (pool ? vpar_parallel_for(pool, 0, nt, 1, vpar__rk_check_fn, &M)
+                                : (vpar__rk_check_fn(&M, 0, nt, 0), VPAR_OK))
+                        : VPAR_OK;
+    size_t bad = SIZE_MAX;
+    for (size_t i = 0; i < nt; i++) bad = M.bad[i] < bad ? M.bad[i] : bad;
+    VPAR_FREE(M.bad);
+    if (st != VPAR_OK) return st;
+    if (bad == SIZE_MAX) return VPAR_OK;
+    size_t r = bad / n, c = bad % n;
+    if (row) *row = r;
+    if (col) *col = c;
+    double a = M.f64 ? ((const double *)x)[r * n + c] : ((const float *)x)[r * n + c];
+    double b = M.f64 ? ((const double *)x)[c * n + r] : ((const float *)x)[c * n + r];
+    return vpar_fail(VPAR_ERR_INVALID, "matrix is not symmetric: [%zu, %zu] = %.17g but [%zu, %zu] = %.17g",
+                     r, c, a, c, r, b);
+}
+
+/* ---- public entry points ---------------------------------------------------- */
+
+VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
+                                           size_t cols, vpar_rank_layout layout,
+                                           vpar_pool *pool) {
+    if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED,
+                         "rank: dtype %s is not float32 or float64", vpar_dtype_descr(dtype));
+    if ((int)layout < 0 || layout > VPAR_RANK_UPPER)
+        return vpar_fail(VPAR_ERR_INVALID, "rank: unknown layout %d", (int)layout);
+    size_t n;
+    if (!vpar__mul_size(rows, cols, &n) || n > SIZE_MAX / 8)
+        return vpar_fail(VPAR_ERR_OVERFLOW, "rank: %zu x %zu entries overflow", rows, cols);
+    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "rank: data pointer is NULL");
+    if (layout != VPAR_RANK_FULL && rows != cols)
+        return vpar_fail(VPAR_ERR_SHAPE, "rank: %s layout needs a square matrix, got %zu x %zu",
+                         layout == VPAR_RANK_SYMMETRIC ? "symmetric" : "upper", rows, cols);
+    vpar__rk rk;
+    memset(&rk, 0, sizeof rk);
+    rk.pool = pool;
+    rk.x = x;
+    rk.dst = x;
+    rk.src_f64 = dtype == VPAR_DTYPE_F64;
+    rk.slot64 = rk.src_f64;
+    rk.upper = layout != VPAR_RANK_FULL;
+    rk.n = rk.upper ? rows : n;
+    rk.skip = VPAR__RK_SKIP_NONFINITE;
+    rk.mode = VPAR__RK_STD;
+    rk.wmain = layout == VPAR_RANK_SYMMETRIC ? 2 : 1;
+    if (rk.src_f64) { double h = 0.5; memcpy(&rk.fill, &h, 8); }
+    else { float h = 0.5f; uint32_t b; memcpy(&b, &h, 4); rk.fill = b; }
+    vpar_status st = vpar__rk_run(&rk, 0, NULL);
+    if (st == VPAR_OK && layout == VPAR_RANK_SYMMETRIC && rows > 1) {
+        vpar__rk_mirror M;
+        M.x = x; M.n = rows; M.tile = 64; M.f64 = rk.src_f64; M.bad = NULL;
+        size_t nt = (rows + M.tile - 1) / M.tile;
+        st = vpar__rk_for(pool, nt, vpar__rk_mirror_fn, &M, 0);
+    }
+    return st;
+}
+
+VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool) {
+    return vpar_rank_standardize(x, VPAR_DTYPE_F64, n, 1, VPAR_RANK_FULL, pool);
+}
+VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool) {
+    return vpar_rank_standardize(x, VPAR_DTYPE_F32, n, 1, VPAR_RANK_FULL, pool);
+}
+
+typedef struct vpar__rk_inv {
+    const uint64_t *ord;
+    size_t *perm;
+} vpar__rk_inv;
+
+static void vpar__rk_invert_fn(void *user, size_t b, size_t e, int tid) {
+    vpar__rk_inv *I = (vpar__rk_inv *)user;
+    (void)tid;
+    for (size_t i = b; i < e; i++) I->perm[I->ord[i]] = i;
+}
+
+static vpar_status vpar__rk_argsort(const void *x, int f64, size_t n, size_t *perm,
+                                    vpar_pool *pool) {
+    if (n && (!x || !perm)) return vpar_fail(VPAR_ERR_INVALID, "argsort: NULL %s", x ? "perm" : "x");
+    if (n > SIZE_MAX / 8) return vpar_fail(VPAR_ERR_OVERFLOW, "argsort: %zu entries overflow", n);
+    if (n == 0) return VPAR_OK;
+    uint64_t *ord = (uint64_t *)vpar__rk_big_alloc(n * 8);
+    if (!ord) return vpar_fail(VPAR_ERR_NOMEM, "argsort: out of memory for %zu entries", n);
+    vpar__rk rk;
+    memset(&rk, 0, sizeof rk);
+    rk.pool = pool; rk.x = x; rk.dst = ord; rk.src_f64 = f64; rk.slot64 = 1;
+    rk.n = n; rk.skip = VPAR__RK_KEEP_ALL; rk.mode = VPAR__RK_ORD0; rk.wmain = 1;
+    vpar_status st = vpar__rk_run(&rk, 0, NULL);
+    if (st == VPAR_OK) {
+        vpar__rk_inv I = {ord, perm};
+        st = pool ? vpar_parallel_for(pool, 0, n, 1 << 16, vpar__rk_invert_fn, &I)
+                  : (vpar__rk_invert_fn(&I, 0, n, 0), VPAR_OK);
+    }
+    VPAR_FREE(ord);
+    return st;
+}
+
+VPAR_API vpar_status vpar_argsort_f64(const double *x, size_t n, size_t *perm, vpar_pool *pool) {
+    return vpar__rk_argsort(x, 1, n, perm, pool);
+}
+VPAR_API vpar_status vpar_argsort_f32(const float *x, size_t n, size_t *perm, vpar_pool *pool) {
+    return vpar__rk_argsort(x, 0, n, perm, pool);
+}
+
+/* Dense ranks from a stable order: one serial walk over the sorted keys. */
+static vpar_status vpar__rk_dense(const void *x, int f64, size_t n, double *ranks,
+                                  int skip_nan, vpar_pool *pool) {
+    size_t *perm = (size_t *)vpar__rk_big_alloc(n * sizeof(size_t));
+    if (!perm) return vpar_fail(VPAR_ERR_NOMEM, "rankdata: out of memory for %zu entries", n);
+    vpar_status st = vpar__rk_argsort(x, f64, n, perm, pool);
+    if (st == VPAR_OK) {
+        double d = 0;
+        uint64_t prev = 0, k = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t i = perm[j];
+            int keep;
+            if (f64) { uint64_t u; memcpy(&u, (const double *)x + i, 8);
+                       keep = vpar__rk_k_f64(u, skip_nan ? VPAR__RK_SKIP_NAN : 0, &k); }
+            else { uint32_t u; memcpy(&u, (const float *)x + i, 4);
+                   keep = vpar__rk_k_f32(u, skip_nan ? VPAR__RK_SKIP_NAN : 0, &k); }
+            if (!keep) { ranks[i] = NAN; continue; }
+            if (j == 0 || k != prev) d += 1;
+            prev = k;
+            ranks[i] = d;
+        }
+    }
+    VPAR_FREE(perm);
+    return st;
+}
+
+static vpar_status vpar__rk_rankdata(const void *x, int f64, size_t n, double *ranks,
+                                     const vpar_rank_desc *desc, vpar_pool *pool) {
+    vpar_rank_desc d = {VPAR_RANK_AVERAGE, VPAR_RANK_NAN_PROPAGATE};
+    if (desc) d = *desc;
+    if ((int)d.method < 0 || d.method > VPAR_RANK_ORDINAL)
+        return vpar_fail(VPAR_ERR_INVALID, "rankdata: unknown method %d", (int)d.method);
+    if ((int)d.nan_policy < 0 || d.nan_policy > VPAR_RANK_NAN_LAST)
+        return vpar_fail(VPAR_ERR_INVALID, "rankdata: unknown nan_policy %d", (int)d.nan_policy);
+    if (n && (!x || !ranks)) return vpar_fail(VPAR_ERR_INVALID, "rankdata: NULL %s", x ? "ranks" : "x");
+    if (n > SIZE_MAX / 8) return vpar_fail(VPAR_ERR_OVERFLOW, "rankdata: %zu entries overflow", n);
+    if (n == 0) return VPAR_OK;
+    if (d.nan_policy == VPAR_RANK_NAN_PROPAGATE) {
+        size_t i = 0;
+        if (f64) { const double *v = (const double *)x; while (i < n && v[i] == v[i]) i++; }
+        else { const float *v = (const float *)x; while (i < n && v[i] == v[i]) i++; }
+        if (i < n) {
+            for (size_t j = 0; j < n; j++) ranks[j] = NAN;
+            return VPAR_OK;
+        }
+    }
+    int skip_nan = d.nan_policy == VPAR_RANK_NAN_OMIT;
+    if (d.method == VPAR_RANK_DENSE) return vpar__rk_dense(x, f64, n, ranks, skip_nan, pool);
+    vpar__rk rk;
+    memset(&rk, 0, sizeof rk);
+    rk.pool = pool; rk.x = x; rk.dst = ranks; rk.src_f64 = f64; rk.slot64 = 1;
+    rk.n = n; rk.skip = skip_nan ? VPAR__RK_SKIP_NAN : VPAR__RK_KEEP_ALL; rk.wmain = 1;
+    rk.mode = d.method == VPAR_RANK_AVERAGE ? VPAR__RK_AVG
+            : d.method == VPAR_RANK_MIN ? VPAR__RK_MIN
+            : d.method == VPAR_RANK_MAX ? VPAR__RK_MAX : VPAR__RK_ORD1;
+    double nanv = NAN;
+    memcpy(&rk.fill, &nanv, 8);
+    return vpar__rk_run(&rk, 0, NULL);
+}
+
+VPAR_API vpar_status vpar_rankdata_f64(const double *x, size_t n, double *ranks,
+                                       const vpar_rank_desc *desc, vpar_pool *pool) {
+    return vpar__rk_rankdata(x, 1, n, ranks, desc, pool);
+}
+VPAR_API vpar_status vpar_rankdata_f32(const float *x, size_t n, double *ranks,
+                                       const vpar_rank_desc *desc, vpar_pool *pool) {
+    return vpar__rk_rankdata(x, 0, n, ranks, desc, pool);
+}
+
+#endif /* VPAR_IMPLEMENTATION */

@@ -1,0 +1,9 @@
+# Ranker tests (issue 5): the library against reference implementations
+# (tiny leaf sizes force every code path), the golden fixtures through the
+# library with default settings, and the vpar-rank program end to end.
+vpar_add_test(test_rank SOURCES test_rank.c LABELS cross)
+vpar_add_test(test_rank_golden SOURCES test_rank_golden.c LABELS cross)
+if(TARGET vpar-rank)
+  vpar_add_test(test_rank_cli SOURCES test_rank_cli.c
+    ARGS $<TARGET_FILE:vpar-rank>)
+endif()

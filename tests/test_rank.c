@@ -1,0 +1,427 @@
+/* vpar/rank.h against the reference implementations in test_rank_ref.h.
+   Built with tiny VPAR_RANK_LEAF / VPAR_RANK_NEST_MIN so that small arrays
+   go through every path: leaves, out-of-cache sub-levels, nested parallel
+   sub-levels. test_rank_golden.c covers the default configuration. */
+#define VPAR_RANK_LEAF 64
+#define VPAR_RANK_NEST_MIN 512
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+#include "vpar_check.h"
+#include "test_rank_ref.h"
+
+#include <math.h>
+#include <pthread.h>
+
+static const int pool_sizes[] = {0, 1, 2, 4, 7};  /* 0: pool == NULL */
+#define NPOOLS (sizeof pool_sizes / sizeof pool_sizes[0])
+static vpar_pool *pools[NPOOLS];
+
+static void make_pools(void) {
+    for (size_t p = 0; p < NPOOLS; p++) {
+        pools[p] = NULL;
+        if (pool_sizes[p] == 0) continue;
+        vpar_pool_desc d;
+        memset(&d, 0, sizeof d);
+        d.num_threads = pool_sizes[p];
+        ck_assert_int_eq(vpar_pool_create(&pools[p], &d), VPAR_OK);
+    }
+}
+static void free_pools(void) {
+    for (size_t p = 0; p < NPOOLS; p++) vpar_pool_destroy(pools[p]);
+}
+
+static int same_array(const double *a, const double *b, size_t n, size_t *where) {
+    for (size_t i = 0; i < n; i++)
+        if (!ref_eq(a[i], b[i])) { *where = i; return 0; }
+    return 1;
+}
+
+/* ---- keys and plans ------------------------------------------------------ */
+
+START_TEST(test_keys_are_order_preserving) {
+    const double v[] = {-INFINITY, -1e308, -1.5, -1e-310, -0.0, 0.0, 1e-320, 1e-300,
+                        1.0, 1.0000000000000002, 3e38, 1e308, INFINITY};
+    size_t n = sizeof v / sizeof v[0];
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint64_t a, b, ka, kb;
+        memcpy(&a, &v[i], 8); memcpy(&b, &v[i + 1], 8);
+        ka = vpar__rk_key64(a); kb = vpar__rk_key64(b);
+        if (v[i] == v[i + 1]) ck_assert_msg(ka == kb, "%g and %g must tie", v[i], v[i + 1]);
+        else ck_assert_msg(ka < kb, "key(%g) < key(%g)", v[i], v[i + 1]);
+        float fa = (float)v[i], fb = (float)v[i + 1];
+        uint32_t ua, ub;
+        memcpy(&ua, &fa, 4); memcpy(&ub, &fb, 4);
+        if (fa == fb) ck_assert(vpar__rk_key32(ua) == vpar__rk_key32(ub));
+        else ck_assert(vpar__rk_key32(ua) < vpar__rk_key32(ub));
+    }
+    /* NaN (either sign, any payload) is the largest key, or skipped */
+    uint64_t k, nanbits = 0xfff8000000000001ull, infbits;
+    double inf = INFINITY;
+    memcpy(&infbits, &inf, 8);
+    ck_assert(vpar__rk_k_f64(nanbits, VPAR__RK_KEEP_ALL, &k) && k == UINT64_MAX);
+    ck_assert(!vpar__rk_k_f64(nanbits, VPAR__RK_SKIP_NAN, &k));
+    ck_assert(vpar__rk_k_f64(infbits, VPAR__RK_SKIP_NAN, &k) && k < UINT64_MAX);
+    ck_assert(!vpar__rk_k_f64(infbits, VPAR__RK_SKIP_NONFINITE, &k));
+    ck_assert(vpar__rk_k_f32(0xffc00000u, VPAR__RK_KEEP_ALL, &k) && k == 0xffffffffu);
+    ck_assert(!vpar__rk_k_f32(0x7f800000u, VPAR__RK_SKIP_NONFINITE, &k));
+}
+END_TEST
+
+/* Chunk plans use size_t arithmetic throughout: check them at sizes beyond
+   2^32 entries (no allocation of the data itself). */
+START_TEST(test_plan_chunks_beyond_2_32) {
+    vpar__rk_chunk ck[300];
+    size_t sizes[] = {1, 2, 255, 256, 257, ((size_t)1 << 32) + 3, ((size_t)1 << 40) + 12345};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t n = sizes[s];
+        size_t c = vpar__rk_plan_chunks(0, n, 256, ck);
+        ck_assert_uint_ge(c, 1);
+        ck_assert_uint_le(c, 256);
+        size_t at = 0;
+        for (size_t i = 0; i < c; i++) {
+            ck_assert_int_eq(ck[i].kind, VPAR__RK_FLAT);
+            ck_assert_uint_eq(ck[i].a, at);
+            ck_assert_uint_gt(ck[i].b, ck[i].a);
+            at = ck[i].b;
+        }
+        ck_assert_uint_eq(at, n);
+    }
+    /* upper: N x N with N(N-1)/2 > 2^32 */
+    size_t Ns[] = {1, 2, 3, 10, 17198, 100000, 3000000};
+    for (size_t s = 0; s < sizeof Ns / sizeof Ns[0]; s++) {
+        size_t N = Ns[s];
+        size_t c = vpar__rk_plan_chunks(1, N, 64, ck);
+        ck_assert_uint_ge(c, 1);
+        ck_assert_int_eq(ck[0].kind, VPAR__RK_DIAG);
+        ck_assert_uint_eq(vpar__rk_chunk_count(&ck[0], N), N);
+        size_t r = 0, total = 0, biggest = 0;
+        for (size_t i = 1; i < c; i++) {
+            ck_assert_int_eq(ck[i].kind, VPAR__RK_ROWS);
+            ck_assert_uint_eq(ck[i].a, r);
+            ck_assert_uint_gt(ck[i].b, ck[i].a);
+            r = ck[i].b;
+            size_t cnt = vpar__rk_chunk_count(&ck[i], N);
+            /* the closed form against a plain sum for small chunks */
+            if (ck[i].b - ck[i].a < 100000) {
+                size_t sum = 0;
+                for (size_t q = ck[i].a; q < ck[i].b; q++) sum += N - 1 - q;
+                ck_assert_uint_eq(cnt, sum);
+            }
+            total += cnt;
+            biggest = cnt > biggest ? cnt : biggest;
+        }
+        ck_assert_uint_eq(r, N > 1 ? N - 1 : 0);
+        ck_assert_uint_eq(total, N * (N - 1) / 2);
+        if (N >= 100000) {
+            ck_assert_uint_eq(c, 65);
+            ck_assert_msg(biggest <= total / 64 + 2 * N, "balanced chunks: biggest %zu of %zu", biggest, total);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_rank_value_is_exact_beyond_2_32) {
+    /* cl + (ce - 1) / 2 with cl, ce > 2^32: exact half-integers */
+    uint64_t cl = ((uint64_t)1 << 33) + 7, ce = ((uint64_t)1 << 32) + 2;
+    ck_assert(vpar__rk_avg0(cl, ce) == (double)cl + ((double)ce - 1) / 2);
+    ck_assert(vpar__rk_avg0(0, 1) == 0.0);
+    ck_assert(vpar__rk_avg0(5, 2) == 5.5);
+}
+END_TEST
+
+/* ---- rankdata / argsort vs reference -------------------------------------- */
+
+static const size_t sizes[] = {0, 1, 2, 3, 7, 31, 64, 65, 101, 1001, 4099, 20011};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+START_TEST(test_rankdata_matches_reference) {
+    make_pools();
+    for (size_t si = 0; si < NSIZES; si++) {
+        size_t n = sizes[si];
+        double *x = (double *)malloc((n + 1) * sizeof *x);
+        float *xf = (float *)malloc((n + 1) * sizeof *xf);
+        double *xd = (double *)malloc((n + 1) * sizeof *xd);  /* xf widened */
+        double *want = (double *)malloc((n + 1) * sizeof *want);
+        double *got = (double *)malloc((n + 1) * sizeof *got);
+        for (int fl = 0; fl < 4; fl++) {
+            ref_fill(x, n, fl, n * 31 + (size_t)fl);
+            for (size_t i = 0; i < n; i++) { xf[i] = (float)x[i]; xd[i] = xf[i]; }
+            for (int method = 0; method <= 4; method++)
+                for (int pol = 0; pol <= 2; pol++) {
+                    vpar_rank_desc d = {(vpar_rank_method)method, (vpar_rank_nan_policy)pol};
+                    for (int f32 = 0; f32 <= 1; f32++) {
+                        ref_rankdata(f32 ? xd : x, n, want, method, pol);
+                        for (size_t p = 0; p < NPOOLS; p++) {
+                            if (n > 5000 && p % 2 == 1) continue;  /* time */
+                            for (size_t i = 0; i < n; i++) got[i] = -1;
+                            vpar_status st = f32 ? vpar_rankdata_f32(xf, n, got, &d, pools[p])
+                                                 : vpar_rankdata_f64(x, n, got, &d, pools[p]);
+                            ck_assert_int_eq(st, VPAR_OK);
+                            size_t w = 0;
+                            if (!same_array(got, want, n, &w)) ck_abort_msg(
+                                "rankdata n=%zu flavour=%d method=%d policy=%d f32=%d threads=%d: "
+                                "[%zu] got %.17g want %.17g (x=%.17g)", n, fl, method, pol, f32,
+                                pool_sizes[p], w, got[w], want[w], f32 ? xd[w] : x[w]);
+                        }
+                    }
+                }
+        }
+        free(x); free(xf); free(xd); free(want); free(got);
+    }
+    free_pools();
+}
+END_TEST
+
+START_TEST(test_argsort_matches_reference) {
+    make_pools();
+    for (size_t si = 0; si < NSIZES; si++) {
+        size_t n = sizes[si];
+        double *x = (double *)malloc((n + 1) * sizeof *x);
+        double *xd = (double *)malloc((n + 1) * sizeof *xd);
+        float *xf = (float *)malloc((n + 1) * sizeof *xf);
+        size_t *want = (size_t *)malloc((n + 1) * sizeof *want);
+        size_t *got = (size_t *)malloc((n + 1) * sizeof *got);
+        for (int fl = 0; fl < 4; fl++) {
+            ref_fill(x, n, fl, n * 7 + (size_t)fl);
+            for (size_t i = 0; i < n; i++) { xf[i] = (float)x[i]; xd[i] = xf[i]; }
+            for (int f32 = 0; f32 <= 1; f32++) {
+                ref_argsort(f32 ? xd : x, n, want);
+                for (size_t p = 0; p < NPOOLS; p++) {
+                    vpar_status st = f32 ? vpar_argsort_f32(xf, n, got, pools[p])
+                                         : vpar_argsort_f64(x, n, got, pools[p]);
+                    ck_assert_int_eq(st, VPAR_OK);
+                    for (size_t j = 0; j < n; j++)
+                        if (got[j] != want[j]) ck_abort_msg("argsort n=%zu flavour=%d f32=%d threads=%d: "
+                                      "perm[%zu] = %zu, want %zu", n, fl, f32, pool_sizes[p], j, got[j], want[j]);
+                }
+            }
+        }
+        free(x); free(xd); free(xf); free(want); free(got);
+    }
+    free_pools();
+}
+END_TEST
+
+/* ---- standardization ------------------------------------------------------- */
+
+static void check_standardize(size_t rows, size_t cols, int layout, int fl, uint64_t seed) {
+    size_t n = rows * cols;
+    double *x = (double *)malloc((n + 1) * sizeof *x);
+    double *xd = (double *)malloc((n + 1) * sizeof *xd);
+    double *want = (double *)malloc((n + 1) * sizeof *want);
+    double *got = (double *)malloc((n + 1) * sizeof *got);
+    float *gf = (float *)malloc((n + 1) * sizeof *gf);
+    ref_fill(x, n, fl, seed);
+    if (layout == VPAR_RANK_SYMMETRIC)   /* symmetric input, lower from upper */
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < r; c++) x[r * cols + c] = x[c * cols + r];
+    for (int f32 = 0; f32 <= 1; f32++) {
+        for (size_t i = 0; i < n; i++) xd[i] = f32 ? (double)(float)x[i] : x[i];
+        ref_standardize(xd, rows, cols, layout, want);
+        for (size_t p = 0; p < NPOOLS; p++) {
+            vpar_status st;
+            if (f32) {
+                for (size_t i = 0; i < n; i++) gf[i] = (float)xd[i];
+                st = vpar_rank_standardize(gf, VPAR_DTYPE_F32, rows, cols, (vpar_rank_layout)layout, pools[p]);
+            } else {
+                memcpy(got, xd, n * sizeof *got);
+                st = vpar_rank_standardize(got, VPAR_DTYPE_F64, rows, cols, (vpar_rank_layout)layout, pools[p]);
+            }
+            ck_assert_msg(st == VPAR_OK, "%s", vpar_last_error());
+            for (size_t i = 0; i < n; i++) {
+                double g = f32 ? (double)gf[i] : got[i];
+                double w = f32 ? (double)(float)want[i] : want[i];
+                if (!ref_eq(g, w)) ck_abort_msg(
+                    "standardize %zux%zu layout=%d flavour=%d f32=%d threads=%d: [%zu] got %.17g want %.17g",
+                    rows, cols, layout, fl, f32, pool_sizes[p], i, g, w);
+            }
+        }
+    }
+    free(x); free(xd); free(want); free(got); free(gf);
+}
+
+START_TEST(test_standardize_matches_reference) {
+    make_pools();
+    const size_t dims[][2] = {{0, 0}, {1, 1}, {1, 2}, {2, 2}, {3, 3}, {5, 5}, {7, 3},
+                              {17, 17}, {64, 64}, {131, 131}, {150, 303}};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (int layout = 0; layout <= 2; layout++) {
+            if (layout && dims[d][0] != dims[d][1]) continue;
+            for (int fl = 0; fl < 4; fl++)
+                check_standardize(dims[d][0], dims[d][1], layout, fl, d * 100 + (size_t)fl);
+        }
+    free_pools();
+}
+END_TEST
+
+START_TEST(test_symmetric_equals_full_bit_for_bit) {
+    make_pools();
+    const size_t Ns[] = {1, 2, 3, 33, 100, 257};
+    for (size_t k = 0; k < sizeof Ns / sizeof Ns[0]; k++) {
+        size_t N = Ns[k], n = N * N;
+        double *x = (double *)malloc(n * sizeof *x);
+        double *a = (double *)malloc(n * sizeof *a), *b = (double *)malloc(n * sizeof *b);
+        float *fa = (float *)malloc(n * sizeof *fa), *fb = (float *)malloc(n * sizeof *fb);
+        for (int fl = 0; fl < 4; fl++) {
+            ref_fill(x, n, fl, 1000 + N * 4 + (size_t)fl);
+            for (size_t r = 0; r < N; r++)
+                for (size_t c = 0; c < r; c++) x[r * N + c] = x[c * N + r];
+            for (size_t p = 0; p < NPOOLS; p++) {
+                memcpy(a, x, n * sizeof *a); memcpy(b, x, n * sizeof *b);
+                for (size_t i = 0; i < n; i++) fa[i] = fb[i] = (float)x[i];
+                ck_assert_int_eq(vpar_rank_standardize(a, VPAR_DTYPE_F64, N, N, VPAR_RANK_FULL, pools[p]), VPAR_OK);
+                ck_assert_int_eq(vpar_rank_standardize(b, VPAR_DTYPE_F64, N, N, VPAR_RANK_SYMMETRIC, pools[p]), VPAR_OK);
+                ck_assert_int_eq(vpar_rank_standardize(fa, VPAR_DTYPE_F32, N, N, VPAR_RANK_FULL, pools[p]), VPAR_OK);
+                ck_assert_int_eq(vpar_rank_standardize(fb, VPAR_DTYPE_F32, N, N, VPAR_RANK_SYMMETRIC, pools[p]), VPAR_OK);
+                ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "f64 N=%zu flavour=%d threads=%d", N, fl, pool_sizes[p]);
+                ck_assert_msg(memcmp(fa, fb, n * sizeof *fa) == 0, "f32 N=%zu flavour=%d threads=%d", N, fl, pool_sizes[p]);
+            }
+        }
+        free(x); free(a); free(b); free(fa); free(fb);
+    }
+    free_pools();
+}
+END_TEST
+
+START_TEST(test_standardize_edge_cases) {
+    /* one finite entry: max(rank - 1) == 0, so the reference gives 0/0 */
+    double x1[] = {NAN, 4.0, INFINITY};
+    ck_assert_int_eq(vpar_rank_standardize_f64(x1, 3, NULL), VPAR_OK);
+    ck_assert(x1[0] == 0.5 && isnan(x1[1]) && x1[2] == 0.5);
+    /* no finite entry: every entry 0.5 */
+    float x2[] = {NAN, -INFINITY, INFINITY, NAN};
+    ck_assert_int_eq(vpar_rank_standardize_f32(x2, 4, NULL), VPAR_OK);
+    for (int i = 0; i < 4; i++) ck_assert(x2[i] == 0.5f);
+    /* all equal: all ranks are the maximum */
+    double x3[] = {2, 2, 2};
+    ck_assert_int_eq(vpar_rank_standardize_f64(x3, 3, NULL), VPAR_OK);
+    ck_assert(x3[0] == 1.0 && x3[1] == 1.0 && x3[2] == 1.0);
+    /* empty */
+    ck_assert_int_eq(vpar_rank_standardize_f64(NULL, 0, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_rank_standardize(NULL, VPAR_DTYPE_F32, 0, 0, VPAR_RANK_SYMMETRIC, NULL), VPAR_OK);
+    /* -0.0 ties with +0.0 */
+    double x4[] = {0.0, -0.0, 1.0};
+    ck_assert_int_eq(vpar_rank_standardize_f64(x4, 3, NULL), VPAR_OK);
+    ck_assert(x4[0] == 0.25 && x4[1] == 0.25 && x4[2] == 1.0);
+    /* upper layout leaves the strict lower triangle alone */
+    double u[] = {1, 2, 99, 3};
+    ck_assert_int_eq(vpar_rank_standardize(u, VPAR_DTYPE_F64, 2, 2, VPAR_RANK_UPPER, NULL), VPAR_OK);
+    ck_assert(u[0] == 0.0 && u[1] == 0.5 && u[2] == 99 && u[3] == 1.0);
+}
+END_TEST
+
+START_TEST(test_errors) {
+    double x[4] = {1, 2, 3, 4};
+    int32_t xi[4] = {0};
+    ck_assert_int_eq(vpar_rank_standardize_f64(NULL, 3, NULL), VPAR_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "NULL"));
+    ck_assert_int_eq(vpar_rank_standardize(xi, VPAR_DTYPE_I32, 2, 2, VPAR_RANK_FULL, NULL), VPAR_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "<i4"));
+    ck_assert_int_eq(vpar_rank_standardize(x, VPAR_DTYPE_F64, 1, 4, VPAR_RANK_SYMMETRIC, NULL), VPAR_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "1 x 4"));
+    ck_assert_int_eq(vpar_rank_standardize(x, VPAR_DTYPE_F64, 2, 2, (vpar_rank_layout)7, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_rank_standardize(x, VPAR_DTYPE_F64, SIZE_MAX / 2, 3, VPAR_RANK_FULL, NULL), VPAR_ERR_OVERFLOW);
+    for (int i = 0; i < 4; i++) ck_assert(x[i] == i + 1);  /* untouched */
+    double r[4];
+    vpar_rank_desc bad = {(vpar_rank_method)9, VPAR_RANK_NAN_OMIT};
+    ck_assert_int_eq(vpar_rankdata_f64(x, 4, r, &bad, NULL), VPAR_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "method"));
+    vpar_rank_desc bad2 = {VPAR_RANK_MIN, (vpar_rank_nan_policy)5};
+    ck_assert_int_eq(vpar_rankdata_f64(x, 4, r, &bad2, NULL), VPAR_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "nan_policy"));
+    ck_assert_int_eq(vpar_rankdata_f64(x, 4, NULL, NULL, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_rankdata_f32(NULL, 4, r, NULL, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_argsort_f64(x, 4, NULL, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_argsort_f32(NULL, 4, (size_t *)r, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_rank_check_symmetric(xi, VPAR_DTYPE_I32, 2, NULL, NULL, NULL), VPAR_ERR_UNSUPPORTED);
+    ck_assert_int_eq(vpar_rank_check_symmetric(NULL, VPAR_DTYPE_F64, 2, NULL, NULL, NULL), VPAR_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_check_symmetric) {
+    make_pools();
+    size_t N = 150;
+    double *x = (double *)malloc(N * N * sizeof *x);
+    float *xf = (float *)malloc(N * N * sizeof *xf);
+    ref_fill(x, N * N, 0, 5);
+    for (size_t r = 0; r < N; r++)
+        for (size_t c = 0; c < r; c++) x[r * N + c] = x[c * N + r];
+    for (size_t i = 0; i < N * N; i++) xf[i] = (float)x[i];
+    for (size_t p = 0; p < NPOOLS; p++) {
+        size_t row = 77, col = 77;
+        ck_assert_int_eq(vpar_rank_check_symmetric(x, VPAR_DTYPE_F64, N, pools[p], &row, &col), VPAR_OK);
+        ck_assert_int_eq(vpar_rank_check_symmetric(xf, VPAR_DTYPE_F32, N, pools[p], NULL, NULL), VPAR_OK);
+        ck_assert_uint_eq(row, 77);
+        x[140 * N + 3] = 1e9;    /* lower entry differs: the pair is (3, 140) */
+        x[100 * N + 120] = -7;   /* upper entry differs, later in row order */
+        ck_assert_int_eq(vpar_rank_check_symmetric(x, VPAR_DTYPE_F64, N, pools[p], &row, &col), VPAR_ERR_INVALID);
+        ck_assert_uint_eq(row, 3);
+        ck_assert_uint_eq(col, 140);
+        ck_assert_msg(strstr(vpar_last_error(), "[3, 140]") && strstr(vpar_last_error(), "not symmetric"),
+                      "%s", vpar_last_error());
+        x[140 * N + 3] = x[3 * N + 140];
+        ck_assert_int_eq(vpar_rank_check_symmetric(x, VPAR_DTYPE_F64, N, pools[p], &row, &col), VPAR_ERR_INVALID);
+        ck_assert_uint_eq(row, 100);
+        ck_assert_uint_eq(col, 120);
+        x[100 * N + 120] = x[120 * N + 100];
+    }
+    free(x); free(xf);
+    free_pools();
+}
+END_TEST
+
+/* The same pools used from many concurrent callers (each its own data). */
+typedef struct { vpar_pool *pool; int id; int ok; } conc_arg;
+static void *conc_main(void *p) {
+    conc_arg *a = (conc_arg *)p;
+    size_t n = 3001;
+    double *x = (double *)malloc(n * sizeof *x), *want = (double *)malloc(n * sizeof *want);
+    double *got = (double *)malloc(n * sizeof *got);
+    a->ok = 1;
+    for (int it = 0; it < 5 && a->ok; it++) {
+        ref_fill(x, n, (a->id + it) % 3, (uint64_t)(a->id * 100 + it));
+        ref_standardize(x, n, 1, 0, want);
+        memcpy(got, x, n * sizeof *got);
+        if (vpar_rank_standardize_f64(got, n, a->pool) != VPAR_OK) a->ok = 0;
+        size_t w;
+        if (!same_array(got, want, n, &w)) a->ok = 0;
+    }
+    free(x); free(want); free(got);
+    return NULL;
+}
+
+START_TEST(test_concurrent_callers_share_a_pool) {
+    make_pools();
+    pthread_t th[4];
+    conc_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i].pool = pools[3];
+        args[i].id = i;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, conc_main, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(args[i].ok, "caller %d got a wrong result", i);
+    }
+    free_pools();
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("rank");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_keys_are_order_preserving);
+    tcase_add_test(tc, test_plan_chunks_beyond_2_32);
+    tcase_add_test(tc, test_rank_value_is_exact_beyond_2_32);
+    tcase_add_test(tc, test_rankdata_matches_reference);
+    tcase_add_test(tc, test_argsort_matches_reference);
+    tcase_add_test(tc, test_standardize_matches_reference);
+    tcase_add_test(tc, test_symmetric_equals_full_bit_for_bit);
+    tcase_add_test(tc, test_standardize_edge_cases);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_check_symmetric);
+    tcase_add_test(tc, test_concurrent_callers_share_a_pool);
+    suite_add_tcase(s, tc);
+    return vpar_test_run(s);
+}
