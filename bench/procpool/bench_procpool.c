@@ -1,0 +1,99 @@
+/* bench_procpool — vpar side of the procpool benchmarks.
+
+   bench_procpool task_overhead [ntasks] [reps] [workers] [chunk]
+       median seconds per trivial task of vpar_procpool_map
+   bench_procpool startup [reps] [workers]
+       median seconds of vpar_procpool_create + vpar_procpool_destroy
+   Prints one line: "<median seconds>". */
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The same trivial work as the Python baseline's `def f(x): return x * x`. */
+static int square(void *user, size_t i, void *result) {
+    (void)user;
+    *(long long *)result = (long long)i * (long long)i;
+    return 0;
+}
+
+static long arg(int argc, char **argv, int k, long def) {
+    return argc > k ? strtol(argv[k], NULL, 10) : def;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help")) {
+        fprintf(stderr, "usage: %s task_overhead [ntasks reps workers chunk] | startup [reps workers]\n", argv[0]);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "task_overhead")) {
+        size_t n = (size_t)arg(argc, argv, 2, 200000);
+        int reps = (int)arg(argc, argv, 3, 7);
+        vpar_procpool_desc d = {0};
+        d.workers = (int)arg(argc, argv, 4, 2);
+        d.chunk = (size_t)arg(argc, argv, 5, 1);
+        vpar_procpool *pp;
+        if (vpar_procpool_create(&pp, &d) != VPAR_OK) {
+            fprintf(stderr, "bench_procpool: %s\n", vpar_last_error());
+            return 1;
+        }
+        long long *out = (long long *)malloc(n * sizeof *out);
+        double t[64];
+        if (reps > 64) reps = 64;
+        /* Warm-up: grows the shared region and faults its pages in. */
+        vpar_procpool_map(pp, n, square, NULL, out, sizeof *out, NULL);
+        for (int r = 0; r < reps; r++) {
+            double t0 = now_s();
+            vpar_status s = vpar_procpool_map(pp, n, square, NULL, out, sizeof *out, NULL);
+            t[r] = (now_s() - t0) / (double)n;
+            if (s != VPAR_OK || out[n - 1] != (long long)(n - 1) * (long long)(n - 1)) {
+                fprintf(stderr, "bench_procpool: wrong result: %s\n", vpar_last_error());
+                return 1;
+            }
+        }
+        printf("%.6g\n", median(t, reps));
+        free(out);
+        vpar_procpool_destroy(pp);
+        return 0;
+    }
+    if (!strcmp(argv[1], "startup")) {
+        int reps = (int)arg(argc, argv, 2, 21);
+        vpar_procpool_desc d = {0};
+        d.workers = (int)arg(argc, argv, 3, 2);
+        double t[256];
+        if (reps > 256) reps = 256;
+        for (int r = 0; r < reps; r++) {
+            double t0 = now_s();
+            vpar_procpool *pp;
+            if (vpar_procpool_create(&pp, &d) != VPAR_OK) {
+                fprintf(stderr, "bench_procpool: %s\n", vpar_last_error());
+                return 1;
+            }
+            vpar_procpool_destroy(pp);
+            t[r] = now_s() - t0;
+        }
+        printf("%.6g\n", median(t, reps));
+        return 0;
+    }
+    fprintf(stderr, "bench_procpool: unknown benchmark '%s' (task_overhead, startup)\n", argv[1]);
+    return 2;
+}
