@@ -69,8 +69,6 @@
 extern "C" {
 #endif
 
-typedef struct vpar_pool vpar_pool;
-
 /* ---- annotations ------------------------------------------------------- */
 
 typedef struct vpar_egad_annotations vpar_egad_annotations; /* opaque */
@@ -109,6 +107,10 @@ VPAR_API const char *vpar_egad_annotations_gene(const vpar_egad_annotations *ann
 VPAR_API const char *vpar_egad_annotations_term(const vpar_egad_annotations *ann, size_t t);
 /* Index of gene `id`, or -1 when it is not annotated. Any thread. */
 VPAR_API long vpar_egad_annotations_find_gene(const vpar_egad_annotations *ann, const char *id);
+/* Term indices (ascending, distinct) of gene g; *count gets their number.
+   Any thread. */
+VPAR_API const uint32_t *vpar_egad_annotations_gene_terms(const vpar_egad_annotations *ann,
+                                                          size_t g, size_t *count);
 
 /* ---- plan ---------------------------------------------------------------- */
 
@@ -143,6 +145,10 @@ VPAR_API size_t vpar_egad_plan_universe_size(const vpar_egad_plan *plan);
 VPAR_API size_t vpar_egad_plan_network_size(const vpar_egad_plan *plan);
 VPAR_API size_t vpar_egad_plan_term_size(const vpar_egad_plan *plan, size_t t);
 VPAR_API size_t vpar_egad_plan_universe_index(const vpar_egad_plan *plan, size_t u);
+/* Universe indices (ascending) of the genes of kept term t; *count gets
+   their number. Valid as long as the plan. Any thread. */
+VPAR_API const uint32_t *vpar_egad_plan_term_members(const vpar_egad_plan *plan, size_t t,
+                                                     size_t *count);
 
 /* Flags genes whose row of the n x n network is entirely NaN (sets
    drop[i] = 1, leaves other flags unchanged). float32/float64 only. Any
@@ -185,7 +191,7 @@ VPAR_API vpar_status vpar_egad_read_genes(const char *path, char ***out_genes, s
    the values (float32/float64 for networks, any integer/bool/float for
    annotation frames), the row labels (index) and column labels. *values is
    a VPAR_MALLOC'd rows x cols array of *dtype (F32, F64 or, for
-   non-float frames, U8 with nonzero -> 1); *row_names/*col_names as in
+   non-float frames, U8 with nonzero -> 1); *row_names and *col_names as in
    vpar_egad_read_genes. Returns VPAR_ERR_UNSUPPORTED when built without
    HDF5. Any thread (libhdf5 is serialised internally only when built
    thread-safe: call from one thread at a time). */
@@ -686,6 +692,12 @@ VPAR_API const char *vpar_egad_annotations_gene(const vpar_egad_annotations *ann
 VPAR_API const char *vpar_egad_annotations_term(const vpar_egad_annotations *ann, size_t t) {
     return ann && t < ann->terms.n ? ann->terms.chars.p + ann->terms.off[t] : NULL;
 }
+VPAR_API const uint32_t *vpar_egad_annotations_gene_terms(const vpar_egad_annotations *ann,
+                                                          size_t g, size_t *count) {
+    if (!ann || g >= ann->genes.n) { if (count) *count = 0; return NULL; }
+    if (count) *count = ann->gene_ptr[g + 1] - ann->gene_ptr[g];
+    return ann->gene_terms + ann->gene_ptr[g];
+}
 VPAR_API long vpar_egad_annotations_find_gene(const vpar_egad_annotations *ann, const char *id) {
     if (!ann || !id) return -1;
     return vpar__egad_strtab_find(&ann->genes, id, strlen(id));
@@ -862,6 +874,12 @@ VPAR_API size_t vpar_egad_plan_term_size(const vpar_egad_plan *plan, size_t t) {
 VPAR_API size_t vpar_egad_plan_universe_index(const vpar_egad_plan *plan, size_t u) {
     return plan && u < plan->nu ? plan->univ[u] : (size_t)-1;
 }
+VPAR_API const uint32_t *vpar_egad_plan_term_members(const vpar_egad_plan *plan, size_t t,
+                                                     size_t *count) {
+    if (!plan || t >= plan->nterms) { if (count) *count = 0; return NULL; }
+    if (count) *count = plan->pos_ptr[t + 1] - plan->pos_ptr[t];
+    return plan->pos_univ + plan->pos_ptr[t];
+}
 
 VPAR_API vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype, size_t n,
                                                  unsigned char *drop) {
@@ -919,17 +937,202 @@ static void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t
     if (diag) acc[j - c0] += 1.0;
 }
 
+/* acc[i] += (a[i] + b[i]) + (c[i] + d[i]): four rows per pass over the
+   accumulator (the accumulator traffic, not the rows, bounds a one-row
+   loop). For float32 input every partial sum is exact in double.
+   Written with GCC/Clang vector extensions (gcc -O2 does not vectorize the
+   plain loops); on x86-64 GCC also builds an AVX2 clone chosen at load
+   time (define VPAR_NO_SIMD or VPAR_NO_AVX2 to keep the baseline only). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(VPAR_NO_SIMD)
+#  define VPAR__EGAD_VEC 1
+/* The helpers below are always inlined: the vector-return ABI note that
+   GCC gives for 32-byte vectors without AVX does not apply. */
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC diagnostic ignored "-Wpsabi"
+#  endif
+typedef double vpar__egad_d4 __attribute__((vector_size(32)));
+typedef float vpar__egad_f4 __attribute__((vector_size(16)));
+static inline vpar__egad_d4 vpar__egad_ld4d(const double *p) { vpar__egad_d4 v; memcpy(&v, p, sizeof v); return v; }
+static inline vpar__egad_d4 vpar__egad_ld4f(const float *p) {
+    vpar__egad_f4 v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, vpar__egad_d4);
+}
+static inline void vpar__egad_st4d(double *p, vpar__egad_d4 v) { memcpy(p, &v, sizeof v); }
+#endif
+#if defined(VPAR__EGAD_VEC) && defined(__x86_64__) && !defined(__clang__) && !defined(VPAR_NO_AVX2) && \
+    defined(__GLIBC__)
+#  define VPAR__EGAD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#  define VPAR__EGAD_CLONES
+#endif
+
+VPAR__EGAD_CLONES
+static void vpar__egad_addk_f32(double *restrict acc, const float *const *rows, int k, size_t len) {
+    size_t i = 0;
+#ifdef VPAR__EGAD_VEC
+    if (k == 4) {
+        const float *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) +
+                                         ((vpar__egad_ld4f(a + i) + vpar__egad_ld4f(b + i)) +
+                                          (vpar__egad_ld4f(c + i) + vpar__egad_ld4f(d + i))));
+    } else if (k == 2) {
+        const float *a = rows[0], *b = rows[1];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + (vpar__egad_ld4f(a + i) + vpar__egad_ld4f(b + i)));
+    } else {
+        const float *a = rows[0];
+        for (; i + 4 <= len; i += 4) vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + vpar__egad_ld4f(a + i));
+    }
+#endif
+    for (; i < len; i++) {
+        if (k == 4)
+            acc[i] += ((double)rows[0][i] + (double)rows[1][i]) + ((double)rows[2][i] + (double)rows[3][i]);
+        else if (k == 2)
+            acc[i] += (double)rows[0][i] + (double)rows[1][i];
+        else
+            acc[i] += (double)rows[0][i];
+    }
+}
+
+VPAR__EGAD_CLONES
+static void vpar__egad_addk_f64(double *restrict acc, const double *const *rows, int k, size_t len) {
+    size_t i = 0;
+#ifdef VPAR__EGAD_VEC
+    if (k == 4) {
+        const double *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) +
+                                         ((vpar__egad_ld4d(a + i) + vpar__egad_ld4d(b + i)) +
+                                          (vpar__egad_ld4d(c + i) + vpar__egad_ld4d(d + i))));
+    } else if (k == 2) {
+        const double *a = rows[0], *b = rows[1];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + (vpar__egad_ld4d(a + i) + vpar__egad_ld4d(b + i)));
+    } else {
+        const double *a = rows[0];
+        for (; i + 4 <= len; i += 4) vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + vpar__egad_ld4d(a + i));
+    }
+#endif
+    for (; i < len; i++) {
+        if (k == 4) acc[i] += (rows[0][i] + rows[1][i]) + (rows[2][i] + rows[3][i]);
+        else if (k == 2) acc[i] += rows[0][i] + rows[1][i];
+        else acc[i] += rows[0][i];
+    }
+}
+
+/* v[u] = |(T[u] - F[u]) / d[u]| */
+VPAR__EGAD_CLONES
+static void vpar__egad_scores(double *restrict v, const double *restrict T, const double *restrict F,
+                              const double *restrict d, size_t len) {
+    size_t i = 0;
+#ifdef VPAR__EGAD_VEC
+    for (; i + 4 <= len; i += 4) {
+        typedef unsigned long long vpar__egad_u4 __attribute__((vector_size(32)));
+        const vpar__egad_u4 mask = {~(1ull << 63), ~(1ull << 63), ~(1ull << 63), ~(1ull << 63)};
+        vpar__egad_d4 x = (vpar__egad_ld4d(T + i) - vpar__egad_ld4d(F + i)) / vpar__egad_ld4d(d + i);
+        vpar__egad_st4d(v + i, (vpar__egad_d4)((vpar__egad_u4)x & mask)); /* fabs */
+    }
+#endif
+    for (; i < len; i++) v[i] = fabs((T[i] - F[i]) / d[i]);
+}
+
+/* Sum over u of 2 x (values of h[0..k) above v[u]) + (values equal to it),
+   for small k: k vector passes beat a search per candidate. */
+/* Number of entries of sorted x[0..k) (k >= 1) that are < v: branch-free
+   lower bound (the comparison outcome is unpredictable). */
+static inline size_t vpar__egad_lower(const double *x, size_t k, double v) {
+    const double *base = x;
+    size_t len = k;
+    while (len > 1) {
+        size_t half = len >> 1;
+        base = base[half] < v ? base + half : base;
+        len -= half;
+    }
+    return (size_t)(base - x) + (*base < v);
+}
+
+VPAR__EGAD_CLONES
+static long long vpar__egad_count_small(const double *restrict v, size_t len, const double *h, size_t k) {
+    long long total = 0;
+    size_t q = 0;
+#ifdef VPAR__EGAD_VEC
+    typedef long long vpar__egad_l4 __attribute__((vector_size(32)));
+    /* Four thresholds per pass over v; comparison masks are -1 for true. */
+    for (; q + 4 <= k; q += 4) {
+        const vpar__egad_d4 h0 = {h[q], h[q], h[q], h[q]}, h1 = {h[q + 1], h[q + 1], h[q + 1], h[q + 1]},
+                            h2 = {h[q + 2], h[q + 2], h[q + 2], h[q + 2]},
+                            h3 = {h[q + 3], h[q + 3], h[q + 3], h[q + 3]};
+        vpar__egad_l4 a = {0, 0, 0, 0}, e = {0, 0, 0, 0};
+        size_t i = 0;
+        for (; i + 4 <= len; i += 4) {
+            vpar__egad_d4 x = vpar__egad_ld4d(v + i);
+            a += ((vpar__egad_l4)(x < h0) + (vpar__egad_l4)(x < h1)) + ((vpar__egad_l4)(x < h2) + (vpar__egad_l4)(x < h3));
+            e += ((vpar__egad_l4)(x == h0) + (vpar__egad_l4)(x == h1)) + ((vpar__egad_l4)(x == h2) + (vpar__egad_l4)(x == h3));
+        }
+        long long lt = -(a[0] + a[1] + a[2] + a[3]), eq = -(e[0] + e[1] + e[2] + e[3]);
+        for (; i < len; i++)
+            for (int z = 0; z < 4; z++) {
+                lt += v[i] < h[q + (size_t)z];
+                eq += v[i] == h[q + (size_t)z];
+            }
+        total += 2 * lt + eq;
+    }
+#endif
+    for (; q < k; q++) {
+        const double hq = h[q];
+        long long lt = 0, eq = 0;
+        for (size_t i = 0; i < len; i++) {
+            lt += v[i] < hq;
+            eq += v[i] == hq;
+        }
+        total += 2 * lt + eq;
+    }
+    return total;
+}
+
+/* The same sum for larger k: a branch-free lower bound per candidate,
+   eight candidates interleaved so that their dependency chains overlap. */
+static long long vpar__egad_count_search(const double *restrict v, size_t len, const double *h, size_t k) {
+    long long total = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        const double *base[8];
+        double x[8];
+        for (int z = 0; z < 8; z++) { base[z] = h; x[z] = v[i + (size_t)z]; }
+        size_t n = k;
+        while (n > 1) {
+            size_t half = n >> 1;
+            for (int z = 0; z < 8; z++) base[z] = base[z][half] < x[z] ? base[z] + half : base[z];
+            n -= half;
+        }
+        for (int z = 0; z < 8; z++) {
+            size_t lt = (size_t)(base[z] - h) + (*base[z] < x[z]), le = lt;
+            while (le < k && h[le] == x[z]) le++;
+            total += (long long)(2 * (k - le) + (le - lt));
+        }
+    }
+    for (; i < len; i++) {
+        size_t lt = vpar__egad_lower(h, k, v[i]), le = lt;
+        while (le < k && h[le] == v[i]) le++;
+        total += (long long)(2 * (k - le) + (le - lt));
+    }
+    return total;
+}
+
 typedef struct vpar__egad_ctx {
     const vpar_egad_plan *plan;
     const void *w;
     vpar_dtype dt;
-    int clean;
+    int clean;                 /* NaN/inf count as 0 (slow path) */
+    int ident;                 /* universe == all network genes, in order */
     double *degree;            /* n, valid at universe columns */
+    double *du;                /* nu: degree in universe order */
     double *drank;             /* nu: rank of degree among the universe */
     vpar_egad_term_result *res;
     unsigned char *scratch;    /* per tid, scratch_stride bytes */
     size_t scratch_stride;
-    size_t col_block;
 } vpar__egad_ctx;
 
 static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int tid) {
@@ -946,23 +1149,72 @@ static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int ti
     }
 }
 
-/* Number of entries of sorted x[0..k) that are < v, and that are <= v. */
-static inline void vpar__egad_count(const double *x, size_t k, double v, size_t *lt, size_t *le) {
-    size_t lo = 0, len = k;
-    while (len > 0) { /* lower bound */
-        size_t half = len / 2;
-        if (x[lo + half] < v) { lo += half + 1; len -= half + 1; }
-        else len = half;
-    }
-    size_t hi = lo;
-    while (hi < k && x[hi] == v) hi++;
-    *lt = lo;
-    *le = hi;
-}
+#ifndef VPAR__EGAD_SMALL_K
+#  define VPAR__EGAD_SMALL_K 64
+#endif
 
 static int vpar__egad_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Scratch of one thread, in doubles: F (nfold x n), T (nu), v (nu), held
+   (max_pos), then uint32 rows (max_pos). */
+static size_t vpar__egad_scratch_bytes(const vpar_egad_plan *p) {
+    size_t nf = (size_t)p->desc.nfold;
+    size_t bytes = (nf * p->n + 2 * p->nu + p->max_pos) * sizeof(double) + p->max_pos * sizeof(uint32_t);
+    return (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
+}
+
+/* Fold sums F_f = sum of the rows of fold f's positives (full width). */
+static void vpar__egad_fold_sums(const vpar__egad_ctx *c, double *F, const uint32_t *rows,
+                                 const size_t *hoff) {
+    const vpar_egad_plan *p = c->plan;
+    const size_t n = p->n;
+    const int nf = p->desc.nfold;
+    memset(F, 0, (size_t)nf * n * sizeof *F);
+    for (int f = 0; f < nf; f++) {
+        double *acc = F + (size_t)f * n;
+        size_t q = hoff[f], qe = hoff[f + 1];
+        if (c->clean) {
+            for (; q < qe; q++) vpar__egad_add_row(acc, c->w, c->dt, n, rows[q], 0, n, 1);
+            continue;
+        }
+        while (q < qe) {
+            int k = qe - q >= 4 ? 4 : qe - q >= 2 ? 2 : 1;
+            if (c->dt == VPAR_DTYPE_F32) {
+                const float *r[4];
+                for (int x = 0; x < k; x++) r[x] = (const float *)c->w + rows[q + x] * n;
+                vpar__egad_addk_f32(acc, r, k, n);
+            } else {
+                const double *r[4];
+                for (int x = 0; x < k; x++) r[x] = (const double *)c->w + rows[q + x] * n;
+                vpar__egad_addk_f64(acc, r, k, n);
+            }
+            q += (size_t)k;
+        }
+        /* The rows above carried their own diagonal W_jj into column j:
+           swap it for 1 (exact for float32: all these sums are exact in
+           double); a non-finite diagonal entry poisoned the sum, so that
+           column is recomputed without it. */
+        for (size_t a = hoff[f]; a < qe; a++) {
+            size_t j = rows[a];
+            double wjj = c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[j * n + j]
+                                                 : ((const double *)c->w)[j * n + j];
+            if (isfinite(wjj)) {
+                acc[j] = acc[j] - wjj + 1.0;
+                continue;
+            }
+            double s = 0;
+            for (size_t b = hoff[f]; b < qe; b++) {
+                size_t r = rows[b];
+                s += r == j ? 1.0
+                            : (c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[r * n + j]
+                                                       : ((const double *)c->w)[r * n + j]);
+            }
+            acc[j] = s;
+        }
+    }
 }
 
 static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid) {
@@ -970,67 +1222,73 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
     const vpar_egad_plan *p = c->plan;
     const size_t n = p->n, nu = p->nu;
     const int nf = p->desc.nfold;
-    unsigned char *base = c->scratch + (size_t)tid * c->scratch_stride;
-    double *F = (double *)base;                       /* nf x n fold sums */
-    double *held = F + (size_t)nf * n;                /* max_pos sorted held-out scores */
-    size_t *hoff = (size_t *)(held + p->max_pos);     /* nf + 1 offsets into held */
-    long long *acc2 = (long long *)(hoff + nf + 1);   /* nf: 2 x (rank sum - k/2) */
-    unsigned char *mark = (unsigned char *)(acc2 + nf); /* n: fold + 1 of positives */
-    const double *d = c->degree;
+    double *F = (double *)(c->scratch + (size_t)tid * c->scratch_stride);
+    double *T = F + (size_t)nf * n;
+    double *v = T + nu;
+    double *held = v + nu;
+    uint32_t *rows = (uint32_t *)(held + p->max_pos);
+    const double *du = c->du;
+    size_t hoff[257], fill[256];
 
     for (size_t t = begin; t < end; t++) {
         size_t b = p->pos_ptr[t], e = p->pos_ptr[t + 1], np_all = e - b;
-        memset(F, 0, (size_t)nf * n * sizeof *F);
-        for (size_t i = b; i < e; i++) {
-            int f = p->pos_fold[i];
-            vpar__egad_add_row(F + (size_t)f * n, c->w, c->dt, n, p->pos_net[i], 0, n, c->clean);
-            mark[p->pos_net[i]] = (unsigned char)(f + 1);
-        }
-        /* Held-out scores of each fold, sorted. */
+        /* Positives grouped by fold (universe order within a fold). */
         for (int f = 0; f <= nf; f++) hoff[f] = 0;
         for (size_t i = b; i < e; i++) hoff[p->pos_fold[i] + 1]++;
         for (int f = 0; f < nf; f++) hoff[f + 1] += hoff[f];
-        for (int f = 0; f < nf; f++) acc2[f] = 0;
-        {
-            size_t fill[256];
-            for (int f = 0; f < nf; f++) fill[f] = hoff[f];
-            for (size_t i = b; i < e; i++) {
-                size_t j = p->pos_net[i];
-                int f = p->pos_fold[i];
-                double tot = 0;
-                for (int g = 0; g < nf; g++) tot += F[(size_t)g * n + j];
-                held[fill[f]++] = fabs((tot - F[(size_t)f * n + j]) / d[j]);
+        for (int f = 0; f < nf; f++) fill[f] = hoff[f];
+        for (size_t i = b; i < e; i++) rows[fill[p->pos_fold[i]]++] = p->pos_net[i];
+        vpar__egad_fold_sums(c, F, rows, hoff);
+
+        /* T = total over folds, in universe order. */
+        if (c->ident) {
+            memcpy(T, F, nu * sizeof *T);
+            for (int f = 1; f < nf; f++) {
+                const double *Ff = F + (size_t)f * n;
+                for (size_t u = 0; u < nu; u++) T[u] += Ff[u];
+            }
+        } else {
+            for (size_t u = 0; u < nu; u++) {
+                size_t j = p->univ[u];
+                double s = F[j];
+                for (int f = 1; f < nf; f++) s += F[(size_t)f * n + j];
+                T[u] = s;
             }
         }
-        for (int f = 0; f < nf; f++)
-            qsort(held + hoff[f], hoff[f + 1] - hoff[f], sizeof *held, vpar__egad_cmp_double);
-        /* One pass over the universe: each candidate contributes, to the
-           held-out rank sum of fold f, 1 per held-out score above it and
-           1/2 per equal one (accumulated doubled, so exactly in integers). */
-        for (size_t u = 0; u < nu; u++) {
-            size_t j = p->univ[u];
-            int m = mark[j];
-            double tot = 0;
-            for (int g = 0; g < nf; g++) tot += F[(size_t)g * n + j];
-            for (int f = 0; f < nf; f++) {
-                if (m != 0 && m != f + 1) continue; /* a training positive of fold f */
-                size_t k = hoff[f + 1] - hoff[f];
-                if (k == 0) continue;
-                double v = fabs((tot - F[(size_t)f * n + j]) / d[j]);
-                size_t lt, le;
-                vpar__egad_count(held + hoff[f], k, v, &lt, &le);
-                acc2[f] += (long long)(2 * (k - le) + (le - lt));
-            }
-        }
+
         double nn = (double)(nu - np_all);
         double auc_sum = 0, z_sum = 0;
         int auc_cnt = 0;
         for (int f = 0; f < nf; f++) {
             size_t k = hoff[f + 1] - hoff[f];
-            if (k == 0 || nu == np_all) continue;
+            if (k == 0 || nu == np_all) continue; /* NaN fold */
+            const double *Ff = F + (size_t)f * n;
+            /* Training score of fold f = (total - held-out fold) / degree. */
+            if (c->ident) {
+                vpar__egad_scores(v, T, Ff, du, nu);
+            } else {
+                for (size_t u = 0; u < nu; u++) v[u] = fabs((T[u] - Ff[p->univ[u]]) / du[u]);
+            }
+            size_t h = 0;
+            for (size_t i = b; i < e; i++) {
+                if (p->pos_fold[i] == f) held[h++] = v[p->pos_univ[i]];
+            }
+            /* Training positives are no candidates: a sentinel below every
+               |score| makes each count as 2k in acc2, removed below. */
+            for (size_t i = b; i < e; i++)
+                if (p->pos_fold[i] != f) v[p->pos_univ[i]] = -1.0;
+            qsort(held, k, sizeof *held, vpar__egad_cmp_double);
+            /* acc2 = sum over candidates of 2 x (held-out scores above it)
+               + (held-out scores equal to it) = 2 x rank sum - k. */
+            long long acc2 = 0;
+            if (k <= VPAR__EGAD_SMALL_K) {
+                acc2 = vpar__egad_count_small(v, nu, held, k);
+            } else {
+                acc2 = vpar__egad_count_search(v, nu, held, k);
+            }
+            acc2 -= 2LL * (long long)k * (long long)(np_all - k);
             double npf = (double)k;
-            /* Own equal counts 1/2 each: p = (k + acc2) / 2. */
-            double psum = ((double)k + (double)acc2[f]) / 2.0;
+            double psum = ((double)k + (double)acc2) / 2.0;
             double auc = (psum / npf - (npf + 1.0) / 2.0) / nn;
             double U = auc * npf * nn;
             double z = fabs(U - npf * nn / 2.0) / sqrt(npf * nn * (npf + nn + 1.0) / 12.0);
@@ -1044,7 +1302,7 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
         r->p_value = 0.5 * erfc(zz / sqrt(2.0));
         double dsum = 0, rsum = 0;
         for (size_t i = b; i < e; i++) {
-            dsum += d[p->pos_net[i]];
+            dsum += du[p->pos_univ[i]];
             rsum += c->drank[p->pos_univ[i]];
         }
         r->avg_node_degree = dsum / (double)np_all;
@@ -1054,7 +1312,6 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
             double npd = (double)np_all;
             r->degree_null_auc = (rsum / npd - (npd + 1.0) / 2.0) / nn;
         }
-        for (size_t i = b; i < e; i++) mark[p->pos_net[i]] = 0;
     }
 }
 
@@ -1082,13 +1339,11 @@ static int vpar__egad_rank_avg(const double *x, size_t n, double *ranks) {
 }
 
 /* Runs fn over [0, count) on the pool (serially without one). */
-typedef void (*vpar__egad_range_fn)(void *user, size_t begin, size_t end, int tid);
+/* Runs fn over [0, count) on the pool (serially without one). Terms are
+   handed out one at a time (grain 1): their cost varies 50-fold with size. */
 static vpar_status vpar__egad_for(vpar_pool *pool, size_t count, size_t grain,
-                                  vpar__egad_range_fn fn, void *user) {
-    /* TODO(pool): vpar_parallel_for once the pool branch is merged. */
-    (void)pool; (void)grain;
-    if (count) fn(user, 0, count, 0);
-    return VPAR_OK;
+                                  vpar_range_fn fn, void *user) {
+    return vpar_parallel_for(pool, 0, count, grain, fn, user);
 }
 
 /* Locates the first non-finite element of the universe sub-matrix. */
@@ -1130,11 +1385,36 @@ VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_
     c.degree = (double *)vpar__egad_alloc(p->n, sizeof *c.degree);
     c.drank = (double *)vpar__egad_alloc(p->nu, sizeof *c.drank);
     ud = (double *)vpar__egad_alloc(p->nu, sizeof *ud);
+    c.du = ud;
+    c.ident = p->nu == p->n;
     if (!c.degree || !c.drank || !ud) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
 
     size_t nblocks = (p->n + 511) / 512;
     for (int pass = 0; pass < 2; pass++) {
-        st = vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, &c);
+        if (c.ident && !c.clean) {
+            /* Whole network: vpar's column sums, then the diagonal taken
+               as 1 (a non-finite diagonal entry: that column again). */
+            st = dt == VPAR_DTYPE_F32
+                     ? vpar_reduce_axis_f32(VPAR_AXIS_SUM, 0, (const float *)w, p->n, p->n, p->n, c.degree, pool)
+                     : vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, (const double *)w, p->n, p->n, p->n, c.degree, pool);
+            if (st != VPAR_OK) goto done;
+            for (size_t j = 0; j < p->n; j++) {
+                double wjj = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[j * p->n + j]
+                                                  : ((const double *)w)[j * p->n + j];
+                if (isfinite(wjj)) {
+                    c.degree[j] = c.degree[j] - wjj + 1.0;
+                } else {
+                    double s = 0;
+                    for (size_t i = 0; i < p->n; i++)
+                        s += i == j ? 1.0
+                                    : (dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * p->n + j]
+                                                            : ((const double *)w)[i * p->n + j]);
+                    c.degree[j] = s;
+                }
+            }
+        } else {
+            st = vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, &c);
+        }
         if (st != VPAR_OK) goto done;
         int bad = 0;
         for (size_t u = 0; u < p->nu; u++) {
@@ -1151,14 +1431,11 @@ VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_
     if (!vpar__egad_rank_avg(ud, p->nu, c.drank)) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
 
     {
-        int nt = 1; /* TODO(pool): vpar_pool_size(pool) */
+        int nt = vpar_pool_size(pool);
         if (nt < 1) nt = 1;
-        size_t nf = (size_t)p->desc.nfold;
-        size_t bytes = nf * p->n * sizeof(double) + p->max_pos * sizeof(double) +
-                       (nf + 1) * sizeof(size_t) + nf * sizeof(long long) + p->n;
-        bytes = (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
+        size_t bytes = vpar__egad_scratch_bytes(p);
         c.scratch_stride = bytes;
-        c.scratch = (unsigned char *)vpar__egad_zalloc((size_t)nt, bytes); /* marks start at 0 */
+        c.scratch = (unsigned char *)vpar__egad_alloc((size_t)nt, bytes);
         if (!c.scratch) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %d x %zu bytes of scratch", name, nt, bytes); goto done; }
         st = vpar__egad_for(pool, p->nterms, 1, vpar__egad_terms_range, &c);
         if (st != VPAR_OK) goto done;

@@ -255,6 +255,61 @@ out:
     free(h5cols);
 }
 
+/* State shared by the parent and (copy-on-write) the workers. */
+typedef struct run_state {
+    const shared_in *in;
+    vpar_shmap *map;       /* index -> net_result, written by workers */
+    int threads;           /* per worker; 0 = vpar default */
+    int tty, total, done;
+    int *crashed;          /* parent only */
+    int *crash_code;       /* parent only: signal (> 0) or -exit status */
+} run_state;
+
+/* The thread pool of this worker process (created after the fork). */
+static vpar_pool *worker_pool;
+
+static int worker_init(void *user, int worker) {
+    (void)worker;
+    run_state *rs = (run_state *)user;
+    vpar_pool_desc d = {rs->threads, 0};
+    if (vpar_pool_create(&worker_pool, &d) != VPAR_OK) return (int)VPAR_ERR_SYSTEM;
+    return 0;
+}
+
+static int worker_task(void *user, size_t index, void *result) {
+    (void)result;
+    run_state *rs = (run_state *)user;
+    net_result r;
+    run_network(rs->in, (int)index, worker_pool, &r);
+    char key[32];
+    snprintf(key, sizeof key, "%zu", index);
+    if (vpar_shmap_put(rs->map, key, &r, sizeof r) != VPAR_OK) return (int)VPAR_ERR_FULL;
+    return 0;
+}
+
+/* Parent: progress, and which tasks died without a record. */
+static int on_done(void *user, size_t index, const void *result, const vpar_procpool_status *st) {
+    (void)result;
+    run_state *rs = (run_state *)user;
+    rs->done++;
+    if (st->state == VPAR_TASK_SIGNAL || st->state == VPAR_TASK_TIMEOUT) {
+        rs->crashed[index] = 1;
+        rs->crash_code[index] = st->code;
+    } else if (st->state == VPAR_TASK_EXIT) {
+        rs->crashed[index] = 1;
+        rs->crash_code[index] = -st->code;
+    } else if (st->state == VPAR_TASK_NOT_RUN) {
+        rs->crashed[index] = 1;
+    }
+    if (rs->tty) {
+        char name[256];
+        network_name(rs->in->opt->networks[index], name, sizeof name);
+        fprintf(stderr, "\r\033[Kvpar-egad: %d/%d networks done (last: %s)", rs->done, rs->total, name);
+        fflush(stderr);
+    }
+    return 0;
+}
+
 static int write_summary(const options *o, const net_result *rs, const int *crashed) {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/summary.csv", o->out);
@@ -382,22 +437,82 @@ int main(int argc, char **argv) {
         fputs("vpar-egad: out of memory\n", stderr);
         return 2;
     }
-    int tty = !o.quiet && isatty(2);
-    /* TODO(procpool): run networks on the process pool with -j workers. */
-    for (int i = 0; i < o.nnet; i++) {
-        run_network(&in, i, NULL, &rs[i]);
-        if (tty) fprintf(stderr, "\r\033[Kvpar-egad: %d/%d networks", i + 1, o.nnet);
+    /* Output names must be distinct: DIR/<name>.csv per network. */
+    for (int i = 0; i < o.nnet; i++)
+        for (int j = 0; j < i; j++) {
+            char a[256], b[256];
+            network_name(o.networks[i], a, sizeof a);
+            network_name(o.networks[j], b, sizeof b);
+            if (strcmp(a, b) == 0) {
+                fprintf(stderr, "vpar-egad: %s and %s would both write %s/%s.csv; rename one\n",
+                        o.networks[j], o.networks[i], o.out, a);
+                return 2;
+            }
+        }
+
+    /* Shared-memory result map (created before the workers are forked, so
+       they inherit it), then the process pool. */
+    run_state rsd;
+    memset(&rsd, 0, sizeof rsd);
+    rsd.in = &in;
+    rsd.tty = !o.quiet && isatty(2);
+    rsd.total = o.nnet;
+    rsd.crashed = crashed;
+    rsd.crash_code = (int *)calloc((size_t)o.nnet, sizeof(int));
+    rsd.threads = o.threads;
+    if (rsd.threads == 0 && !getenv("VPAR_NUM_THREADS")) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        rsd.threads = (int)(cpus > 0 ? cpus : 1) / o.jobs;
+        if (rsd.threads < 1) rsd.threads = 1;
     }
-    if (tty) fputc('\n', stderr);
+    vpar_shmap_desc md;
+    memset(&md, 0, sizeof md);
+    md.capacity = (size_t)o.nnet;
+    md.key_max = 31;
+    md.value_size = sizeof(net_result);
+    vpar_procpool *pp = NULL;
+    int jobs = o.jobs < o.nnet ? o.jobs : o.nnet;
+    vpar_procpool_desc pd;
+    memset(&pd, 0, sizeof pd);
+    pd.workers = jobs;
+    pd.chunk = 1; /* networks take seconds each: hand them out one by one */
+    pd.init = worker_init;
+    pd.init_user = &rsd;
+    if (!rsd.crash_code || vpar_shmap_create(&rsd.map, &md) != VPAR_OK ||
+        vpar_procpool_create(&pp, &pd) != VPAR_OK) {
+        fprintf(stderr, "vpar-egad: %s\n", rsd.crash_code ? vpar_last_error() : "out of memory");
+        vpar_shmap_destroy(rsd.map);
+        return 2;
+    }
+    vpar_status mst = vpar_procpool_map_unordered(pp, (size_t)o.nnet, worker_task, &rsd, 0, on_done, &rsd);
+    if (rsd.tty) fputc('\n', stderr);
+    vpar_procpool_destroy(pp);
+    if (mst == VPAR_ERR_INTERRUPTED) fprintf(stderr, "vpar-egad: interrupted\n");
 
     int failed = 0;
     for (int i = 0; i < o.nnet; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%d", i);
+        if (!crashed[i] && vpar_shmap_get(rsd.map, key, &rs[i], sizeof rs[i]) != VPAR_OK) {
+            crashed[i] = 1; /* no record: the worker died before writing one */
+        }
+        if (crashed[i]) {
+            rs[i].mean_auc = NAN;
+            rs[i].nterms = 0;
+            rs[i].status = VPAR_ERR_CRASHED;
+        }
         if (crashed[i] || rs[i].status) {
             failed++;
-            fprintf(stderr, "vpar-egad: %s: %s\n", o.networks[i],
-                    crashed[i] ? "worker crashed" : rs[i].message);
+            char why[96];
+            if (!crashed[i]) snprintf(why, sizeof why, "failed");
+            else if (rsd.crash_code[i] > 0) snprintf(why, sizeof why, "worker died (%s)", strsignal(rsd.crash_code[i]));
+            else if (rsd.crash_code[i] < 0) snprintf(why, sizeof why, "worker exited with status %d", -rsd.crash_code[i]);
+            else snprintf(why, sizeof why, "not run");
+            fprintf(stderr, "vpar-egad: %s: %s\n", o.networks[i], crashed[i] ? why : rs[i].message);
         }
     }
+    vpar_shmap_destroy(rsd.map);
+    free(rsd.crash_code);
     int ok = write_summary(&o, rs, crashed);
     free(rs);
     free(crashed);

@@ -1,0 +1,353 @@
+/* vpar-simnet — synthetic co-expression networks with GO-driven modules.
+
+     vpar-simnet --annotations data/go_bp_human.tsv.gz --genes 5000 \
+                 --networks 3 --seed 7 --out nets/
+
+   Picks N annotated genes (seeded), chooses a fraction of the GO terms that
+   pass EGAD's size filter as "active modules", simulates expression
+   (genes x samples): every gene gets a shared latent factor per active
+   module it belongs to, plus independent noise, and writes the Pearson
+   correlation networks nets/nw_00.npy ... (float32 by default), the row
+   labels nets/genes.txt and the annotations restricted to those genes
+   nets/go.tsv. Each network draws new latent factors and noise, so the
+   networks differ but share the module structure. Output is a pure
+   function of the options (seed included) and does not depend on the
+   thread count.
+
+   The correlation is a GEMM (N x S times S x N): computed in blocks of the
+   upper triangle, mirrored, rows in parallel on the thread pool.
+*/
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+#include "egad.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- seeded RNG: splitmix64 seeding xoshiro256** -------------------------- */
+typedef struct rng { uint64_t s[4]; } rng;
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static void rng_seed(rng *r, uint64_t seed, uint64_t stream) {
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (stream + 1) * 0xd1b54a32d192ed03ull;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+}
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rng_next(rng *r) {
+    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+    return res;
+}
+static double rng_unif(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+static double rng_norm(rng *r) {
+    /* Box-Muller, one value per call (simple and reproducible). */
+    double u1 = rng_unif(r), u2 = rng_unif(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+typedef struct opts {
+    const char *annotations, *out, *dtype;
+    size_t ngenes;
+    int samples, networks, threads, quiet;
+    uint64_t seed;
+    double module_frac, strength;
+} opts;
+
+static void usage(FILE *f) {
+    fputs(
+"usage: vpar-simnet --annotations FILE [options]\n"
+"\n"
+"Synthetic gene co-expression networks whose modules follow GO terms, for\n"
+"testing and benchmarking EGAD (vpar-egad).\n"
+"\n"
+"  --annotations FILE  gene<TAB>term TSV (.gz ok), e.g. data/go_bp_human.tsv.gz\n"
+"  --genes N           number of genes to pick (default 2000; 0 = all)\n"
+"  --samples S         simulated samples per network (default 100)\n"
+"  --networks K        number of networks (default 1)\n"
+"  --seed X            random seed (default 1)\n"
+"  --module-frac F     fraction of filtered terms (21..999 genes) that are\n"
+"                      active modules (default 0.2)\n"
+"  --strength A        module loading scale (default 0.6)\n"
+"  --dtype f32|f64     network element type (default f32)\n"
+"  --out DIR           output directory (default .): nw_00.npy ... nw_<K-1>.npy,\n"
+"                      genes.txt, go.tsv (annotations of the chosen genes)\n"
+"  -t, --threads N     threads (default: all CPUs)\n"
+"  -q, --quiet         no progress messages\n"
+"  -h, --help          this help\n", f);
+}
+
+typedef struct gemm_ctx {
+    const float *x;  /* n x s, rows standardised (mean 0, norm 1) */
+    size_t n, s;
+    float *c32;      /* n x n outputs (one of them) */
+    double *c64;
+} gemm_ctx;
+
+#define SIM_BI 4
+#define SIM_BJ 64
+
+/* Correlations of rows [i0, i0+4) with rows [j0, j0+64): 4 x 64 dots. */
+static void sim_tile(const gemm_ctx *g, size_t i0, size_t ni, size_t j0, size_t nj, float out[SIM_BI][SIM_BJ]) {
+    float acc[SIM_BI][SIM_BJ];
+    memset(acc, 0, sizeof acc);
+    const size_t S = g->s;
+    for (size_t jj = 0; jj < nj; jj++) {
+        const float *b = g->x + (j0 + jj) * S;
+        for (size_t ii = 0; ii < ni; ii++) {
+            const float *a = g->x + (i0 + ii) * S;
+            float sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            size_t k = 0;
+            for (; k + 8 <= S; k += 8)
+                for (int l = 0; l < 8; l++) sum[l] += a[k + l] * b[k + l];
+            float tot = 0;
+            for (; k < S; k++) tot += a[k] * b[k];
+            acc[ii][jj] = tot + ((sum[0] + sum[4]) + (sum[1] + sum[5])) + ((sum[2] + sum[6]) + (sum[3] + sum[7]));
+        }
+    }
+    memcpy(out, acc, sizeof acc);
+}
+
+static void sim_rows(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    gemm_ctx *g = (gemm_ctx *)user;
+    const size_t n = g->n;
+    float tile[SIM_BI][SIM_BJ];
+    for (size_t blk = begin; blk < end; blk++) {
+        size_t i0 = blk * SIM_BI, ni = i0 + SIM_BI <= n ? SIM_BI : n - i0;
+        /* Upper triangle (j >= i0) computed here, mirrored below the diagonal. */
+        for (size_t j0 = i0; j0 < n; j0 += SIM_BJ) {
+            size_t nj = j0 + SIM_BJ <= n ? SIM_BJ : n - j0;
+            sim_tile(g, i0, ni, j0, nj, tile);
+            for (size_t ii = 0; ii < ni; ii++)
+                for (size_t jj = 0; jj < nj; jj++) {
+                    size_t i = i0 + ii, j = j0 + jj;
+                    if (j < i) continue;
+                    float v = i == j ? 1.0f : tile[ii][jj];
+                    if (g->c32) { g->c32[i * n + j] = v; g->c32[j * n + i] = v; }
+                    else { g->c64[i * n + j] = v; g->c64[j * n + i] = v; }
+                }
+        }
+    }
+}
+
+/* genes.txt and go.tsv (all pairs of the chosen genes, gene by gene). */
+static int write_text(const opts *o, const char **names, size_t n, const vpar_egad_annotations *ann,
+                      const vpar_egad_plan *plan) {
+    (void)plan;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/genes.txt", o->out);
+    FILE *f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "vpar-simnet: %s: %s\n", path, strerror(errno)); return 0; }
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s\n", names[i]);
+    if (fclose(f) != 0) { fprintf(stderr, "vpar-simnet: %s: write failed\n", path); return 0; }
+    snprintf(path, sizeof path, "%s/go.tsv", o->out);
+    f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "vpar-simnet: %s: %s\n", path, strerror(errno)); return 0; }
+    fputs("gene\tterm\n", f);
+    for (size_t i = 0; i < n; i++) {
+        long gi = vpar_egad_annotations_find_gene(ann, names[i]);
+        size_t cnt;
+        const uint32_t *terms = vpar_egad_annotations_gene_terms(ann, (size_t)gi, &cnt);
+        for (size_t k = 0; k < cnt; k++)
+            fprintf(f, "%s\t%s\n", names[i], vpar_egad_annotations_term(ann, terms[k]));
+    }
+    if (fclose(f) != 0) { fprintf(stderr, "vpar-simnet: %s: write failed\n", path); return 0; }
+    return 1;
+}
+
+static int parse_size(const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "vpar-simnet: %s: expected a number in [%g, %g], got '%s'\n", opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    opts o = {NULL, ".", "f32", 2000, 100, 1, 0, 0, 1, 0.2, 0.6};
+    static const struct option longs[] = {
+        {"annotations", required_argument, 0, 'a'}, {"genes", required_argument, 0, 'g'},
+        {"samples", required_argument, 0, 's'}, {"networks", required_argument, 0, 'k'},
+        {"seed", required_argument, 0, 'S'}, {"module-frac", required_argument, 0, 'm'},
+        {"strength", required_argument, 0, 'A'}, {"dtype", required_argument, 0, 'd'},
+        {"out", required_argument, 0, 'o'}, {"threads", required_argument, 0, 't'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    double v;
+    while ((c = getopt_long(argc, argv, "t:qh", longs, NULL)) != -1) {
+        switch (c) {
+        case 'a': o.annotations = optarg; break;
+        case 'g': if (!parse_size("--genes", optarg, 0, 1e9, &v)) return 2; o.ngenes = (size_t)v; break;
+        case 's': if (!parse_size("--samples", optarg, 3, 1e6, &v)) return 2; o.samples = (int)v; break;
+        case 'k': if (!parse_size("--networks", optarg, 1, 100000, &v)) return 2; o.networks = (int)v; break;
+        case 'S': if (!parse_size("--seed", optarg, 0, 1e18, &v)) return 2; o.seed = (uint64_t)v; break;
+        case 'm': if (!parse_size("--module-frac", optarg, 0, 1, &o.module_frac)) return 2; break;
+        case 'A': if (!parse_size("--strength", optarg, 0, 100, &o.strength)) return 2; break;
+        case 'd': o.dtype = optarg; break;
+        case 'o': o.out = optarg; break;
+        case 't': if (!parse_size("--threads", optarg, 1, 4096, &v)) return 2; o.threads = (int)v; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: fputs("Try 'vpar-simnet --help'.\n", stderr); return 2;
+        }
+    }
+    if (!o.annotations) { fputs("vpar-simnet: --annotations FILE is required (try --help)\n", stderr); return 2; }
+    if (optind < argc) { fprintf(stderr, "vpar-simnet: unexpected argument '%s'\n", argv[optind]); return 2; }
+    int f64 = 0;
+    if (strcmp(o.dtype, "f64") == 0 || strcmp(o.dtype, "float64") == 0) f64 = 1;
+    else if (strcmp(o.dtype, "f32") != 0 && strcmp(o.dtype, "float32") != 0) {
+        fprintf(stderr, "vpar-simnet: --dtype: expected f32 or f64, got '%s'\n", o.dtype);
+        return 2;
+    }
+    if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vpar-simnet: --out %s: %s\n", o.out, strerror(errno));
+        return 2;
+    }
+    vpar_egad_annotations *ann;
+    if (vpar_egad_annotations_load(&ann, o.annotations, NULL) != VPAR_OK) {
+        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+        return 2;
+    }
+    size_t total = vpar_egad_annotations_ngenes(ann);
+    size_t n = o.ngenes == 0 || o.ngenes > total ? total : o.ngenes;
+    if (o.ngenes > total) fprintf(stderr, "vpar-simnet: only %zu annotated genes; using all\n", total);
+    size_t S = (size_t)o.samples;
+
+    /* Seeded choice of n genes, kept in annotation order. */
+    rng r;
+    rng_seed(&r, o.seed, 0);
+    size_t *perm = (size_t *)malloc(total * sizeof *perm);
+    unsigned char *chosen = (unsigned char *)calloc(total, 1);
+    const char **names = (const char **)malloc(n * sizeof *names);
+    float *x = NULL;
+    void *net = NULL;
+    double *z = NULL, *load = NULL;
+    vpar_egad_plan *plan = NULL;
+    int rc = 2;
+    if (!perm || !chosen || !names) { fputs("vpar-simnet: out of memory\n", stderr); goto out; }
+    for (size_t i = 0; i < total; i++) perm[i] = i;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i + (size_t)(rng_unif(&r) * (double)(total - i));
+        if (j >= total) j = total - 1;
+        size_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+        chosen[perm[i]] = 1;
+    }
+    for (size_t i = 0, k = 0; i < total; i++)
+        if (chosen[i]) names[k++] = vpar_egad_annotations_gene(ann, i);
+
+    /* Terms that pass EGAD's default filter among the chosen genes. */
+    if (vpar_egad_plan_create(&plan, ann, names, n, NULL, NULL, o.annotations) != VPAR_OK) {
+        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+        goto out;
+    }
+    size_t nterms = vpar_egad_plan_nterms(plan);
+    /* Active modules and their loadings: chosen once, shared by all networks. */
+    load = (double *)calloc(nterms, sizeof *load);
+    z = (double *)malloc(nterms * S * sizeof *z);
+    x = (float *)malloc(n * S * sizeof *x);
+    size_t nbytes = n * n * (f64 ? sizeof(double) : sizeof(float));
+    net = malloc(nbytes ? nbytes : 1);
+    if (!load || !z || !x || !net) { fputs("vpar-simnet: out of memory\n", stderr); goto out; }
+    size_t active = 0;
+    for (size_t t = 0; t < nterms; t++)
+        if (rng_unif(&r) < o.module_frac) {
+            load[t] = o.strength * (0.5 + rng_unif(&r));
+            active++;
+        }
+    /* Number of active modules of each gene: loadings are scaled by
+       1/sqrt(count) so that genes in many (nested) GO terms do not get
+       an ever larger signal. */
+    double *gscale = (double *)calloc(n, sizeof *gscale);
+    double *xd = (double *)malloc(n * S * sizeof *xd);
+    if (!gscale || !xd) { free(gscale); free(xd); fputs("vpar-simnet: out of memory\n", stderr); goto out; }
+    for (size_t t = 0; t < nterms; t++) {
+        if (load[t] == 0) continue;
+        size_t m;
+        const uint32_t *mem = vpar_egad_plan_term_members(plan, t, &m);
+        for (size_t i = 0; i < m; i++) gscale[mem[i]] += 1;
+    }
+    for (size_t g = 0; g < n; g++) gscale[g] = gscale[g] > 0 ? 1.0 / sqrt(gscale[g]) : 0;
+    if (!o.quiet)
+        fprintf(stderr, "vpar-simnet: %zu genes, %zu samples, %zu filtered terms, %zu active modules\n",
+                n, S, nterms, active);
+
+    vpar_pool *pool = NULL;
+    {
+        vpar_pool_desc pd = {o.threads, 0};
+        if (vpar_pool_create(&pool, &pd) != VPAR_OK) {
+            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+            free(gscale); free(xd);
+            goto out;
+        }
+    }
+    gemm_ctx g = {x, n, S, f64 ? NULL : (float *)net, f64 ? (double *)net : NULL};
+    for (int k = 0; k < o.networks; k++) {
+        rng_seed(&r, o.seed, (uint64_t)k + 1);
+        for (size_t i = 0; i < nterms * S; i++) z[i] = load[i / S] != 0 ? rng_norm(&r) : 0.0;
+        for (size_t i = 0; i < n * S; i++) xd[i] = rng_norm(&r);
+        for (size_t t = 0; t < nterms; t++) {
+            if (load[t] == 0) continue;
+            size_t m;
+            const uint32_t *mem = vpar_egad_plan_term_members(plan, t, &m);
+            for (size_t i = 0; i < m; i++) {
+                double *row = xd + (size_t)mem[i] * S, a = load[t] * gscale[mem[i]];
+                const double *zt = z + t * S;
+                for (size_t s = 0; s < S; s++) row[s] += a * zt[s];
+            }
+        }
+        /* Standardise rows: correlation = dot product of unit vectors. */
+        for (size_t i = 0; i < n; i++) {
+            double *row = xd + i * S, mean = 0, ss = 0;
+            for (size_t s = 0; s < S; s++) mean += row[s];
+            mean /= (double)S;
+            for (size_t s = 0; s < S; s++) ss += (row[s] - mean) * (row[s] - mean);
+            double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
+            for (size_t s = 0; s < S; s++) x[i * S + s] = (float)((row[s] - mean) * inv);
+        }
+        size_t nblk = (n + SIM_BI - 1) / SIM_BI;
+        if (vpar_parallel_for(pool, 0, nblk, 1, sim_rows, &g) != VPAR_OK) {
+            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+            free(gscale); free(xd); vpar_pool_destroy(pool);
+            goto out;
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/nw_%02d.npy", o.out, k);
+        size_t shape[2] = {n, n};
+        if (vpar_npy_write(path, net, f64 ? VPAR_DTYPE_F64 : VPAR_DTYPE_F32, 2, shape) != VPAR_OK) {
+            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+            free(gscale); free(xd); vpar_pool_destroy(pool);
+            goto out;
+        }
+        if (!o.quiet) fprintf(stderr, "vpar-simnet: wrote %s\n", path);
+    }
+    vpar_pool_destroy(pool);
+    free(gscale);
+    free(xd);
+    if (!write_text(&o, names, n, ann, plan)) goto out;
+    rc = 0;
+out:
+    vpar_egad_plan_destroy(plan);
+    vpar_egad_annotations_destroy(ann);
+    free(perm);
+    free(chosen);
+    free(names);
+    free(x);
+    free(net);
+    free(z);
+    free(load);
+    return rc;
+}

@@ -1,0 +1,16 @@
+# EGAD example tests (issue 7): the core API (test_egad), the gzip fallback
+# without zlib (test_egad_nozlib: same source, gzip tests only) and the
+# program vpar-egad end to end (test_egad_cli: golden outputs, -j/-t,
+# failing and crashing networks, bad input). Need the examples.
+if(NOT VPAR_BUILD_EXAMPLES)
+  return()
+endif()
+vpar_add_test(test_egad SOURCES test_egad.c LIBS vpar_egad TIMEOUT 300)
+vpar_add_test(test_egad_nozlib SOURCES test_egad.c LIBS vpar_egad TIMEOUT 120
+              ENV VPAR_TEST_FILTER=test_annotations_gzip)
+target_compile_definitions(test_egad_nozlib PRIVATE VPAR_EGAD_TEST_NO_ZLIB=1)
+vpar_add_test(test_egad_cli SOURCES test_egad_cli.c LIBS vpar_egad TIMEOUT 300)
+target_compile_definitions(test_egad_cli PRIVATE
+  VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>" VPAR_SIMNET_EXE="$<TARGET_FILE:vpar-simnet>"
+  VPAR_EGAD_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+add_dependencies(test_egad_cli vpar-egad vpar-simnet)

@@ -1,0 +1,592 @@
+/* EGAD core API (examples/egad/egad.h): golden fixtures egad_small,
+   egad_ties and hdf5 with 0/1/2 threads, a brute-force reference
+   implementation on random networks with ties, and every error path. */
+#ifdef VPAR_EGAD_TEST_NO_ZLIB
+/* The fallback that spawns `gzip -dc` (builds without zlib). */
+#  undef VPAR_EGAD_WITH_ZLIB
+#endif
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+#include "egad.h"
+
+#include "egad_common.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef struct loaded {
+    vpar_egad_annotations *ann;
+    char **genes;
+    size_t n;
+    vpar_npy npy;
+} loaded;
+
+static void load_case(const char *name, loaded *L) {
+    char p[256];
+    memset(L, 0, sizeof *L);
+    snprintf(p, sizeof p, "fixtures/%s/go.tsv", name);
+    ck_assert_msg(vpar_egad_annotations_load(&L->ann, vpar_test_data(p), NULL) == VPAR_OK, "%s", vpar_last_error());
+    snprintf(p, sizeof p, "fixtures/%s/genes.txt", name);
+    ck_assert_msg(vpar_egad_read_genes(vpar_test_data(p), &L->genes, &L->n) == VPAR_OK, "%s", vpar_last_error());
+    snprintf(p, sizeof p, "fixtures/%s/nw_00.npy", name);
+    ck_assert_msg(vpar_npy_open(&L->npy, vpar_test_data(p), 0) == VPAR_OK, "%s", vpar_last_error());
+    ck_assert_uint_eq(L->npy.shape[0], L->n);
+}
+
+static void free_case(loaded *L) {
+    vpar_egad_annotations_destroy(L->ann);
+    free(L->genes);
+    vpar_npy_close(&L->npy);
+}
+
+/* Runs the case through the API and returns the result as a table. */
+static vpar_status run_api(const vpar_egad_annotations *ann, const char *const *genes, size_t n, const void *w,
+                           vpar_dtype dt, const vpar_egad_desc *desc, vpar_pool *pool, egad_table *out,
+                           double *mean) {
+    unsigned char *drop = (unsigned char *)calloc(n, 1);
+    ck_assert_int_eq(vpar_egad_find_all_nan_rows(w, dt, n, drop), VPAR_OK);
+    vpar_egad_plan *plan = NULL;
+    vpar_status st = vpar_egad_plan_create(&plan, ann, genes, n, drop, desc, "test-network");
+    free(drop);
+    if (st != VPAR_OK) return st;
+    size_t nt = vpar_egad_plan_nterms(plan);
+    vpar_egad_term_result *r = (vpar_egad_term_result *)calloc(nt, sizeof *r);
+    st = vpar_egad_run(plan, w, dt, pool, r, mean, "test-network");
+    if (st == VPAR_OK) {
+        out->n = nt;
+        out->term = (char **)malloc(nt * sizeof *out->term);
+        out->v = (double (*)[4])malloc(nt * sizeof *out->v);
+        for (size_t t = 0; t < nt; t++) {
+            out->term[t] = strdup(vpar_egad_plan_term(plan, t));
+            out->v[t][0] = r[t].auc;
+            out->v[t][1] = r[t].avg_node_degree;
+            out->v[t][2] = r[t].degree_null_auc;
+            out->v[t][3] = r[t].p_value;
+        }
+    }
+    free(r);
+    vpar_egad_plan_destroy(plan);
+    return st;
+}
+
+static void golden(const char *name, int threads) {
+    loaded L;
+    load_case(name, &L);
+    vpar_pool *pool = NULL;
+    if (threads > 0) {
+        vpar_pool_desc pd = {threads, 0};
+        ck_assert_int_eq(vpar_pool_create(&pool, &pd), VPAR_OK);
+    }
+    egad_table got, want;
+    double mean = 0;
+    ck_assert_msg(run_api(L.ann, (const char *const *)L.genes, L.n, L.npy.data, L.npy.dtype, NULL, pool, &got,
+                          &mean) == VPAR_OK, "%s", vpar_last_error());
+    char p[256];
+    snprintf(p, sizeof p, "fixtures/%s/expected.csv", name);
+    ck_assert(egad_table_read(vpar_test_data(p), &want));
+    char what[128];
+    snprintf(what, sizeof what, "%s (%d threads)", name, threads);
+    egad_assert_tables(&want, &got, what);
+    /* Mean AUC skips NaN terms (the fixtures have one: GO:0008150). */
+    double s = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < want.n; i++)
+        if (!isnan(want.v[i][0])) { s += want.v[i][0]; k++; }
+    ck_assert_double_eq_tol(mean, s / (double)k, 1e-12);
+    ck_assert_uint_lt(k, want.n);
+    egad_table_free(&got);
+    egad_table_free(&want);
+    vpar_pool_destroy(pool);
+    free_case(&L);
+}
+
+START_TEST(test_golden_small) { golden("egad_small", _i); } END_TEST
+START_TEST(test_golden_ties) { golden("egad_ties", _i); } END_TEST
+
+START_TEST(test_golden_hdf5) {
+    if (!vpar_egad_have_hdf5()) {
+        vpar_egad_annotations *a = NULL;
+        ck_assert_int_eq(vpar_egad_annotations_load_hdf5(&a, vpar_test_data("fixtures/hdf5/go.h5"), NULL),
+                         VPAR_ERR_UNSUPPORTED);
+        return;
+    }
+    vpar_egad_annotations *ann = NULL;
+    ck_assert_msg(vpar_egad_annotations_load_hdf5(&ann, vpar_test_data("fixtures/hdf5/go.h5"), NULL) == VPAR_OK, "%s",
+                  vpar_last_error());
+    void *vals = NULL;
+    vpar_dtype dt;
+    size_t rows, cols;
+    char **rn = NULL, **cn = NULL;
+    ck_assert_msg(vpar_egad_hdf5_read_frame(vpar_test_data("fixtures/hdf5/nw.h5"), "nw", &vals, &dt, &rows, &cols,
+                                            &rn, &cn) == VPAR_OK, "%s", vpar_last_error());
+    ck_assert_uint_eq(rows, cols);
+    ck_assert_int_eq(dt, VPAR_DTYPE_F32);
+    /* The HDF5 case holds the egad_ties network and annotations. */
+    egad_table got, want;
+    vpar_pool_desc pd = {_i, 0};
+    vpar_pool *pool = NULL;
+    ck_assert_int_eq(vpar_pool_create(&pool, &pd), VPAR_OK);
+    ck_assert_msg(run_api(ann, (const char *const *)rn, rows, vals, dt, NULL, pool, &got, NULL) == VPAR_OK, "%s",
+                  vpar_last_error());
+    ck_assert(egad_table_read(vpar_test_data("fixtures/egad_ties/expected.csv"), &want));
+    egad_assert_tables(&want, &got, "hdf5");
+    /* Wrong key: a clear error naming the file. */
+    void *v2 = NULL;
+    char **r2 = NULL, **c2 = NULL;
+    ck_assert_int_ne(vpar_egad_hdf5_read_frame(vpar_test_data("fixtures/hdf5/nw.h5"), "nope", &v2, &dt, &rows, &cols,
+                                               &r2, &c2), VPAR_OK);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "nw.h5"));
+    ck_assert_int_ne(vpar_egad_hdf5_read_frame(vpar_test_data("fixtures/egad_ties/genes.txt"), "nw", &v2, &dt, &rows,
+                                               &cols, &r2, &c2), VPAR_OK);
+    vpar_pool_destroy(pool);
+    egad_table_free(&got);
+    egad_table_free(&want);
+    free(vals);
+    free(rn);
+    free(cn);
+    vpar_egad_annotations_destroy(ann);
+}
+END_TEST
+
+/* ---- brute-force reference -------------------------------------------------
+   Dense, direct from the definition: training sums formed row by row, all
+   candidates sorted, average ranks. Shares no code with egad.h. */
+
+typedef struct ref_pair { int gene, term; } ref_pair;
+
+static void ref_avg_ranks(const double *x, const int *use, int n, double *rank) {
+    for (int i = 0; i < n; i++) {
+        if (!use[i]) continue;
+        int lt = 0, eq = 0;
+        for (int j = 0; j < n; j++) {
+            if (!use[j]) continue;
+            if (x[j] < x[i]) lt++;
+            else if (x[j] == x[i]) eq++;
+        }
+        rank[i] = lt + (eq + 1) / 2.0;
+    }
+}
+
+/* W: n x n doubles (NaN rows allowed); labels: gene id per row (ints,
+   repeats allowed); pairs: (gene id, term id) in file order. */
+static int ref_egad(const double *W, const int *labels, int n, const ref_pair *pairs, int npairs, int nterms_all,
+                    int nfold, int mn, int mx, char names[][16], double (*out)[4]) {
+    int *uidx = (int *)malloc(sizeof(int) * (size_t)n), nu = 0;
+    int maxlab = 0;
+    for (int i = 0; i < n; i++) if (labels[i] > maxlab) maxlab = labels[i];
+    for (int p = 0; p < npairs; p++) if (pairs[p].gene > maxlab) maxlab = pairs[p].gene;
+    int *seen = (int *)calloc((size_t)maxlab + 1, sizeof(int));
+    int *annotated = (int *)calloc((size_t)maxlab + 1, sizeof(int));
+    for (int p = 0; p < npairs; p++) annotated[pairs[p].gene] = 1;
+    for (int i = 0; i < n; i++) {
+        int allnan = 1;
+        for (int j = 0; j < n; j++) if (!isnan(W[i * n + j])) allnan = 0;
+        if (allnan || seen[labels[i]] || !annotated[labels[i]]) continue;
+        seen[labels[i]] = 1;
+        uidx[nu++] = i;
+    }
+    /* Term order: first appearance. */
+    int *order = (int *)malloc(sizeof(int) * (size_t)nterms_all), nord = 0;
+    int *appeared = (int *)calloc((size_t)nterms_all, sizeof(int));
+    for (int p = 0; p < npairs; p++)
+        if (!appeared[pairs[p].term]) { appeared[pairs[p].term] = 1; order[nord++] = pairs[p].term; }
+    /* Membership matrix universe x term (by term id). */
+    unsigned char *M = (unsigned char *)calloc((size_t)nu * (size_t)nterms_all, 1);
+    for (int u = 0; u < nu; u++)
+        for (int p = 0; p < npairs; p++)
+            if (pairs[p].gene == labels[uidx[u]]) M[u * nterms_all + pairs[p].term] = 1;
+    int *kept = (int *)malloc(sizeof(int) * (size_t)nterms_all), nk = 0;
+    for (int o = 0; o < nord; o++) {
+        int t = order[o], c = 0;
+        for (int u = 0; u < nu; u++) c += M[u * nterms_all + t];
+        if (c > mn && c < mx) kept[nk++] = t;
+    }
+    /* Folds: gene by gene, kept terms in term order. */
+    int *fold = (int *)malloc(sizeof(int) * (size_t)nu * (size_t)(nk ? nk : 1));
+    int k = 0;
+    for (int u = 0; u < nu; u++)
+        for (int q = 0; q < nk; q++)
+            if (M[u * nterms_all + kept[q]]) fold[u * nk + q] = k++ % nfold;
+    /* Network with diagonal 1. */
+    double *A = (double *)malloc(sizeof(double) * (size_t)nu * (size_t)nu);
+    for (int a = 0; a < nu; a++)
+        for (int b = 0; b < nu; b++) A[a * nu + b] = a == b ? 1.0 : W[uidx[a] * n + uidx[b]];
+    double *deg = (double *)calloc((size_t)nu, sizeof(double));
+    for (int i = 0; i < nu; i++)
+        for (int j = 0; j < nu; j++) deg[i] += A[j * nu + i];
+    double *s = (double *)malloc(sizeof(double) * (size_t)nu), *rk = (double *)malloc(sizeof(double) * (size_t)nu);
+    int *use = (int *)malloc(sizeof(int) * (size_t)nu);
+    for (int q = 0; q < nk; q++) {
+        int t = kept[q], npos = 0;
+        for (int u = 0; u < nu; u++) npos += M[u * nterms_all + t];
+        double aucs = 0, zs = 0;
+        int na = 0;
+        for (int f = 0; f < nfold; f++) {
+            int np_ = 0;
+            for (int i = 0; i < nu; i++) {
+                int pos = M[i * nterms_all + t];
+                int train = pos && fold[i * nk + q] != f;
+                use[i] = !train;
+                np_ += pos && !train;
+                double sum = 0;
+                for (int j = 0; j < nu; j++)
+                    if (M[j * nterms_all + t] && fold[j * nk + q] != f) sum += A[j * nu + i];
+                s[i] = fabs(sum / deg[i]);
+            }
+            int nn = nu - npos;
+            if (np_ == 0 || nn == 0) continue;
+            ref_avg_ranks(s, use, nu, rk);
+            double p = 0;
+            for (int i = 0; i < nu; i++)
+                if (M[i * nterms_all + t] && fold[i * nk + q] == f) p += rk[i];
+            double auc = (p / np_ - (np_ + 1) / 2.0) / nn;
+            double U = auc * np_ * nn;
+            zs += fabs(U - np_ * (double)nn / 2) / sqrt(np_ * (double)nn * (np_ + nn + 1) / 12.0);
+            aucs += auc;
+            na++;
+        }
+        out[q][0] = na ? aucs / na : NAN;
+        out[q][3] = 0.5 * erfc(zs / sqrt((double)nfold) / sqrt(2.0));
+        double ds = 0;
+        for (int u = 0; u < nu; u++) if (M[u * nterms_all + t]) ds += deg[u];
+        out[q][1] = ds / npos;
+        for (int u = 0; u < nu; u++) use[u] = 1;
+        ref_avg_ranks(deg, use, nu, rk);
+        double p = 0;
+        for (int u = 0; u < nu; u++) if (M[u * nterms_all + t]) p += rk[u];
+        int nn = nu - npos;
+        out[q][2] = nn ? (p / npos - (npos + 1) / 2.0) / nn : NAN;
+        snprintf(names[q], 16, "T%d", t);
+    }
+    free(uidx); free(seen); free(annotated); free(order); free(appeared); free(M); free(kept);
+    free(fold); free(A); free(deg); free(s); free(rk); free(use);
+    return nk;
+}
+
+static double urand(unsigned *state) {
+    *state = *state * 1103515245u + 12345u;
+    return (double)((*state >> 8) & 0xffffff) / 16777216.0;
+}
+
+START_TEST(test_reference_random) {
+    unsigned seed = 12345u + (unsigned)_i * 7919u;
+    int n = 60 + (int)(urand(&seed) * 60);
+    int nfold = 2 + (int)(urand(&seed) * 4);
+    int use_f32 = _i % 2;
+    int nterms = 25;
+    double *W = (double *)malloc(sizeof(double) * (size_t)n * (size_t)n);
+    float *W32 = (float *)malloc(sizeof(float) * (size_t)n * (size_t)n);
+    for (int i = 0; i < n * n; i++) {
+        /* Rounded to 0.1 (float32) or 1/8 (float64): many ties in the network
+           and the scores. Both make every sum exact in double, so ties do not
+           depend on the summation order (with inexact float64 sums no two
+           implementations agree on which scores tie). */
+        double x = urand(&seed) * 2 - 0.6;
+        double v = use_f32 ? round(x * 10) / 10 : round(x * 8) / 8;
+        W32[i] = (float)v;
+        W[i] = use_f32 ? (double)W32[i] : v;
+    }
+    /* Every third case keeps all genes (universe == network: the column-sum
+       fast path); the others drop an all-NaN gene, repeats and unannotated
+       genes. */
+    int full = _i % 3 == 2;
+    int dead = (int)(urand(&seed) * n);
+    for (int j = 0; j < n && !full; j++) { W[dead * n + j] = NAN; W32[dead * n + j] = NAN; }
+    int *labels = (int *)malloc(sizeof(int) * (size_t)n);
+    char **gn = (char **)malloc(sizeof(char *) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        labels[i] = (!full && i > 3 && urand(&seed) < 0.05) ? labels[i - 2] : 1000 + i; /* some repeats */
+        gn[i] = (char *)malloc(16);
+        snprintf(gn[i], 16, "G%d", labels[i]);
+    }
+    ref_pair *pairs = (ref_pair *)malloc(sizeof(ref_pair) * (size_t)(n * nterms + 1));
+    int np = 0;
+    const char **pg = (const char **)malloc(sizeof(char *) * (size_t)(n * nterms + 1));
+    const char **pt = (const char **)malloc(sizeof(char *) * (size_t)(n * nterms + 1));
+    char (*tn)[16] = (char (*)[16])malloc(16 * (size_t)nterms);
+    for (int t = 0; t < nterms; t++) snprintf(tn[t], 16, "T%d", t);
+    /* Genes in random order, each with random terms (term 0 on every gene:
+       the all-positive case gives NaN AUC and P = 0.5). */
+    for (int i = n - 1; i >= 0; i--) {
+        if (!full && urand(&seed) < 0.1) continue; /* unannotated gene */
+        for (int t = 0; t < nterms; t++) {
+            double pr = t == 0 ? 1.0 : 0.05 + 0.6 * t / nterms;
+            if (urand(&seed) < pr) {
+                pairs[np].gene = labels[i];
+                pairs[np].term = (t * 7) % nterms; /* term ids not in order of appearance */
+                pg[np] = gn[i];
+                pt[np] = tn[pairs[np].term];
+                np++;
+            }
+        }
+    }
+    int mn = 3, mx = n - 5;
+    char names[64][16];
+    double (*want)[4] = (double (*)[4])malloc(sizeof(double[4]) * 64);
+    int nk = ref_egad(W, labels, n, pairs, np, nterms, nfold, mn, mx, names, want);
+    ck_assert_int_gt(nk, 5);
+
+    vpar_egad_annotations *ann;
+    ck_assert_int_eq(vpar_egad_annotations_create(&ann, pg, pt, (size_t)np, "random"), VPAR_OK);
+    vpar_egad_desc d = {nfold, mn, mx, 0};
+    vpar_pool_desc pd = {2, 0};
+    vpar_pool *pool;
+    ck_assert_int_eq(vpar_pool_create(&pool, &pd), VPAR_OK);
+    egad_table got;
+    ck_assert_msg(run_api(ann, (const char *const *)gn, (size_t)n, use_f32 ? (const void *)W32 : (const void *)W,
+                          use_f32 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64, &d, pool, &got, NULL) == VPAR_OK,
+                  "%s", vpar_last_error());
+    ck_assert_int_eq((int)got.n, nk);
+    for (int q = 0; q < nk; q++) {
+        ck_assert_str_eq(got.term[q], names[q]);
+        for (int k = 0; k < 4; k++) {
+            double a = want[q][k], b = got.v[q][k];
+            ck_assert_msg((isnan(a) && isnan(b)) || fabs(a - b) <= 1e-12 * (1 + fabs(a)),
+                          "iter %d term %s col %d: %.17g vs reference %.17g", _i, names[q], k, b, a);
+        }
+    }
+    egad_table_free(&got);
+    vpar_pool_destroy(pool);
+    vpar_egad_annotations_destroy(ann);
+    for (int i = 0; i < n; i++) free(gn[i]);
+    free(gn); free(labels); free(pairs); free(pg); free(pt); free(tn); free(want); free(W); free(W32);
+}
+END_TEST
+
+/* ---- annotation parsing -------------------------------------------------- */
+
+START_TEST(test_annotations_formats) {
+    char *dir = egad_tmpdir();
+    vpar_egad_annotations *a;
+    /* Header auto-detected, CRLF, comments, blank lines, repeated pairs. */
+    egad_write_file(egad_path(dir, "a.tsv"), "gene\tterm\r\n! comment\r\nA\tT1\r\n\r\nB\tT1\r\nA\tT2\r\nA\tT1\r\n");
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "a.tsv"), NULL), VPAR_OK);
+    ck_assert_uint_eq(vpar_egad_annotations_ngenes(a), 2);
+    ck_assert_uint_eq(vpar_egad_annotations_nterms(a), 2);
+    ck_assert_uint_eq(vpar_egad_annotations_npairs(a), 3);
+    ck_assert_str_eq(vpar_egad_annotations_term(a, 0), "T1");
+    ck_assert_int_eq(vpar_egad_annotations_find_gene(a, "gene"), -1);
+    ck_assert_int_eq(vpar_egad_annotations_find_gene(a, "B"), 1);
+    vpar_egad_annotations_destroy(a);
+    /* No header, forced: the first line is data. */
+    egad_write_file(egad_path(dir, "b.tsv"), "X\tT9\nY\tT9\n");
+    vpar_egad_annot_desc none = {0, 0, -1};
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "b.tsv"), &none), VPAR_OK);
+    ck_assert_uint_eq(vpar_egad_annotations_ngenes(a), 2);
+    vpar_egad_annotations_destroy(a);
+    vpar_egad_annot_desc hdr = {0, 0, 1};
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "b.tsv"), &hdr), VPAR_OK);
+    ck_assert_uint_eq(vpar_egad_annotations_ngenes(a), 1);
+    vpar_egad_annotations_destroy(a);
+    /* GAF columns (DB object ID = column 2, GO ID = column 5). */
+    egad_write_file(egad_path(dir, "c.gaf"),
+                    "!gaf-version: 2.2\nUniProtKB\tP1\tSYM1\tinvolved_in\tGO:1\tPMID:1\tIDA\t\tP\n"
+                    "UniProtKB\tP2\tSYM2\tinvolved_in\tGO:1\tPMID:1\tIDA\t\tP\n");
+    vpar_egad_annot_desc gaf = {1, 4, 0};
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "c.gaf"), &gaf), VPAR_OK);
+    ck_assert_str_eq(vpar_egad_annotations_gene(a, 1), "P2");
+    ck_assert_str_eq(vpar_egad_annotations_term(a, 0), "GO:1");
+    vpar_egad_annotations_destroy(a);
+    egad_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_annotations_gzip) {
+#ifdef VPAR_EGAD_TEST_NO_ZLIB
+    ck_assert_int_eq(vpar_egad_have_zlib(), 0);
+#endif
+    char *dir = egad_tmpdir();
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "gzip -c '%s' > '%s'", vpar_test_data("fixtures/egad_small/go.tsv"),
+             egad_path(dir, "go.tsv.gz"));
+    ck_assert_int_eq(system(cmd), 0);
+    vpar_egad_annotations *a, *b;
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, vpar_test_data("fixtures/egad_small/go.tsv"), NULL), VPAR_OK);
+    ck_assert_msg(vpar_egad_annotations_load(&b, egad_path(dir, "go.tsv.gz"), NULL) == VPAR_OK, "%s",
+                  vpar_last_error());
+    ck_assert_uint_eq(vpar_egad_annotations_npairs(a), vpar_egad_annotations_npairs(b));
+    ck_assert_uint_eq(vpar_egad_annotations_nterms(a), vpar_egad_annotations_nterms(b));
+    for (size_t t = 0; t < vpar_egad_annotations_nterms(a); t++)
+        ck_assert_str_eq(vpar_egad_annotations_term(a, t), vpar_egad_annotations_term(b, t));
+    vpar_egad_annotations_destroy(a);
+    vpar_egad_annotations_destroy(b);
+    /* Truncated gzip stream: an error naming the file, nothing loaded. */
+    snprintf(cmd, sizeof cmd, "head -c 2000 '%s' > '%s'", egad_path(dir, "go.tsv.gz"), egad_path(dir, "cut.tsv.gz"));
+    ck_assert_int_eq(system(cmd), 0);
+    b = (vpar_egad_annotations *)1;
+    ck_assert_int_eq(vpar_egad_annotations_load(&b, egad_path(dir, "cut.tsv.gz"), NULL), VPAR_ERR_FORMAT);
+    ck_assert_ptr_null(b);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "cut.tsv.gz"));
+    egad_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- bad input ------------------------------------------------------------- */
+
+START_TEST(test_bad_annotations) {
+    char *dir = egad_tmpdir();
+    vpar_egad_annotations *a = NULL;
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "missing.tsv"), NULL), VPAR_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "missing.tsv"));
+    /* Too few columns on line 4. */
+    egad_write_file(egad_path(dir, "m1.tsv"), "gene\tterm\nA\tT1\nB\tT1\nC\n");
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m1.tsv"), NULL), VPAR_ERR_FORMAT);
+    ck_assert_msg(strstr(vpar_last_error(), "m1.tsv:4:") != NULL, "%s", vpar_last_error());
+    /* Empty term field on line 2. */
+    egad_write_file(egad_path(dir, "m2.tsv"), "A\tT1\nB\t\n");
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m2.tsv"), NULL), VPAR_ERR_FORMAT);
+    ck_assert_msg(strstr(vpar_last_error(), "m2.tsv:2:") && strstr(vpar_last_error(), "term"), "%s",
+                  vpar_last_error());
+    /* GAF columns on a 2-column file. */
+    vpar_egad_annot_desc gaf = {1, 4, 0};
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m2.tsv"), &gaf), VPAR_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "m2.tsv:1:"));
+    /* Only a header. */
+    egad_write_file(egad_path(dir, "m3.tsv"), "gene\tterm\n");
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m3.tsv"), NULL), VPAR_ERR_FORMAT);
+    vpar_egad_annot_desc same = {2, 2, 0};
+    ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m2.tsv"), &same), VPAR_ERR_INVALID);
+    ck_assert_ptr_null(a);
+    egad_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_bad_genes_file) {
+    char *dir = egad_tmpdir();
+    char **g = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(vpar_egad_read_genes(egad_path(dir, "none.txt"), &g, &n), VPAR_ERR_IO);
+    egad_write_file(egad_path(dir, "g.txt"), "a\n\nb\n");
+    ck_assert_int_eq(vpar_egad_read_genes(egad_path(dir, "g.txt"), &g, &n), VPAR_ERR_FORMAT);
+    ck_assert_msg(strstr(vpar_last_error(), "g.txt:2:") != NULL, "%s", vpar_last_error());
+    egad_write_file(egad_path(dir, "ok.txt"), "a\r\nb\n\n");
+    ck_assert_int_eq(vpar_egad_read_genes(egad_path(dir, "ok.txt"), &g, &n), VPAR_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(g[1], "b");
+    free(g);
+    egad_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_bad_network) {
+    loaded L;
+    load_case("egad_ties", &L);
+    size_t n = L.n;
+    const char *const *genes = (const char *const *)L.genes;
+    vpar_egad_plan *plan = NULL;
+    /* No overlap between network genes and annotations. */
+    char **other = (char **)malloc(n * sizeof *other);
+    for (size_t i = 0; i < n; i++) other[i] = (char *)"not-a-gene";
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, (const char *const *)other, n, NULL, NULL, "nw_x.npy"),
+                     VPAR_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "nw_x.npy"));
+    ck_assert_ptr_null(plan);
+    free(other);
+    /* No term passes the filter. */
+    vpar_egad_desc strict = {3, 700, 1000, 0};
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, genes, n, NULL, &strict, "nw_y.npy"), VPAR_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "nw_y.npy"));
+    vpar_egad_desc bad = {3, 50, 51, 0};
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, genes, n, NULL, &bad, "nw"), VPAR_ERR_INVALID);
+    vpar_egad_desc badfold = {-1, 0, 0, 0};
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, genes, n, NULL, &badfold, "nw"), VPAR_ERR_INVALID);
+
+    /* NaN outside all-NaN rows: error naming the network; with
+       nonfinite_as_zero the same as a 0 there. */
+    float *w = (float *)malloc(n * n * sizeof *w);
+    memcpy(w, L.npy.data, n * n * sizeof *w);
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, genes, n, NULL, NULL, "nw_nan.npy"), VPAR_OK);
+    size_t u0 = vpar_egad_plan_universe_index(plan, 3), u1 = vpar_egad_plan_universe_index(plan, 9);
+    if (u0 >= n || u1 >= n) ck_abort_msg("universe index out of range");
+    w[u0 * n + u1] = NAN;
+    vpar_egad_term_result *r = (vpar_egad_term_result *)calloc(vpar_egad_plan_nterms(plan), sizeof *r);
+    ck_assert_int_eq(vpar_egad_run(plan, w, VPAR_DTYPE_F32, NULL, r, NULL, "nw_nan.npy"), VPAR_ERR_FORMAT);
+    ck_assert_msg(strstr(vpar_last_error(), "nw_nan.npy") && strstr(vpar_last_error(), "NaN"), "%s",
+                  vpar_last_error());
+    w[u0 * n + u1] = INFINITY;
+    ck_assert_int_eq(vpar_egad_run(plan, w, VPAR_DTYPE_F32, NULL, r, NULL, "nw_inf.npy"), VPAR_ERR_FORMAT);
+    vpar_egad_plan_destroy(plan);
+    w[u0 * n + u1] = NAN;
+    vpar_egad_desc zero = {0, 0, 0, 1};
+    egad_table a, b;
+    ck_assert_int_eq(run_api(L.ann, genes, n, w, VPAR_DTYPE_F32, &zero, NULL, &a, NULL), VPAR_OK);
+    w[u0 * n + u1] = 0.0f;
+    ck_assert_int_eq(run_api(L.ann, genes, n, w, VPAR_DTYPE_F32, NULL, NULL, &b, NULL), VPAR_OK);
+    egad_assert_tables(&b, &a, "nonfinite_as_zero");
+    egad_table_free(&a);
+    egad_table_free(&b);
+    /* A NaN on the diagonal is no error: the diagonal counts as 1. */
+    memcpy(w, L.npy.data, n * n * sizeof *w);
+    w[u0 * n + u0] = NAN;
+    ck_assert_int_eq(run_api(L.ann, genes, n, w, VPAR_DTYPE_F32, NULL, NULL, &a, NULL), VPAR_OK);
+    ck_assert(egad_table_read(vpar_test_data("fixtures/egad_ties/expected.csv"), &b));
+    egad_assert_tables(&b, &a, "NaN diagonal");
+    egad_table_free(&a);
+    egad_table_free(&b);
+    /* Unsupported dtype. */
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, genes, n, NULL, NULL, "nw"), VPAR_OK);
+    ck_assert_int_eq(vpar_egad_run(plan, w, VPAR_DTYPE_I32, NULL, r, NULL, "nw_int.npy"), VPAR_ERR_UNSUPPORTED);
+    ck_assert_int_eq(vpar_egad_find_all_nan_rows(w, VPAR_DTYPE_U8, n, (unsigned char *)r), VPAR_ERR_UNSUPPORTED);
+    vpar_egad_plan_destroy(plan);
+    free(r);
+    free(w);
+    free_case(&L);
+}
+END_TEST
+
+/* The CSV writer: NaN as `NaN`, 17 significant digits, round trip. */
+START_TEST(test_write_csv) {
+    loaded L;
+    load_case("egad_small", &L);
+    unsigned char *drop = (unsigned char *)calloc(L.n, 1);
+    vpar_egad_find_all_nan_rows(L.npy.data, L.npy.dtype, L.n, drop);
+    size_t ndrop = 0;
+    for (size_t i = 0; i < L.n; i++) ndrop += drop[i];
+    ck_assert_uint_eq(ndrop, 2); /* the fixture has 2 all-NaN genes */
+    vpar_egad_plan *plan;
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, L.ann, (const char *const *)L.genes, L.n, drop, NULL, "s"), VPAR_OK);
+    vpar_egad_term_result *r = (vpar_egad_term_result *)calloc(vpar_egad_plan_nterms(plan), sizeof *r);
+    ck_assert_int_eq(vpar_egad_run(plan, L.npy.data, L.npy.dtype, NULL, r, NULL, "s"), VPAR_OK);
+    char *dir = egad_tmpdir();
+    ck_assert_int_eq(vpar_egad_write_csv(egad_path(dir, "s.csv"), plan, r), VPAR_OK);
+    egad_table got, want;
+    ck_assert(egad_table_read(egad_path(dir, "s.csv"), &got));
+    ck_assert(egad_table_read(vpar_test_data("fixtures/egad_small/expected.csv"), &want));
+    egad_assert_tables(&want, &got, "csv");
+    for (size_t t = 0; t < got.n; t++)
+        for (int k = 0; k < 4; k++) {
+            double v = k == 0 ? r[t].auc : k == 1 ? r[t].avg_node_degree : k == 2 ? r[t].degree_null_auc : r[t].p_value;
+            ck_assert((isnan(v) && isnan(got.v[t][k])) || v == got.v[t][k]); /* exact round trip */
+        }
+    ck_assert_int_eq(vpar_egad_write_csv(egad_path(dir, "no/such/dir.csv"), plan, r), VPAR_ERR_IO);
+    egad_table_free(&got);
+    egad_table_free(&want);
+    egad_rmtree(dir);
+    free(dir);
+    free(r);
+    free(drop);
+    vpar_egad_plan_destroy(plan);
+    free_case(&L);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("egad");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_golden_small, 0, 3);
+    tcase_add_loop_test(tc, test_golden_ties, 0, 3);
+    tcase_add_loop_test(tc, test_golden_hdf5, 1, 3);
+    tcase_add_loop_test(tc, test_reference_random, 0, 12);
+    tcase_add_test(tc, test_annotations_formats);
+    tcase_add_test(tc, test_annotations_gzip);
+    tcase_add_test(tc, test_bad_annotations);
+    tcase_add_test(tc, test_bad_genes_file);
+    tcase_add_test(tc, test_bad_network);
+    tcase_add_test(tc, test_write_csv);
+    suite_add_tcase(s, tc);
+    return vpar_test_run(s);
+}
