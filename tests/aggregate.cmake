@@ -6,3 +6,20 @@ vpar_add_test(test_aggregate_io
   SOURCES test_aggregate_io.c ${VPAR_AGG_DIR}/aggregate_io.c
   LABELS cross)
 target_include_directories(test_aggregate_io PRIVATE ${VPAR_AGG_DIR})
+
+if(VPAR_BUILD_EXAMPLES)
+  # The engine through its API: golden fixture, threads, NaN, errors.
+  # vpar_egad is defined by examples/egad (added after tests/; resolved at
+  # generate time).
+  vpar_add_test(test_aggregate
+    SOURCES test_aggregate.c ${VPAR_AGG_DIR}/aggregate.c ${VPAR_AGG_DIR}/aggregate_io.c
+    LIBS vpar_egad TIMEOUT 300)
+  target_include_directories(test_aggregate PRIVATE ${VPAR_AGG_DIR})
+
+  # The program end to end: golden, seeds x workers x threads, validation,
+  # resume after SIGINT, the SVG.
+  add_test(NAME test_aggregate_cli
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_aggregate_cli.sh
+            $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data /usr/bin/python3)
+  set_tests_properties(test_aggregate_cli PROPERTIES TIMEOUT 600 LABELS "cli")
+endif()

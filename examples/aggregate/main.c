@@ -275,12 +275,15 @@ static void on_interrupt(int sig) {
 static void progress_step(void *user) { vpar_agg_progress_step((vpar_agg_progress *)user); }
 
 /* Test hook (tests/test_aggregate_cli.sh): VPAR_AGGREGATE_TEST_HOLD_AFTER=n
-   makes the parent wait, after it has written n permutation files, until
-   SIGINT/SIGTERM arrives, so that a test interrupts the run midway
-   deterministically. The wait polls the flag the handler sets (a signal
-   may be delivered to any thread). */
-static void hold_for_interrupt(run_ctx *c) {
-    if (c->hold_after <= 0 || (long)c->written != c->hold_after) return;
+   makes every permutation task past the first n (in the order this run
+   computes them) wait before its first step until the run is interrupted,
+   so that a test can interrupt a run midway deterministically: exactly n
+   permutation files exist when it does. In-process the wait ends when the
+   SIGINT/SIGTERM handler sets the flag; a pool worker (which ignores
+   SIGINT) waits until the interrupted parent kills it. The wait polls: a
+   signal may be delivered to any thread. */
+static void hold_for_interrupt(const run_ctx *c, size_t task) {
+    if (c->hold_after <= 0 || task < (size_t)c->hold_after) return;
     while (!atomic_load_explicit(&g_cancel, memory_order_relaxed)) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
@@ -301,7 +304,6 @@ static int finish_permutation(run_ctx *c, size_t i, const double *auc) {
     }
     c->done[i] = 1;
     c->written++;
-    hold_for_interrupt(c);
     return 1;
 }
 
@@ -323,6 +325,7 @@ static int run_in_process(run_ctx *c) {
     vpar_agg_hooks hooks = {progress_step, c->progress, &g_cancel};
     for (size_t t = 0; t < c->ntodo; t++) {
         size_t i = c->todo[t];
+        hold_for_interrupt(c, t);
         vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, auc);
         if (st == VPAR_ERR_INTERRUPTED) break;
         if (st != VPAR_OK) {
@@ -351,6 +354,7 @@ static int worker_init(void *user, int worker) {
 static int worker_task(void *user, size_t index, void *result) {
     run_ctx *c = (run_ctx *)user;
     size_t i = c->todo[index];
+    hold_for_interrupt(c, index);
     vpar_agg_hooks hooks = {progress_step, c->progress, NULL};
     vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, (double *)result);
     return (int)st;
