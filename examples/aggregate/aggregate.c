@@ -99,10 +99,9 @@ static vpar_status vpar__agg_read_h5(const char *path, const char *key, size_t n
 /* Symmetry as the ranker defines it (NaN equals NaN, -0 equals +0): sums
    of such matrices, added in the same order, are again symmetric in that
    sense, so the ranker's half-work symmetric layout applies to every
-   aggregate. Checked once per network (tiled, on the default pool). */
-static int vpar__agg_is_symmetric(const vpar_npy *a) {
-    return vpar_rank_check_symmetric(a->data, a->dtype, a->shape[0], vpar_pool_default(), NULL,
-                                     NULL) == VPAR_OK;
+   aggregate. Checked once per network (tiled, on the caller's pool). */
+static int vpar__agg_is_symmetric(const vpar_npy *a, vpar_pool *pool) {
+    return vpar_rank_check_symmetric(a->data, a->dtype, a->shape[0], pool, NULL, NULL) == VPAR_OK;
 }
 
 void vpar_agg_destroy(vpar_agg *agg) {
@@ -191,7 +190,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
             st = vpar_fail(VPAR_ERR_SHAPE, "%s: network has %zu genes but the genes file lists %zu",
                            paths[i], w->shape[0], a->n);
         if (st != VPAR_OK) goto fail;
-        if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(w);
+        if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(w, desc ? desc->pool : NULL);
     }
     /* After rank standardization no entry is NaN, so no gene is dropped
        and one plan serves every step (drop = NULL). */

@@ -82,6 +82,10 @@ typedef struct vpar_agg vpar_agg;
 typedef struct vpar_agg_desc {
     vpar_egad_desc egad;   /* folds and term size filter, as vpar-egad */
     const char *nw_key;    /* HDF5 key of network frames; NULL: "nw" */
+    vpar_pool *pool;       /* for the one-time checks in vpar_agg_create (network
+                              symmetry); NULL: serial. A process that forks
+                              workers afterwards should destroy it first
+                              (forking a multi-threaded process is fragile). */
 } vpar_agg_desc;
 
 /* Opens the k networks `paths` and builds the EGAD plan once.

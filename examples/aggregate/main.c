@@ -518,7 +518,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
         goto out;
     }
-    if (vpar_agg_create(&agg, ann, (const char *const *)genes, ngenes, o.networks, k, &o.desc) != VPAR_OK) {
+    /* A pool only for the set-up checks, gone before any worker is forked. */
+    vpar_pool *setup_pool = NULL;
+    vpar_pool_desc pd = {0};
+    pd.num_threads = o.threads ? o.threads : online_cpus();
+    if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) != VPAR_OK) setup_pool = NULL;
+    o.desc.pool = setup_pool;
+    st = vpar_agg_create(&agg, ann, (const char *const *)genes, ngenes, o.networks, k, &o.desc);
+    o.desc.pool = NULL;
+    if (setup_pool) vpar_pool_destroy(setup_pool);
+    if (st != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
         goto out;
     }
