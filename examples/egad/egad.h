@@ -64,6 +64,8 @@
 #include "vpar/common.h"
 #include "vpar/npy.h"
 #include "vpar/pool.h"
+#include "vpar/rank.h"
+#include "vpar/simd.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -945,23 +947,20 @@ static void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t
    time (define VPAR_NO_SIMD or VPAR_NO_AVX2 to keep the baseline only). */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(VPAR_NO_SIMD)
 #  define VPAR__EGAD_VEC 1
-/* The helpers below are always inlined: the vector-return ABI note that
-   GCC gives for 32-byte vectors without AVX does not apply. */
-#  if defined(__GNUC__) && !defined(__clang__)
-#    pragma GCC diagnostic ignored "-Wpsabi"
-#  endif
+/* Unaligned vector loads/stores as plain expressions (no helper
+   functions: passing 32-byte vectors by value would change the ABI without
+   AVX). */
 typedef double vpar__egad_d4 __attribute__((vector_size(32)));
-typedef float vpar__egad_f4 __attribute__((vector_size(16)));
-static inline vpar__egad_d4 vpar__egad_ld4d(const double *p) { vpar__egad_d4 v; memcpy(&v, p, sizeof v); return v; }
-static inline vpar__egad_d4 vpar__egad_ld4f(const float *p) {
-    vpar__egad_f4 v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, vpar__egad_d4);
-}
-static inline void vpar__egad_st4d(double *p, vpar__egad_d4 v) { memcpy(p, &v, sizeof v); }
+typedef double vpar__egad_d4u __attribute__((vector_size(32), aligned(8), may_alias));
+typedef float vpar__egad_f4u __attribute__((vector_size(16), aligned(4), may_alias));
+#  define vpar__egad_ld4d(p) (*(const vpar__egad_d4u *)(const void *)(p))
+#  define vpar__egad_ld4f(p) __builtin_convertvector(*(const vpar__egad_f4u *)(const void *)(p), vpar__egad_d4)
+#  define vpar__egad_st4d(p, v) (*(vpar__egad_d4u *)(void *)(p) = (v))
 #endif
+/* No clones under sanitizers: an ifunc resolver runs before the sanitizer
+   runtime is initialised (TSan crashes in it). */
 #if defined(VPAR__EGAD_VEC) && defined(__x86_64__) && !defined(__clang__) && !defined(VPAR_NO_AVX2) && \
-    defined(__GLIBC__)
+    defined(__GLIBC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #  define VPAR__EGAD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #  define VPAR__EGAD_CLONES
@@ -1315,29 +1314,6 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
     }
 }
 
-/* Average-tie ranks (1-based) of x[0..n). */
-typedef struct vpar__egad_iv { double v; size_t i; } vpar__egad_iv;
-static int vpar__egad_cmp_iv(const void *a, const void *b) {
-    const vpar__egad_iv *x = (const vpar__egad_iv *)a, *y = (const vpar__egad_iv *)b;
-    if (x->v != y->v) return (x->v > y->v) - (x->v < y->v);
-    return (x->i > y->i) - (x->i < y->i);
-}
-static int vpar__egad_rank_avg(const double *x, size_t n, double *ranks) {
-    vpar__egad_iv *t = (vpar__egad_iv *)vpar__egad_alloc(n, sizeof *t);
-    if (!t) return 0;
-    for (size_t i = 0; i < n; i++) { t[i].v = x[i]; t[i].i = i; }
-    qsort(t, n, sizeof *t, vpar__egad_cmp_iv);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j + 1 < n && t[j + 1].v == t[i].v) j++;
-        double r = ((double)i + (double)j) / 2.0 + 1.0;
-        for (size_t k = i; k <= j; k++) ranks[t[k].i] = r;
-        i = j + 1;
-    }
-    VPAR_FREE(t);
-    return 1;
-}
-
 /* Runs fn over [0, count) on the pool (serially without one). */
 /* Runs fn over [0, count) on the pool (serially without one). Terms are
    handed out one at a time (grain 1): their cost varies 50-fold with size. */
@@ -1428,7 +1404,9 @@ VPAR_API vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_
         }
         c.clean = 1; /* second pass with NaN/inf as 0 */
     }
-    if (!vpar__egad_rank_avg(ud, p->nu, c.drank)) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name); goto done; }
+    /* Degree ranks (average ties) for DEGREE_NULL_AUC: the vpar ranker. */
+    st = vpar_rankdata_f64(ud, p->nu, c.drank, NULL, pool);
+    if (st != VPAR_OK) goto done;
 
     {
         int nt = vpar_pool_size(pool);
