@@ -23,10 +23,6 @@ if(VPAR_BUILD_EXAMPLES)
     SOURCES test_aggregate.c ${VPAR_AGG_DIR}/aggregate.c ${VPAR_AGG_DIR}/aggregate_io.c
     LIBS vpar_egad TIMEOUT 300 ${VPAR_AGG_QUICK_ENV})
   target_include_directories(test_aggregate PRIVATE ${VPAR_AGG_DIR})
-  if(VPAR_SANITIZER STREQUAL "tsan")
-    # egad.h's target_clones ifuncs run before TSan initialises (load-time crash).
-    target_compile_definitions(test_aggregate PRIVATE VPAR_NO_AVX2=1)
-  endif()
 
   # The program end to end: golden, seeds x workers x threads, validation,
   # resume after SIGINT, the SVG.
