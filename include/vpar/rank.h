@@ -315,6 +315,15 @@ enum {
     VPAR__RK_ORD1
 };
 
+/* A per-thread buffer reused by serial sub-levels (fresh mallocs of a few
+   MB would page-fault every time). Only the owning tid touches it. */
+typedef struct vpar__rk_tbuf {
+    void *p;
+    size_t cap;
+    int busy;
+    char pad[VPAR_CACHE_LINE];
+} vpar__rk_tbuf;
+
 typedef struct vpar__rk {
     vpar_pool *pool;
     int nthreads;
@@ -330,6 +339,7 @@ typedef struct vpar__rk {
     uint64_t fill;        /* slot bits written for skipped entries */
     void *dst;            /* replay target, slot-sized elements, same indexing as x */
     unsigned char *scratch;   /* per tid, leaf buffers */
+    struct vpar__rk_tbuf *tbuf;   /* per tid, reusable sub-level key buffer */
     size_t scratch_stride;
     atomic_int err;       /* first vpar_status from inside a task */
 } vpar__rk;
@@ -351,6 +361,10 @@ typedef struct vpar__rk_level {
     uint64_t *base;                /* nb: weighted count of smaller entries */
     size_t ordbase;
     int tid;                       /* sub-level run serially: caller's tid */
+    /* level 1 only: fine bins merged into buckets of similar size */
+    const uint32_t *map;           /* fine bin -> bucket */
+    uint64_t *blo;                 /* nb: lowest key of each bucket */
+    unsigned char *bbits;          /* nb: keys of bucket b lie in [blo, blo + 2^bbits) */
 } vpar__rk_level;
 
 static void vpar__rk_set_err(vpar__rk *rk, vpar_status st) {
@@ -426,9 +440,12 @@ static void vpar__rk_emit(const vpar__rk *rk, void *slots, const uint32_t *sid,
     }
 }
 
-/* Stable in-cache sort of (k, id) by k: MSD radix with 8-bit digits over the
-   actual range, insertion sort below 32 entries. tk/tid: scratch of n. */
-static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid, size_t n) {
+/* Stable in-cache sort of (k, id) by k: MSD radix over the actual key
+   range (`dbits`-bit digits), insertion sort below 32 entries. tk/tid:
+   scratch of n. The first call uses up to 11-bit digits (one pass splits a
+   leaf into runs of a few entries), recursive calls 8-bit ones. */
+static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid, size_t n,
+                         int top) {
     if (n <= 32) {
         for (size_t i = 1; i < n; i++) {
             uint64_t kv = k[i];
@@ -445,26 +462,32 @@ static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid,
         mx = k[i] > mx ? k[i] : mx;
     }
     if (mn == mx) return;
+    int dbits = 8;
+    if (top) {
+        dbits = vpar__rk_bitlen((uint64_t)n) - 3;
+        if (dbits > 11) dbits = 11;
+        if (dbits < 8) dbits = 8;
+    }
     int bits = vpar__rk_bitlen(mx - mn);
-    int sh = bits > 8 ? bits - 8 : 0;
-    size_t cnt[257];
-    memset(cnt, 0, sizeof cnt);
+    int sh = bits > dbits ? bits - dbits : 0;
+    size_t nd = (size_t)((mx - mn) >> sh) + 1;
+    uint32_t cnt[2049], pos[2048];
+    memset(cnt, 0, (nd + 1) * sizeof cnt[0]);
     for (size_t i = 0; i < n; i++) cnt[((k[i] - mn) >> sh) + 1]++;
-    for (int d = 0; d < 256; d++) cnt[d + 1] += cnt[d];
-    size_t pos[256];
-    memcpy(pos, cnt, sizeof pos);
+    for (size_t d = 0; d < nd; d++) cnt[d + 1] += cnt[d];
+    memcpy(pos, cnt, nd * sizeof pos[0]);
     for (size_t i = 0; i < n; i++) {
         size_t d = (size_t)((k[i] - mn) >> sh);
-        size_t p = pos[d]++;
+        uint32_t p = pos[d]++;
         tk[p] = k[i];
         tid[p] = id[i];
     }
     memcpy(k, tk, n * sizeof *k);
     memcpy(id, tid, n * sizeof *id);
     if (sh == 0) return;  /* each digit is one key */
-    for (int d = 0; d < 256; d++) {
+    for (size_t d = 0; d < nd; d++) {
         size_t a = cnt[d], b = cnt[d + 1];
-        if (b - a > 1) vpar__rk_msd(k + a, id + a, tk, tid, b - a);
+        if (b - a > 1) vpar__rk_msd(k + a, id + a, tk, tid, b - a, 0);
     }
 }
 
@@ -488,7 +511,7 @@ static void vpar__rk_leaf(vpar__rk *rk, void *slots, size_t s, size_t nd,
         const uint32_t *sl = (const uint32_t *)slots;
         for (size_t j = 0; j < s; j++) { k[j] = sl[j]; id[j] = (uint32_t)j; }
     }
-    vpar__rk_msd(k, id, tk, tid2, s);
+    vpar__rk_msd(k, id, tk, tid2, s, 1);
     uint64_t cl = base;
     size_t g0 = 0;
     while (g0 < s) {
@@ -589,10 +612,11 @@ static void vpar__rk_level_buckets(void *user, size_t b0, size_t b1, int tid) {
     for (size_t b = b0; b < b1; b++) {
         size_t s = L->start[b + 1] - L->start[b];
         if (s == 0) continue;
+        uint64_t lo = L->map ? L->blo[b] : L->lo + ((uint64_t)b << L->shift);
+        int bits = L->map ? L->bbits[b] : L->shift;
         vpar__rk_bucket(L->rk, (unsigned char *)L->keys + L->start[b] * sz, s,
                         L->nd[b], L->base[b], L->ordbase + L->start[b],
-                        L->lo + ((uint64_t)b << L->shift), L->shift,
-                        L->tid >= 0 ? L->tid : tid, L->tid < 0);
+                        lo, bits, L->tid >= 0 ? L->tid : tid, L->tid < 0);
     }
 }
 
@@ -628,6 +652,25 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
     vpar__rk_level L;
     memset(&L, 0, sizeof L);
     L.rk = rk;
+    /* Tighten the range to the bucket's actual keys: a dense cluster inside
+       one wide bucket is then split in one level, not in several levels
+       that would each borrow a buffer of the bucket's size. */
+    {
+        uint64_t mn = UINT64_MAX, mx = 0;
+        if (rk->slot64) {
+            const uint64_t *v = (const uint64_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+        } else {
+            const uint32_t *v = (const uint32_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+        }
+        lo = mn;
+        shift = vpar__rk_bitlen(mx - mn);
+        if (shift == 0) {  /* one key after all: one tie group */
+            vpar__rk_bucket(rk, slots, s, nd, base, ordbase, lo, 0, tid, 0);
+            return;
+        }
+    }
     /* ~16 entries per sub-bucket on average, at most 2^11 sub-buckets */
     int bits = vpar__rk_bitlen((uint64_t)(s / 16));
     if (bits > 11) bits = 11;
@@ -658,7 +701,16 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
     L.chunks = ck;
     L.nchunks = nc;
     if (!vpar__rk_level_alloc(&L)) { vpar__rk_set_err(rk, VPAR_ERR_NOMEM); return; }
-    L.keys = vpar__rk_big_alloc(s * sz);
+    vpar__rk_tbuf *tb = nest ? NULL : &rk->tbuf[tid];
+    if (tb && !tb->busy) {
+        if (tb->cap < s * sz) {
+            void *np = VPAR_REALLOC(tb->p, s * sz);
+            if (np) { tb->p = np; tb->cap = s * sz; }
+        }
+        if (tb->cap >= s * sz) { L.keys = tb->p; tb->busy = 1; }
+        else tb = NULL;
+    } else tb = NULL;
+    if (!tb) L.keys = vpar__rk_big_alloc(s * sz);
     if (!L.keys) { vpar__rk_level_free(&L); vpar__rk_set_err(rk, VPAR_ERR_NOMEM); return; }
     vpar_range_fn count = rk->slot64 ? vpar__rk_sub_count_64 : vpar__rk_sub_count_32;
     vpar_range_fn scatter = rk->slot64 ? vpar__rk_sub_scatter_64 : vpar__rk_sub_scatter_32;
@@ -674,7 +726,8 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
         st = vpar__rk_for(pool, nc, replay, &L, tid);
     }
     if (st != VPAR_OK) vpar__rk_set_err(rk, st);
-    VPAR_FREE(L.keys);
+    if (tb) tb->busy = 0;
+    else VPAR_FREE(L.keys);
     vpar__rk_level_free(&L);
 }
 
@@ -734,7 +787,7 @@ static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
     } while (0)
 
 typedef struct vpar__rk_cstat {
-    uint64_t kmin, kmax;
+    uint64_t mn0, mx0, mn1, mx1;   /* keys below / at or above the sign split */
     size_t kept, maxeq, nan;
     char pad[VPAR_CACHE_LINE];
 } vpar__rk_cstat;
@@ -743,7 +796,26 @@ typedef struct vpar__rk_top {
     vpar__rk *rk;
     vpar__rk_level L;
     vpar__rk_cstat *st;
+    size_t nfine;
+    size_t *cntf;         /* nchunks * nfine */
+    uint64_t kmax;
+    /* fine bins: two segments, negative and positive keys, each with its
+       own range, so the empty key space of tiny magnitudes between them
+       (-1e-8 .. 1e-8 spans ~2000 binades) does not waste the bins */
+    uint64_t split, lo0, lo1;
+    int sh0, sh1;
+    size_t nf0;
 } vpar__rk_top;
+
+/* Branch-free: the segment comes from the key's top bit (signs are
+   random in typical data, a branch would mispredict half the time). */
+#define VPAR__RK_BIN(k)                                                        \
+    (bbase_[(k) >> splitbit] + (size_t)(((k) - blo_[(k) >> splitbit]) >> bsh_[(k) >> splitbit]))
+#define VPAR__RK_BIN_LOCALS                                                    \
+    const int splitbit = T->split == ((uint64_t)1 << 63) ? 63 : 31;            \
+    const uint64_t blo_[2] = {T->lo0, T->lo1};                                 \
+    const int bsh_[2] = {T->sh0, T->sh1};                                      \
+    const size_t bbase_[2] = {0, T->nf0};
 
 #define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
 static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
@@ -755,8 +827,8 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        uint64_t mn = UINT64_MAX, mx = 0, k;                                   \
-        size_t kept = 0, maxeq = 0, nan = 0;                                   \
+        uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, k;      \
+        size_t kept = 0, nan = 0;                                              \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             UINT u = x[i];                                                     \
             if (!vpar__rk_k_f##BITS(u, skip, &k)) {                            \
@@ -764,11 +836,17 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
                 continue;                                                      \
             }                                                                  \
             kept++;                                                            \
-            mn = k < mn ? k : mn;                                              \
-            if (k >= mx) { maxeq = k == mx ? maxeq + 1 : 1; mx = k; }          \
+            {   /* branch-free: m is all ones for the upper segment */         \
+                uint64_t m = (uint64_t)0 - (k >> (BITS - 1));                  \
+                uint64_t a0 = k | m; uint64_t b0 = k & ~m;                     \
+                uint64_t a1 = k | ~m; uint64_t b1 = k & m;                     \
+                mn0 = a0 < mn0 ? a0 : mn0; mx0 = b0 > mx0 ? b0 : mx0;          \
+                mn1 = a1 < mn1 ? a1 : mn1; mx1 = b1 > mx1 ? b1 : mx1;          \
+            }                                                                  \
         });                                                                    \
-        T->st[c].kmin = mn; T->st[c].kmax = mx;                                \
-        T->st[c].kept = kept; T->st[c].maxeq = maxeq; T->st[c].nan = nan;      \
+        T->st[c].mn0 = mn0; T->st[c].mx0 = mx0;                                \
+        T->st[c].mn1 = mn1; T->st[c].mx1 = mx1;                                \
+        T->st[c].kept = kept; T->st[c].nan = nan;                              \
     }                                                                          \
 }                                                                              \
 static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
@@ -776,16 +854,19 @@ static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
     const vpar__rk *rk = T->rk;                                                \
     const UINT *x = (const UINT *)rk->x;                                       \
     size_t N = rk->n;                                                          \
-    int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    int skip = rk->skip;                                                       \
+    uint64_t kmax = T->kmax, k;                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        size_t *cnt = T->L.cnt + c * T->L.nb;                                  \
+        size_t *cnt = T->cntf + c * T->nfine, maxeq = 0;                       \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
-            cnt[(size_t)((k - lo) >> sh)]++;                                   \
+            cnt[VPAR__RK_BIN(k)]++;                                            \
+            maxeq += k == kmax;                                                \
         });                                                                    \
+        T->st[c].maxeq = maxeq;                                                \
     }                                                                          \
 }                                                                              \
 static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { \
@@ -793,16 +874,18 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
     const vpar__rk *rk = T->rk;                                                \
     const UINT *x = (const UINT *)rk->x;                                       \
     SLOT *keys = (SLOT *)T->L.keys;                                            \
+    const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
-    int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    int skip = rk->skip;                                                       \
+    uint64_t k;                                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
-            keys[off[(size_t)((k - lo) >> sh)]++] = (SLOT)k;                   \
+            keys[off[map[VPAR__RK_BIN(k)]]++] = (SLOT)k;                       \
         });                                                                    \
     }                                                                          \
 }                                                                              \
@@ -813,16 +896,18 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
     const SLOT *val = (const SLOT *)T->L.keys;                                 \
     SLOT *dst = (SLOT *)rk->dst;                                               \
     SLOT fill = (SLOT)rk->fill;                                                \
+    const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
-    int skip = rk->skip, sh = T->L.shift;                                      \
-    uint64_t lo = T->L.lo, k;                                                  \
+    int skip = rk->skip;                                                       \
+    uint64_t k;                                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
-            dst[i] = val[off[(size_t)((k - lo) >> sh)]++];                     \
+            dst[i] = val[off[map[VPAR__RK_BIN(k)]]++];                         \
         });                                                                    \
     }                                                                          \
 }
@@ -875,11 +960,14 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     T.L.rk = rk;
     T.L.tid = -1;
     T.st = st;
+    uint32_t *map = NULL;
+    uint64_t seglo[2], seghi[2];
+    int sh[2];
     vpar_status s = vpar__rk_for(rk->pool, T.L.nchunks, fstat, &T, 0);
     if (s != VPAR_OK) goto done;
 
     /* combine chunk stats in chunk order */
-    uint64_t kmin = UINT64_MAX, kmax = 0, wtot = 0, wmax = 0;
+    uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, wtot = 0, wmax = 0;
     size_t kept = 0, nan = 0;
     for (size_t c = 0; c < T.L.nchunks; c++) {
         uint64_t w = chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain;
@@ -887,13 +975,15 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         if (!st[c].kept) continue;
         kept += st[c].kept;
         wtot += st[c].kept * w;
-        kmin = st[c].kmin < kmin ? st[c].kmin : kmin;
-        if (st[c].kmax > kmax || wmax == 0) { kmax = st[c].kmax; wmax = st[c].maxeq * w; }
-        else if (st[c].kmax == kmax) wmax += st[c].maxeq * w;
+        mn0 = st[c].mn0 < mn0 ? st[c].mn0 : mn0;
+        mx0 = st[c].mx0 > mx0 ? st[c].mx0 : mx0;
+        mn1 = st[c].mn1 < mn1 ? st[c].mn1 : mn1;
+        mx1 = st[c].mx1 > mx1 ? st[c].mx1 : mx1;
     }
+    int has0 = mn0 <= mx0, has1 = mn1 <= mx1;
+    T.kmax = has1 ? mx1 : mx0;
     if (nan_out) *nan_out = nan;
     if (stop_on_nan && nan) goto done;
-    rk->maxr = kept ? vpar__rk_avg0(wtot - wmax, wmax) : 0.0;
     if (kept == 0) {
         /* nothing ranked: every entry gets the fill value */
         T.L.nb = 1; T.L.lo = 0; T.L.shift = 63;
@@ -903,30 +993,85 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         goto done;
     }
     {
-        uint64_t range = kmax - kmin;
-        int rbits = vpar__rk_bitlen(range);
-        int want_bits = vpar__rk_bitlen((uint64_t)(kept / 8192));
-        if (want_bits > 12) want_bits = 12;
-        if (want_bits < 1) want_bits = 1;
-        if (want_bits > rbits) want_bits = rbits;
-        T.L.shift = rbits - want_bits;
-        T.L.nb = (size_t)(range >> T.L.shift) + 1;
-        T.L.lo = kmin;
+        /* fine bins: up to 2^16 equal slices of the key range, split
+           between the negative and the positive segment */
+        int fmax = vpar__rk_bitlen((uint64_t)(kept / 4));
+        int fcap = has0 && has1 ? 15 : 16;
+        if (fmax > fcap) fmax = fcap;
+        if (fmax < 1) fmax = 1;
+        size_t nf[2] = {0, 0};
+        seglo[0] = mn0; seglo[1] = mn1; seghi[0] = mx0; seghi[1] = mx1;
+        sh[0] = sh[1] = 0;
+        for (int g = 0; g < 2; g++) {
+            if (!(g ? has1 : has0)) continue;
+            int rb = vpar__rk_bitlen(seghi[g] - seglo[g]);
+            int fb = fmax < rb ? fmax : rb;
+            sh[g] = rb - fb;
+            nf[g] = (size_t)((seghi[g] - seglo[g]) >> sh[g]) + 1;
+        }
+        T.split = rk->src_f64 ? (uint64_t)1 << 63 : (uint64_t)1 << 31;
+        T.lo0 = mn0; T.lo1 = mn1; T.sh0 = sh[0]; T.sh1 = sh[1];
+        T.nf0 = nf[0];
+        T.nfine = nf[0] + nf[1];
+        T.cntf = (size_t *)VPAR_MALLOC(T.nfine * T.L.nchunks * sizeof(size_t));
+        map = (uint32_t *)VPAR_MALLOC(T.nfine * sizeof(uint32_t));
+        if (!T.cntf || !map) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+        memset(T.cntf, 0, T.nfine * T.L.nchunks * sizeof(size_t));
     }
-    if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
     {
         size_t sz = rk->slot64 ? 8 : 4, bytes;
         if (!vpar__mul_size(kept, sz, &bytes)) { s = vpar_fail(VPAR_ERR_OVERFLOW, "rank: size overflow"); goto done; }
         T.L.keys = vpar__rk_big_alloc(bytes);
         rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24;
         rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
-        if (!T.L.keys || !rk->scratch) {
+        rk->tbuf = (vpar__rk_tbuf *)VPAR_MALLOC(sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
+        if (rk->tbuf) memset(rk->tbuf, 0, sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
+        if (!T.L.keys || !rk->scratch || !rk->tbuf) {
             s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for %zu keys (%zu bytes)", kept, bytes);
             goto done;
         }
     }
     s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
     if (s != VPAR_OK) goto done;
+    /* max(rank - 1) = average rank of the top tie group, known before
+       any sorting: all entries but the top group are smaller */
+    for (size_t c = 0; c < T.L.nchunks; c++)
+        wmax += (uint64_t)st[c].maxeq * (chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain);
+    rk->maxr = vpar__rk_avg0(wtot - wmax, wmax);
+    {
+        /* merge consecutive fine bins into buckets of about `target`
+           entries: buckets follow the data's density, so most fit the
+           cache-sized leaf sort even for skewed distributions */
+        size_t target = kept / 4096;
+        if (target < VPAR_RANK_LEAF / 2) target = VPAR_RANK_LEAF / 2;
+        size_t nb = 0, acc = 0;
+        for (size_t f = 0; f < T.nfine; f++) {
+            size_t tot = 0;
+            for (size_t c = 0; c < T.L.nchunks; c++) tot += T.cntf[c * T.nfine + f];
+            /* a bucket never spans the two segments (nor their gap) */
+            if (acc > 0 && (acc + tot > target || f == T.nf0)) { nb++; acc = 0; }
+            map[f] = (uint32_t)nb;
+            acc += tot;
+        }
+        T.L.nb = nb + 1;
+        T.L.map = map;
+        if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+        T.L.blo = (uint64_t *)VPAR_MALLOC(T.L.nb * sizeof(uint64_t));
+        T.L.bbits = (unsigned char *)VPAR_MALLOC(T.L.nb);
+        if (!T.L.blo || !T.L.bbits) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
+        for (size_t f = 0; f < T.nfine; f++) {
+            size_t b = map[f];
+            int g = f >= T.nf0;
+            size_t fi = g ? f - T.nf0 : f;
+            uint64_t flo = seglo[g] + ((uint64_t)fi << sh[g]);
+            uint64_t fhi = seghi[g] - flo < ((uint64_t)1 << sh[g]) - 1 ? seghi[g]
+                                                                       : flo + (((uint64_t)1 << sh[g]) - 1);
+            if (f == 0 || map[f - 1] != b) T.L.blo[b] = flo;
+            /* keys of bucket b lie in [blo, fhi]: width bits */
+            T.L.bbits[b] = (unsigned char)vpar__rk_bitlen(fhi - T.L.blo[b]);
+            for (size_t c = 0; c < T.L.nchunks; c++) T.L.cnt[c * T.L.nb + b] += T.cntf[c * T.nfine + f];
+        }
+    }
     vpar__rk_offsets(&T.L, rk->upper, 0);
     s = vpar__rk_for(rk->pool, T.L.nchunks, fscatter, &T, 0);
     if (s != VPAR_OK) goto done;
@@ -941,7 +1086,15 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
 done:
     VPAR_FREE(T.L.keys);
+    VPAR_FREE(T.cntf);
+    VPAR_FREE(map);
+    VPAR_FREE(T.L.blo);
+    VPAR_FREE(T.L.bbits);
     VPAR_FREE(rk->scratch);
+    if (rk->tbuf)
+        for (int t = 0; t < rk->nthreads; t++) VPAR_FREE(rk->tbuf[t].p);
+    VPAR_FREE(rk->tbuf);
+    rk->tbuf = NULL;
     rk->scratch = NULL;
     vpar__rk_level_free(&T.L);
     VPAR_FREE(chunks);

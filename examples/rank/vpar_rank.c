@@ -1,0 +1,129 @@
+/* vpar-rank IN.npy OUT.npy [--symmetric | --upper] [--no-check] [-j N]
+
+   The aggregation workflow's rank() as a command: every finite entry of
+   IN (float32 or float64, 1-D or 2-D) is replaced by (rank - 1) /
+   max(rank - 1) with average ties, NaN and +-inf by 0.5, and the result is
+   written to OUT with IN's dtype and shape. See docs/rank.md. */
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: vpar-rank IN.npy OUT.npy [--symmetric | --upper] [--no-check] [-j N]\n"
+        "\n"
+        "Rank-standardizes IN like the aggregation workflow's rank(): every finite\n"
+        "entry becomes (rank - 1) / max(rank - 1) over all finite entries of the\n"
+        "flattened array (average ranks for ties), NaN and +-inf become 0.5.\n"
+        "IN is a float32 or float64 .npy (1-D or 2-D); OUT gets the same dtype and\n"
+        "shape (written atomically). A single finite entry gives NaN (0/0), as in\n"
+        "the reference.\n"
+        "\n"
+        "options:\n"
+        "  --symmetric   IN is an N x N symmetric matrix: rank from the upper\n"
+        "                triangle with each off-diagonal value counted twice (about\n"
+        "                half the work; identical output). IN is first checked for\n"
+        "                symmetry (NaN == NaN), an error names the first bad pair.\n"
+        "  --no-check    with --symmetric: skip the symmetry check and trust the\n"
+        "                upper triangle (the lower one is never read).\n"
+        "  --upper       rank only the entries on and above the diagonal, each once;\n"
+        "                the strict lower triangle is copied unchanged.\n"
+        "  -j N          threads (default: $VPAR_NUM_THREADS, else all CPUs)\n"
+        "  -h, --help    this text\n"
+        "\n"
+        "exit status: 0 success, 1 bad input or failure (message on stderr),\n"
+        "2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+    const char *in = NULL, *out = NULL;
+    int sym = 0, upper = 0, check = 1, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--symmetric")) sym = 1;
+        else if (!strcmp(a, "--upper")) upper = 1;
+        else if (!strcmp(a, "--no-check")) check = 0;
+        else if (!strcmp(a, "-j") || !strncmp(a, "-j", 2)) {
+            const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+            char *end = NULL;
+            errno = 0;
+            long n = v ? strtol(v, &end, 10) : -1;
+            if (!v || !*v || *end || errno || n < 1 || n > 4096) {
+                fprintf(stderr, "vpar-rank: -j needs a thread count from 1 to 4096, got '%s'\n", v ? v : "");
+                return 2;
+            }
+            threads = (int)n;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "vpar-rank: unknown option '%s' (see --help)\n", a);
+            return 2;
+        } else if (!in) in = a;
+        else if (!out) out = a;
+        else {
+            fprintf(stderr, "vpar-rank: unexpected argument '%s' (see --help)\n", a);
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        fprintf(stderr, "vpar-rank: need IN.npy and OUT.npy\n");
+        usage(stderr);
+        return 2;
+    }
+    if (sym && upper) {
+        fprintf(stderr, "vpar-rank: --symmetric and --upper exclude each other\n");
+        return 2;
+    }
+
+    vpar_npy a;
+    /* copy-on-write mapping: the file is never modified, pages we rank
+       become private memory (one copy of the matrix) */
+    if (vpar_npy_open(&a, in, VPAR_NPY_WRITABLE) != VPAR_OK) {
+        fprintf(stderr, "vpar-rank: %s\n", vpar_last_error());
+        return 1;
+    }
+    int rc = 1;
+    vpar_pool *pool = NULL;
+    size_t rows = a.shape[0], cols = a.ndim == 2 ? a.shape[1] : 1;
+    vpar_rank_layout layout = sym ? VPAR_RANK_SYMMETRIC : upper ? VPAR_RANK_UPPER : VPAR_RANK_FULL;
+    if (a.dtype != VPAR_DTYPE_F32 && a.dtype != VPAR_DTYPE_F64) {
+        fprintf(stderr, "vpar-rank: %s: dtype %s is not supported (need float32 '<f4' or float64 '<f8')\n",
+                in, vpar_dtype_descr(a.dtype));
+        goto done;
+    }
+    if (layout != VPAR_RANK_FULL && (a.ndim != 2 || rows != cols)) {
+        fprintf(stderr, "vpar-rank: %s: %s needs a square 2-D matrix, got shape (%zu%s%zu)\n", in,
+                sym ? "--symmetric" : "--upper", rows, a.ndim == 2 ? ", " : ",", a.ndim == 2 ? cols : 0);
+        goto done;
+    }
+    {
+        vpar_pool_desc d;
+        memset(&d, 0, sizeof d);
+        d.num_threads = threads;
+        if (vpar_pool_create(&pool, &d) != VPAR_OK) {
+            fprintf(stderr, "vpar-rank: cannot start threads: %s\n", vpar_last_error());
+            goto done;
+        }
+    }
+    if (sym && check && vpar_rank_check_symmetric(a.data, a.dtype, rows, pool, NULL, NULL) != VPAR_OK) {
+        fprintf(stderr, "vpar-rank: %s: %s (use --no-check to rank from the upper triangle anyway)\n",
+                in, vpar_last_error());
+        goto done;
+    }
+    if (vpar_rank_standardize(a.data, a.dtype, rows, cols, layout, pool) != VPAR_OK) {
+        fprintf(stderr, "vpar-rank: %s: %s\n", in, vpar_last_error());
+        goto done;
+    }
+    if (vpar_npy_write(out, a.data, a.dtype, a.ndim, a.shape) != VPAR_OK) {
+        fprintf(stderr, "vpar-rank: %s\n", vpar_last_error());
+        goto done;
+    }
+    rc = 0;
+done:
+    vpar_pool_destroy(pool);
+    vpar_npy_close(&a);
+    return rc;
+}
