@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -747,6 +748,34 @@ START_TEST(test_destroy_finishes_queued_work) {
 }
 END_TEST
 
+/* spin_us < 0: workers sleep as soon as they find nothing, so every region
+   and every publication goes through the sleep/wake protocol. */
+START_TEST(test_no_spin_sleep_wake_stress) {
+    vpar_pool *p = NULL;
+    vpar_pool_desc d = {4, -1};
+    ck_assert_int_eq(vpar_pool_create(&p, &d), VPAR_OK);
+    int rounds = (int)scale(300);
+    for (int r = 0; r < rounds; r++) {
+        check_cover(p, 0, 1000 + (size_t)r, r % 4 == 0 ? 0 : (size_t)r % 7 + 1);
+        fib_arg a = {12 + r % 5, 0};
+        ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
+        ck_assert_int_eq(a.r, fib_iter(12 + r % 5));
+        if (r % 10 == 0) {
+            counter c;
+            atomic_init(&c.n, 0);
+            c.pool = p;
+            for (int i = 0; i < 20; i++) ck_assert_int_eq(vpar_pool_submit(p, count_task, &c), VPAR_OK);
+            ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+            ck_assert_int_eq(atomic_load(&c.n), 20);
+        }
+    }
+    vpar_pool_stats st;
+    ck_assert_int_eq(vpar_pool_get_stats(p, &st), VPAR_OK);
+    ck_assert_uint_gt(st.sleeps, 0);
+    vpar_pool_destroy(p);
+}
+END_TEST
+
 /* ---- default pool ----------------------------------------------------- */
 
 START_TEST(test_default_pool) {
@@ -781,6 +810,43 @@ START_TEST(test_idle_pool_uses_no_cpu) {
         ck_assert_msg(s.worker_cpu_s - before < 0.002,
                       "idle workers used %.6f s of CPU in 150 ms", s.worker_cpu_s - before);
         ck_assert_uint_gt(s.sleeps, 0);
+    }
+    vpar_pool_destroy(p);
+}
+END_TEST
+
+/* An idle (sleeping) pool must spread one loop over all its workers: each
+   chunk records its tid and waits (bounded, 20 s) until every tid showed
+   up. Fails if waking stops at the first sleeper. */
+typedef struct spread { _Atomic unsigned mask; unsigned full; } spread;
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+static void spread_body(void *u, size_t b, size_t e, int tid) {
+    (void)b; (void)e;
+    spread *s = (spread *)u;
+    atomic_fetch_or(&s->mask, 1u << tid);
+    double t0 = mono_s();
+    while (atomic_load(&s->mask) != s->full && mono_s() - t0 < 20.0) sched_yield();
+}
+
+START_TEST(test_idle_pool_wakes_all_workers) {
+    const int nt = 4;
+    vpar_pool *p = make_pool(nt);
+    for (int round = 0; round < 3; round++) {
+        vpar_pool_stats st;
+        for (;;) {  /* all workers asleep first */
+            ck_assert_int_eq(vpar_pool_get_stats(p, &st), VPAR_OK);
+            if (st.idle_sleeping == nt - 1) break;
+            sleep_ms(2);
+        }
+        spread s;
+        atomic_init(&s.mask, 0);
+        s.full = (1u << nt) - 1;
+        ck_assert_int_eq(vpar_parallel_for(p, 0, 64, 1, spread_body, &s), VPAR_OK);
+        ck_assert_uint_eq(atomic_load(&s.mask), s.full);
     }
     vpar_pool_destroy(p);
 }
@@ -872,8 +938,10 @@ int main(void) {
     tcase_add_test(tc, test_cross_pool_and_nested_run);
     tcase_add_test(tc, test_submit_and_wait);
     tcase_add_test(tc, test_destroy_finishes_queued_work);
+    tcase_add_test(tc, test_no_spin_sleep_wake_stress);
     tcase_add_test(tc, test_default_pool);
     tcase_add_test(tc, test_idle_pool_uses_no_cpu);
+    tcase_add_test(tc, test_idle_pool_wakes_all_workers);
     tcase_add_test(tc, test_fork);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);

@@ -40,7 +40,7 @@ static double median(double *v, int n) {
 static int reps(void) {
     const char *e = getenv("VPAR_BENCH_REPS");
     int r = e ? atoi(e) : 0;
-    return r > 0 ? r : 7;
+    return r > 0 ? r : 9;
 }
 
 static vpar_pool *make_pool(int n) {
@@ -183,9 +183,14 @@ static int bench_compute(void) {
     double *t1 = malloc(sizeof(double) * (size_t)R), *t2 = malloc(sizeof(double) * (size_t)R);
     run_compute(p2, o2); /* warm the pages */
     run_compute(p1, o1);
-    for (int r = 0; r < R; r++) {
-        t1[r] = run_compute(p1, o1);
-        t2[r] = run_compute(p2, o2);
+    for (int r = 0; r < R; r++) { /* alternate the order: frequency drift hits both */
+        if (r % 2) {
+            t1[r] = run_compute(p1, o1);
+            t2[r] = run_compute(p2, o2);
+        } else {
+            t2[r] = run_compute(p2, o2);
+            t1[r] = run_compute(p1, o1);
+        }
     }
     if (memcmp(o1, o2, sizeof(double) * COMPUTE_N) != 0) {
         fprintf(stderr, "for_compute: results differ between 1 and 2 threads\n");

@@ -6,9 +6,9 @@
      which the calling thread occupies while it runs a parallel region. Each
      tid owns a Chase-Lev deque of tasks; an idle tid steals the oldest task
      of a random victim. Loops are split lazily (a piece is halved only when
-     the executing thread's deque is empty, i.e. when thieves are hungry), so
-     a loop costs little when the pool is busy elsewhere and spreads at once
-     when it is not. Idle workers spin for `spin_us`, then sleep on a futex
+     the executing thread's deque is empty and some thread is hungry or
+     asleep), so a loop costs little when the pool is busy elsewhere and
+     spreads at once when it is not. Idle workers spin for `spin_us`, then sleep on a futex
      (a condition variable off Linux): an idle pool uses no CPU.
 
    EXAMPLE (numpy: out = np.sqrt(x) * 2)
@@ -266,6 +266,7 @@ VPAR_API vpar_status vpar_pool_get_stats(const vpar_pool *pool, vpar_pool_stats 
    just falling asleep; the timeout bounds that loss of parallelism. With no
    work in flight, sleep has no timeout (no CPU at all). */
 #define VPAR__POOL_BUSY_SLEEP_NS 1000000L
+#define VPAR__POOL_PATIENCE_NS 2000L
 
 typedef struct vpar__inject {
     struct vpar__inject *next;
@@ -299,18 +300,25 @@ _Static_assert(sizeof(vpar__worker) % VPAR_CACHE_LINE == 0,
                "per-worker state must be padded to whole cache lines");
 
 struct vpar_pool {
+    /* Read-only after creation. */
     vpar__worker *workers;          /* n entries, 64-aligned */
-    void *workers_mem;
+    void *workers_mem, *self_mem;
     _Atomic(vpar_task *) *bufs;
     int n;
     long spin_ns;
     unsigned long gen;              /* fork generation at creation */
-    /* Shared, mostly read: */
-    _Alignas(VPAR_CACHE_LINE) _Atomic int nsleeping;
-    _Atomic uint64_t epoch;         /* bumped when work is published */
-    _Atomic int busy;               /* regions + submitted tasks in flight */
-    _Atomic int stop;
+    /* Read by every spinning worker on each round: rarely written. */
+    _Alignas(VPAR_CACHE_LINE) _Atomic int stop;
     _Atomic size_t ninject;         /* queued submissions (hint) */
+    /* Written at each outside region start/end: kept off the spinners' line. */
+    _Alignas(VPAR_CACHE_LINE) _Atomic int busy;  /* regions + submitted tasks in flight */
+    _Atomic uint64_t epoch;         /* bumped when work is published */
+    /* Written by workers falling asleep, read at each publication. */
+    _Alignas(VPAR_CACHE_LINE) _Atomic int nsleeping;
+    /* Threads looking for work (idle spinners, syncs waiting on a thief).
+       Loops split only while this or nsleeping is non-zero: same line,
+       changed at idle/busy transitions only, read once per loop chunk. */
+    _Atomic int nthieves;
     _Alignas(VPAR_CACHE_LINE) pthread_mutex_t master_mu;  /* slot 0 for outside threads */
     pthread_mutex_t inject_mu;      /* guards the queue and pending */
     pthread_cond_t done_cv;
@@ -482,6 +490,10 @@ static int vpar__pool_wake(vpar_pool *pool, int count, int skip) {
         uint32_t one = 1;
         if (atomic_load_explicit(&w->sleep, VPAR__SC) == 1 &&
             atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, VPAR__SC, VPAR__RLX)) {
+            /* The claimed worker counts as hungry from now on (it takes
+               over this increment), so loop owners split for it even
+               before it runs. */
+            atomic_fetch_add_explicit(&pool->nthieves, 1, VPAR__RLX);
             atomic_fetch_sub_explicit(&pool->nsleeping, 1, VPAR__SC);
             vpar__pool_futex_wake(w);
             woke++;
@@ -505,12 +517,17 @@ static int vpar__pool_work_visible(vpar_pool *pool) {
     return 0;
 }
 
-/* Returns 1 if woken by someone (expect work), 0 on timeout/cancel. */
-static int vpar__pool_sleep(vpar__worker *me) {
+/* Returns 2 if claimed by a waker (which counted us in nthieves), 1 if the
+   sleep was cancelled because work showed up, 0 on timeout. `hungry`: the
+   caller is counted in nthieves; it leaves that count only once it is in
+   nsleeping, so that loop owners never see it in neither (and skip a split
+   it needs). */
+static int vpar__pool_sleep(vpar__worker *me, int hungry) {
     vpar_pool *pool = me->pool;
     uint64_t e = atomic_load_explicit(&pool->epoch, VPAR__SC);
     atomic_store_explicit(&me->sleep, 1, VPAR__SC);
     atomic_fetch_add_explicit(&pool->nsleeping, 1, VPAR__SC);
+    if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
     int woken = 1;
     if (!atomic_load_explicit(&pool->stop, VPAR__SC) && !vpar__pool_work_visible(pool) &&
         atomic_load_explicit(&pool->epoch, VPAR__SC) == e) {
@@ -526,7 +543,7 @@ static int vpar__pool_sleep(vpar__worker *me) {
     if (atomic_compare_exchange_strong_explicit(&me->sleep, &one, 0, VPAR__SC, VPAR__RLX))
         atomic_fetch_sub_explicit(&pool->nsleeping, 1, VPAR__SC);
     else
-        woken = 1; /* a waker claimed us and already fixed nsleeping */
+        woken = 2; /* a waker claimed us and already fixed the counters */
     return woken;
 }
 
@@ -595,16 +612,24 @@ static void *vpar__pool_worker_main(void *arg) {
     vpar_pool *pool = me->pool;
     vpar__pool_tls = me;
     long idle_since = 0;
-    int may_spin = 1;
+    int may_spin = 1, hungry = 0;
     for (;;) {
         vpar_task *t = vpar__pool_steal_any(me);
         if (t) {
+            if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
+            hungry = 0;
             vpar__pool_run_stolen(me, t);
             idle_since = 0;
             may_spin = 1;
             continue;
         }
+        if (hungry == 0 && atomic_load_explicit(&pool->ninject, VPAR__RLX) == 0) {
+            atomic_fetch_add_explicit(&pool->nthieves, 1, VPAR__RLX);
+            hungry = 1;
+        }
         if (vpar__pool_run_injected(me)) {
+            if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
+            hungry = 0;
             idle_since = 0;
             may_spin = 1;
             continue;
@@ -619,8 +644,10 @@ static void *vpar__pool_worker_main(void *arg) {
             }
         }
         idle_since = 0;
-        may_spin = vpar__pool_sleep(me);
+        may_spin = vpar__pool_sleep(me, hungry);
+        hungry = may_spin == 2;
     }
+    if (hungry) atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
     return NULL;
 }
 
@@ -666,7 +693,21 @@ VPAR_API void vpar_spawn(vpar_task *task, vpar_task_fn fn, void *user) {
 /* Waits for a stolen task, doing other work meanwhile. */
 static void vpar__pool_wait_stolen(vpar__worker *me, vpar_task *task) {
     vpar_pool *pool = me->pool;
-    unsigned fails = 0;
+    unsigned fails = 0, backoff = 1;
+    /* Patience first: a stolen piece is often about to finish; stealing
+       back or asking the thief to split (nthieves) would cost more cache
+       misses than the piece itself. After VPAR__POOL_PATIENCE_NS we help. */
+    long t0 = 0;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(&task->vpar__done, VPAR__ACQ)) return;
+        vpar__pool_pause();
+        if ((i & 7) == 0) {
+            long now = vpar__pool_now_ns();
+            if (t0 == 0) t0 = now;
+            else if (now - t0 > VPAR__POOL_PATIENCE_NS) break;
+        }
+    }
+    atomic_fetch_add_explicit(&pool->nthieves, 1, VPAR__RLX);
     while (!atomic_load_explicit(&task->vpar__done, VPAR__ACQ)) {
         /* Leapfrogging: the thief's deque holds descendants of our child. */
         vpar_task *t = NULL;
@@ -679,13 +720,25 @@ static void vpar__pool_wait_stolen(vpar__worker *me, vpar_task *task) {
         if (t) {
             vpar__pool_run_stolen(me, t);
             fails = 0;
+            backoff = 1;
             continue;
         }
-        /* Nothing to do: spin politely; yield when the thief may be
+        /* Nothing to take: back off exponentially, watching only our own
+           flag, so that probing does not steal the cache lines of the
+           thief's deque while it splits and pops (tiny pieces are cheaper
+           for it to run than for us to steal); yield when the thief may be
            descheduled (more runnable threads than cores). */
-        if (++fails < 256) vpar__pool_pause();
-        else sched_yield();
+        if (++fails < 256) {
+            for (unsigned i = 0; i < backoff; i++) {
+                if (atomic_load_explicit(&task->vpar__done, VPAR__RLX)) break;
+                vpar__pool_pause();
+            }
+            if (backoff < 64) backoff *= 2;
+        } else {
+            sched_yield();
+        }
     }
+    atomic_fetch_sub_explicit(&pool->nthieves, 1, VPAR__RLX);
 }
 
 static inline void vpar__pool_sync_on(vpar__worker *me, vpar_task *task) {
@@ -783,13 +836,19 @@ static void vpar__pool_piece_fn(void *user, int tid) {
 }
 
 /* Lazy binary splitting: halve the remaining chunks only while this
-   thread's deque is empty, i.e. when thieves have taken what was there. */
+   thread's deque is empty (thieves took what was there) and some thread
+   is hungry or asleep (a split wakes a sleeper: that is how an idle pool
+   spreads). The first split of an outside region is unconditional.
+   publish: 0 stolen piece, 1 nested loop, 2 outside region. */
 static void vpar__pool_piece_run(vpar__loop *loop, size_t lo, size_t hi, vpar__worker *w,
                                  int publish) {
     vpar__piece kids[64];
     int nk = 0;
+    vpar_pool *pool = w->pool;
     while (lo < hi) {
-        if (hi - lo > 1 && nk < 64 && !vpar__dq_nonempty(w)) {
+        if (hi - lo > 1 && nk < 64 && !vpar__dq_nonempty(w) &&
+            (publish == 2 || atomic_load_explicit(&pool->nthieves, VPAR__RLX) > 0 ||
+             atomic_load_explicit(&pool->nsleeping, VPAR__RLX) > 0)) {
             size_t mid = lo + (hi - lo) / 2;
             vpar__piece *k = &kids[nk++];
             k->loop = loop;
@@ -845,8 +904,7 @@ static void vpar__pool_run_chunks(vpar__loop *loop, vpar__worker *w, int outside
         for (size_t k = k0; k < k1; k++) loop->chunk(loop, k, w ? w->id : 0);
         return;
     }
-    vpar__pool_piece_run(loop, k0, k1, w, 1);
-    (void)outside;
+    vpar__pool_piece_run(loop, k0, k1, w, outside ? 2 : 1);
 }
 
 VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end, size_t grain,
@@ -1108,7 +1166,7 @@ static void vpar__pool_free(vpar_pool *pool, int destroy_sync) {
     }
     VPAR_FREE(pool->bufs);
     VPAR_FREE(pool->workers_mem);
-    VPAR_FREE(pool);
+    VPAR_FREE(pool->self_mem);
 }
 
 VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *desc) {
@@ -1121,13 +1179,18 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
     if (st != VPAR_OK) return st;
     (void)pthread_once(&vpar__pool_once, vpar__pool_init_once);
 
-    vpar_pool *pool = (vpar_pool *)VPAR_MALLOC(sizeof *pool);
-    if (!pool) return vpar_fail(VPAR_ERR_NOMEM, "vpar_pool_create: out of memory");
+    /* Cache-line aligned by hand: malloc guarantees only 16 bytes. */
+    unsigned char *pm = (unsigned char *)VPAR_MALLOC(sizeof(vpar_pool) + VPAR_CACHE_LINE);
+    if (!pm) return vpar_fail(VPAR_ERR_NOMEM, "vpar_pool_create: out of memory");
+    vpar_pool *pool =
+        (vpar_pool *)(pm + (VPAR_CACHE_LINE - (uintptr_t)pm % VPAR_CACHE_LINE) % VPAR_CACHE_LINE);
     memset(pool, 0, sizeof *pool);
+    pool->self_mem = pm;
     pool->n = n;
     pool->spin_ns = d.spin_us < 0 ? 0 : (long)(d.spin_us ? d.spin_us : VPAR_POOL_SPIN_US) * 1000L;
     pool->gen = atomic_load_explicit(&vpar__pool_fork_gen, VPAR__ACQ);
     atomic_init(&pool->nsleeping, 0);
+    atomic_init(&pool->nthieves, 0);
     atomic_init(&pool->epoch, 0);
     atomic_init(&pool->busy, 0);
     atomic_init(&pool->stop, 0);

@@ -289,7 +289,7 @@ static size_t vpar__rk_plan_chunks(int upper, size_t n, size_t want,
 }
 
 /* Entries of a chunk, in scatter order. */
-static size_t vpar__rk_chunk_count(const vpar__rk_chunk *ck, size_t n) {
+static inline size_t vpar__rk_chunk_count(const vpar__rk_chunk *ck, size_t n) {
     if (ck->kind == VPAR__RK_FLAT) return ck->b - ck->a;
     if (ck->kind == VPAR__RK_DIAG) return n;
     /* rows a..b-1, each n - 1 - r entries */

@@ -203,6 +203,23 @@ VPAR_API vpar_status vpar_argmax_f32(const float *x, size_t n, size_t *out);
 VPAR_API vpar_status vpar_nanargmin_f32(const float *x, size_t n, size_t *out);
 VPAR_API vpar_status vpar_nanargmax_f32(const float *x, size_t n, size_t *out);
 
+/* ---- parallel whole-array sums ------------------------------------------
+   The same results as vpar_sum / vpar_nansum / vpar_dot, bit for bit, for
+   every pool size: the input is cut at multiples of 2^k * 256 elements
+   (k >= 6, depending only on n), i.e. along subtrees of the serial
+   pairwise tree. pool NULL (or n too small to split): the calling thread
+   alone. Errors: VPAR_ERR_INVALID (out NULL; x or y NULL with n > 0), a pool
+   failure (*out untouched). Any thread, including inside a pool task. */
+typedef struct vpar_pool vpar_pool;
+VPAR_API vpar_status vpar_sum_f64_par(vpar_pool *pool, const double *x, size_t n, double *out);
+VPAR_API vpar_status vpar_nansum_f64_par(vpar_pool *pool, const double *x, size_t n, double *out);
+VPAR_API vpar_status vpar_dot_f64_par(vpar_pool *pool, const double *x, const double *y,
+                                      size_t n, double *out);
+VPAR_API vpar_status vpar_sum_f32_par(vpar_pool *pool, const float *x, size_t n, double *out);
+VPAR_API vpar_status vpar_nansum_f32_par(vpar_pool *pool, const float *x, size_t n, double *out);
+VPAR_API vpar_status vpar_dot_f32_par(vpar_pool *pool, const float *x, const float *y,
+                                      size_t n, double *out);
+
 /* ---- axis reductions of 2-D row-major arrays ----------------------------- */
 
 typedef enum vpar_axis_op {
@@ -214,8 +231,6 @@ typedef enum vpar_axis_op {
     VPAR_AXIS_NANMEAN,  /* np.nanmean / bn.nanmean(a, axis)  no value: NaN */
     VPAR_AXIS_OP_COUNT
 } vpar_axis_op;
-
-typedef struct vpar_pool vpar_pool;
 
 /* Reduces the nrows x ncols array whose element (i, j) is a[i*ld + j]
    (ld >= ncols; the row stride in elements) along `axis`: axis 1 gives
@@ -261,6 +276,8 @@ VPAR_API vpar_status vpar_colsums_f64(const double *a, size_t nrows,
 #if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
 #  error "vpar/simd.h: the implementation needs IEEE NaN/inf semantics; compile the VPAR_IMPLEMENTATION file without -ffast-math / -ffinite-math-only"
 #endif
+
+#include "pool.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -383,12 +400,12 @@ typedef struct vpar__simd_ops {
     void (*ext_f32)(int want_max, const float *x, size_t n, vpar__ext *r);
     size_t (*count_finite_f64)(const double *x, size_t n);
     size_t (*count_finite_f32)(const float *x, size_t n);
-    void (*colsum_f64)(double *acc, const double *x, size_t n);
-    void (*colsum_f32)(double *acc, const float *x, size_t n);
-    void (*colnansum_f64)(double *acc, double *cnt, const double *x, size_t n);
-    void (*colnansum_f32)(double *acc, double *cnt, const float *x, size_t n);
-    void (*colext_f64)(int want_max, double *acc, const double *x, size_t n);
-    void (*colext_f32)(int want_max, double *acc, const float *x, size_t n);
+    void (*colsum_f64)(double *acc, const double *x, size_t ld, int nr, size_t n);
+    void (*colsum_f32)(double *acc, const float *x, size_t ld, int nr, size_t n);
+    void (*colnansum_f64)(double *acc, double *cnt, const double *x, size_t ld, int nr, size_t n);
+    void (*colnansum_f32)(double *acc, double *cnt, const float *x, size_t ld, int nr, size_t n);
+    void (*colext_f64)(int want_max, double *acc, const double *x, size_t ld, int nr, size_t n);
+    void (*colext_f32)(int want_max, double *acc, const float *x, size_t ld, int nr, size_t n);
 } vpar__simd_ops;
 
 /* ---- scalar primitives (the specification) -------------------------------
@@ -832,7 +849,8 @@ static VPAR__INLINE VPAR__TARGET double VPAR__K(_pwi_)(int op, const VPAR__T *x,
                     acc[k] = VPAR__P(_fma)(v, VPAR__LD(q + g + (size_t)k * VPAR__W), acc[k]);
                 } else {
                     VPAR__VD d = VPAR__P(_sub)(v, vc);
-                    if (op == VPAR__OP_NANSSD) d = VPAR__P(_znan)(d);
+                    /* Skip NaN x, but keep the NaN of an x - c with c NaN. */
+                    if (op == VPAR__OP_NANSSD) d = VPAR__P(_sel)(VPAR__P(_isnum)(v), d, VPAR__P(_set1)(0.0));
                     acc[k] = VPAR__P(_fma)(d, d, acc[k]);
                 }
             }
@@ -861,7 +879,7 @@ static VPAR__INLINE VPAR__TARGET double VPAR__K(_pwi_)(int op, const VPAR__T *x,
                     lanes[o] = VPAR__P(_sfma)(v, (double)q[g + o], lanes[o]);
                 } else {
                     double d = v - c;
-                    if (op == VPAR__OP_NANSSD && d != d) d = 0.0;
+                    if (op == VPAR__OP_NANSSD && v != v) d = 0.0;
                     lanes[o] = VPAR__P(_sfma)(d, d, lanes[o]);
                 }
             }
@@ -941,46 +959,99 @@ static VPAR__TARGET size_t VPAR__K(_count_finite_)(const VPAR__T *x, size_t n) {
     return t;
 }
 
-/* acc[j] += x[j]: one row into the column accumulators. */
-static VPAR__TARGET void VPAR__K(_colsum_)(double *acc, const VPAR__T *x, size_t n) {
+/* Column kernels: add (or min/max) nr <= 4 consecutive rows x, x + ld, ...
+   into the accumulators acc[0..n), in row order: acc = ((acc + r0) + r1)
+   + ... exactly as one row at a time, but with one load and one store of
+   acc per 4 rows. `nr` is a constant in every specialisation. */
+#define VPAR__LDACC(p) VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(p)
+
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_colsumi_)(double *acc, const VPAR__T *x, size_t ld,
+                                                        int nr, size_t n) {
     size_t j = 0;
-    for (; j + VPAR__W <= n; j += VPAR__W)
-        VPAR__P(_st)(acc + j, VPAR__P(_add)(VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(acc + j), VPAR__LD(x + j)));
-    for (; j < n; j++) acc[j] += (double)x[j];
+    for (; j + VPAR__W <= n; j += VPAR__W) {
+        VPAR__VD a = VPAR__LDACC(acc + j);
+        for (int r = 0; r < nr; r++) a = VPAR__P(_add)(a, VPAR__LD(x + (size_t)r * ld + j));
+        VPAR__P(_st)(acc + j, a);
+    }
+    for (; j < n; j++)
+        for (int r = 0; r < nr; r++) acc[j] += (double)x[(size_t)r * ld + j];
 }
 
-static VPAR__TARGET void VPAR__K(_colnansum_)(double *acc, double *cnt, const VPAR__T *x, size_t n) {
+static VPAR__TARGET void VPAR__K(_colsum_)(double *acc, const VPAR__T *x, size_t ld, int nr, size_t n) {
+    switch (nr) {
+    case 4: VPAR__K(_colsumi_)(acc, x, ld, 4, n); break;
+    case 3: VPAR__K(_colsumi_)(acc, x, ld, 3, n); break;
+    case 2: VPAR__K(_colsumi_)(acc, x, ld, 2, n); break;
+    default: VPAR__K(_colsumi_)(acc, x, ld, 1, n); break;
+    }
+}
+
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_colnansumi_)(double *acc, double *cnt, const VPAR__T *x,
+                                                           size_t ld, int nr, size_t n) {
     size_t j = 0;
     const VPAR__VD one = VPAR__P(_set1)(1.0), zero = VPAR__P(_set1)(0.0);
     for (; j + VPAR__W <= n; j += VPAR__W) {
-        VPAR__VD v = VPAR__LD(x + j);
-        VPAR__P(_st)(acc + j, VPAR__P(_add)(VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(acc + j), VPAR__P(_znan)(v)));
-        if (cnt)
-            VPAR__P(_st)(cnt + j, VPAR__P(_add)(VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(cnt + j),
-                                                VPAR__P(_sel)(VPAR__P(_isnum)(v), one, zero)));
+        VPAR__VD a = VPAR__LDACC(acc + j);
+        VPAR__VD c = cnt ? VPAR__LDACC(cnt + j) : zero;
+        for (int r = 0; r < nr; r++) {
+            VPAR__VD v = VPAR__LD(x + (size_t)r * ld + j);
+            a = VPAR__P(_add)(a, VPAR__P(_znan)(v));
+            if (cnt) c = VPAR__P(_add)(c, VPAR__P(_sel)(VPAR__P(_isnum)(v), one, zero));
+        }
+        VPAR__P(_st)(acc + j, a);
+        if (cnt) VPAR__P(_st)(cnt + j, c);
     }
-    for (; j < n; j++) {
-        double v = (double)x[j];
-        acc[j] += v == v ? v : 0.0;
-        if (cnt) cnt[j] += v == v ? 1.0 : 0.0;
+    for (; j < n; j++)
+        for (int r = 0; r < nr; r++) {
+            double v = (double)x[(size_t)r * ld + j];
+            acc[j] += v == v ? v : 0.0;
+            if (cnt) cnt[j] += v == v ? 1.0 : 0.0;
+        }
+}
+
+static VPAR__TARGET void VPAR__K(_colnansum_)(double *acc, double *cnt, const VPAR__T *x, size_t ld,
+                                              int nr, size_t n) {
+    switch (nr) {
+    case 4: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 4, n); break;
+    case 3: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 3, n); break;
+    case 2: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 2, n); break;
+    default: VPAR__K(_colnansumi_)(acc, cnt, x, ld, 1, n); break;
     }
 }
 
 /* acc[j] = min/max(acc[j], x[j]) with NaN propagation: a NaN in x
    replaces acc[j], and a NaN acc[j] is never replaced. */
-static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR__T *x, size_t n) {
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_colexti_)(int want_max, double *acc, const VPAR__T *x,
+                                                        size_t ld, int nr, size_t n) {
     size_t j = 0;
     for (; j + VPAR__W <= n; j += VPAR__W) {
-        VPAR__VD a = VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(acc + j), v = VPAR__LD(x + j);
-        VPAR__VM m = want_max ? VPAR__P(_gt)(v, a) : VPAR__P(_lt)(v, a);
-        m = VPAR__P(_mor)(m, VPAR__P(_isnan)(v));
-        VPAR__P(_st)(acc + j, VPAR__P(_sel)(m, v, a));
+        VPAR__VD a = VPAR__LDACC(acc + j);
+        for (int r = 0; r < nr; r++) {
+            VPAR__VD v = VPAR__LD(x + (size_t)r * ld + j);
+            VPAR__VM m = want_max ? VPAR__P(_gt)(v, a) : VPAR__P(_lt)(v, a);
+            m = VPAR__P(_mor)(m, VPAR__P(_isnan)(v));
+            a = VPAR__P(_sel)(m, v, a);
+        }
+        VPAR__P(_st)(acc + j, a);
     }
-    for (; j < n; j++) {
-        double a = acc[j], v = (double)x[j];
-        if ((want_max ? v > a : v < a) || v != v) acc[j] = v;
+    for (; j < n; j++)
+        for (int r = 0; r < nr; r++) {
+            double a = acc[j], v = (double)x[(size_t)r * ld + j];
+            if ((want_max ? v > a : v < a) || v != v) acc[j] = v;
+        }
+}
+
+static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR__T *x, size_t ld,
+                                           int nr, size_t n) {
+    if (want_max) {
+        if (nr == 4) VPAR__K(_colexti_)(1, acc, x, ld, 4, n);
+        else VPAR__K(_colexti_)(1, acc, x, ld, 1, n);
+    } else {
+        if (nr == 4) VPAR__K(_colexti_)(0, acc, x, ld, 4, n);
+        else VPAR__K(_colexti_)(0, acc, x, ld, 1, n);
     }
 }
+#undef VPAR__LDACC
 
 #undef VPAR__P
 #undef VPAR__K
@@ -995,6 +1066,7 @@ static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR
 /* Public functions for one element type (VPAR__T, suffix VPAR__SFX).        */
 /* ======================================================================== */
 #define VPAR__F(name) VPAR__CAT3(vpar_, name, VPAR__SFX)
+#define VPAR__FP(name) VPAR__CAT4(vpar_, name, VPAR__SFX, _par)
 #define VPAR__I(name) VPAR__CAT3(vpar__, name, VPAR__SFX)
 #define VPAR__OPF(field) VPAR__CAT3(field, _, VPAR__SFX)
 #define VPAR__NAME(name) #name "_" VPAR__STR(VPAR__SFX)
@@ -1205,8 +1277,11 @@ static void VPAR__I(axis_cols_)(const VPAR__I(axis_job_) *J, size_t c0, size_t c
     vpar_axis_op op = J->op;
     if (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX) {
         for (size_t j = 0; j < w; j++) out[j] = (double)a[j];
-        for (size_t i = 1; i < nr; i++)
-            J->ops->VPAR__OPF(colext)(op == VPAR_AXIS_MAX, out, a + i * J->ld, w);
+        for (size_t i = 1; i < nr;) {
+            int k = nr - i >= 4 ? 4 : 1;
+            J->ops->VPAR__OPF(colext)(op == VPAR_AXIS_MAX, out, a + i * J->ld, J->ld, k, w);
+            i += (size_t)k;
+        }
         return;
     }
     int nan = op == VPAR_AXIS_NANSUM || op == VPAR_AXIS_NANMEAN;
@@ -1219,9 +1294,11 @@ static void VPAR__I(axis_cols_)(const VPAR__I(axis_job_) *J, size_t c0, size_t c
     for (size_t i0 = 0; i0 < nr; i0 += VPAR__COLBLOCK) {
         size_t i1 = nr - i0 < VPAR__COLBLOCK ? nr : i0 + VPAR__COLBLOCK;
         for (size_t j = 0; j < w; j++) tmp[j] = 0.0;
-        for (size_t i = i0; i < i1; i++) {
-            if (nan) J->ops->VPAR__OPF(colnansum)(tmp, op == VPAR_AXIS_NANMEAN ? cnt : NULL, a + i * J->ld, w);
-            else J->ops->VPAR__OPF(colsum)(tmp, a + i * J->ld, w);
+        for (size_t i = i0; i < i1;) {
+            int k = i1 - i >= 4 ? 4 : (int)(i1 - i);
+            if (nan) J->ops->VPAR__OPF(colnansum)(tmp, op == VPAR_AXIS_NANMEAN ? cnt : NULL, a + i * J->ld, J->ld, k, w);
+            else J->ops->VPAR__OPF(colsum)(tmp, a + i * J->ld, J->ld, k, w);
+            i += (size_t)k;
         }
         for (size_t j = 0; j < w; j++) out[j] += tmp[j];
     }
@@ -1244,10 +1321,18 @@ static void VPAR__I(axis_range_)(void *user, size_t begin, size_t end, int tid) 
     }
 }
 
-static vpar_status VPAR__I(axis_run_)(vpar_pool *pool, size_t count, VPAR__I(axis_job_) *J) {
-    (void)pool;
-    VPAR__I(axis_range_)(J, 0, count, 0);
-    return VPAR_OK;
+/* Below this many elements a pool costs more than it saves. */
+#ifndef VPAR_SIMD_PAR_MIN
+#  define VPAR_SIMD_PAR_MIN 32768
+#endif
+
+static vpar_status VPAR__I(axis_run_)(vpar_pool *pool, size_t count, size_t grain,
+                                      VPAR__I(axis_job_) *J) {
+    if (!pool || count < 2 || J->nrows * J->ncols < VPAR_SIMD_PAR_MIN || vpar_pool_size(pool) < 2) {
+        VPAR__I(axis_range_)(J, 0, count, 0);
+        return VPAR_OK;
+    }
+    return vpar_parallel_for(pool, 0, count, grain, VPAR__I(axis_range_), J);
 }
 
 VPAR_API vpar_status VPAR__F(reduce_axis_)(vpar_axis_op op, int axis, const VPAR__T *a,
@@ -1286,14 +1371,102 @@ VPAR_API vpar_status VPAR__F(reduce_axis_)(vpar_axis_op op, int axis, const VPAR
     J.ld = ld;
     J.out = out;
     if (axis == 1) {
+        /* Chunks of >= ~16K elements: long enough to stream, enough of them
+           to balance. */
         J.tile = 0;
-        return VPAR__I(axis_run_)(pool, nrows, &J);
+        size_t grain = (16384 + ncols - 1) / ncols;
+        return VPAR__I(axis_run_)(pool, nrows, grain, &J);
     }
+    /* Column tiles; each column's result does not depend on the tiling, so
+       narrower tiles for more threads change nothing but the speed. */
     J.tile = VPAR__COLTILE;
-    return VPAR__I(axis_run_)(pool, (ncols + J.tile - 1) / J.tile, &J);
+    int nt = pool ? vpar_pool_size(pool) : 1;
+    if (nt > 1) {
+        size_t t = (ncols + 4 * (size_t)nt - 1) / (4 * (size_t)nt);
+        t = (t + 7) / 8 * 8;
+        J.tile = t < 64 ? 64 : t > VPAR__COLTILE ? VPAR__COLTILE : t;
+    }
+    return VPAR__I(axis_run_)(pool, (ncols + J.tile - 1) / J.tile, 1, &J);
+}
+
+/* ---- parallel whole-array sums ----
+   Chunks of 2^k blocks of 256 (k >= 6, at most VPAR__PAR_MAXCHUNKS chunks),
+   each a complete subtree of the serial pairwise tree; pushing the chunk
+   sums in order through the same binary counter rebuilds the serial result
+   bit for bit, for any thread count. */
+#ifndef VPAR__PAR_MAXCHUNKS
+#  define VPAR__PAR_MAXCHUNKS 1024
+#endif
+typedef struct VPAR__I(par_job_) {
+    const vpar__simd_ops *ops;
+    int op;
+    const VPAR__T *x, *y;
+    size_t n, chunk;
+    double *part;
+    size_t *cnt;
+} VPAR__I(par_job_);
+
+static void VPAR__I(par_range_)(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const VPAR__I(par_job_) *J = (const VPAR__I(par_job_) *)user;
+    for (size_t k = begin; k < end; k++) {
+        size_t i0 = k * J->chunk, len = J->n - i0 < J->chunk ? J->n - i0 : J->chunk;
+        J->part[k] = J->ops->VPAR__OPF(pw)(J->op, J->x + i0, J->op == VPAR__OP_DOT ? J->y + i0 : NULL,
+                                           len, 0.0, &J->cnt[k]);
+    }
+}
+
+static vpar_status VPAR__I(pw_par_)(const char *fn, vpar_pool *pool, int op, const VPAR__T *x,
+                                    const VPAR__T *y, size_t n, double *out) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "%s: out is NULL", fn);
+    if (n > 0 && (!x || (op == VPAR__OP_DOT && !y)))
+        return vpar_fail(VPAR_ERR_INVALID, "%s: %s is NULL but n = %zu", fn, !x ? "x" : "y", n);
+    if (n == 0) {
+        *out = 0.0;
+        return VPAR_OK;
+    }
+    size_t chunk = (size_t)VPAR__BLOCK << 6;
+    while ((n - 1) / chunk + 1 > VPAR__PAR_MAXCHUNKS) chunk *= 2;
+    size_t nch = (n - 1) / chunk + 1;
+    const vpar__simd_ops *ops = vpar__simd_get();
+    if (!pool || nch < 2 || vpar_pool_size(pool) < 2) {
+        size_t cnt;
+        *out = ops->VPAR__OPF(pw)(op, x, y, n, 0.0, &cnt);
+        return VPAR_OK;
+    }
+    double part[VPAR__PAR_MAXCHUNKS];
+    size_t cnt[VPAR__PAR_MAXCHUNKS];
+    VPAR__I(par_job_) J;
+    J.ops = ops;
+    J.op = op;
+    J.x = x;
+    J.y = y;
+    J.n = n;
+    J.chunk = chunk;
+    J.part = part;
+    J.cnt = cnt;
+    vpar_status st = vpar_parallel_for(pool, 0, nch, 1, VPAR__I(par_range_), &J);
+    if (st != VPAR_OK) return st;
+    vpar__pw pw;
+    vpar__pw_init(&pw);
+    for (size_t k = 0; k < nch; k++) vpar__pw_push(&pw, part[k]);
+    *out = vpar__pw_finish(&pw);
+    return VPAR_OK;
+}
+
+VPAR_API vpar_status VPAR__FP(sum_)(vpar_pool *pool, const VPAR__T *x, size_t n, double *out) {
+    return VPAR__I(pw_par_)(VPAR__NAME(vpar_sum) "_par", pool, VPAR__OP_SUM, x, NULL, n, out);
+}
+VPAR_API vpar_status VPAR__FP(nansum_)(vpar_pool *pool, const VPAR__T *x, size_t n, double *out) {
+    return VPAR__I(pw_par_)(VPAR__NAME(vpar_nansum) "_par", pool, VPAR__OP_NANSUM, x, NULL, n, out);
+}
+VPAR_API vpar_status VPAR__FP(dot_)(vpar_pool *pool, const VPAR__T *x, const VPAR__T *y,
+                                            size_t n, double *out) {
+    return VPAR__I(pw_par_)(VPAR__NAME(vpar_dot) "_par", pool, VPAR__OP_DOT, x, y, n, out);
 }
 
 #undef VPAR__F
+#undef VPAR__FP
 #undef VPAR__I
 #undef VPAR__OPF
 #undef VPAR__NAME

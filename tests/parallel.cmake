@@ -1,0 +1,15 @@
+# vpar-parallel (examples/parallel, issue 9): compatibility test against GNU
+# parallel itself (tests/parallel_compat.sh). Skipped (exit 77) when GNU
+# parallel is not installed; needs the example built (Linux, examples on).
+if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING)
+  find_program(VPAR_BASH bash)
+  if(VPAR_BASH)
+    add_test(NAME parallel_compat
+             COMMAND ${VPAR_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/parallel_compat.sh
+                     $<TARGET_FILE:vpar-parallel>)
+    # GNU parallel starts in ~0.2 s on an idle machine (seconds on a loaded
+    # one) and the test runs ~90 invocations of it.
+    set_tests_properties(parallel_compat PROPERTIES
+      SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS "parallel")
+  endif()
+endif()

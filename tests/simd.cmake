@@ -1,0 +1,18 @@
+# vpar/simd.h (issue 3). All `cross`: they also run under qemu-aarch64,
+# where test_simd checks that the NEON path is the one exercised.
+vpar_add_test(test_simd SOURCES test_simd.c LABELS cross)
+vpar_add_test(test_simd_two_tu SOURCES test_simd_two_tu_a.c test_simd_two_tu_b.c
+              LABELS cross ARGS auto)
+# The lazy first choice honours $VPAR_SIMD; a bad value falls back to scalar
+# (with a message on stderr; vpar_simd_init() reports it as an error).
+add_test(NAME test_simd_two_tu_env_scalar COMMAND test_simd_two_tu scalar)
+set_tests_properties(test_simd_two_tu_env_scalar PROPERTIES LABELS cross TIMEOUT 60
+                     ENVIRONMENT "VPAR_SIMD=scalar")
+add_test(NAME test_simd_two_tu_env_bad COMMAND test_simd_two_tu scalar)
+set_tests_properties(test_simd_two_tu_env_bad PROPERTIES LABELS cross TIMEOUT 60
+                     ENVIRONMENT "VPAR_SIMD=no-such-path")
+# Under qemu everything runs ~10x slower: a lighter sweep (still every size
+# 0..67 and every pattern on NEON).
+if(CMAKE_CROSSCOMPILING)
+  set_property(TEST test_simd APPEND PROPERTY ENVIRONMENT "VPAR_TEST_LIGHT=1")
+endif()
