@@ -72,7 +72,8 @@
      VPAR_TASK_TIMEOUT  the task ran longer than timeout_ms; its worker was
                         killed with SIGKILL and replaced (code = SIGKILL).
      VPAR_TASK_NOT_RUN  the map stopped before the task finished (interrupt,
-                        a worker initializer failed, or fork failed).
+                        a worker initializer failed, fork failed, or
+                        replacement workers kept dying outside any task).
      With retries = r, a failed task (any of the kinds above) runs up to
      1 + r times; `attempts` counts them. Results of failed tasks are left
      zero in the caller's array. The map itself returns VPAR_OK only when
@@ -205,6 +206,11 @@ VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out,
 /* Stops and reaps every worker and frees the pool. NULL is a no-op.
    Parent process only, not during a map. */
 VPAR_API void vpar_procpool_destroy(vpar_procpool *pp);
+
+/* Sets the chunk size of later maps (0: ceil(n / (4 x workers))), like
+   the chunksize argument of Pool.map. Parent process only, not during a
+   map. */
+VPAR_API void vpar_procpool_set_chunk(vpar_procpool *pp, size_t chunk);
 
 /* Number of worker slots. Any thread. */
 VPAR_API int vpar_procpool_size(const vpar_procpool *pp);
@@ -416,27 +422,39 @@ static int vpar__pid_dead(uint32_t pid) {
 /* ---- signal cleanup registry ------------------------------------------- */
 /* Fixed arrays of atomics so that the handler can walk them without locks. */
 
-static _Atomic int vpar__pp_pid_reg[VPAR_PROCPOOL_MAX_PIDS];
+/* Entries carry the registering process: a child forked by the program
+   (not a worker) inherits these arrays and the handler, and must not kill
+   its parent's workers or unlink its parent's maps. */
+static _Atomic uint64_t vpar__pp_pid_reg[VPAR_PROCPOOL_MAX_PIDS];  /* owner << 32 | pid */
 typedef struct vpar__shm_reg_entry {
     _Atomic int state;  /* 0 free, 1 being written, 2 holds a name */
+    int owner;
     char name[256];
 } vpar__shm_reg_entry;
 static vpar__shm_reg_entry vpar__shm_reg[VPAR_SHMAP_MAX_NAMED];
 static _Atomic int vpar__sig_installed;
 
+static uint64_t vpar__pp_reg_word(pid_t pid) {
+    return ((uint64_t)(uint32_t)getpid() << 32) | (uint32_t)pid;
+}
+
 static void vpar__pp_register_pid(pid_t pid) {
+    uint64_t want = vpar__pp_reg_word(pid);
     for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-        int zero = 0;
-        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &zero, (int)pid,
+        uint64_t cur = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_relaxed);
+        /* Free, or a stale entry inherited from the process that forked us. */
+        if (cur != 0 && (uint32_t)(cur >> 32) == (uint32_t)getpid()) continue;
+        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &cur, want,
                 memory_order_acq_rel, memory_order_relaxed))
             return;
     }
 }
 
 static void vpar__pp_unregister_pid(pid_t pid) {
+    uint64_t want = vpar__pp_reg_word(pid);
     for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-        int p = (int)pid;
-        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &p, 0,
+        uint64_t cur = want;
+        if (atomic_compare_exchange_strong_explicit(&vpar__pp_pid_reg[i], &cur, 0,
                 memory_order_acq_rel, memory_order_relaxed))
             return;
     }
@@ -444,10 +462,13 @@ static void vpar__pp_unregister_pid(pid_t pid) {
 
 static void vpar__shm_register(const char *name) {
     for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++) {
-        int zero = 0;
-        if (atomic_compare_exchange_strong_explicit(&vpar__shm_reg[i].state, &zero, 1,
+        int cur = atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire);
+        /* Free, or a stale entry inherited from the process that forked us. */
+        if (cur != 0 && !(cur == 2 && vpar__shm_reg[i].owner != (int)getpid())) continue;
+        if (atomic_compare_exchange_strong_explicit(&vpar__shm_reg[i].state, &cur, 1,
                 memory_order_acq_rel, memory_order_relaxed)) {
-            snprintf(vpar__shm_reg[i].name, sizeof vpar__shm_reg[i].name, "%s", name);
+            vpar__shm_reg[i].owner = (int)getpid();
+            vpar__copy_str(vpar__shm_reg[i].name, sizeof vpar__shm_reg[i].name, name);
             atomic_store_explicit(&vpar__shm_reg[i].state, 2, memory_order_release);
             return;
         }
@@ -457,7 +478,7 @@ static void vpar__shm_register(const char *name) {
 static void vpar__shm_unregister(const char *name) {
     for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++) {
         if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2 &&
-            strcmp(vpar__shm_reg[i].name, name) == 0) {
+            vpar__shm_reg[i].owner == (int)getpid() && strcmp(vpar__shm_reg[i].name, name) == 0) {
             atomic_store_explicit(&vpar__shm_reg[i].state, 0, memory_order_release);
             return;
         }
@@ -468,18 +489,21 @@ static void vpar__shm_unregister(const char *name) {
    sigaction, raise). */
 static void vpar__on_fatal_signal(int sig) {
     int saved = errno;
+    uint32_t self = (uint32_t)getpid();
     if (vpar__pp_self < 0) {
         for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-            int p = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
-            if (p > 0) kill((pid_t)p, SIGKILL);
+            uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
+            if (e && (uint32_t)(e >> 32) == self) kill((pid_t)(uint32_t)e, SIGKILL);
         }
         for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-            int p = atomic_exchange_explicit(&vpar__pp_pid_reg[i], 0, memory_order_acq_rel);
-            if (p > 0)
-                while (waitpid((pid_t)p, NULL, 0) < 0 && errno == EINTR) {}
+            uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
+            if (!e || (uint32_t)(e >> 32) != self) continue;
+            atomic_store_explicit(&vpar__pp_pid_reg[i], 0, memory_order_release);
+            while (waitpid((pid_t)(uint32_t)e, NULL, 0) < 0 && errno == EINTR) {}
         }
         for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++)
-            if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2)
+            if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2 &&
+                vpar__shm_reg[i].owner == (int)self)
                 shm_unlink(vpar__shm_reg[i].name);
     }
     struct sigaction sa;
@@ -927,6 +951,10 @@ VPAR_API int vpar_procpool_worker_index(void) { return vpar__pp_self; }
 
 VPAR_API int vpar_procpool_size(const vpar_procpool *pp) { return pp ? pp->nworkers : 0; }
 
+VPAR_API void vpar_procpool_set_chunk(vpar_procpool *pp, size_t chunk) {
+    if (pp) pp->desc.chunk = chunk;
+}
+
 VPAR_API pid_t vpar_procpool_worker_pid(const vpar_procpool *pp, int worker) {
     if (!pp || worker < 0 || worker >= pp->nworkers) return 0;
     return pp->pids[worker] > 0 ? pp->pids[worker] : 0;
@@ -1050,6 +1078,7 @@ struct vpar__pp_mapctx {
     vpar_procpool_status first_st;
     size_t nfailed;
     int stopping;               /* no requeue/respawn: the map is being stopped */
+    int idle_deaths;            /* workers lost outside any task since the last delivery */
     vpar_status stop_status;    /* why it stopped (VPAR_OK: it did not) */
     char stop_msg[320];
 };
@@ -1059,6 +1088,7 @@ static void vpar__pp_deliver(vpar_procpool *pp, vpar__pp_mapctx *c, size_t i,
     if (c->seen[i]) return;
     c->seen[i] = 1;
     c->nseen++;
+    c->idle_deaths = 0;
     const unsigned char *res = c->result_size
         ? pp->region + pp->sh->map.results_off + i * c->result_size : NULL;
     if (st->state != VPAR_TASK_OK) {
@@ -1116,6 +1146,7 @@ static int vpar__pp_drain(vpar_procpool *pp, vpar__pp_mapctx *c, int w) {
 static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int wstatus) {
     vpar__pp_worker *me = &pp->w[w];
     uint32_t wstate = atomic_load_explicit(&me->state, memory_order_acquire);
+    int in_task = 0;
     if (c) {
         vpar__pp_drain(pp, c, w);
         vpar__pp_task *tasks = vpar__pp_tasks(pp->region);
@@ -1128,6 +1159,7 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
                 continue;
             }
             /* RUNNING: the task this worker died in. */
+            in_task = 1;
             vpar_procpool_status st;
             st.attempts = tasks[i].tries;
             st.worker = w;
@@ -1162,6 +1194,16 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
         return;
     }
     if (c->stopping || c->stop_status != VPAR_OK) return;
+    /* Workers that keep dying outside tasks (killed from outside in a loop,
+       cannot map the task region) would be re-forked forever. */
+    if (!in_task && wstate != VPAR__W_RETIRED && ++c->idle_deaths > 2 * pp->nworkers + 8) {
+        c->stop_status = VPAR_ERR_CRASHED;
+        snprintf(c->stop_msg, sizeof c->stop_msg,
+                 "procpool: %d workers in a row died outside any task (last: worker %d, %s %d)",
+                 c->idle_deaths, w, WIFSIGNALED(wstatus) ? "signal" : "exit status",
+                 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
+        return;
+    }
     vpar__pp_bump_epoch(pp);  /* requeued or orphaned tasks: workers rescan */
     if (c->nseen < c->n) {
         vpar_status s = vpar__pp_spawn(pp, w);
@@ -1521,23 +1563,25 @@ static vpar_status vpar__shm_find(const vpar_shmap *m, const char *key, size_t l
             if (kind == VPAR__S_DEAD) break;
             if (kind == VPAR__S_EMPTY) {
                 if (!create) return VPAR_ERR_NOT_FOUND;
+                uint64_t empty = 0;
+                if (!atomic_compare_exchange_strong_explicit(&s->state, &empty,
+                        ((uint64_t)VPAR__S_CLAIMING << 32) | me,
+                        memory_order_acq_rel, memory_order_acquire))
+                    continue;  /* someone claimed it first: look again */
+                /* Count the key only once the slot is ours, so that racing
+                   inserts of one key never reserve capacity twice. Giving
+                   the slot back is safe: nobody probes past a CLAIMING slot. */
                 if (atomic_fetch_add_explicit(&h->reserved, 1, memory_order_acq_rel) >= h->capacity) {
                     atomic_fetch_sub_explicit(&h->reserved, 1, memory_order_acq_rel);
+                    atomic_store_explicit(&s->state, 0, memory_order_release);
                     return vpar_fail(VPAR_ERR_FULL, "%s: map is full (capacity %llu keys); cannot add \"%s\"",
                                      who, (unsigned long long)h->capacity, key);
                 }
-                uint64_t empty = 0;
-                if (atomic_compare_exchange_strong_explicit(&s->state, &empty,
-                        ((uint64_t)VPAR__S_CLAIMING << 32) | me,
-                        memory_order_acq_rel, memory_order_acquire)) {
-                    s->hash = hash;
-                    memcpy(vpar__shm_key(s, m), key, len + 1);
-                    atomic_store_explicit(&s->state, (uint64_t)VPAR__S_READY << 32, memory_order_release);
-                    *out = s;
-                    return VPAR_OK;
-                }
-                atomic_fetch_sub_explicit(&h->reserved, 1, memory_order_acq_rel);
-                continue;  /* someone claimed it first: look again */
+                s->hash = hash;
+                memcpy(vpar__shm_key(s, m), key, len + 1);
+                atomic_store_explicit(&s->state, (uint64_t)VPAR__S_READY << 32, memory_order_release);
+                *out = s;
+                return VPAR_OK;
             }
             /* CLAIMING: the key is being written; its claimer may have died. */
             if (spins >= 256 && (spins & 255) == 0 && vpar__pid_dead((uint32_t)st)) {
