@@ -164,7 +164,7 @@ START_TEST(test_path_availability_matches_cpu) {
     CHECK_EQ(vpar_simd_available(VPAR_SIMD_AVX2), avx2);
     CHECK_EQ(vpar_simd_available(VPAR_SIMD_AVX512), avx512);
     CHECK_EQ(vpar_simd_available(VPAR_SIMD_NEON), 0);
-    CHECK_EQ(vpar_simd_best(), avx512 ? VPAR_SIMD_AVX512 : avx2 ? VPAR_SIMD_AVX2 : VPAR_SIMD_SCALAR);
+    CHECK_EQ(vpar_simd_best(), avx2 ? VPAR_SIMD_AVX2 : avx512 ? VPAR_SIMD_AVX512 : VPAR_SIMD_SCALAR);
 #endif
 #if defined(__aarch64__) && !defined(VPAR_NO_SIMD)
     /* The cross build must really exercise NEON. */
@@ -424,11 +424,8 @@ static void reference_check(size_t n, size_t off, int pattern) {
     double *x = buf + off;
     rng_seed(n * 17 + off + (size_t)pattern * 1000);
     fill(x, n, pattern, 0);
-    size_t nfin = 0, nnum = 0;
-    for (size_t i = 0; i < n; i++) {
-        nfin += isfinite(x[i]) != 0;
-        nnum += !isnan(x[i]);
-    }
+    size_t nfin = 0;
+    for (size_t i = 0; i < n; i++) nfin += isfinite(x[i]) != 0;
     CHECK_EQ(vpar_count_finite_f64(x, n), nfin);
     for (int want_max = 0; want_max < 2; want_max++)
         for (int skip = 0; skip < 2; skip++) {
@@ -804,8 +801,8 @@ START_TEST(test_parallel_bit_identical) {
         f[i] = (float)x[i];
         g[i] = (float)(y[i] * 1e-10);
     }
-    int iters = light() == 2 ? 2 : 4;
-    for (int nt = 1; nt <= 4; nt++) {
+    int iters = light() ? 1 : 4;
+    for (int nt = 1; nt <= 4; nt += light() ? 2 : 1) {
         vpar_pool *pool = NULL;
         vpar_pool_desc d = {0};
         d.num_threads = nt;
@@ -845,8 +842,8 @@ END_TEST
 
 START_TEST(test_parallel_axis_bit_identical) {
     static const size_t shapes[][2] = {{300, 1030}, {1000, 40}, {40, 1000}, {257, 129}};
-    int iters = light() == 2 ? 1 : 3;
-    for (int nt = 2; nt <= 4; nt++) {
+    int iters = light() ? 1 : 3;
+    for (int nt = 2; nt <= (light() ? 2 : 4); nt++) {
         vpar_pool *pool = NULL;
         vpar_pool_desc d = {0};
         d.num_threads = nt;

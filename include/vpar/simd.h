@@ -124,7 +124,8 @@ VPAR_API vpar_simd_path vpar_simd_active(void);
    Any thread. */
 VPAR_API int vpar_simd_available(vpar_simd_path path);
 
-/* The best available path (what AUTO selects). Any thread. */
+/* The best available path (what AUTO selects): avx2, else avx512, else
+   neon, else scalar (avx2 before avx512: see docs/simd.md). Any thread. */
 VPAR_API vpar_simd_path vpar_simd_best(void);
 
 /* "auto", "scalar", "avx2", "avx512", "neon"; "unknown" otherwise.
@@ -675,7 +676,12 @@ VPAR_API int vpar_simd_available(vpar_simd_path path) {
 }
 
 VPAR_API vpar_simd_path vpar_simd_best(void) {
-    static const vpar_simd_path order[] = {VPAR_SIMD_AVX512, VPAR_SIMD_AVX2, VPAR_SIMD_NEON};
+    /* AVX2 before AVX-512: these reductions are bound by memory bandwidth,
+       which 512-bit vectors do not raise, while on unaligned data every
+       64-byte load splits two cache lines (measured slower from DRAM on the
+       development machine) and some CPUs lower their clock for 512-bit
+       code. VPAR_SIMD=avx512 or vpar_simd_set_path selects it. */
+    static const vpar_simd_path order[] = {VPAR_SIMD_AVX2, VPAR_SIMD_AVX512, VPAR_SIMD_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (vpar_simd_available(order[i])) return order[i];
     return VPAR_SIMD_SCALAR;

@@ -1,0 +1,257 @@
+/* vpar_bench_simd — the C side of bench/simd/run.
+
+   vpar_bench_simd --context       print `#` lines: path, caches, read ceiling
+   vpar_bench_simd NAME [REPS]     time one benchmark, print
+                                   `vpar_s=<median> ...` and `#` context lines
+
+   The read-bandwidth ceiling is measured here, on the same buffer, by loops
+   that only load (8 independent OR accumulators, no floating-point
+   dependency chain; 64-bit, AVX2 and AVX-512 variants, the fastest counts):
+   what a single thread can stream. Inputs match baseline.py. */
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *names[] = {"rowsum_f64_1000_1t", "rowsum_f64_1000_2t", "colsum_f64_1000_1t",
+                              "sum_f64_1e7", "nansum_f64_1e7", "sum_f32_1e7"};
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static volatile double sink;
+static volatile uint64_t isink;
+
+/* ---- read ceiling ---- */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static uint64_t read_avx512(const void *p, size_t bytes) {
+    const __m512i *v = (const __m512i *)p;
+    size_t n = bytes / 64;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        a0 = _mm512_or_si512(a0, _mm512_loadu_si512(v + i));
+        a1 = _mm512_or_si512(a1, _mm512_loadu_si512(v + i + 1));
+        a2 = _mm512_or_si512(a2, _mm512_loadu_si512(v + i + 2));
+        a3 = _mm512_or_si512(a3, _mm512_loadu_si512(v + i + 3));
+        a4 = _mm512_or_si512(a4, _mm512_loadu_si512(v + i + 4));
+        a5 = _mm512_or_si512(a5, _mm512_loadu_si512(v + i + 5));
+        a6 = _mm512_or_si512(a6, _mm512_loadu_si512(v + i + 6));
+        a7 = _mm512_or_si512(a7, _mm512_loadu_si512(v + i + 7));
+    }
+    a0 = _mm512_or_si512(_mm512_or_si512(_mm512_or_si512(a0, a1), _mm512_or_si512(a2, a3)),
+                         _mm512_or_si512(_mm512_or_si512(a4, a5), _mm512_or_si512(a6, a7)));
+    return (uint64_t)_mm512_reduce_or_epi64(a0);
+}
+__attribute__((target("avx2"))) static uint64_t read_avx2(const void *p, size_t bytes) {
+    const __m256i *v = (const __m256i *)p;
+    size_t n = bytes / 32;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        a0 = _mm256_or_si256(a0, _mm256_loadu_si256(v + i));
+        a1 = _mm256_or_si256(a1, _mm256_loadu_si256(v + i + 1));
+        a2 = _mm256_or_si256(a2, _mm256_loadu_si256(v + i + 2));
+        a3 = _mm256_or_si256(a3, _mm256_loadu_si256(v + i + 3));
+        a4 = _mm256_or_si256(a4, _mm256_loadu_si256(v + i + 4));
+        a5 = _mm256_or_si256(a5, _mm256_loadu_si256(v + i + 5));
+        a6 = _mm256_or_si256(a6, _mm256_loadu_si256(v + i + 6));
+        a7 = _mm256_or_si256(a7, _mm256_loadu_si256(v + i + 7));
+    }
+    a0 = _mm256_or_si256(_mm256_or_si256(_mm256_or_si256(a0, a1), _mm256_or_si256(a2, a3)),
+                         _mm256_or_si256(_mm256_or_si256(a4, a5), _mm256_or_si256(a6, a7)));
+    uint64_t t[4];
+    _mm256_storeu_si256((__m256i *)(void *)t, a0);
+    return t[0] | t[1] | t[2] | t[3];
+}
+#endif
+
+static uint64_t read_scalar(const void *p, size_t bytes) {
+    const uint64_t *v = (const uint64_t *)p;
+    size_t n = bytes / 8;
+    uint64_t a[8] = {0};
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) a[k] |= v[i + (size_t)k];
+    return a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7];
+}
+
+typedef uint64_t (*read_fn)(const void *, size_t);
+
+/* Median GB/s of reading `bytes` at p with each read loop the CPU runs;
+   the ceiling is the fastest of them. */
+static double read_ceiling(const void *p, size_t bytes, int reps) {
+    read_fn fns[3];
+    int nf = 0;
+    fns[nf++] = read_scalar;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx2")) fns[nf++] = read_avx2;
+    if (__builtin_cpu_supports("avx512f")) fns[nf++] = read_avx512;
+#endif
+    double *t = malloc((size_t)reps * sizeof *t), best = 0;
+    if (!t) return 0;
+    for (int f = 0; f < nf; f++) {
+        isink = fns[f](p, bytes);
+        for (int r = 0; r < reps; r++) {
+            double t0 = now();
+            isink = fns[f](p, bytes);
+            t[r] = now() - t0;
+        }
+        double gbs = (double)bytes / median(t, reps) / 1e9;
+        if (gbs > best) best = gbs;
+    }
+    free(t);
+    return best;
+}
+
+/* ---- the benchmarks ---- */
+typedef struct job {
+    const char *name;
+    double *a;      /* 1000 x 1000 or 1e7 doubles */
+    float *f;
+    double *out;
+    vpar_pool *pool;
+} job;
+
+static void run_once(job *j) {
+    const char *n = j->name;
+    if (!strcmp(n, "rowsum_f64_1000_1t") || !strcmp(n, "rowsum_f64_1000_2t"))
+        vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, j->a, 1000, 1000, 1000, j->out, j->pool);
+    else if (!strcmp(n, "colsum_f64_1000_1t"))
+        vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, j->a, 1000, 1000, 1000, j->out, NULL);
+    else if (!strcmp(n, "sum_f64_1e7")) sink = vpar_sum_f64(j->a, 10000000);
+    else if (!strcmp(n, "nansum_f64_1e7")) sink = vpar_nansum_f64(j->a, 10000000);
+    else sink = vpar_sum_f32(j->f, 10000000);
+}
+
+static double time_median(job *j, int reps) {
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!t) return 0;
+    run_once(j);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        run_once(j);
+        t[r] = now() - t0;
+    }
+    double m = median(t, reps);
+    free(t);
+    return m;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static double unit(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) * 0x1.0p-53;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: vpar_bench_simd --context | NAME [REPS]\n"
+               "  --context   print the active SIMD path, cache sizes and the read ceiling\n"
+               "  NAME        one of:");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) fprintf(f, " %s", names[i]);
+    fprintf(f, "\n  REPS        timed repetitions (default 31); prints the median\n"
+               "environment: VPAR_SIMD forces a path (scalar, avx2, avx512, neon)\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (vpar_simd_init() != VPAR_OK) {
+        fprintf(stderr, "vpar_bench_simd: %s\n", vpar_last_error());
+        return 2;
+    }
+    if (!strcmp(argv[1], "--context")) {
+        long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE), l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        printf("# simd: path %s; L2 %ld KiB, L3 %ld KiB (1000x1000 float64 = 7813 KiB; 1e7 float64 = 78125 KiB)\n",
+               vpar_simd_path_name(vpar_simd_active()), l2 > 0 ? l2 / 1024 : -1, l3 > 0 ? l3 / 1024 : -1);
+        return 0;
+    }
+    const char *name = argv[1];
+    int known = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) known |= !strcmp(name, names[i]);
+    if (!known) {
+        fprintf(stderr, "vpar_bench_simd: unknown benchmark '%s'\n", name);
+        usage(stderr);
+        return 2;
+    }
+    int reps = argc > 2 ? atoi(argv[2]) : 31;
+    if (reps < 1 || reps > 100000) {
+        fprintf(stderr, "vpar_bench_simd: REPS must be 1..100000, got '%s'\n", argv[2]);
+        return 2;
+    }
+    job j = {name, NULL, NULL, NULL, NULL};
+    int big = !strncmp(name, "sum_", 4) || !strncmp(name, "nansum", 6);
+    size_t n = big ? 10000000 : 1000000;
+    j.a = malloc(n * sizeof *j.a);
+    j.f = malloc(n * sizeof *j.f);
+    j.out = malloc(1000 * sizeof *j.out);
+    if (!j.a || !j.f || !j.out) {
+        fprintf(stderr, "vpar_bench_simd: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        j.a[i] = unit();
+        j.f[i] = (float)unit();
+    }
+    if (!strcmp(name, "nansum_f64_1e7"))
+        for (size_t i = 0; i < n; i++)
+            if (unit() < 0.01) j.a[i] = NAN;
+    if (!strcmp(name, "rowsum_f64_1000_2t")) {
+        vpar_pool_desc d = {0};
+        d.num_threads = 2;
+        if (vpar_pool_create(&j.pool, &d) != VPAR_OK) {
+            fprintf(stderr, "vpar_bench_simd: %s\n", vpar_last_error());
+            return 1;
+        }
+    }
+    double t = time_median(&j, reps);
+    size_t bytes = !strcmp(name, "sum_f32_1e7") ? n * sizeof(float) : n * sizeof(double);
+    double ceiling = read_ceiling(!strcmp(name, "sum_f32_1e7") ? (const void *)j.f : (const void *)j.a, bytes, reps);
+    printf("vpar_s=%.6g bytes=%zu ceiling_gbs=%.2f\n", t, bytes, ceiling);
+    printf("# %s on %s: vpar %.1f GB/s = %.0f%% of the single-thread read ceiling %.1f GB/s "
+           "(streaming-read loop over the same %zu MB)\n",
+           name, vpar_simd_path_name(vpar_simd_active()), (double)bytes / t / 1e9,
+           100.0 * (double)bytes / t / 1e9 / ceiling, ceiling, bytes >> 20);
+    if (!strcmp(name, "colsum_f64_1000_1t")) {
+        job r = j;
+        r.name = "rowsum_f64_1000_1t";
+        double tr = time_median(&r, reps);
+        printf("#   colsum / rowsum time, same run: %.2f (target <= 1.3)\n", t / tr);
+    }
+    if (!strcmp(name, "sum_f32_1e7")) {
+        job r = j;
+        r.name = "sum_f64_1e7";
+        double *d = malloc(n * sizeof *d);
+        if (d) {
+            for (size_t i = 0; i < n; i++) d[i] = unit();
+            r.a = d;
+            double t64 = time_median(&r, reps);
+            printf("#   float32 / float64 element rate, same run: %.2fx (target ~2x)\n", t64 / t);
+            free(d);
+        }
+    }
+    vpar_pool_destroy(j.pool);
+    free(j.a);
+    free(j.f);
+    free(j.out);
+    return 0;
+}
