@@ -31,10 +31,14 @@ static const char *usage_text =
     "vpar-egad; record the mean AUC over GO terms.\n"
     "\n"
     "inputs:\n"
-    "  -a, --annotations FILE  gene<TAB>term annotations (.tsv or .tsv.gz, header optional)\n"
-    "  -g, --genes FILE        one gene ID per line: rows/columns of every network\n"
-    "  NET.npy ...             N x N float32/float64 networks; the dataset name is\n"
-    "                          the file name (e.g. nw_03.npy)\n"
+    "      --annotations FILE  gene<TAB>term annotations (.tsv or .tsv.gz, header\n"
+    "                          optional), or a pandas HDF5 genes x terms frame (.h5)\n"
+    "      --genes FILE        one gene ID per line: rows/columns of every .npy network\n"
+    "  NET.npy ...             N x N float32/float64 networks (memory-mapped), or pandas\n"
+    "                          HDF5 frames (.h5, read once per permutation, labels must\n"
+    "                          equal the genes); the dataset name is the file name\n"
+    "                          (e.g. nw_03.npy)\n"
+
     "orders:\n"
     "  -p, --permutations P    number of random dataset orders (permutations)\n"
     "  -s, --seed S            seed of the orders, an unsigned 64-bit integer (default 1);\n"
@@ -49,10 +53,15 @@ static const char *usage_text =
     "                          (by default a rerun skips them: interrupted runs resume)\n"
     "EGAD (as vpar-egad):\n"
     "      --nfold N           cross-validation folds (default 3)\n"
-    "      --min-genes N       keep terms with more than N genes (default 20)\n"
-    "      --max-genes N       keep terms with fewer than N genes (default 1000)\n"
-    "      --gene-col C        0-based annotation column of the gene (default 0)\n"
-    "      --term-col C        0-based annotation column of the term (default 1)\n"
+    "      --min N             keep terms with more than N genes (default 20)\n"
+    "      --max N             keep terms with fewer than N genes (default 1000)\n"
+    "      --gaf               annotation columns as in GAF (gene col 2, term col 5)\n"
+    "      --gene-col N        1-based annotation column of gene IDs (default 1)\n"
+    "      --term-col N        1-based annotation column of terms (default 2)\n"
+    "      --header | --no-header   the annotation file has / has no header line\n"
+    "                          (default: detected from the first line)\n"
+    "      --nw-key KEY        HDF5 key of network frames (default nw)\n"
+    "      --go-key KEY        HDF5 key of the annotation frame (default go)\n"
     "parallelism:\n"
     "  -j, --jobs N            permutations in N worker processes (default: auto)\n"
     "  -t, --threads N         threads per worker for ranking and EGAD (default: auto)\n"
@@ -163,7 +172,7 @@ static int parse_options(int argc, char **argv, options *o) {
     static const struct option longs[] = {
         {"annotations", required_argument, 0, O_ANN}, {"genes", required_argument, 0, O_GENES},
         {"permutations", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
-        {"order", required_argument, 0, O_ORDER}, {"out", required_argument, 0, O_OUT},
+        {"order", required_argument, 0, O_ORDER}, {"out", required_argument, 0, 'o'},
         {"plot", required_argument, 0, O_PLOT}, {"no-resume", no_argument, 0, O_NORESUME},
         {"nfold", required_argument, 0, O_NFOLD}, {"min", required_argument, 0, O_MIN},
         {"max", required_argument, 0, O_MAX}, {"gaf", no_argument, 0, O_GAF},
@@ -175,7 +184,7 @@ static int parse_options(int argc, char **argv, options *o) {
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     int gcol = 1, tcol = 2, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:s:j:t:qh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:s:o:j:t:qh", longs, NULL)) != -1) {
         switch (c) {
         case O_ANN: o->annotations = optarg; break;
         case O_GENES: o->genes = optarg; break;
@@ -188,7 +197,7 @@ static int parse_options(int argc, char **argv, options *o) {
             o->have_seed = 1;
             break;
         case O_ORDER: o->order = optarg; break;
-        case O_OUT: o->out = optarg; break;
+        case 'o': o->out = optarg; break;
         case O_PLOT: o->plot = optarg; break;
         case O_NORESUME: o->no_resume = 1; break;
         case O_NFOLD: if (!parse_int("--nfold", optarg, 1, &o->desc.egad.nfold)) return EXIT_USAGE; break;
