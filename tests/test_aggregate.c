@@ -1,0 +1,297 @@
+/* Tests of the aggregation engine (examples/aggregate/aggregate.c) through
+   its API: the golden fixture (tests/data/fixtures/aggregate, computed by
+   the reference Python), thread-count independence, NaN propagation
+   against a straightforward composition (float64 sum, a simple reference
+   rank standardization, EGAD), cancellation, and input errors. */
+#define VPAR_IMPLEMENTATION
+#include "aggregate.h"
+#include "vpar_check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FX(f) vpar_test_data("fixtures/aggregate/" f)
+enum { K = 6 };
+
+static char g_paths_buf[K][4096];
+static const char *g_paths[K];
+static vpar_egad_annotations *g_ann;
+static char **g_genes;
+static size_t g_ngenes;
+
+static void setup(void) {
+    for (int i = 0; i < K; i++) {
+        snprintf(g_paths_buf[i], sizeof g_paths_buf[i], "%s/fixtures/aggregate/nw_%02d.npy",
+                 VPAR_TEST_DATA_DIR, i);
+        g_paths[i] = g_paths_buf[i];
+    }
+    ck_assert_int_eq(vpar_egad_annotations_load(&g_ann, FX("go.tsv"), NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_egad_read_genes(FX("genes.txt"), &g_genes, &g_ngenes), VPAR_OK);
+}
+
+static void teardown(void) {
+    vpar_egad_annotations_destroy(g_ann);
+    g_ann = NULL;
+    VPAR_FREE(g_genes);
+    g_genes = NULL;
+}
+
+/* expected.csv: step,dataset,mean_auc */
+static void read_expected(char names[K][64], double *want) {
+    FILE *f = fopen(FX("expected.csv"), "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "step,dataset,mean_auc\n");
+    for (int s = 0; s < K; s++) {
+        int step;
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        ck_assert_int_eq(sscanf(line, "%d,%63[^,],%lf", &step, names[s], &want[s]), 3);
+        ck_assert_int_eq(step, s + 1);
+    }
+    fclose(f);
+}
+
+static vpar_agg *make_agg(void) {
+    vpar_agg *a;
+    ck_assert_msg(vpar_agg_create(&a, g_ann, (const char *const *)g_genes, g_ngenes, g_paths, K,
+                                  NULL) == VPAR_OK, "%s", vpar_last_error());
+    return a;
+}
+
+static void count_step(void *user) { (*(int *)user)++; }
+
+START_TEST(test_golden_fixture) {
+    size_t order[K];
+    ck_assert_int_eq(vpar_agg_read_order(FX("order.txt"), g_paths, K, order), VPAR_OK);
+    char names[K][64];
+    double want[K];
+    read_expected(names, want);
+    vpar_agg *a = make_agg();
+    ck_assert_uint_eq(vpar_agg_genes(a), 400);
+    ck_assert_uint_eq(vpar_agg_datasets(a), K);
+    ck_assert(vpar_agg_symmetric(a));  /* the fixture networks are symmetric */
+    int steps = 0;
+    vpar_agg_hooks hooks = {count_step, &steps, NULL};
+    double got[K];
+    ck_assert_msg(vpar_agg_run(a, order, NULL, &hooks, got) == VPAR_OK, "%s", vpar_last_error());
+    ck_assert_int_eq(steps, K);
+    for (int s = 0; s < K; s++) {
+        ck_assert_str_eq(vpar_agg_dataset_name(g_paths[order[s]]), names[s]);
+        ck_assert_msg(fabs(got[s] - want[s]) <= 1e-9, "step %d: %.17g, expected %.17g", s + 1,
+                      got[s], want[s]);
+    }
+    /* The buffers are reused: a second run gives the same bits. */
+    double again[K];
+    ck_assert_int_eq(vpar_agg_run(a, order, NULL, NULL, again), VPAR_OK);
+    ck_assert_mem_eq(got, again, sizeof got);
+    vpar_agg_destroy(a);
+}
+END_TEST
+
+/* 1 thread vs 2 threads (and a pool of 3): identical bits. */
+START_TEST(test_threads_identical) {
+    /* Sanitizer builds (VPAR_TEST_QUICK) check one permutation, 2 threads. */
+    const int quick = getenv("VPAR_TEST_QUICK") != NULL;
+    const int nperm = quick ? 1 : 3, maxt = quick ? 2 : 3;
+    size_t orders[3 * K];
+    vpar_agg_permutations(11, 3, K, orders);
+    vpar_agg *a = make_agg();
+    for (int i = 0; i < nperm; i++) {
+        double serial[K], par[K];
+        ck_assert_int_eq(vpar_agg_run(a, orders + i * K, NULL, NULL, serial), VPAR_OK);
+        for (int nt = 2; nt <= maxt; nt++) {
+            vpar_pool *pool;
+            vpar_pool_desc d = {0};
+            d.num_threads = nt;
+            ck_assert_int_eq(vpar_pool_create(&pool, &d), VPAR_OK);
+            ck_assert_int_eq(vpar_agg_run(a, orders + i * K, pool, NULL, par), VPAR_OK);
+            ck_assert_mem_eq(serial, par, sizeof serial);
+            vpar_pool_destroy(pool);
+        }
+        for (int s = 0; s < K; s++) ck_assert(serial[s] > 0.5 && serial[s] < 1.0);
+    }
+    vpar_agg_destroy(a);
+}
+END_TEST
+
+/* ---- NaN: against a straightforward composition ---------------------- */
+
+typedef struct { double v; size_t i; } vi;
+static int cmp_vi(const void *a, const void *b) {
+    double x = ((const vi *)a)->v, y = ((const vi *)b)->v;
+    return (x > y) - (x < y);
+}
+
+/* Reference rank standardization (data/README.md): average ranks of the
+   finite entries, (rank - 1) / max(rank - 1), NaN and inf -> 0.5. */
+static void ref_rank(double *x, size_t n) {
+    vi *a = malloc(n * sizeof *a);
+    ck_assert_ptr_nonnull(a);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) { a[m].v = x[i]; a[m].i = i; m++; }
+    qsort(a, m, sizeof *a, cmp_vi);
+    double *r = malloc((m ? m : 1) * sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    for (size_t s = 0; s < m;) {
+        size_t e = s;
+        while (e + 1 < m && a[e + 1].v == a[s].v) e++;
+        double avg = 0.5 * (double)(s + 1 + e + 1);
+        for (size_t t = s; t <= e; t++) r[t] = avg;
+        s = e + 1;
+    }
+    double mx = m ? r[m - 1] - 1 : 0;
+    for (size_t i = 0; i < n; i++) if (!isfinite(x[i])) x[i] = 0.5;
+    for (size_t t = 0; t < m; t++) x[a[t].i] = mx > 0 ? (r[t] - 1) / mx : 0.0;
+    free(a);
+    free(r);
+}
+
+START_TEST(test_nan_propagates_to_half) {
+    /* Three networks in a temp dir: nw_00 with NaN/inf entries, nw_01 with
+       its own NaN, nw_02 unchanged (float64, to mix dtypes). */
+    char dir[] = "/tmp/vpar_agg_nan_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const size_t n = 400, nn = n * n;
+    char paths_buf[3][256];
+    const char *paths[3];
+    double *ref_sum = calloc(nn, sizeof(double));
+    ck_assert_ptr_nonnull(ref_sum);
+    for (int i = 0; i < 3; i++) {
+        vpar_npy src;
+        ck_assert_int_eq(vpar_npy_open(&src, g_paths[i], 0), VPAR_OK);
+        double *w = malloc(nn * sizeof *w);
+        ck_assert_ptr_nonnull(w);
+        vpar_npy_to_f64(&src, w);
+        vpar_npy_close(&src);
+        if (i == 0) {
+            w[5 * n + 7] = w[7 * n + 5] = NAN;
+            w[10 * n + 11] = w[11 * n + 10] = INFINITY;
+            for (size_t j = 0; j < n; j++) w[3 * n + j] = w[j * n + 3] = NAN;  /* a whole gene */
+        }
+        if (i == 1) w[100 * n + 200] = w[200 * n + 100] = NAN;
+        snprintf(paths_buf[i], sizeof paths_buf[i], "%s/nw_%02d.npy", dir, i);
+        paths[i] = paths_buf[i];
+        size_t shape[2] = {n, n};
+        if (i == 2) {
+            ck_assert_int_eq(vpar_npy_write(paths[i], w, VPAR_DTYPE_F64, 2, shape), VPAR_OK);
+        } else {
+            float *f = malloc(nn * sizeof *f);
+            ck_assert_ptr_nonnull(f);
+            for (size_t j = 0; j < nn; j++) f[j] = (float)w[j];
+            ck_assert_int_eq(vpar_npy_write(paths[i], f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+            for (size_t j = 0; j < nn; j++) w[j] = (double)f[j];
+            free(f);
+        }
+        for (size_t j = 0; j < nn; j++) ref_sum[j] += w[j];  /* NaN stays NaN */
+        free(w);
+    }
+    vpar_agg *a;
+    ck_assert_msg(vpar_agg_create(&a, g_ann, (const char *const *)g_genes, g_ngenes, paths, 3,
+                                  NULL) == VPAR_OK, "%s", vpar_last_error());
+    /* Order 0, 1, 2: the last step's aggregate is ref_sum. */
+    const size_t order[3] = {0, 1, 2};
+    double got[3];
+    ck_assert_msg(vpar_agg_run(a, order, NULL, NULL, got) == VPAR_OK, "%s", vpar_last_error());
+
+    vpar_egad_plan *plan;
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, g_ann, (const char *const *)g_genes, g_ngenes,
+                                           NULL, NULL, "ref"), VPAR_OK);
+    vpar_egad_term_result *res = malloc(vpar_egad_plan_nterms(plan) * sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    ref_rank(ref_sum, nn);
+    double want;
+    ck_assert_int_eq(vpar_egad_run(plan, ref_sum, VPAR_DTYPE_F64, NULL, res, &want, "ref"), VPAR_OK);
+    ck_assert_msg(fabs(got[2] - want) <= 1e-12, "%.17g vs %.17g", got[2], want);
+    ck_assert(!isnan(got[0]) && !isnan(got[1]));
+    free(res);
+    vpar_egad_plan_destroy(plan);
+    vpar_agg_destroy(a);
+    free(ref_sum);
+    for (int i = 0; i < 3; i++) unlink(paths[i]);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_cancel) {
+    vpar_agg *a = make_agg();
+    size_t order[K] = {0, 1, 2, 3, 4, 5};
+    atomic_int cancel;
+    atomic_init(&cancel, 1);
+    int steps = 0;
+    vpar_agg_hooks hooks = {count_step, &steps, &cancel};
+    double got[K];
+    ck_assert_int_eq(vpar_agg_run(a, order, NULL, &hooks, got), VPAR_ERR_INTERRUPTED);
+    ck_assert_int_eq(steps, 0);
+    order[2] = 9;
+    atomic_store(&cancel, 0);
+    ck_assert_int_eq(vpar_agg_run(a, order, NULL, &hooks, got), VPAR_ERR_INVALID);
+    vpar_agg_destroy(a);
+}
+END_TEST
+
+START_TEST(test_create_errors) {
+    vpar_agg *a = NULL;
+    const char *gp[2] = {g_paths[0], NULL};
+    const char *const *genes = (const char *const *)g_genes;
+    /* missing file */
+    gp[1] = "/nonexistent/nw_09.npy";
+    ck_assert_int_ne(vpar_agg_create(&a, g_ann, genes, g_ngenes, gp, 2, NULL), VPAR_OK);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "/nonexistent/nw_09.npy"));
+    ck_assert_ptr_null(a);
+    /* genes count differs from the network size */
+    ck_assert_int_eq(vpar_agg_create(&a, g_ann, genes, g_ngenes - 1, g_paths, 1, NULL), VPAR_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "400 genes but the genes file lists 399"));
+    /* same file name twice */
+    gp[1] = g_paths[0];
+    ck_assert_int_eq(vpar_agg_create(&a, g_ann, genes, g_ngenes, gp, 2, NULL), VPAR_ERR_INVALID);
+    /* .npy without genes */
+    ck_assert_int_eq(vpar_agg_create(&a, g_ann, NULL, 0, g_paths, 1, NULL), VPAR_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "genes"));
+    ck_assert_int_eq(vpar_agg_create(&a, g_ann, genes, g_ngenes, g_paths, 0, NULL), VPAR_ERR_INVALID);
+
+    char dir[] = "/tmp/vpar_agg_err_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char p1[256], p2[256];
+    snprintf(p1, sizeof p1, "%s/rect.npy", dir);
+    snprintf(p2, sizeof p2, "%s/ints.npy", dir);
+    float rect[400 * 2] = {0};
+    int32_t ints[400 * 400 / 100] = {0};
+    size_t s1[2] = {400, 2}, s2[2] = {40, 40};
+    ck_assert_int_eq(vpar_npy_write(p1, rect, VPAR_DTYPE_F32, 2, s1), VPAR_OK);
+    ck_assert_int_eq(vpar_npy_write(p2, ints, VPAR_DTYPE_I32, 2, s2), VPAR_OK);
+    gp[1] = p1;
+    ck_assert_int_eq(vpar_agg_create(&a, g_ann, genes, g_ngenes, gp, 2, NULL), VPAR_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "rect.npy: network is 400 x 2, not square"));
+    gp[1] = p2;
+    ck_assert_int_eq(vpar_agg_create(&a, g_ann, genes, g_ngenes, gp, 2, NULL), VPAR_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "ints.npy"));
+    /* annotations that share no gene with the network */
+    vpar_egad_annotations *other;
+    const char *og[1] = {"no_such_gene"}, *ot[1] = {"GO:1"};
+    ck_assert_int_eq(vpar_egad_annotations_create(&other, og, ot, 1, "other"), VPAR_OK);
+    ck_assert_int_ne(vpar_agg_create(&a, other, genes, g_ngenes, g_paths, 1, NULL), VPAR_OK);
+    vpar_egad_annotations_destroy(other);
+    unlink(p1);
+    unlink(p2);
+    rmdir(dir);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("aggregate");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_golden_fixture);
+    tcase_add_test(tc, test_threads_identical);
+    tcase_add_test(tc, test_nan_propagates_to_half);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_create_errors);
+    suite_add_tcase(s, tc);
+    return vpar_test_run(s);
+}
