@@ -60,6 +60,33 @@ START_TEST(test_checked_size_arithmetic) {
 }
 END_TEST
 
+START_TEST(test_write_file_atomic) {
+    char dir[] = "/tmp/vpar_common_XXXXXX", path[300], cmd[400];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    const void *bufs[3] = {"abc", "", "defg"};
+    size_t lens[3] = {3, 0, 4};
+    ck_assert_int_eq(vpar_write_file_atomic(path, bufs, lens, 3), VPAR_OK);
+    char got[16] = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(got, 1, sizeof got, f), 7);
+    fclose(f);
+    ck_assert_str_eq(got, "abcdefg");
+    /* a failing write (directory missing) names the file and sets errno */
+    char bad[320];
+    snprintf(bad, sizeof bad, "%s/missing/out.txt", dir);
+    ck_assert_int_eq(vpar_write_file_atomic(bad, bufs, lens, 3), VPAR_ERR_IO);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), bad));
+    /* only the output itself is left in the directory: no temporary files */
+    snprintf(cmd, sizeof cmd, "test \"$(ls -A '%s')\" = out.txt", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
@@ -67,6 +94,7 @@ int main(void) {
     tcase_add_test(tc, test_fail_records_detail);
     tcase_add_test(tc, test_error_detail_is_thread_local);
     tcase_add_test(tc, test_checked_size_arithmetic);
+    tcase_add_test(tc, test_write_file_atomic);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

@@ -304,36 +304,9 @@ static void vpar__agg_num(vpar__agg_buf *b, double x) {
    rename, so readers (and resumed runs) never see a partial file. */
 static vpar_status vpar__agg_write_atomic(const char *path, const vpar__agg_buf *b) {
     if (b->failed) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory formatting the output", path);
-    size_t plen = strlen(path);
-    char *tmp = (char *)VPAR_MALLOC(plen + 16);
-    if (!tmp) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        VPAR_FREE(tmp);
-        return vpar_fail_errno(VPAR_ERR_IO, e, "%s: cannot create a temporary file next to it", path);
-    }
-    int ok = 1, e = 0;
-    size_t off = 0;
-    while (ok && off < b->n) {
-        ssize_t w = write(fd, b->p + off, b->n - off);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            ok = 0;
-            e = errno;
-        } else {
-            off += (size_t)w;
-        }
-    }
-    (void)fchmod(fd, 0644);  /* mkostemp makes 0600; the outputs are ordinary files */
-    if (ok && fsync(fd) != 0) { ok = 0; e = errno; }
-    if (close(fd) != 0 && ok) { ok = 0; e = errno; }
-    if (ok && rename(tmp, path) != 0) { ok = 0; e = errno; }
-    if (!ok) unlink(tmp);
-    VPAR_FREE(tmp);
-    return ok ? VPAR_OK : vpar_fail_errno(VPAR_ERR_IO, e, "%s: write failed", path);
+    const void *bufs[1] = {b->p};
+    size_t lens[1] = {b->n};
+    return vpar_write_file_atomic(path, bufs, lens, 1);
 }
 
 /* ======================================================================== */

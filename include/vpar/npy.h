@@ -4,9 +4,9 @@
      Format versions 1.0, 2.0 and 3.0; dtypes <f4, <f8, <i4, <i8, |u1 and
      |b1; C order; 1-D and 2-D arrays. Reading maps the file (no copy: a
      17,198 x 17,198 float32 network opens in microseconds and pages in on
-     demand). Writing goes to a temporary file in the same directory that is
-     renamed over the target only when complete, so a failed or interrupted
-     write never leaves a truncated .npy behind.
+     demand). Writing uses vpar_write_file_atomic (common.h): a temporary
+     file renamed over the target only when complete, so a failed or
+     interrupted write never leaves a truncated .npy behind.
 
    EXAMPLE
        vpar_npy a;
@@ -368,20 +368,6 @@ VPAR_API void vpar_npy_close(vpar_npy *arr) {
     memset(arr, 0, sizeof *arr);
 }
 
-static int vpar__npy_write_all(int fd, const void *buf, size_t n) {
-    const char *p = (const char *)buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return 0;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 1;
-}
-
 VPAR_API vpar_status vpar_npy_write(const char *path, const void *data,
                                     vpar_dtype dtype, int ndim,
                                     const size_t *shape) {
@@ -415,29 +401,9 @@ VPAR_API vpar_status vpar_npy_write(const char *path, const void *data,
     memset(head + 10 + dn, ' ', padded - total);
     head[padded - 1] = '\n';
 
-    size_t plen = strlen(path);
-    char *tmp = (char *)VPAR_MALLOC(plen + 16);
-    if (!tmp) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        VPAR_FREE(tmp);
-        return vpar_fail_errno(VPAR_ERR_IO, e, "%s: cannot create temporary file", path);
-    }
-    int ok = vpar__npy_write_all(fd, head, padded) && vpar__npy_write_all(fd, data, nbytes);
-    int e = errno;
-    if (ok && fchmod(fd, 0644) != 0) { /* mkostemp creates 0600; keep going */ }
-    if (close(fd) != 0 && ok) { ok = 0; e = errno; }
-    if (ok && rename(tmp, path) != 0) { ok = 0; e = errno; }
-    if (!ok) {
-        unlink(tmp);
-        VPAR_FREE(tmp);
-        return vpar_fail_errno(VPAR_ERR_IO, e, "%s: write failed", path);
-    }
-    VPAR_FREE(tmp);
-    return VPAR_OK;
+    const void *bufs[2] = {head, data};
+    size_t lens[2] = {padded, nbytes};
+    return vpar_write_file_atomic(path, bufs, lens, 2);
 }
 
 #define VPAR__NPY_CONVERT(T)                                                   \
