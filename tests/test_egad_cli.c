@@ -58,7 +58,8 @@ static void check_csv(const char *got_path, const char *fixture, const char *wha
 static char *summary_line(const char *out, const char *name) {
     char *s = slurp(egad_path(out, "summary.csv"));
     char key[256];
-    snprintf(key, sizeof key, "\n%s,", name);
+    int kn = snprintf(key, sizeof key, "\n%s,", name);
+    ck_assert_msg(kn > 0 && (size_t)kn < sizeof key, "network name too long: %s", name);
     char *p = strstr(s, key);
     char *line = NULL;
     if (p) {
