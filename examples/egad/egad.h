@@ -1443,16 +1443,12 @@ static void vpar__egad_fmt(FILE *f, double v) {
 VPAR_API vpar_status vpar_egad_write_csv(const char *path, const vpar_egad_plan *plan,
                                          const vpar_egad_term_result *r) {
     if (!path || !plan || !r) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_write_csv: NULL argument");
-    size_t len = strlen(path);
-    char *tmp = (char *)VPAR_MALLOC(len + 32);
-    if (!tmp) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, len + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        vpar_status st = vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot create", tmp);
-        VPAR_FREE(tmp);
-        return st;
-    }
+    /* Format in memory, then one atomic write (common.h): no partial CSV
+       is ever visible under `path`. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return vpar_fail_errno(VPAR_ERR_NOMEM, errno, "%s: cannot format the output", path);
     fputs("term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value\n", f);
     for (size_t t = 0; t < plan->nterms; t++) {
         fputs(plan->term_names[t], f);
@@ -1462,15 +1458,11 @@ VPAR_API vpar_status vpar_egad_write_csv(const char *path, const vpar_egad_plan 
         fputc(',', f); vpar__egad_fmt(f, r[t].p_value);
         fputc('\n', f);
     }
-    int err = ferror(f) ? (errno ? errno : EIO) : 0;
-    if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    vpar_status st = VPAR_OK;
-    if (err) {
-        unlink(tmp);
-        st = vpar_fail_errno(VPAR_ERR_IO, err, "%s: write failed", path);
-    }
-    VPAR_FREE(tmp);
+    int bad = ferror(f);
+    if (fclose(f) != 0) bad = 1;
+    vpar_status st = bad ? vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory formatting the output", path)
+                         : vpar_write_file_atomic(path, (const void *const[]){buf}, &len, 1);
+    free(buf); /* open_memstream allocates with malloc */
     return st;
 }
 

@@ -311,12 +311,13 @@ static int on_done(void *user, size_t index, const void *result, const vpar_proc
 }
 
 static int write_summary(const options *o, const net_result *rs, const int *crashed) {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
     if (!f) {
-        fprintf(stderr, "vpar-egad: %s: cannot create: %s\n", tmp, strerror(errno));
+        fprintf(stderr, "vpar-egad: %s: cannot format the summary: %s\n", path, strerror(errno));
         return 0;
     }
     fputs("network,status,terms,mean_auc,seconds\n", f);
@@ -332,9 +333,12 @@ static int write_summary(const options *o, const net_result *rs, const int *cras
     }
     int bad = ferror(f);
     if (fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        fprintf(stderr, "vpar-egad: %s: write failed: %s\n", path, strerror(errno));
-        unlink(tmp);
+    /* One atomic write (vpar_write_file_atomic): never a partial summary. */
+    vpar_status st = bad ? VPAR_ERR_NOMEM
+                         : vpar_write_file_atomic(path, (const void *const[]){buf}, &len, 1);
+    free(buf);
+    if (st != VPAR_OK) {
+        fprintf(stderr, "vpar-egad: %s\n", bad ? "out of memory formatting the summary" : vpar_last_error());
         return 0;
     }
     return 1;
