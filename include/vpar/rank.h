@@ -491,19 +491,201 @@ static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid,
     }
 }
 
+/* The packed form of the same sort: w = (key - min) << idbits | local
+   index, all distinct, so sorting the words alone is a stable sort of the
+   keys, and there is one array to move instead of two. Sorts w in place
+   (tw: scratch of n). */
+static void vpar__rk_msd_packed(uint64_t *w, uint64_t *tw, size_t n) {
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t v = w[i];
+            size_t j = i;
+            while (j > 0 && w[j - 1] > v) { w[j] = w[j - 1]; j--; }
+            w[j] = v;
+        }
+        return;
+    }
+    uint64_t mn = w[0], mx = w[0];
+    for (size_t i = 1; i < n; i++) {
+        mn = w[i] < mn ? w[i] : mn;
+        mx = w[i] > mx ? w[i] : mx;
+    }
+    int bits = vpar__rk_bitlen(mx - mn);
+    int sh = bits > 8 ? bits - 8 : 0;
+    size_t nd = (size_t)((mx - mn) >> sh) + 1;
+    uint32_t cnt[257];
+    memset(cnt, 0, (nd + 1) * sizeof cnt[0]);
+    for (size_t i = 0; i < n; i++) cnt[((w[i] - mn) >> sh) + 1]++;
+    for (size_t d = 0; d < nd; d++) cnt[d + 1] += cnt[d];
+    for (size_t i = 0; i < n; i++) tw[cnt[(w[i] - mn) >> sh]++] = w[i];
+    memcpy(w, tw, n * sizeof *w);
+    if (sh == 0) return;  /* words are distinct: each digit holds one */
+    size_t a = 0;
+    for (size_t d = 0; d < nd; d++) {   /* cnt[d] is now the end of digit d */
+        if (cnt[d] - a > 1) vpar__rk_msd_packed(w + a, tw, cnt[d] - a);
+        a = cnt[d];
+    }
+}
+
+/* Digit table of the first packed pass: up to 2^14 digits (64 KB, L2). */
+#define VPAR__RK_TOP_DIGITS 14
+
+/* Sorts the n distinct packed words w[] with values in [mn, mx]. One
+   counting pass into ~1 word per digit, then one insertion pass over the
+   whole array (moves stay inside a digit); digits the data crowds (more
+   than 32 words) are sorted on their own first. tw: scratch of n; cnt:
+   2^VPAR__RK_TOP_DIGITS + 1 counters. Returns the sorted array, w or tw. */
+static uint64_t *vpar__rk_sort_packed(uint64_t *w, uint64_t *tw, uint32_t *cnt,
+                                      size_t n, uint64_t mn, uint64_t mx) {
+    if (n <= 32) {
+        vpar__rk_msd_packed(w, tw, n);
+        return w;
+    }
+    int dbits = vpar__rk_bitlen((uint64_t)n);
+    if (dbits > VPAR__RK_TOP_DIGITS) dbits = VPAR__RK_TOP_DIGITS;
+    int bits = vpar__rk_bitlen(mx - mn);
+    int sh = bits > dbits ? bits - dbits : 0;
+    size_t nd = (size_t)((mx - mn) >> sh) + 1;
+    memset(cnt, 0, (nd + 1) * sizeof cnt[0]);
+    for (size_t i = 0; i < n; i++) cnt[((w[i] - mn) >> sh) + 1]++;
+    uint32_t big = 0;
+    for (size_t d = 0; d < nd; d++) {
+        big |= cnt[d + 1] > 32;
+        cnt[d + 1] += cnt[d];
+    }
+    for (size_t i = 0; i < n; i++) tw[cnt[(w[i] - mn) >> sh]++] = w[i];
+    if (sh == 0) return tw;
+    if (big) {
+        size_t a = 0;
+        for (size_t d = 0; d < nd; d++) {
+            if (cnt[d] - a > 32) vpar__rk_msd_packed(tw + a, w, cnt[d] - a);
+            a = cnt[d];
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = tw[i];
+        if (tw[i - 1] <= v) continue;
+        size_t j = i;
+        do { tw[j] = tw[j - 1]; j--; } while (j > 0 && tw[j - 1] > v);
+        tw[j] = v;
+    }
+    return tw;
+}
+
 static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
                             uint64_t base, size_t ordbase, uint64_t lo, int shift,
                             int tid, int may_nest);
 
+/* A leaf whose key range and local index fit one 64-bit word together
+   (keys - lo < 2^kbits): pack, sort the words, walk the tie groups, write
+   the values over the keys. */
+static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
+                                 uint64_t base, size_t ordbase, uint64_t lo,
+                                 int idbits, int tid) {
+    unsigned char *sc = rk->scratch + (size_t)tid * rk->scratch_stride;
+    uint64_t *w = (uint64_t *)sc;
+    uint64_t *tw = w + VPAR_RANK_LEAF;
+    uint32_t *id = (uint32_t *)(tw + VPAR_RANK_LEAF);
+    uint32_t *cnt = id + VPAR_RANK_LEAF;
+    uint64_t mn = UINT64_MAX, mx = 0;
+    if (rk->slot64) {
+        const uint64_t *sl = (const uint64_t *)slots;
+        for (size_t j = 0; j < s; j++) {
+            uint64_t v = (sl[j] - lo) << idbits | j;
+            w[j] = v;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+    } else {
+        const uint32_t *sl = (const uint32_t *)slots;
+        for (size_t j = 0; j < s; j++) {
+            uint64_t v = ((uint64_t)sl[j] - lo) << idbits | j;
+            w[j] = v;
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+    }
+    const uint64_t *sw = vpar__rk_sort_packed(w, tw, cnt, s, mn, mx);
+    const uint64_t idmask = ((uint64_t)1 << idbits) - 1;
+    if (rk->mode == VPAR__RK_STD && nd == 0) {
+        /* the hot case (FULL and the off-diagonal part of SYMMETRIC
+           buckets have nd == 0): one division per tie group, written
+           straight through the local index */
+        uint64_t cl = base, wm = rk->wmain;
+        double maxr = rk->maxr;
+        size_t g0 = 0;
+        while (g0 < s) {
+            uint64_t key = sw[g0] >> idbits;
+            size_t g1 = g0 + 1;
+            while (g1 < s && sw[g1] >> idbits == key) g1++;
+            uint64_t ce = (uint64_t)(g1 - g0) * wm;
+            double v = vpar__rk_avg0(cl, ce) / maxr;
+            if (rk->slot64) {
+                uint64_t bits;
+                memcpy(&bits, &v, 8);
+                for (size_t j = g0; j < g1; j++) ((uint64_t *)slots)[sw[j] & idmask] = bits;
+            } else {
+                float f = (float)v;
+                uint32_t bits;
+                memcpy(&bits, &f, 4);
+                for (size_t j = g0; j < g1; j++) ((uint32_t *)slots)[sw[j] & idmask] = bits;
+            }
+            cl += ce;
+            g0 = g1;
+        }
+        return;
+    }
+    for (size_t j = 0; j < s; j++) id[j] = (uint32_t)(sw[j] & idmask);
+    uint64_t cl = base;
+    size_t g0 = 0;
+    while (g0 < s) {
+        uint64_t key = sw[g0] >> idbits;
+        size_t g1 = g0 + 1;
+        uint64_t ce;
+        if (nd == 0) {
+            while (g1 < s && sw[g1] >> idbits == key) g1++;
+            ce = (uint64_t)(g1 - g0) * rk->wmain;
+        } else {
+            ce = id[g0] < nd ? 1 : rk->wmain;
+            while (g1 < s && sw[g1] >> idbits == key) {
+                ce += id[g1] < nd ? 1 : rk->wmain;
+                g1++;
+            }
+        }
+        vpar__rk_emit(rk, slots, id, g0, g1, cl, ce, ordbase);
+        cl += ce;
+        g0 = g1;
+    }
+}
+
 /* A bucket small enough for the cache: sort (key, local index), walk the tie
    groups, write the values over the keys. */
 static void vpar__rk_leaf(vpar__rk *rk, void *slots, size_t s, size_t nd,
-                          uint64_t base, size_t ordbase, int tid) {
+                          uint64_t base, size_t ordbase, uint64_t lo, int kbits,
+                          int tid) {
     unsigned char *sc = rk->scratch + (size_t)tid * rk->scratch_stride;
     uint64_t *k = (uint64_t *)sc;
     uint64_t *tk = k + VPAR_RANK_LEAF;
     uint32_t *id = (uint32_t *)(tk + VPAR_RANK_LEAF);
     uint32_t *tid2 = id + VPAR_RANK_LEAF;
+    int idbits = vpar__rk_bitlen((uint64_t)(s - 1));
+    if (kbits + idbits > 64) {
+        /* the bucket's bounds are loose: try its actual key range */
+        uint64_t mn = UINT64_MAX, mx = 0;
+        if (rk->slot64) {
+            const uint64_t *sl = (const uint64_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = sl[j] < mn ? sl[j] : mn; mx = sl[j] > mx ? sl[j] : mx; }
+        } else {
+            const uint32_t *sl = (const uint32_t *)slots;
+            for (size_t j = 0; j < s; j++) { mn = sl[j] < mn ? sl[j] : mn; mx = sl[j] > mx ? sl[j] : mx; }
+        }
+        lo = mn;
+        kbits = vpar__rk_bitlen(mx - mn);
+    }
+    if (kbits + idbits <= 64) {
+        vpar__rk_leaf_packed(rk, slots, s, nd, base, ordbase, lo, idbits, tid);
+        return;
+    }
     if (rk->slot64) {
         const uint64_t *sl = (const uint64_t *)slots;
         for (size_t j = 0; j < s; j++) { k[j] = sl[j]; id[j] = (uint32_t)j; }
@@ -763,7 +945,7 @@ static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
         return;
     }
     if (s <= VPAR_RANK_LEAF) {
-        vpar__rk_leaf(rk, slots, s, nd, base, ordbase, tid);
+        vpar__rk_leaf(rk, slots, s, nd, base, ordbase, lo, shift, tid);
         return;
     }
     vpar__rk_sublevel(rk, slots, s, nd, base, ordbase, lo, shift, tid, may_nest);
@@ -816,6 +998,21 @@ typedef struct vpar__rk_top {
     const uint64_t blo_[2] = {T->lo0, T->lo1};                                 \
     const int bsh_[2] = {T->sh0, T->sh1};                                      \
     const size_t bbase_[2] = {0, T->nf0};
+
+/* The scatter and the replay walk ~one stream per bucket (thousands):
+   too many for the hardware prefetcher, so each access asks for the line
+   two lines ahead in its own stream (prefetches past the end are harmless). */
+#ifndef VPAR__RK_PF_BYTES
+#  define VPAR__RK_PF_BYTES 64
+#endif
+#define VPAR__RK_PF_AHEAD(SLOT) (VPAR__RK_PF_BYTES / sizeof(SLOT))
+#if defined(__GNUC__)
+#  define VPAR__RK_PREFETCH_R(p) __builtin_prefetch((p), 0, 3)
+#  define VPAR__RK_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#else
+#  define VPAR__RK_PREFETCH_R(p) ((void)0)
+#  define VPAR__RK_PREFETCH_W(p) ((void)0)
+#endif
 
 #define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
 static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
@@ -885,7 +1082,9 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
-            keys[off[map[VPAR__RK_BIN(k)]]++] = (SLOT)k;                       \
+            size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
+            VPAR__RK_PREFETCH_W(&keys[o_ + VPAR__RK_PF_AHEAD(SLOT)]);          \
+            keys[o_] = (SLOT)k;                                                \
         });                                                                    \
     }                                                                          \
 }                                                                              \
@@ -907,7 +1106,9 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
         size_t *off = T->L.off + c * T->L.nb;                                  \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
-            dst[i] = val[off[map[VPAR__RK_BIN(k)]]++];                         \
+            size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
+            VPAR__RK_PREFETCH_R(&val[o_ + VPAR__RK_PF_AHEAD(SLOT)]);           \
+            dst[i] = val[o_];                                                  \
         });                                                                    \
     }                                                                          \
 }
@@ -918,6 +1119,9 @@ VPAR__RK_TOP_PASSES(f32s32, 32, uint32_t, uint32_t)
 VPAR__RK_TOP_PASSES(f32s64, 32, uint32_t, uint64_t)
 VPAR__RK_TOP_PASSES(f64s64, 64, uint64_t, uint64_t)
 
+#ifndef VPAR__RK_PT
+#  define VPAR__RK_PT(i) ((void)0)
+#endif
 /* Ranks the source described by rk into rk->dst (slot-sized entries,
    indexed like x). For STD, rk->maxr is computed here. *nan_out: number of
    NaN entries skipped (for the propagate policy, checked by the caller
@@ -963,7 +1167,9 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     uint32_t *map = NULL;
     uint64_t seglo[2], seghi[2];
     int sh[2];
+    VPAR__RK_PT(0);
     vpar_status s = vpar__rk_for(rk->pool, T.L.nchunks, fstat, &T, 0);
+    VPAR__RK_PT(1);
     if (s != VPAR_OK) goto done;
 
     /* combine chunk stats in chunk order */
@@ -1022,7 +1228,8 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         size_t sz = rk->slot64 ? 8 : 4, bytes;
         if (!vpar__mul_size(kept, sz, &bytes)) { s = vpar_fail(VPAR_ERR_OVERFLOW, "rank: size overflow"); goto done; }
         T.L.keys = vpar__rk_big_alloc(bytes);
-        rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24;
+        rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24 +
+                             (((size_t)1 << VPAR__RK_TOP_DIGITS) + 1) * 4 + 60;
         rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
         rk->tbuf = (vpar__rk_tbuf *)VPAR_MALLOC(sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
         if (rk->tbuf) memset(rk->tbuf, 0, sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
@@ -1031,7 +1238,9 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
             goto done;
         }
     }
+    VPAR__RK_PT(2);
     s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
+    VPAR__RK_PT(3);
     if (s != VPAR_OK) goto done;
     /* max(rank - 1) = average rank of the top tie group, known before
        any sorting: all entries but the top group are smaller */
@@ -1073,9 +1282,12 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         }
     }
     vpar__rk_offsets(&T.L, rk->upper, 0);
+    VPAR__RK_PT(4);
     s = vpar__rk_for(rk->pool, T.L.nchunks, fscatter, &T, 0);
+    VPAR__RK_PT(5);
     if (s != VPAR_OK) goto done;
     s = vpar__rk_for(rk->pool, T.L.nb, vpar__rk_level_buckets, &T.L, 0);
+    VPAR__RK_PT(6);
     if (s != VPAR_OK) goto done;
     if (atomic_load_explicit(&rk->err, memory_order_relaxed)) {
         s = vpar_fail((vpar_status)atomic_load_explicit(&rk->err, memory_order_relaxed),
@@ -1083,7 +1295,9 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         goto done;
     }
     vpar__rk_reset_offsets(&T.L, rk->upper);
+    VPAR__RK_PT(7);
     s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
+    VPAR__RK_PT(8);
 done:
     VPAR_FREE(T.L.keys);
     VPAR_FREE(T.cntf);
