@@ -38,17 +38,20 @@
      of the key range; per-chunk histograms and prefix sums give every
      bucket its start and its weighted count of smaller entries (= the rank
      base); a stable scatter copies only the keys into one buffer; every
-     bucket is then sorted in cache (MSD radix + insertion sort on
-     (key, local index); buckets larger than the cache recurse with another
+     bucket is then sorted in cache (packed (key - low) << idbits | local
+     index words: one counting pass at ~1 word per digit and one insertion
+     pass; MSD radix on separate (key, index) arrays when the key range is
+     too wide to pack; buckets larger than the cache recurse with another
      out-of-cache level), and its rank values overwrite its keys; finally a
-     replay of the scatter gathers each entry's value back to its position.
+     replay of the scatter gathers each entry's value back to its position
+     (the scatter and the replay prefetch ahead in each bucket's stream).
      Ties are always inside one bucket, so no cross-bucket fix-up exists.
 
    MEMORY (peak beyond the caller's array)
      standardize: one key per ranked entry (4 bytes for float32, 8 for
      float64) = one copy of the ranked entries (half a copy in
-     VPAR_RANK_SYMMETRIC), plus per thread 24 * VPAR_RANK_LEAF bytes of
-     cache-sized scratch and small histograms. A bucket larger than
+     VPAR_RANK_SYMMETRIC), plus per thread 24 * VPAR_RANK_LEAF bytes + 64 KiB
+     of cache-sized scratch and small histograms. A bucket larger than
      VPAR_RANK_LEAF entries borrows one more key buffer of its own size while
      it is sorted; with realistic data those are small, in the worst case
      (nearly all entries in one bucket) it adds another copy.
