@@ -39,3 +39,13 @@ if(NOT CMAKE_CROSSCOMPILING)
                    ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER})
   set_tests_properties(consumer PROPERTIES TIMEOUT 300)
 endif()
+
+# Without _GNU_SOURCE the implementation must stop with one clear #error
+# (not a screen of implicit declarations): compile the README example that
+# way and look for the message.
+if(NOT CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  add_test(NAME gnu_source_error
+           COMMAND ${CMAKE_C_COMPILER} -std=c11 -fsyntax-only -I${PROJECT_SOURCE_DIR}/include
+                   ${PROJECT_SOURCE_DIR}/examples/readme/readme.c)
+  set_tests_properties(gnu_source_error PROPERTIES PASS_REGULAR_EXPRESSION "compile the file that defines VPAR_IMPLEMENTATION with -D_GNU_SOURCE")
+endif()

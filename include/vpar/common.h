@@ -26,6 +26,11 @@
      Define VPAR_STATIC as well to make every function `static` for a
      single-file program that wants no external symbols.
 
+   BUILDING
+     On Linux the implementation needs _GNU_SOURCE defined before any system
+     header: cc -std=c11 -D_GNU_SOURCE ... (vpar::vpar and pkg-config add
+     it; without it the implementation stops with an #error saying so).
+
    CONFIGURATION MACROS (define before including, in every TU alike)
      VPAR_ASSERT(x)          assertion used internally (default: assert(x))
      VPAR_MALLOC(sz)         allocator hooks; define all three or none
@@ -182,6 +187,13 @@ static inline int vpar__add_size(size_t a, size_t b, size_t *out) {
 /* ======================================================================== */
 #if defined(VPAR_IMPLEMENTATION) && !defined(VPAR_COMMON_IMPLEMENTED)
 #define VPAR_COMMON_IMPLEMENTED
+
+/* The implementation uses Linux/GNU declarations (mkostemp, memfd_create,
+   futex, sched_getaffinity) that strict -std=c11 hides: say so once, here,
+   instead of a screen of implicit-declaration errors further down. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#  error "vpar: compile the file that defines VPAR_IMPLEMENTATION with -D_GNU_SOURCE (the CMake target and pkg-config add it)"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
