@@ -494,6 +494,21 @@ static void vpar__rk_msd(uint64_t *k, uint32_t *id, uint64_t *tk, uint32_t *tid,
     }
 }
 
+/* Smallest and largest key among s slots (s >= 1). */
+static void vpar__rk_slot_range(const vpar__rk *rk, const void *slots, size_t s,
+                                uint64_t *mn_out, uint64_t *mx_out) {
+    uint64_t mn = UINT64_MAX, mx = 0;
+    if (rk->slot64) {
+        const uint64_t *v = (const uint64_t *)slots;
+        for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+    } else {
+        const uint32_t *v = (const uint32_t *)slots;
+        for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
+    }
+    *mn_out = mn;
+    *mx_out = mx;
+}
+
 /* The packed form of the same sort: w = (key - min) << idbits | local
    index, all distinct, so sorting the words alone is a stable sort of the
    keys, and there is one array to move instead of two. Sorts w in place
@@ -674,14 +689,8 @@ static void vpar__rk_leaf(vpar__rk *rk, void *slots, size_t s, size_t nd,
     int idbits = vpar__rk_bitlen((uint64_t)(s - 1));
     if (kbits + idbits > 64) {
         /* the bucket's bounds are loose: try its actual key range */
-        uint64_t mn = UINT64_MAX, mx = 0;
-        if (rk->slot64) {
-            const uint64_t *sl = (const uint64_t *)slots;
-            for (size_t j = 0; j < s; j++) { mn = sl[j] < mn ? sl[j] : mn; mx = sl[j] > mx ? sl[j] : mx; }
-        } else {
-            const uint32_t *sl = (const uint32_t *)slots;
-            for (size_t j = 0; j < s; j++) { mn = sl[j] < mn ? sl[j] : mn; mx = sl[j] > mx ? sl[j] : mx; }
-        }
+        uint64_t mn, mx;
+        vpar__rk_slot_range(rk, slots, s, &mn, &mx);
         lo = mn;
         kbits = vpar__rk_bitlen(mx - mn);
     }
@@ -841,14 +850,8 @@ static void vpar__rk_sublevel(vpar__rk *rk, void *slots, size_t s, size_t nd,
        one wide bucket is then split in one level, not in several levels
        that would each borrow a buffer of the bucket's size. */
     {
-        uint64_t mn = UINT64_MAX, mx = 0;
-        if (rk->slot64) {
-            const uint64_t *v = (const uint64_t *)slots;
-            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
-        } else {
-            const uint32_t *v = (const uint32_t *)slots;
-            for (size_t j = 0; j < s; j++) { mn = v[j] < mn ? v[j] : mn; mx = v[j] > mx ? v[j] : mx; }
-        }
+        uint64_t mn, mx;
+        vpar__rk_slot_range(rk, slots, s, &mn, &mx);
         lo = mn;
         shift = vpar__rk_bitlen(mx - mn);
         if (shift == 0) {  /* one key after all: one tie group */
