@@ -16,11 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "../bench_util.h"
 
 int main(int argc, char **argv) {
     const char *ann_path = NULL, *genes_path = NULL, *net = NULL;
@@ -63,12 +59,12 @@ int main(int argc, char **argv) {
     double auc = 0;
     printf("seconds=");
     for (int r = 0; r < repeat; r++) {
-        double t0 = now_s();
+        double t0 = bench_now();
         if (vpar_agg_run(agg, order, pool, NULL, &auc) != VPAR_OK) {
             fprintf(stderr, "%s: %s\n", argv[0], vpar_last_error());
             return 1;
         }
-        printf("%s%.4f", r ? "," : "", now_s() - t0);
+        printf("%s%.4f", r ? "," : "", bench_now() - t0);
         fflush(stdout);
     }
     printf("\nmean_auc=%.17g\n", auc);

@@ -15,11 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "../bench_util.h"
 
 /* Lets the other runtime's spinning threads fall asleep between phases so
    that each side is measured on quiet cores. */
@@ -28,14 +24,6 @@ static void settle(void) {
     nanosleep(&ts, NULL);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int reps(void) {
     const char *e = getenv("VPAR_BENCH_REPS");
@@ -94,26 +82,26 @@ static int bench_fib(void) {
            *ts = malloc(sizeof(double) * (size_t)R);
     long expect = fib_seq(n);
     for (int r = 0; r < R; r++) {
-        double t0 = now_s();
+        double t0 = bench_now();
         long res = fib_seq(n);
-        ts[r] = now_s() - t0;
+        ts[r] = bench_now() - t0;
         if (res != expect) return 1;
         settle();
-        t0 = now_s();
+        t0 = bench_now();
 #pragma omp parallel num_threads(2)
 #pragma omp single
         res = fib_omp(n);
-        to[r] = now_s() - t0;
+        to[r] = bench_now() - t0;
         if (res != expect) return 1;
         settle();
         fib_arg a = {n, 0};
-        t0 = now_s();
+        t0 = bench_now();
         vpar_pool_run(pool, fib_vpar, &a);
-        tv[r] = now_s() - t0;
+        tv[r] = bench_now() - t0;
         if (a.r != expect) { fprintf(stderr, "fib: wrong result\n"); return 1; }
         settle();
     }
-    double mo = median(to, R), mv = median(tv, R), ms = median(ts, R);
+    double mo = bench_median(to, R), mv = bench_median(tv, R), ms = bench_median(ts, R);
     line("fib30_vs_omp_2t", "libgomp_tasks_2t", mo, mv);
     printf("# fib30: sequential %.4f s, vpar 2t %.4f s = %.2fx the sequential time "
            "(target <= 10x); libgomp tasks %.4f s\n", ms, mv, mv / ms, mo);
@@ -134,19 +122,19 @@ static int bench_empty(void) {
     vpar_pool *pool = make_pool(T);
     double *to = malloc(sizeof(double) * (size_t)R), *tv = malloc(sizeof(double) * (size_t)R);
     for (int r = 0; r < R; r++) {
-        double t0 = now_s();
+        double t0 = bench_now();
         for (int k = 0; k < K; k++) {
 #pragma omp parallel for num_threads(T)
             for (int i = 0; i < 64; i++) empty_body(NULL, (size_t)i, (size_t)i + 1, 0);
         }
-        to[r] = (now_s() - t0) / K;
+        to[r] = (bench_now() - t0) / K;
         settle();
-        t0 = now_s();
+        t0 = bench_now();
         for (int k = 0; k < K; k++) vpar_parallel_for(pool, 0, 64, 0, empty_body, NULL);
-        tv[r] = (now_s() - t0) / K;
+        tv[r] = (bench_now() - t0) / K;
         settle();
     }
-    double mo = median(to, R), mv = median(tv, R);
+    double mo = bench_median(to, R), mv = bench_median(tv, R);
     line("empty_for64_vs_omp", "libgomp_parallel_for_2t", mo, mv);
     printf("# empty_for64: per call libgomp %.3f us, vpar %.3f us on %d threads "
            "(target: vpar <= 2x libgomp, ratio >= 0.5)\n", mo * 1e6, mv * 1e6, T);
@@ -171,9 +159,9 @@ static void compute_body(void *u, size_t b, size_t e, int tid) {
 }
 
 static double run_compute(vpar_pool *pool, double *out) {
-    double t0 = now_s();
+    double t0 = bench_now();
     vpar_parallel_for(pool, 0, COMPUTE_N, 0, compute_body, out);
-    return now_s() - t0;
+    return bench_now() - t0;
 }
 
 static int bench_compute(void) {
@@ -196,7 +184,7 @@ static int bench_compute(void) {
         fprintf(stderr, "for_compute: results differ between 1 and 2 threads\n");
         return 1;
     }
-    double m1 = median(t1, R), m2 = median(t2, R);
+    double m1 = bench_median(t1, R), m2 = bench_median(t2, R);
     line("for_compute_speedup_2t", "vpar_1_thread", m1, m2);
     printf("# for_compute: 1e8 flops, 1 thread %.4f s (%.2f Gflop/s), 2 threads %.4f s, "
            "speed-up %.2fx (target >= 1.85)\n", m1, 1e8 / m1 * 1e-9, m2, m1 / m2);
@@ -217,14 +205,14 @@ static int bench_scaling(int maxt) {
         vpar_pool *p = make_pool(n);
         run_compute(p, o);
         for (int r = 0; r < R; r++) t[r] = run_compute(p, o);
-        double m = median(t, R);
+        double m = bench_median(t, R);
         for (int r = 0; r < R; r++) {
             fib_arg a = {30, 0};
-            double t0 = now_s();
+            double t0 = bench_now();
             vpar_pool_run(p, fib_vpar, &a);
-            t[r] = now_s() - t0;
+            t[r] = bench_now() - t0;
         }
-        double f = median(t, R);
+        double f = bench_median(t, R);
         if (n == 1) { base = m; fbase = f; }
         printf("# scaling: %2d  %.5f  %.2f  %.5f  %.2f\n", n, m, base / m, f, fbase / f);
         vpar_pool_destroy(p);

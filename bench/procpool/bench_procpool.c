@@ -13,21 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "../bench_util.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* The same trivial work as the Python baseline's `def f(x): return x * x`. */
 static int square(void *user, size_t i, void *result) {
@@ -62,15 +49,15 @@ int main(int argc, char **argv) {
         /* Warm-up: grows the shared region and faults its pages in. */
         vpar_procpool_map(pp, n, square, NULL, out, sizeof *out, NULL);
         for (int r = 0; r < reps; r++) {
-            double t0 = now_s();
+            double t0 = bench_now();
             vpar_status s = vpar_procpool_map(pp, n, square, NULL, out, sizeof *out, NULL);
-            t[r] = (now_s() - t0) / (double)n;
+            t[r] = (bench_now() - t0) / (double)n;
             if (s != VPAR_OK || out[n - 1] != (long long)(n - 1) * (long long)(n - 1)) {
                 fprintf(stderr, "bench_procpool: wrong result: %s\n", vpar_last_error());
                 return 1;
             }
         }
-        printf("%.6g\n", median(t, reps));
+        printf("%.6g\n", bench_median(t, reps));
         free(out);
         vpar_procpool_destroy(pp);
         return 0;
@@ -82,16 +69,16 @@ int main(int argc, char **argv) {
         double t[256];
         if (reps > 256) reps = 256;
         for (int r = 0; r < reps; r++) {
-            double t0 = now_s();
+            double t0 = bench_now();
             vpar_procpool *pp;
             if (vpar_procpool_create(&pp, &d) != VPAR_OK) {
                 fprintf(stderr, "bench_procpool: %s\n", vpar_last_error());
                 return 1;
             }
             vpar_procpool_destroy(pp);
-            t[r] = now_s() - t0;
+            t[r] = bench_now() - t0;
         }
-        printf("%.6g\n", median(t, reps));
+        printf("%.6g\n", bench_median(t, reps));
         return 0;
     }
     fprintf(stderr, "bench_procpool: unknown benchmark '%s' (task_overhead, startup)\n", argv[1]);

@@ -15,16 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "../bench_util.h"
 
 static int read_all(const char *path, void *buf, size_t off, size_t len) {
     int fd = open(path, O_RDONLY);
@@ -80,18 +71,18 @@ int main(int argc, char **argv) {
     double *t = (double *)malloc((size_t)reps * sizeof *t);
     for (int r = 0; r < reps; r++) {
         if (read_all(path, buf, off, a.nbytes)) return 1;
-        double t0 = now();
+        double t0 = bench_now();
         vpar_status st = vpar_rank_standardize(buf, a.dtype, a.shape[0], a.ndim == 2 ? a.shape[1] : 1,
                                                sym ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL, pool);
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
         if (st != VPAR_OK) { fprintf(stderr, "vpar-rank-bench: %s\n", vpar_last_error()); return 1; }
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_d);
+    double med = bench_median(t, reps);  /* sorts t: t[0] is the fastest */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double peak = (double)ru.ru_maxrss * 1024.0;
     printf("vpar_s=%.6f min_s=%.6f peak_rss_bytes=%.0f matrix_bytes=%zu peak_over_matrix=%.3f threads=%d\n",
-           t[reps / 2], t[0], peak, a.nbytes, peak / (double)a.nbytes, vpar_pool_size(pool));
+           med, t[0], peak, a.nbytes, peak / (double)a.nbytes, vpar_pool_size(pool));
     vpar_pool_destroy(pool);
     free(buf);
     free(t);

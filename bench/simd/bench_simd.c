@@ -24,21 +24,7 @@
 static const char *names[] = {"rowsum_f64_1000_1t", "rowsum_f64_1000_2t", "colsum_f64_1000_1t",
                               "sum_f64_1e7", "nansum_f64_1e7", "sum_f32_1e7"};
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *t, int n) {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
+#include "../bench_util.h"
 
 static volatile double sink;
 static volatile uint64_t isink;
@@ -133,11 +119,11 @@ static double time_median(job *j, int reps) {
     if (!t) return 0;
     run_once(j);
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         run_once(j);
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
-    double m = median(t, reps);
+    double m = bench_median(t, reps);
     free(t);
     return m;
 }
@@ -151,11 +137,11 @@ static double read_ceiling(const void *p, size_t bytes, int reps) {
     for (int f = 0; f < nf; f++) {
         isink = fns[f](p, bytes);
         for (int r = 0; r < reps; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             isink = fns[f](p, bytes);
-            t[r] = now() - t0;
+            t[r] = bench_now() - t0;
         }
-        double gbs = (double)bytes / median(t, reps) / 1e9;
+        double gbs = (double)bytes / bench_median(t, reps) / 1e9;
         if (gbs > best) best = gbs;
     }
     free(t);
@@ -174,18 +160,18 @@ static double time_with_ceiling(job *j, const void *p, size_t bytes, int reps, d
     run_once(j);
     for (int f = 0; f < nf; f++) isink = fns[f](p, bytes);
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         run_once(j);
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
         for (int f = 0; f < nf; f++) {
-            t0 = now();
+            t0 = bench_now();
             isink = fns[f](p, bytes);
-            t[(size_t)(f + 1) * (size_t)reps + (size_t)r] = now() - t0;
+            t[(size_t)(f + 1) * (size_t)reps + (size_t)r] = bench_now() - t0;
         }
     }
-    *vpar_s = median(t, reps);
+    *vpar_s = bench_median(t, reps);
     for (int f = 0; f < nf; f++) {
-        double gbs = (double)bytes / median(t + (size_t)(f + 1) * (size_t)reps, reps) / 1e9;
+        double gbs = (double)bytes / bench_median(t + (size_t)(f + 1) * (size_t)reps, reps) / 1e9;
         if (gbs > best) best = gbs;
     }
     free(t);

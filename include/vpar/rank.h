@@ -1006,15 +1006,14 @@ typedef struct vpar__rk_top {
     const size_t bbase_[2] = {0, T->nf0};
 
 /* The scatter and the replay walk ~one stream per bucket (thousands):
-   too many for the hardware prefetcher, so each access asks for the line
-   two lines ahead in its own stream (prefetches past the end are harmless). */
-#ifndef VPAR__RK_PF_BYTES
-#  define VPAR__RK_PF_BYTES 64
-#endif
-#define VPAR__RK_PF_AHEAD(SLOT) (VPAR__RK_PF_BYTES / sizeof(SLOT))
+   too many for the hardware prefetcher, so each access asks for the next
+   cache line of its own stream. The address is formed as an integer: past
+   the end of the buffer it is never dereferenced, and a prefetch does not
+   fault. */
+#define VPAR__RK_NEXT_LINE(p) ((const void *)((uintptr_t)(p) + 64))
 #if defined(__GNUC__)
-#  define VPAR__RK_PREFETCH_R(p) __builtin_prefetch((p), 0, 3)
-#  define VPAR__RK_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#  define VPAR__RK_PREFETCH_R(p) __builtin_prefetch(VPAR__RK_NEXT_LINE(p), 0, 3)
+#  define VPAR__RK_PREFETCH_W(p) __builtin_prefetch(VPAR__RK_NEXT_LINE(p), 1, 3)
 #else
 #  define VPAR__RK_PREFETCH_R(p) ((void)0)
 #  define VPAR__RK_PREFETCH_W(p) ((void)0)
@@ -1089,7 +1088,7 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
             size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
-            VPAR__RK_PREFETCH_W(&keys[o_ + VPAR__RK_PF_AHEAD(SLOT)]);          \
+            VPAR__RK_PREFETCH_W(&keys[o_]);                                    \
             keys[o_] = (SLOT)k;                                                \
         });                                                                    \
     }                                                                          \
@@ -1113,7 +1112,7 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
         VPAR__RK_FOREACH(ck, N, i, {                                           \
             if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
             size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
-            VPAR__RK_PREFETCH_R(&val[o_ + VPAR__RK_PF_AHEAD(SLOT)]);           \
+            VPAR__RK_PREFETCH_R(&val[o_]);                                     \
             dst[i] = val[o_];                                                  \
         });                                                                    \
     }                                                                          \
