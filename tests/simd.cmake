@@ -1,6 +1,8 @@
 # vpar/simd.h (issue 3). All `cross`: they also run under qemu-aarch64,
 # where test_simd checks that the NEON path is the one exercised.
 vpar_add_test(test_simd SOURCES test_simd.c LABELS cross)
+# The accumulate kernels (issue 13): every path against the documented order.
+vpar_add_test(test_simd_acc SOURCES test_simd_acc.c LABELS cross)
 vpar_add_test(test_simd_two_tu SOURCES test_simd_two_tu_a.c test_simd_two_tu_b.c
               LABELS cross ARGS auto)
 # The lazy first choice honours $VPAR_SIMD; a bad value falls back to scalar
@@ -15,4 +17,5 @@ set_tests_properties(test_simd_two_tu_env_bad PROPERTIES LABELS cross TIMEOUT 60
 # 0..67 and every pattern on NEON).
 if(CMAKE_CROSSCOMPILING)
   set_property(TEST test_simd APPEND PROPERTY ENVIRONMENT "VPAR_TEST_LIGHT=1")
+  set_property(TEST test_simd_acc APPEND PROPERTY ENVIRONMENT "VPAR_TEST_LIGHT=1")
 endif()
