@@ -13,6 +13,16 @@ set_tests_properties(test_simd_two_tu_env_scalar PROPERTIES LABELS cross TIMEOUT
 add_test(NAME test_simd_two_tu_env_bad COMMAND test_simd_two_tu scalar)
 set_tests_properties(test_simd_two_tu_env_bad PROPERTIES LABELS cross TIMEOUT 60
                      ENVIRONMENT "VPAR_SIMD=no-such-path")
+# An unknown $VPAR_SIMD is an error for a program (issue 15): programs call
+# vpar_simd_init() at startup and exit 2 with its message. Checked on
+# vpar-rowsums (the exit status and the message naming the value).
+if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME simd_env_unknown_is_error
+           COMMAND sh -c "out=$(VPAR_SIMD=foo \"$1\" --n 8 --matmul-n 0 --reps 1 --threads 1 2>&1); rc=$?; \
+printf '%s\\n' \"$out\"; [ $rc -eq 2 ] && printf '%s' \"$out\" | grep -q \"VPAR_SIMD='foo'\""
+                   sh $<TARGET_FILE:vpar-rowsums>)
+  set_tests_properties(simd_env_unknown_is_error PROPERTIES TIMEOUT 60)
+endif()
 # Under qemu everything runs ~10x slower: a lighter sweep (still every size
 # 0..67 and every pattern on NEON).
 if(CMAKE_CROSSCOMPILING)
