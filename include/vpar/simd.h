@@ -60,8 +60,9 @@
      to double exactly and summed the same way, so float sums have the
      double bound (numpy sums float32 in float32, u = 2^-24).
      The order is fixed by the input alone: sum, nansum, mean, nanmean,
-     min, max and their nan/arg variants, count_finite, and the axis
-     reductions give BIT-IDENTICAL results on every path and for every
+     min, max and their nan/arg variants, count_finite, the axis
+     reductions and the accumulate kernels (vpar_acc_*: see their
+     summation order below) give BIT-IDENTICAL results on every path and for every
      thread count (the parallel versions cut at power-of-two multiples of
      256 elements, so they rebuild exactly the serial tree). dot, sumsq,
      var/std and nanvar/nanstd use fused multiply-add on the vector paths,
@@ -110,7 +111,9 @@ typedef enum vpar_simd_path {
    for an unknown name and VPAR_ERR_CPU for a path this CPU or build lacks;
    the scalar path is then active. Without this call the same choice is
    made on first use, and a bad $VPAR_SIMD is reported once on stderr.
-   Any thread. */
+   Programs call it first in main (before pools or forks) and treat a
+   failure as a usage error: print "<program>: <vpar_last_error()>" and
+   exit 2 (docs/simd.md). Any thread. */
 VPAR_API vpar_status vpar_simd_init(void);
 
 /* Makes `path` the process-wide path (VPAR_SIMD_AUTO: the best one).
