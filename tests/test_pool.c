@@ -49,9 +49,60 @@ static vpar_pool *make_pool(int n) {
     return p;
 }
 
+static double mono_s(void);
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {}
+}
+
+/* Hang detector for regression tests of deadlocks: fails the test (the
+   whole process: Check runs each test in a child) when the guarded code
+   has not finished within `seconds`, instead of waiting for ctest. */
+typedef struct watchdog {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    double seconds;
+    const char *what;
+    pthread_t th;
+} watchdog;
+
+static void *watchdog_main(void *arg) {
+    watchdog *w = (watchdog *)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)w->seconds;
+    pthread_mutex_lock(&w->mu);
+    int e = 0;
+    while (!w->done && e == 0) e = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    int hung = !w->done;
+    pthread_mutex_unlock(&w->mu);
+    if (hung) {
+        fprintf(stderr, "watchdog: %s did not finish within %.0f s (deadlock)\n", w->what,
+                w->seconds);
+        fflush(stderr);
+        _exit(1);
+    }
+    return NULL;
+}
+
+static void watchdog_arm(watchdog *w, double seconds, const char *what) {
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->done = 0;
+    w->seconds = seconds;
+    w->what = what;
+    ck_assert_int_eq(pthread_create(&w->th, NULL, watchdog_main, w), 0);
+}
+
+static void watchdog_disarm(watchdog *w) {
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
 }
 
 /* ---- creation and errors ------------------------------------------------- */
@@ -776,6 +827,258 @@ START_TEST(test_no_spin_sleep_wake_stress) {
 }
 END_TEST
 
+/* Issue 14 #1: on a 1-tid pool (no worker threads) submitted tasks run in
+   vpar_pool_wait. A task submitted by another thread after the waiter's
+   drain loop and before its `pending` check was never run: the waiter
+   slept forever. One thread submits every 20 us while this one waits in a
+   loop (the issue's repro; it hung within milliseconds before the fix). */
+typedef struct race_sub { vpar_pool *p; counter *c; _Atomic int stop; long sent; int ok; } race_sub;
+static void *race_submitter(void *arg) {
+    race_sub *r = (race_sub *)arg;
+    struct timespec ts = {0, 20000};
+    r->ok = 1;
+    while (!atomic_load(&r->stop)) {
+        if (vpar_pool_submit(r->p, count_task, r->c) != VPAR_OK) r->ok = 0;
+        r->sent++;
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+START_TEST(test_one_thread_submit_wait_race) {
+    vpar_pool *p = make_pool(1);
+    counter c;
+    atomic_init(&c.n, 0);
+    c.pool = p;
+    race_sub r = {p, &c, 0, 0, 0};
+    atomic_init(&r.stop, 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, race_submitter, &r), 0);
+    watchdog w;
+    watchdog_arm(&w, 60, "vpar_pool_wait on a 1-thread pool with a concurrent submitter");
+    double t0 = mono_s();
+    long waits = 0;
+    while (mono_s() - t0 < 1.5) {
+        ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+        waits++;
+    }
+    atomic_store(&r.stop, 1);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+    watchdog_disarm(&w);
+    ck_assert(r.ok);
+    ck_assert_int_gt(waits, 0);
+    /* Every submitted task ran exactly once. */
+    ck_assert_int_eq(atomic_load(&c.n), r.sent);
+    /* Tasks that submit more tasks, still queued at destroy, all run. */
+    atomic_store(&c.n, 0);
+    size_t nn = 511;
+    tree_node *nodes = malloc(nn * sizeof *nodes);
+    ck_assert_ptr_nonnull(nodes);
+    for (size_t i = 0; i < nn; i++) nodes[i] = (tree_node){&c, nodes, i, nn};
+    ck_assert_int_eq(vpar_pool_submit(p, tree_task, &nodes[0]), VPAR_OK);
+    vpar_pool_destroy(p);
+    ck_assert_int_eq(atomic_load(&c.n), (long)nn);
+    free(nodes);
+}
+END_TEST
+
+/* Issue 14 #2: a task of pool A runs a loop on pool B whose body runs a
+   loop on A. The inner call would wait for A's slot 0, held by the region
+   that waits for it: it deadlocked. Now every such inner call fails with
+   VPAR_ERR_STATE at once, wherever the body runs (on the thread that holds
+   A's region or on one of B's workers), and the outer calls succeed. */
+typedef struct xnest {
+    vpar_pool *a, *b, *c;   /* c: a third pool, legal to enter */
+    int inner;              /* 0 parallel_for, 1 parallel_reduce, 2 pool_run, 3 pool_wait(1-tid) */
+    _Atomic int calls, state_errors, ok_results, other_errors, third_ok;
+} xnest;
+
+static void xnest_body(void *u, size_t b, size_t e, int tid) {
+    (void)tid;
+    xnest *x = (xnest *)u;
+    for (size_t i = b; i < e; i++) {
+        vpar_status st;
+        double r;
+        if (x->inner == 0) st = vpar_parallel_for(x->a, 0, 100, 0, noop_range, NULL);
+        else if (x->inner == 1)
+            st = vpar_parallel_reduce(x->a, 0, 100, 0, sizeof(double), noop_init, noop_reduce,
+                                      noop_combine, NULL, &r);
+        else if (x->inner == 2) st = vpar_pool_run(x->a, noop_task, NULL);
+        else st = vpar_pool_wait(x->a);
+        atomic_fetch_add(&x->calls, 1);
+        if (st == VPAR_ERR_STATE && strstr(vpar_last_error(), "deadlock"))
+            atomic_fetch_add(&x->state_errors, 1);
+        else if (st == VPAR_OK)
+            atomic_fetch_add(&x->ok_results, 1);
+        else
+            atomic_fetch_add(&x->other_errors, 1);
+        /* A pool outside the chain is fine. */
+        if (x->c) {
+            fib_arg f = {10, 0};
+            if (vpar_pool_run(x->c, fib_task, &f) == VPAR_OK && f.r == fib_iter(10))
+                atomic_fetch_add(&x->third_ok, 1);
+        }
+    }
+}
+
+static void xnest_task(void *u, int tid) {
+    (void)tid;
+    xnest *x = (xnest *)u;
+    if (vpar_parallel_for(x->b, 0, 64, 1, xnest_body, x) != VPAR_OK)
+        atomic_fetch_add(&x->other_errors, 1000);
+}
+
+/* Entry through a loop of A (the body on any tid of A) instead of a task. */
+static void xnest_outer_body(void *u, size_t b, size_t e, int tid) {
+    for (size_t i = b; i < e; i++) xnest_task(u, tid);
+}
+
+START_TEST(test_cross_pool_nesting) {
+    watchdog w;
+    watchdog_arm(&w, 60, "cross-pool nesting A -> B -> A");
+    for (int sizes = 0; sizes < 3; sizes++) {
+        int na = sizes == 0 ? 2 : sizes == 1 ? 1 : 3, nb = sizes == 2 ? 1 : 3;
+        for (int inner = 0; inner < 4; inner++) {
+            if (inner == 3 && na != 1) continue;  /* wait enters a region only on 1-tid pools */
+            for (int via = 0; via < 3; via++) {
+                xnest x;
+                memset(&x, 0, sizeof x);
+                x.a = make_pool(na);
+                x.b = make_pool(nb);
+                x.c = make_pool(2);
+                x.inner = inner;
+                vpar_status st;
+                int outer_calls = 1;
+                if (via == 0) {
+                    st = vpar_pool_run(x.a, xnest_task, &x);
+                } else if (via == 1) {
+                    st = vpar_parallel_for(x.a, 0, 4, 1, xnest_outer_body, &x);
+                    outer_calls = 4;
+                } else {
+                    /* A submitted task of A is not part of a region of A:
+                       its nested call on A simply waits for slot 0, which is
+                       free, and succeeds. */
+                    st = vpar_pool_submit(x.a, xnest_task, &x);
+                    if (st == VPAR_OK) st = vpar_pool_wait(x.a);
+                }
+                ck_assert_int_eq(st, VPAR_OK);
+                ck_assert_int_eq(atomic_load(&x.calls), 64 * outer_calls);
+                ck_assert_int_eq(atomic_load(&x.other_errors), 0);
+                if (via == 2 && na > 1) {
+                    ck_assert_int_eq(atomic_load(&x.state_errors), 0);
+                    ck_assert_int_eq(atomic_load(&x.ok_results), 64 * outer_calls);
+                } else if (via == 2) {
+                    /* 1-tid A: the submitted task runs inside vpar_pool_wait's
+                       region of A, so the nested call is inside that region. */
+                    ck_assert_int_eq(atomic_load(&x.state_errors), 64 * outer_calls);
+                } else {
+                    ck_assert_msg(atomic_load(&x.state_errors) == 64 * outer_calls,
+                                  "sizes %d inner %d via %d: %d of %d inner calls refused, "
+                                  "%d succeeded", sizes, inner, via,
+                                  atomic_load(&x.state_errors), 64 * outer_calls,
+                                  atomic_load(&x.ok_results));
+                }
+                ck_assert_int_eq(atomic_load(&x.third_ok), 64 * outer_calls);
+                /* The pools still work afterwards. */
+                check_cover(x.a, 0, 1000, 0);
+                check_cover(x.b, 0, 1000, 0);
+                vpar_pool_destroy(x.a);
+                vpar_pool_destroy(x.b);
+                vpar_pool_destroy(x.c);
+            }
+        }
+    }
+    watchdog_disarm(&w);
+}
+END_TEST
+
+/* Issue 14 #12: [0, SIZE_MAX) with grain 0 computed the automatic grain as
+   (n + chunks - 1) / chunks, which wraps to 0: SIGFPE. Ranges at the top of
+   size_t must be cut like any other. The body records the ranges it gets;
+   they must tile [begin, end) exactly. */
+typedef struct tiles {
+    pthread_mutex_t mu;
+    size_t (*r)[2];
+    size_t n, cap;
+    int nthreads, bad;
+} tiles;
+static void tiles_body(void *u, size_t b, size_t e, int tid) {
+    tiles *t = (tiles *)u;
+    pthread_mutex_lock(&t->mu);
+    if (tid < 0 || tid >= (t->nthreads ? t->nthreads : 1) || b >= e || t->n == t->cap) t->bad++;
+    else { t->r[t->n][0] = b; t->r[t->n][1] = e; t->n++; }
+    pthread_mutex_unlock(&t->mu);
+}
+static int cmp_range(const void *x, const void *y) {
+    size_t a = ((const size_t *)x)[0], b = ((const size_t *)y)[0];
+    return (a > b) - (a < b);
+}
+static void check_tiles(vpar_pool *p, size_t begin, size_t end, size_t grain, size_t max_chunks) {
+    tiles t;
+    pthread_mutex_init(&t.mu, NULL);
+    t.cap = max_chunks;
+    t.r = calloc(t.cap, sizeof *t.r);
+    ck_assert_ptr_nonnull(t.r);
+    t.n = 0;
+    t.bad = 0;
+    t.nthreads = vpar_pool_size(p);
+    ck_assert_int_eq(vpar_parallel_for(p, begin, end, grain, tiles_body, &t), VPAR_OK);
+    ck_assert_int_eq(t.bad, 0);
+    qsort(t.r, t.n, sizeof *t.r, cmp_range);
+    size_t at = begin;
+    for (size_t i = 0; i < t.n; i++) {
+        ck_assert_msg(t.r[i][0] == at, "[%zu, %zu) grain %zu: range %zu starts at %zu, "
+                      "expected %zu", begin, end, grain, i, t.r[i][0], at);
+        if (grain) ck_assert_uint_le(t.r[i][1] - t.r[i][0], grain);
+        at = t.r[i][1];
+    }
+    ck_assert_msg(at == end, "[%zu, %zu) grain %zu: covered up to %zu", begin, end, grain, at);
+    free(t.r);
+    pthread_mutex_destroy(&t.mu);
+}
+
+START_TEST(test_ranges_near_size_max) {
+    vpar_pool *pools[4] = {NULL, make_pool(1), make_pool(2), make_pool(4)};
+    for (int pi = 0; pi < 4; pi++) {
+        vpar_pool *p = pools[pi];
+        /* Automatic grain: at most 16 chunks per tid. */
+        check_tiles(p, 0, SIZE_MAX, 0, 16 * 4);
+        check_tiles(p, 1, SIZE_MAX, 0, 16 * 4);
+        check_tiles(p, SIZE_MAX - 1, SIZE_MAX, 0, 1);
+        check_tiles(p, SIZE_MAX / 2 + 3, SIZE_MAX, 0, 16 * 4);
+        /* Explicit grains whose last chunk ends exactly at SIZE_MAX, and
+           grains larger than the range. */
+        check_tiles(p, 0, SIZE_MAX, SIZE_MAX / 7, 8);
+        check_tiles(p, 0, SIZE_MAX, SIZE_MAX, 1);
+        check_tiles(p, 0, SIZE_MAX, SIZE_MAX / 2 + 1, 2);
+        check_tiles(p, SIZE_MAX - 100, SIZE_MAX, 0, 100);
+        check_tiles(p, SIZE_MAX - 100, SIZE_MAX, SIZE_MAX, 1);
+        check_tiles(p, SIZE_MAX - 100, SIZE_MAX, 3, 34);
+        check_cover(p, SIZE_MAX - 5000, SIZE_MAX, 0);
+        check_cover(p, SIZE_MAX - 5000, SIZE_MAX, 7);
+        check_cover(p, SIZE_MAX - 5000, SIZE_MAX - 1, 1000);
+        /* Reductions over the same ranges: chunks in order, nothing lost. */
+        const size_t grains[] = {0, SIZE_MAX / 1000, SIZE_MAX};
+        for (int g = 0; g < 3; g++) {
+            span r;
+            ck_assert_int_eq(vpar_parallel_reduce(p, 0, SIZE_MAX, grains[g], sizeof(span),
+                             span_init, span_reduce, span_combine, NULL, &r), VPAR_OK);
+            ck_assert(r.ok);
+            ck_assert_uint_eq(r.first, 0);
+            ck_assert_uint_eq(r.last, SIZE_MAX);
+            if (grains[g]) ck_assert_uint_eq(r.chunks, SIZE_MAX / grains[g] + (SIZE_MAX % grains[g] != 0));
+            ck_assert_int_eq(vpar_parallel_reduce(p, SIZE_MAX - 10, SIZE_MAX, grains[g] ? 3 : 0,
+                             sizeof(span), span_init, span_reduce, span_combine, NULL, &r), VPAR_OK);
+            ck_assert(r.ok);
+            ck_assert_uint_eq(r.first, SIZE_MAX - 10);
+            ck_assert_uint_eq(r.last, SIZE_MAX);
+        }
+    }
+    for (int pi = 1; pi < 4; pi++) vpar_pool_destroy(pools[pi]);
+}
+END_TEST
+
 /* ---- default pool ----------------------------------------------------- */
 
 START_TEST(test_default_pool) {
@@ -938,6 +1241,9 @@ int main(void) {
     tcase_add_test(tc, test_cross_pool_and_nested_run);
     tcase_add_test(tc, test_submit_and_wait);
     tcase_add_test(tc, test_destroy_finishes_queued_work);
+    tcase_add_test(tc, test_one_thread_submit_wait_race);
+    tcase_add_test(tc, test_cross_pool_nesting);
+    tcase_add_test(tc, test_ranges_near_size_max);
     tcase_add_test(tc, test_no_spin_sleep_wake_stress);
     tcase_add_test(tc, test_default_pool);
     tcase_add_test(tc, test_idle_pool_uses_no_cpu);
