@@ -108,18 +108,31 @@ static void watchdog_disarm(watchdog *w) {
 /* ---- creation and errors ------------------------------------------------- */
 
 START_TEST(test_create_sizes) {
-    ck_assert_int_eq(vpar_pool_size(NULL), 1);
+    ck_assert_int_eq(vpar_pool_size(NULL), 0);  /* no pool: like vpar_procpool_size */
     for (int n = 1; n <= 5; n++) {
         vpar_pool *p = make_pool(n);
         vpar_pool_destroy(p);
     }
     vpar_pool_destroy(NULL);
-    /* Defaults: the online CPU count (or VPAR_NUM_THREADS). */
+    /* Defaults: the CPUs in the affinity mask (or VPAR_NUM_THREADS). */
     unsetenv("VPAR_NUM_THREADS");
     vpar_pool *p = NULL;
+    cpu_set_t orig;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof orig, &orig), 0);
     ck_assert_int_eq(vpar_pool_create(&p, NULL), VPAR_OK);
-    ck_assert_int_ge(vpar_pool_size(p), 1);
-    ck_assert_int_le(vpar_pool_size(p), sysconf(_SC_NPROCESSORS_ONLN));
+    ck_assert_int_eq(vpar_pool_size(p), CPU_COUNT(&orig));
+    ck_assert_int_eq(vpar_pool_size(p), vpar_cpu_count());
+    vpar_pool_destroy(p);
+    /* Pinned to one CPU (taskset -c N), the default pool has one tid. */
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &orig)) { CPU_SET(c, &one); break; }
+    ck_assert_int_eq(sched_setaffinity(0, sizeof one, &one), 0);
+    vpar_status pst = vpar_pool_create(&p, NULL);
+    ck_assert_int_eq(sched_setaffinity(0, sizeof orig, &orig), 0);
+    ck_assert_int_eq(pst, VPAR_OK);
+    ck_assert_int_eq(vpar_pool_size(p), 1);
     vpar_pool_destroy(p);
     setenv("VPAR_NUM_THREADS", "3", 1);
     ck_assert_int_eq(vpar_pool_create(&p, NULL), VPAR_OK);
@@ -240,7 +253,7 @@ static void check_cover(vpar_pool *p, size_t begin, size_t end, size_t grain) {
     ck_assert_ptr_nonnull(c.hits);
     c.begin = begin;
     c.grain = grain;
-    c.nthreads = vpar_pool_size(p);
+    c.nthreads = p ? vpar_pool_size(p) : 1;
     atomic_init(&c.bad, 0);
     ck_assert_int_eq(vpar_parallel_for(p, begin, end, grain, cover_body, &c), VPAR_OK);
     ck_assert_int_eq(atomic_load(&c.bad), 0);

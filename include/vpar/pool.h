@@ -38,6 +38,13 @@
        Outside threads are serialized: a second one waits (blocking) until
        the first region ends. Inside a region the same calls are nested and
        take no lock.
+     - Cross-pool cycles are refused: when a task of pool A runs a loop on
+       pool B whose body calls A again, that inner call on A would wait
+       for A's region, which waits for it. It returns VPAR_ERR_STATE at
+       once instead (deterministically, whichever thread runs the body).
+       Chains of distinct pools (A -> B -> C) work. Two unrelated outside
+       threads nesting A -> B and B -> A are a lock-order cycle that vpar
+       cannot see: nest pools in one fixed order.
      - vpar_pool_submit queues fire-and-forget work from any thread; it runs
        on worker threads (on a 1-thread pool, in vpar_pool_wait).
        vpar_pool_wait waits for all of it; vpar_pool_destroy first finishes
@@ -78,7 +85,7 @@ extern "C" {
 typedef struct vpar_pool vpar_pool;
 
 typedef struct vpar_pool_desc {
-    int num_threads;   /* 0: $VPAR_NUM_THREADS if set, else online CPUs */
+    int num_threads;   /* 0: $VPAR_NUM_THREADS if set, else vpar_cpu_count() */
     int spin_us;       /* 0: default spin before sleeping; < 0: no spin */
 } vpar_pool_desc;
 
@@ -95,7 +102,9 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
    fork(): frees the memory only. */
 VPAR_API void vpar_pool_destroy(vpar_pool *pool);
 
-/* Number of tids (worker threads + 1); NULL pool -> 1. Any thread. */
+/* Number of tids (worker threads + 1). NULL -> 0 (no pool; the NULL-pool
+   calls run serially with tid 0: size scratch by `n > 0 ? n : 1`). Same
+   rule as vpar_procpool_size. Any thread. */
 VPAR_API int vpar_pool_size(const vpar_pool *pool);
 
 /* Range task: [begin, end) with tid in [0, vpar_pool_size(pool)). */
@@ -103,11 +112,12 @@ typedef void (*vpar_range_fn)(void *user, size_t begin, size_t end, int tid);
 
 /* Runs fn over [begin, end) split into chunks of `grain` (0 = automatic:
    16 chunks per tid; fn never sees a range longer than a non-zero
-   grain). Blocks until all chunks are done. Callable from outside the pool
-   and from inside a task (nested: no deadlock, no oversubscription).
-   pool == NULL runs serially on the calling thread with tid 0.
-   Errors: VPAR_ERR_INVALID (end < begin, fn NULL), VPAR_ERR_STATE (pool
-   from before fork()). Any thread. */
+   grain). Any range, [0, SIZE_MAX) included. Blocks until all chunks are
+   done. Callable from outside the pool and from inside a task (nested: no
+   deadlock, no oversubscription). pool == NULL runs serially on the
+   calling thread with tid 0. Errors: VPAR_ERR_INVALID (end < begin, fn
+   NULL), VPAR_ERR_STATE (pool from before fork(); a cross-pool cycle, see
+   MODEL). Any thread. */
 VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end,
                                        size_t grain, vpar_range_fn fn, void *user);
 
@@ -120,7 +130,8 @@ VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end
    padded (no false sharing); at most ~1 MiB of them exist at once (long
    chunk lists are processed in windows, same result). Errors:
    VPAR_ERR_INVALID (end < begin, partial_size 0, a NULL function or result),
-   VPAR_ERR_NOMEM, VPAR_ERR_STATE. Any thread, also inside a task. */
+   VPAR_ERR_NOMEM, VPAR_ERR_STATE (as vpar_parallel_for). Any thread, also
+   inside a task. */
 typedef void (*vpar_reduce_init_fn)(void *user, void *partial);
 typedef void (*vpar_reduce_fn)(void *user, size_t begin, size_t end, void *partial);
 typedef void (*vpar_combine_fn)(void *user, void *into, const void *from);
@@ -129,7 +140,7 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
         vpar_reduce_fn reduce, vpar_combine_fn combine, void *user, void *result);
 
 /* Process-wide default pool, created on first use (size from
-   VPAR_NUM_THREADS or online CPUs); NULL if it cannot be created (callers
+   VPAR_NUM_THREADS or vpar_cpu_count()); NULL if it cannot be created (callers
    then run serially). Safe in a forked child (recreated there). Never
    destroy it. Any thread. */
 VPAR_API vpar_pool *vpar_pool_default(void);
@@ -183,7 +194,8 @@ VPAR_API void vpar_sync(vpar_task *task);
    it has returned (fn syncs its own spawns). pool NULL: fn(user, 0) on the
    calling thread. Inside a task of this pool: a plain call with the
    current tid. Errors: VPAR_ERR_INVALID (fn NULL), VPAR_ERR_STATE (pool
-   from before fork()), VPAR_ERR_SYSTEM. Any thread. */
+   from before fork(); a cross-pool cycle, see MODEL), VPAR_ERR_SYSTEM. Any
+   thread. */
 VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user);
 
 /* ---- submitting from outside --------------------------------------------- */
@@ -196,7 +208,9 @@ VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user)
 VPAR_API vpar_status vpar_pool_submit(vpar_pool *pool, vpar_task_fn fn, void *user);
 
 /* Blocks (sleeping, not spinning) until every task submitted so far and any
-   they submitted have finished. On a 1-tid pool the caller runs them.
+   they submitted have finished (precisely: until no submitted task is
+   queued or running). On a 1-tid pool the caller runs them, including
+   those other threads submit meanwhile.
    Errors: VPAR_ERR_STATE when called inside a task of this pool (it would
    wait for itself) or on a pool from before fork(). Any other thread. */
 VPAR_API vpar_status vpar_pool_wait(vpar_pool *pool);
@@ -1012,7 +1026,7 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
     if (stride < partial_size)
         return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_parallel_reduce: partial_size %zu too large",
                          partial_size);
-    int nthreads = vpar_pool_size(pool);
+    int nthreads = pool ? pool->n : 1;
     if (grain == 0) grain = vpar__pool_auto_grain(n, nthreads);
     size_t nchunks = n / grain + (n % grain != 0);
     /* Window of chunks whose partials exist at once: ~1 MiB, but at least
@@ -1153,19 +1167,7 @@ VPAR_API vpar_status vpar_pool_wait(vpar_pool *pool) {
 
 /* ---- creation -------------------------------------------------------------- */
 
-static int vpar__pool_online_cpus(void) {
-#if defined(__linux__) && defined(CPU_COUNT)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int c = CPU_COUNT(&set);
-        if (c > 0) return c;
-    }
-#endif
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (c > INT_MAX ? INT_MAX : (int)c) : 1;
-}
-
-/* Resolves the pool size: explicit, $VPAR_NUM_THREADS, or online CPUs. */
+/* Resolves the pool size: explicit, $VPAR_NUM_THREADS, or vpar_cpu_count(). */
 static vpar_status vpar__pool_resolve_size(int requested, int *out) {
     if (requested < 0)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_pool_create: num_threads = %d is negative",
@@ -1184,12 +1186,12 @@ static vpar_status vpar__pool_resolve_size(int requested, int *out) {
         long v = strtol(env, &endp, 10);
         while (endp && (*endp == ' ' || *endp == '\t' || *endp == '\n')) endp++;
         if (errno != 0 || !endp || *endp != '\0' || v < 1 || v > VPAR_POOL_MAX_THREADS)
-            return vpar_fail(VPAR_ERR_INVALID, "VPAR_NUM_THREADS='%s': expected an integer "
-                             "from 1 to %d", env, VPAR_POOL_MAX_THREADS);
+            return vpar_fail(VPAR_ERR_INVALID, "vpar_pool_create: VPAR_NUM_THREADS='%s': "
+                             "expected an integer from 1 to %d", env, VPAR_POOL_MAX_THREADS);
         *out = (int)v;
         return VPAR_OK;
     }
-    int c = vpar__pool_online_cpus();
+    int c = vpar_cpu_count();
     *out = c > VPAR_POOL_MAX_THREADS ? VPAR_POOL_MAX_THREADS : c;
     return VPAR_OK;
 }
@@ -1347,7 +1349,7 @@ VPAR_API void vpar_pool_destroy(vpar_pool *pool) {
     vpar__pool_free(pool, 1);
 }
 
-VPAR_API int vpar_pool_size(const vpar_pool *pool) { return pool ? pool->n : 1; }
+VPAR_API int vpar_pool_size(const vpar_pool *pool) { return pool ? pool->n : 0; }
 
 VPAR_API vpar_pool *vpar_pool_default(void) {
     vpar_pool *p = atomic_load_explicit(&vpar__pool_default_ptr, VPAR__ACQ);

@@ -1145,7 +1145,7 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         fscatter = vpar__rk_scatter_f32s32; freplay = vpar__rk_replay_f32s32;
     }
     if (nan_out) *nan_out = 0;
-    rk->nthreads = vpar_pool_size(rk->pool);
+    rk->nthreads = rk->pool ? vpar_pool_size(rk->pool) : 1;
     atomic_store_explicit(&rk->err, 0, memory_order_relaxed);
     size_t total = rk->upper ? rk->n * rk->n : rk->n;   /* caller checked overflow */
     if (total == 0) return VPAR_OK;
