@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <sched.h>
 #include <time.h>
@@ -19,13 +21,6 @@
 #elif defined(__has_feature)
 #  if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #    define SANITIZED 1
-#  endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#  define TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define TSAN 1
 #  endif
 #endif
 
@@ -1104,27 +1099,90 @@ END_TEST
 
 /* ---- idle: asleep means no CPU ------------------------------------------ */
 
+/* Issue 18: the idle check used to demand < 2 ms of worker CPU over
+   150 ms, a clock threshold that a loaded CI machine can break. It now
+   asserts the mechanism: every worker thread (identified by its kernel
+   tid) is blocked in the kernel (state S in /proc/self/task/<tid>/stat)
+   in a futex wait (its wchan names a futex function, where the kernel
+   shows wchan) at every sample over 300 ms, and the pool reports all three
+   asleep without a timeout; the CPU clocks are checked with a generous
+   bound (a spinning worker burns its whole share of 300 ms). */
+typedef struct ktids { pid_t tid[8]; _Atomic unsigned mask; unsigned full; } ktids;
+static void ktid_body(void *u, size_t b, size_t e, int tid) {
+    (void)b; (void)e;
+    ktids *k = (ktids *)u;
+    k->tid[tid] = (pid_t)syscall(SYS_gettid);
+    atomic_fetch_or(&k->mask, 1u << tid);
+    double t0 = mono_s();
+    while (atomic_load(&k->mask) != k->full && mono_s() - t0 < 20.0) sched_yield();
+}
+
+/* State letter and wchan of a thread of this process; 0 if unreadable. */
+static char thread_state(pid_t tid, char *wchan, size_t cap) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');  /* comm may contain spaces */
+    char st = rp && rp[1] == ' ' ? rp[2] : 0;
+    wchan[0] = '\0';
+    snprintf(path, sizeof path, "/proc/self/task/%d/wchan", (int)tid);
+    f = fopen(path, "r");
+    if (f) {
+        n = fread(wchan, 1, cap - 1, f);
+        wchan[n] = '\0';
+        fclose(f);
+    }
+    return st;
+}
+
 START_TEST(test_idle_pool_uses_no_cpu) {
     vpar_pool *p = make_pool(4);
+    ktids k;
+    memset(&k, 0, sizeof k);
+    k.full = 0xfu;
+    ck_assert_int_eq(vpar_parallel_for(p, 0, 64, 1, ktid_body, &k), VPAR_OK);
+    ck_assert_uint_eq(atomic_load(&k.mask), k.full);
     for (int round = 0; round < 3; round++) {
         check_cover(p, 0, 100000, 0);
         fib_arg a = {18, 0};
         ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
         ck_assert_int_eq(a.r, fib_iter(18));
-        /* Wait (bounded only by the ctest timeout) until every worker sleeps
-           without a timeout; then their CPU clocks must stand still. */
+        /* Wait (bounded only by the ctest timeout) until every worker
+           sleeps without a timeout. */
         vpar_pool_stats s;
         for (;;) {
             ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
             if (s.idle_sleeping == 3) break;
             sleep_ms(2);
         }
-        double before = s.worker_cpu_s;
-        sleep_ms(150);
+        double before = s.worker_cpu_s, t0 = mono_s();
+        int samples = 0, futex_seen[4] = {0, 0, 0, 0}, wchan_shown = 0;
+        while (mono_s() - t0 < 0.3) {
+            for (int w = 1; w < 4; w++) {
+                char wchan[128];
+                char st = thread_state(k.tid[w], wchan, sizeof wchan);
+                ck_assert_msg(st == 'S', "idle worker %d (tid %d) is in state '%c', not S "
+                              "(sleeping), wchan '%s'", w, (int)k.tid[w], st ? st : '?', wchan);
+                if (wchan[0] && strcmp(wchan, "0") != 0) {
+                    wchan_shown = 1;
+                    if (strstr(wchan, "futex")) futex_seen[w] = 1;
+                }
+            }
+            samples++;
+            sleep_ms(10);
+        }
+        ck_assert_int_ge(samples, 5);
+        if (wchan_shown)
+            for (int w = 1; w < 4; w++)
+                ck_assert_msg(futex_seen[w], "idle worker %d never seen in a futex wait", w);
         ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
         ck_assert_int_eq(s.idle_sleeping, 3);
-        ck_assert_msg(s.worker_cpu_s - before < 0.002,
-                      "idle workers used %.6f s of CPU in 150 ms", s.worker_cpu_s - before);
+        double used = s.worker_cpu_s - before, wall = mono_s() - t0;
+        ck_assert_msg(used < 0.025, "idle workers used %.6f s of CPU in %.3f s", used, wall);
         ck_assert_uint_gt(s.sleeps, 0);
     }
     vpar_pool_destroy(p);
@@ -1168,70 +1226,8 @@ START_TEST(test_idle_pool_wakes_all_workers) {
 }
 END_TEST
 
-/* ---- fork -------------------------------------------------------------- */
-
-static void fork_inside(void *u, int tid) {
-    (void)tid;
-    int *status = (int *)u;
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Child of a thread that was inside a region: spawns run serially. */
-        fib_arg a = {15, 0};
-        fib_task(&a, 0);
-        _exit(a.r == fib_iter(15) ? 0 : 3);
-    }
-    if (pid < 0 || waitpid(pid, status, 0) != pid) *status = -1;
-}
-
-START_TEST(test_fork) {
-#ifdef TSAN
-    /* ThreadSanitizer does not support fork() in a multi-threaded process. */
-    return;
-#endif
-    vpar_pool *mine = make_pool(3);
-    vpar_pool *d = vpar_pool_default();
-    ck_assert_ptr_nonnull(d);
-    check_cover(d, 0, 1000, 0);
-    check_cover(mine, 0, 1000, 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int code = 0;
-        vpar_pool *d2 = vpar_pool_default();
-        if (!d2 || d2 == d) code = 1;
-        else {
-            size_t n = 5000;
-            _Atomic int *hits = calloc(n, sizeof *hits);
-            cover c = {hits, 0, 0, vpar_pool_size(d2), 0};
-            if (!hits || vpar_parallel_for(d2, 0, n, 0, cover_body, &c) != VPAR_OK) code = 2;
-            for (size_t i = 0; i < n && !code; i++) if (atomic_load(&hits[i]) != 1) code = 3;
-            free(hits);
-        }
-        if (!code && vpar_parallel_for(mine, 0, 10, 0, noop_range, NULL) != VPAR_ERR_STATE) code = 4;
-        if (!code && !strstr(vpar_last_error(), "fork")) code = 5;
-        if (!code && vpar_pool_submit(mine, noop_task, NULL) != VPAR_ERR_STATE) code = 6;
-        vpar_pool *fresh = NULL;
-        vpar_pool_desc desc = {2, 0};
-        if (!code && vpar_pool_create(&fresh, &desc) != VPAR_OK) code = 7;
-        fib_arg a = {16, 0};
-        if (!code && (vpar_pool_run(fresh, fib_task, &a) != VPAR_OK || a.r != fib_iter(16))) code = 8;
-        vpar_pool_destroy(fresh);
-        vpar_pool_destroy(mine);  /* memory only */
-        _exit(code);
-    }
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status));
-    ck_assert_int_eq(WEXITSTATUS(status), 0);
-    /* The parent's pools are untouched. */
-    check_cover(d, 0, 1000, 0);
-    status = 1;
-    ck_assert_int_eq(vpar_pool_run(mine, fork_inside, &status), VPAR_OK);
-    ck_assert(WIFEXITED(status));
-    ck_assert_int_eq(WEXITSTATUS(status), 0);
-    vpar_pool_destroy(mine);
-}
-END_TEST
+/* test_fork lives in test_pool_fork.c: a separate program, so that the
+   tsan tree can build it without ThreadSanitizer (issue 18). */
 
 int main(void) {
     Suite *s = suite_create("pool");
@@ -1261,7 +1257,6 @@ int main(void) {
     tcase_add_test(tc, test_default_pool);
     tcase_add_test(tc, test_idle_pool_uses_no_cpu);
     tcase_add_test(tc, test_idle_pool_wakes_all_workers);
-    tcase_add_test(tc, test_fork);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }
