@@ -1159,6 +1159,20 @@ START_TEST(test_idle_pool_uses_no_cpu) {
             if (s.idle_sleeping == 3) break;
             sleep_ms(2);
         }
+        /* A worker counts itself idle just before its futex call: wait
+           until the kernel has it asleep (30 s: a loaded machine may leave
+           it runnable for a while; a spinning "sleep" never gets there). */
+        for (int w = 1; w < 4; w++) {
+            char wchan[128], st = 0;
+            double tw = mono_s();
+            while ((st = thread_state(k.tid[w], wchan, sizeof wchan)) != 'S' &&
+                   mono_s() - tw < 30)
+                sleep_ms(1);
+            ck_assert_msg(st == 'S', "idle worker %d (tid %d) still in state '%c' after 30 s: "
+                          "not blocked in the kernel", w, (int)k.tid[w], st ? st : '?');
+        }
+        ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
+        ck_assert_int_eq(s.idle_sleeping, 3);
         double before = s.worker_cpu_s, t0 = mono_s();
         int samples = 0, futex_seen[4] = {0, 0, 0, 0}, wchan_shown = 0;
         while (mono_s() - t0 < 0.3) {
