@@ -69,7 +69,7 @@ static long run_path(const char *path) {
         count++;
     }
     closedir(d);
-    qsort(names, count, sizeof *names, cmp_str);  /* same order on every run */
+    if (count > 1) qsort(names, count, sizeof *names, cmp_str);  /* same order on every run */
     long ran = 0;
     for (size_t i = 0; i < count; i++) {
         ran += run_path(names[i]);
