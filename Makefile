@@ -5,13 +5,17 @@
 #   make asan | make tsan     the suite under ASan+UBSan / ThreadSanitizer
 #   make test-aarch64         cross-build and run the `cross` tests under qemu (NEON)
 #   make install PREFIX=dir   install headers, CMake package and vpar.pc
+#   make stress [STRESS_SECONDS=N]  long randomized stress tests (default 300 s each)
+#   make fuzz [FUZZ_SECONDS=N]      run every libFuzzer target N s on its corpus (default 30; clang)
 #   make clean
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 BENCH  ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
+STRESS_SECONDS ?= 300
+FUZZ_SECONDS ?= 30
 
-.PHONY: all build test demo bench asan tsan debug test-aarch64 install clean
+.PHONY: all build test demo bench asan tsan debug test-aarch64 install clean stress fuzz
 
 all: build
 
@@ -51,6 +55,14 @@ bench: build/bench/CMakeCache.txt
 install: build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS)
 	cmake --install build/release --prefix $(PREFIX)
+
+stress: build/release/CMakeCache.txt
+	cmake --build build/release -j $(JOBS) --target test_pool_stress
+	VPAR_POOL_STRESS_SECONDS=$(STRESS_SECONDS) build/release/tests/test_pool_stress
+
+fuzz: build/fuzz/CMakeCache.txt
+	cmake --build build/fuzz -j $(JOBS) --target vpar_fuzzers
+	bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

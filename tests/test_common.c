@@ -4,6 +4,8 @@
 #include "vpar_check.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 
 START_TEST(test_status_strings_are_distinct_and_known) {
     for (int i = 0; i < VPAR_STATUS_COUNT; i++) {
@@ -87,6 +89,53 @@ START_TEST(test_write_file_atomic) {
 }
 END_TEST
 
+/* Count of CPUs in the affinity mask as coreutils nproc prints it (it
+   honours the mask too; OMP_* variables would override it, so unset). 0
+   when nproc cannot be run. */
+static int nproc_says(void) {
+    FILE *f = popen("env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null", "r");
+    int n = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%d", &n) != 1) n = 0;
+    pclose(f);
+    return n;
+}
+
+START_TEST(test_cpu_count_follows_affinity) {
+    cpu_set_t orig;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof orig, &orig), 0);
+    int n = vpar_cpu_count();
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_eq(n, CPU_COUNT(&orig));
+    int np = nproc_says();
+    if (np > 0) ck_assert_int_eq(n, np);
+    /* errno is left alone. */
+    errno = 1234;
+    (void)vpar_cpu_count();
+    ck_assert_int_eq(errno, 1234);
+    /* Pinned to one CPU (then two, when the mask has two), the count
+       follows; nproc, run from this thread, inherits the same mask. */
+    int cpus[2] = {-1, -1}, k = 0;
+    for (int c = 0; c < CPU_SETSIZE && k < 2; c++)
+        if (CPU_ISSET(c, &orig)) cpus[k++] = c;
+    int got[2] = {0, 0}, nproc_got[2] = {0, 0};
+    for (int want = 1; want <= k; want++) {
+        cpu_set_t some;
+        CPU_ZERO(&some);
+        for (int i = 0; i < want; i++) CPU_SET(cpus[i], &some);
+        ck_assert_int_eq(sched_setaffinity(0, sizeof some, &some), 0);
+        got[want - 1] = vpar_cpu_count();
+        nproc_got[want - 1] = nproc_says();
+    }
+    ck_assert_int_eq(sched_setaffinity(0, sizeof orig, &orig), 0);
+    for (int want = 1; want <= k; want++) {
+        ck_assert_int_eq(got[want - 1], want);
+        if (nproc_got[want - 1] > 0) ck_assert_int_eq(nproc_got[want - 1], want);
+    }
+    ck_assert_int_eq(vpar_cpu_count(), n);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
@@ -95,6 +144,7 @@ int main(void) {
     tcase_add_test(tc, test_error_detail_is_thread_local);
     tcase_add_test(tc, test_checked_size_arithmetic);
     tcase_add_test(tc, test_write_file_atomic);
+    tcase_add_test(tc, test_cpu_count_follows_affinity);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

@@ -4,10 +4,13 @@
    WHAT
      Every vpar function that can fail returns a `vpar_status` (VPAR_OK == 0).
      The calling thread's last error also carries a human-readable detail
-     that names the file or argument and what is wrong, like dlerror():
+     that names the file or argument and what is wrong, like dlerror().
+     Every message has the form "<file or function>: <what is wrong>": the
+     path when the call reads or writes a file, otherwise the public
+     function that failed (docs/common.md states the rule):
 
          vpar_npy a;
-         vpar_status st = vpar_npy_open(&a, "net.npy");
+         vpar_status st = vpar_npy_open(&a, "net.npy", 0);
          if (st != VPAR_OK) {
              fprintf(stderr, "error: %s\n", vpar_last_error());
              // e.g. "net.npy: truncated data: header declares 800 bytes
@@ -42,6 +45,7 @@
    CALLING CONTEXTS
      vpar_status_str: any thread, any time (pure).
      vpar_last_error: any thread; refers to the calling thread's last failure.
+     vpar_cpu_count: any thread.
 */
 #ifndef VPAR_COMMON_H
 #define VPAR_COMMON_H
@@ -133,6 +137,14 @@ VPAR_API vpar_status vpar_fail_errno(vpar_status status, int err,
 VPAR_API vpar_status vpar_write_file_atomic(const char *path, const void *const *bufs,
                                             const size_t *lens, size_t count);
 
+/* Number of CPUs the calling thread may run on: the size of its affinity
+   mask (sched_getaffinity, so `taskset`, cgroup cpusets and container CPU
+   limits expressed as cpusets are honoured; masks beyond 1024 CPUs are
+   read with a dynamically sized set), else the online CPU count
+   (sysconf), else 1. Always >= 1. errno is left unchanged. The pools size
+   themselves with it (vpar_pool_create with num_threads 0). Any thread. */
+VPAR_API int vpar_cpu_count(void);
+
 /* ---- configuration ----------------------------------------------------- */
 
 #ifndef VPAR_ASSERT
@@ -197,6 +209,8 @@ static inline int vpar__add_size(size_t a, size_t b, size_t *out) {
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,6 +261,32 @@ VPAR_API vpar_status vpar_fail_errno(vpar_status status, int err,
                  ": %s", strerror(err));
     errno = err;
     return status;
+}
+
+VPAR_API int vpar_cpu_count(void) {
+    int saved = errno;
+    int count = 0;
+#if defined(__linux__) && defined(CPU_ALLOC) && defined(CPU_COUNT_S)
+    /* The kernel rejects (EINVAL) a buffer smaller than its own mask:
+       double it until it fits (cpu_set_t alone stops at 1024 CPUs). */
+    for (size_t ncpu = CPU_SETSIZE; ncpu <= ((size_t)1 << 22) && count == 0; ncpu *= 2) {
+        cpu_set_t *set = CPU_ALLOC(ncpu);
+        if (!set) break;
+        size_t bytes = CPU_ALLOC_SIZE(ncpu);
+        CPU_ZERO_S(bytes, set);
+        int r = sched_getaffinity(0, bytes, set);
+        int e = errno;
+        if (r == 0) count = CPU_COUNT_S(bytes, set);
+        CPU_FREE(set);
+        if (r == 0 || e != EINVAL) break;
+    }
+#endif
+    if (count <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        count = c > 0 ? (c > INT_MAX ? INT_MAX : (int)c) : 1;
+    }
+    errno = saved;
+    return count;
 }
 
 VPAR_API vpar_status vpar_write_file_atomic(const char *path, const void *const *bufs,

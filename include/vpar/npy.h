@@ -90,7 +90,8 @@ VPAR_API vpar_status vpar_npy_open(vpar_npy *arr, const char *path, int flags);
 VPAR_API void vpar_npy_close(vpar_npy *arr);
 
 /* Parses the preamble and header of an in-memory .npy image of `len`
-   bytes; `name` is used in error messages. Fills dtype/ndim/shape/count/
+   bytes; `name` (the file it came from) starts the error messages, NULL:
+   "vpar_npy_parse_header". Fills dtype/ndim/shape/count/
    nbytes/version of *arr (data left NULL) and the offset of the data.
    Does not require the data to be present: callers check
    *data_offset + arr->nbytes <= len themselves (vpar_npy_open does). */
@@ -193,7 +194,7 @@ VPAR_API vpar_status vpar_npy_parse_header(const void *buf, size_t len,
                                            size_t *data_offset) {
     const unsigned char *b = (const unsigned char *)buf;
     memset(arr, 0, sizeof *arr);
-    if (!name) name = "(memory)";
+    if (!name) name = "vpar_npy_parse_header";  /* "<file or function>: ..." */
     if (len < 10)
         return vpar_fail(VPAR_ERR_FORMAT, "%s: file too short to be .npy (%zu bytes)", name, len);
     if (memcmp(b, "\x93NUMPY", 6) != 0)

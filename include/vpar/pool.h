@@ -38,6 +38,13 @@
        Outside threads are serialized: a second one waits (blocking) until
        the first region ends. Inside a region the same calls are nested and
        take no lock.
+     - Cross-pool cycles are refused: when a task of pool A runs a loop on
+       pool B whose body calls A again, that inner call on A would wait
+       for A's region, which waits for it. It returns VPAR_ERR_STATE at
+       once instead (deterministically, whichever thread runs the body).
+       Chains of distinct pools (A -> B -> C) work. Two unrelated outside
+       threads nesting A -> B and B -> A are a lock-order cycle that vpar
+       cannot see: nest pools in one fixed order.
      - vpar_pool_submit queues fire-and-forget work from any thread; it runs
        on worker threads (on a 1-thread pool, in vpar_pool_wait).
        vpar_pool_wait waits for all of it; vpar_pool_destroy first finishes
@@ -78,7 +85,7 @@ extern "C" {
 typedef struct vpar_pool vpar_pool;
 
 typedef struct vpar_pool_desc {
-    int num_threads;   /* 0: $VPAR_NUM_THREADS if set, else online CPUs */
+    int num_threads;   /* 0: $VPAR_NUM_THREADS if set, else vpar_cpu_count() */
     int spin_us;       /* 0: default spin before sleeping; < 0: no spin */
 } vpar_pool_desc;
 
@@ -95,7 +102,9 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
    fork(): frees the memory only. */
 VPAR_API void vpar_pool_destroy(vpar_pool *pool);
 
-/* Number of tids (worker threads + 1); NULL pool -> 1. Any thread. */
+/* Number of tids (worker threads + 1). NULL -> 0 (no pool; the NULL-pool
+   calls run serially with tid 0: size scratch by `n > 0 ? n : 1`). Same
+   rule as vpar_procpool_size. Any thread. */
 VPAR_API int vpar_pool_size(const vpar_pool *pool);
 
 /* Range task: [begin, end) with tid in [0, vpar_pool_size(pool)). */
@@ -103,11 +112,12 @@ typedef void (*vpar_range_fn)(void *user, size_t begin, size_t end, int tid);
 
 /* Runs fn over [begin, end) split into chunks of `grain` (0 = automatic:
    16 chunks per tid; fn never sees a range longer than a non-zero
-   grain). Blocks until all chunks are done. Callable from outside the pool
-   and from inside a task (nested: no deadlock, no oversubscription).
-   pool == NULL runs serially on the calling thread with tid 0.
-   Errors: VPAR_ERR_INVALID (end < begin, fn NULL), VPAR_ERR_STATE (pool
-   from before fork()). Any thread. */
+   grain). Any range, [0, SIZE_MAX) included. Blocks until all chunks are
+   done. Callable from outside the pool and from inside a task (nested: no
+   deadlock, no oversubscription). pool == NULL runs serially on the
+   calling thread with tid 0. Errors: VPAR_ERR_INVALID (end < begin, fn
+   NULL), VPAR_ERR_STATE (pool from before fork(); a cross-pool cycle, see
+   MODEL). Any thread. */
 VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end,
                                        size_t grain, vpar_range_fn fn, void *user);
 
@@ -120,7 +130,8 @@ VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end
    padded (no false sharing); at most ~1 MiB of them exist at once (long
    chunk lists are processed in windows, same result). Errors:
    VPAR_ERR_INVALID (end < begin, partial_size 0, a NULL function or result),
-   VPAR_ERR_NOMEM, VPAR_ERR_STATE. Any thread, also inside a task. */
+   VPAR_ERR_NOMEM, VPAR_ERR_STATE (as vpar_parallel_for). Any thread, also
+   inside a task. */
 typedef void (*vpar_reduce_init_fn)(void *user, void *partial);
 typedef void (*vpar_reduce_fn)(void *user, size_t begin, size_t end, void *partial);
 typedef void (*vpar_combine_fn)(void *user, void *into, const void *from);
@@ -129,7 +140,7 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
         vpar_reduce_fn reduce, vpar_combine_fn combine, void *user, void *result);
 
 /* Process-wide default pool, created on first use (size from
-   VPAR_NUM_THREADS or online CPUs); NULL if it cannot be created (callers
+   VPAR_NUM_THREADS or vpar_cpu_count()); NULL if it cannot be created (callers
    then run serially). Safe in a forked child (recreated there). Never
    destroy it. Any thread. */
 VPAR_API vpar_pool *vpar_pool_default(void);
@@ -151,6 +162,7 @@ typedef struct vpar_task {
     void *vpar__owner;            /* spawning worker, NULL when run inline */
     VPAR__ATOMIC_INT vpar__done;  /* 0 queued/running, 1 done by a thief, 2 ran inline */
     VPAR__ATOMIC_INT vpar__thief; /* tid that stole it (leapfrogging hint) */
+    const void *vpar__ctx;        /* regions it belongs to (nesting check) */
 } vpar_task;
 
 /* Spawns fn(user, tid) as a child of the current task: it may run on any
@@ -182,7 +194,8 @@ VPAR_API void vpar_sync(vpar_task *task);
    it has returned (fn syncs its own spawns). pool NULL: fn(user, 0) on the
    calling thread. Inside a task of this pool: a plain call with the
    current tid. Errors: VPAR_ERR_INVALID (fn NULL), VPAR_ERR_STATE (pool
-   from before fork()), VPAR_ERR_SYSTEM. Any thread. */
+   from before fork(); a cross-pool cycle, see MODEL), VPAR_ERR_SYSTEM. Any
+   thread. */
 VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user);
 
 /* ---- submitting from outside --------------------------------------------- */
@@ -195,7 +208,9 @@ VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user)
 VPAR_API vpar_status vpar_pool_submit(vpar_pool *pool, vpar_task_fn fn, void *user);
 
 /* Blocks (sleeping, not spinning) until every task submitted so far and any
-   they submitted have finished. On a 1-tid pool the caller runs them.
+   they submitted have finished (precisely: until no submitted task is
+   queued or running). On a 1-tid pool the caller runs them, including
+   those other threads submit meanwhile.
    Errors: VPAR_ERR_STATE when called inside a task of this pool (it would
    wait for itself) or on a pool from before fork(). Any other thread. */
 VPAR_API vpar_status vpar_pool_wait(vpar_pool *pool);
@@ -291,6 +306,8 @@ typedef struct vpar__worker {
     _Atomic int idle;  /* asleep without timeout (stats) */
     pthread_t thread;
     int started;
+    /* Owner-only: the regions the task running on this tid belongs to. */
+    const struct vpar__ctx *ctx;
 #if !defined(VPAR__POOL_FUTEX)
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -327,8 +344,23 @@ struct vpar_pool {
     _Atomic size_t pending_hint;
 };
 
+/* Cross-pool nesting check. A region entered by an outside thread holds
+   its pool's slot 0 (master_mu) until every task of the region is done.
+   Each such entry is a node naming the pool; it links to the regions the
+   entering task belonged to (parent_task) and to the regions the entering
+   thread already held (parent_held). Tasks carry the node chain of the
+   task that spawned them. A thread about to wait for slot 0 of pool P
+   while P appears among the regions of its own task or of its held ones
+   would wait for a region that waits for it: that call fails instead. */
+typedef struct vpar__ctx {
+    const vpar_pool *pool;
+    const struct vpar__ctx *parent_task, *parent_held;
+} vpar__ctx;
+
 /* The worker (tid slot) the calling thread is running for, or NULL. */
 static _Thread_local vpar__worker *vpar__pool_tls;
+/* Innermost region this thread entered from outside and still holds. */
+static _Thread_local const vpar__ctx *vpar__pool_held;
 static _Atomic unsigned long vpar__pool_fork_gen;
 static _Atomic(vpar_pool *) vpar__pool_default_ptr;
 /* Default pools orphaned by fork(): kept reachable (leak checkers). */
@@ -342,6 +374,7 @@ static void vpar__pool_atfork_child(void) {
     /* The forking thread may have been inside a region: it is not in the
        child's copy of that pool. */
     vpar__pool_tls = NULL;
+    vpar__pool_held = NULL;
 }
 static void vpar__pool_init_once(void) {
     (void)pthread_atfork(NULL, NULL, vpar__pool_atfork_child);
@@ -553,7 +586,10 @@ static inline void vpar__pool_run_stolen(vpar__worker *me, vpar_task *t) {
     atomic_store_explicit(&t->vpar__thief, me->id, VPAR__RLX);
     vpar_task_fn fn = t->vpar__fn;
     void *user = t->vpar__user;
+    const vpar__ctx *saved = me->ctx;
+    me->ctx = (const vpar__ctx *)t->vpar__ctx;
     fn(user, me->id);
+    me->ctx = saved;
     /* Last touch of *t: the owner may return and reuse the memory. */
     atomic_store_explicit(&t->vpar__done, 1, VPAR__REL);
 }
@@ -658,6 +694,7 @@ static inline void vpar__pool_spawn_on(vpar__worker *w, vpar_task *task, vpar_ta
     task->vpar__fn = fn;
     task->vpar__user = user;
     task->vpar__owner = w;
+    task->vpar__ctx = w->ctx;
     atomic_store_explicit(&task->vpar__done, 0, VPAR__RLX);
     atomic_store_explicit(&task->vpar__thief, -1, VPAR__RLX);
     if (!vpar__dq_push(w, task)) {
@@ -768,7 +805,18 @@ typedef struct vpar__region {
     vpar__worker *w;
     vpar__worker *saved;
     int outside;
+    vpar__ctx node;               /* outside entries: this region */
+    const vpar__ctx *saved_ctx;   /* slot 0's ctx before the entry */
 } vpar__region;
+
+/* 1 if `pool` is among the regions reachable from c (see vpar__ctx). */
+static int vpar__pool_ctx_has(const vpar__ctx *c, const vpar_pool *pool) {
+    for (; c; c = c->parent_task) {
+        if (c->pool == pool) return 1;
+        if (c->parent_held && vpar__pool_ctx_has(c->parent_held, pool)) return 1;
+    }
+    return 0;
+}
 
 static vpar_status vpar__pool_check_gen(const vpar_pool *pool, const char *fname) {
     if (pool->gen != atomic_load_explicit(&vpar__pool_fork_gen, VPAR__ACQ))
@@ -788,11 +836,23 @@ static vpar_status vpar__pool_enter(vpar_pool *pool, vpar__region *r, const char
         r->outside = 0;
         return VPAR_OK;
     }
+    const vpar__ctx *task_ctx = cur ? cur->ctx : NULL;
+    if (vpar__pool_ctx_has(task_ctx, pool) || vpar__pool_ctx_has(vpar__pool_held, pool))
+        return vpar_fail(VPAR_ERR_STATE,
+                         "%s: called through another pool from inside a region of this pool "
+                         "(a task of this pool runs a loop on a second pool whose body calls "
+                         "this pool again); waiting for this pool would deadlock", fname);
     int e = pthread_mutex_lock(&pool->master_mu);
     if (e != 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, e, "%s: locking the pool", fname);
     r->saved = cur;
     r->w = &pool->workers[0];
     r->outside = 1;
+    r->node.pool = pool;
+    r->node.parent_task = task_ctx;
+    r->node.parent_held = vpar__pool_held;
+    r->saved_ctx = r->w->ctx;
+    r->w->ctx = &r->node;
+    vpar__pool_held = &r->node;
     vpar__pool_tls = r->w;
     atomic_fetch_add_explicit(&pool->busy, 1, VPAR__SC);
     return VPAR_OK;
@@ -801,6 +861,8 @@ static vpar_status vpar__pool_enter(vpar_pool *pool, vpar__region *r, const char
 static void vpar__pool_leave(vpar_pool *pool, vpar__region *r) {
     if (!r->outside) return;
     atomic_fetch_sub_explicit(&pool->busy, 1, VPAR__SC);
+    r->w->ctx = r->saved_ctx;
+    vpar__pool_held = r->node.parent_held;
     vpar__pool_tls = r->saved;
     (void)pthread_mutex_unlock(&pool->master_mu);
 }
@@ -894,7 +956,8 @@ static size_t vpar__pool_auto_grain(size_t n, int nthreads) {
     if (nthreads <= 1 || n == 0) return n ? n : 1;
     size_t chunks = (size_t)nthreads * 16;
     if (chunks > n) chunks = n;
-    return (n + chunks - 1) / chunks;
+    /* ceil(n / chunks) without forming n + chunks - 1 (wraps near SIZE_MAX) */
+    return n / chunks + (n % chunks != 0);
 }
 
 /* Runs chunks [k0, k1) of loop on the region's worker (or serially). */
@@ -924,7 +987,8 @@ VPAR_API vpar_status vpar_parallel_for(vpar_pool *pool, size_t begin, size_t end
         }
         return VPAR_OK;
     }
-    vpar__region r = {NULL, NULL, 0};
+    vpar__region r;
+    memset(&r, 0, sizeof r);
     vpar_status st = vpar__pool_enter(pool, &r, "vpar_parallel_for");
     if (st != VPAR_OK) return st;
     vpar__loop loop;
@@ -962,7 +1026,7 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
     if (stride < partial_size)
         return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_parallel_reduce: partial_size %zu too large",
                          partial_size);
-    int nthreads = vpar_pool_size(pool);
+    int nthreads = pool ? pool->n : 1;
     if (grain == 0) grain = vpar__pool_auto_grain(n, nthreads);
     size_t nchunks = n / grain + (n % grain != 0);
     /* Window of chunks whose partials exist at once: ~1 MiB, but at least
@@ -982,7 +1046,8 @@ VPAR_API vpar_status vpar_parallel_reduce(vpar_pool *pool, size_t begin, size_t 
     unsigned char *partials =
         mem + (VPAR_CACHE_LINE - (uintptr_t)mem % VPAR_CACHE_LINE) % VPAR_CACHE_LINE;
 
-    vpar__region r = {NULL, NULL, 0};
+    vpar__region r;
+    memset(&r, 0, sizeof r);
     if (pool) {
         vpar_status st = vpar__pool_enter(pool, &r, "vpar_parallel_reduce");
         if (st != VPAR_OK) {
@@ -1022,7 +1087,8 @@ VPAR_API vpar_status vpar_pool_run(vpar_pool *pool, vpar_task_fn fn, void *user)
         vpar__pool_tls = saved;
         return VPAR_OK;
     }
-    vpar__region r = {NULL, NULL, 0};
+    vpar__region r;
+    memset(&r, 0, sizeof r);
     vpar_status st = vpar__pool_enter(pool, &r, "vpar_pool_run");
     if (st != VPAR_OK) return st;
     if (r.outside) vpar__pool_publish(pool, 1);
@@ -1071,40 +1137,37 @@ VPAR_API vpar_status vpar_pool_wait(vpar_pool *pool) {
     if (cur && cur->pool == pool)
         return vpar_fail(VPAR_ERR_STATE, "vpar_pool_wait: called inside a task of the same "
                          "pool (it would wait for itself)");
-    if (pool->n == 1) {
-        /* No workers: the caller runs the queue as tid 0. */
-        vpar__region r;
-        st = vpar__pool_enter(pool, &r, "vpar_pool_wait");
-        if (st != VPAR_OK) return st;
-        while (vpar__pool_run_injected(r.w)) {}
-        vpar__pool_leave(pool, &r);
+    int e = 0;
+    for (;;) {
+        if (pool->n == 1) {
+            /* No workers: the caller runs the queue as tid 0. */
+            vpar__region r;
+            st = vpar__pool_enter(pool, &r, "vpar_pool_wait");
+            if (st != VPAR_OK) return st;
+            while (vpar__pool_run_injected(r.w)) {}
+            vpar__pool_leave(pool, &r);
+        }
+        e = pthread_mutex_lock(&pool->inject_mu);
+        if (e != 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, e, "vpar_pool_wait: locking the queue");
+        /* On a 1-tid pool a task queued after the drain above (by another
+           thread) has nobody else to run it: drain again. A pending task
+           that is no longer queued is running in another waiter's drain,
+           which loops the same way and broadcasts when pending reaches 0. */
+        while (pool->pending > 0 && !(pool->n == 1 && pool->head)) {
+            e = pthread_cond_wait(&pool->done_cv, &pool->inject_mu);
+            if (e != 0) break;
+        }
+        int again = e == 0 && pool->pending > 0;
+        (void)pthread_mutex_unlock(&pool->inject_mu);
+        if (!again) break;
     }
-    int e = pthread_mutex_lock(&pool->inject_mu);
-    if (e != 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, e, "vpar_pool_wait: locking the queue");
-    while (pool->pending > 0) {
-        e = pthread_cond_wait(&pool->done_cv, &pool->inject_mu);
-        if (e != 0) break;
-    }
-    (void)pthread_mutex_unlock(&pool->inject_mu);
     if (e != 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, e, "vpar_pool_wait: waiting");
     return VPAR_OK;
 }
 
 /* ---- creation -------------------------------------------------------------- */
 
-static int vpar__pool_online_cpus(void) {
-#if defined(__linux__) && defined(CPU_COUNT)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int c = CPU_COUNT(&set);
-        if (c > 0) return c;
-    }
-#endif
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (c > INT_MAX ? INT_MAX : (int)c) : 1;
-}
-
-/* Resolves the pool size: explicit, $VPAR_NUM_THREADS, or online CPUs. */
+/* Resolves the pool size: explicit, $VPAR_NUM_THREADS, or vpar_cpu_count(). */
 static vpar_status vpar__pool_resolve_size(int requested, int *out) {
     if (requested < 0)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_pool_create: num_threads = %d is negative",
@@ -1123,12 +1186,12 @@ static vpar_status vpar__pool_resolve_size(int requested, int *out) {
         long v = strtol(env, &endp, 10);
         while (endp && (*endp == ' ' || *endp == '\t' || *endp == '\n')) endp++;
         if (errno != 0 || !endp || *endp != '\0' || v < 1 || v > VPAR_POOL_MAX_THREADS)
-            return vpar_fail(VPAR_ERR_INVALID, "VPAR_NUM_THREADS='%s': expected an integer "
-                             "from 1 to %d", env, VPAR_POOL_MAX_THREADS);
+            return vpar_fail(VPAR_ERR_INVALID, "vpar_pool_create: VPAR_NUM_THREADS='%s': "
+                             "expected an integer from 1 to %d", env, VPAR_POOL_MAX_THREADS);
         *out = (int)v;
         return VPAR_OK;
     }
-    int c = vpar__pool_online_cpus();
+    int c = vpar_cpu_count();
     *out = c > VPAR_POOL_MAX_THREADS ? VPAR_POOL_MAX_THREADS : c;
     return VPAR_OK;
 }
@@ -1286,7 +1349,7 @@ VPAR_API void vpar_pool_destroy(vpar_pool *pool) {
     vpar__pool_free(pool, 1);
 }
 
-VPAR_API int vpar_pool_size(const vpar_pool *pool) { return pool ? pool->n : 1; }
+VPAR_API int vpar_pool_size(const vpar_pool *pool) { return pool ? pool->n : 0; }
 
 VPAR_API vpar_pool *vpar_pool_default(void) {
     vpar_pool *p = atomic_load_explicit(&vpar__pool_default_ptr, VPAR__ACQ);

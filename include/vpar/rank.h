@@ -329,6 +329,7 @@ typedef struct vpar__rk_tbuf {
 
 typedef struct vpar__rk {
     vpar_pool *pool;
+    const char *fname;    /* public function, for error messages */
     int nthreads;
     const void *x;        /* source values */
     int src_f64;
@@ -1127,32 +1128,44 @@ VPAR__RK_TOP_PASSES(f64s64, 64, uint64_t, uint64_t)
 #ifndef VPAR__RK_PT
 #  define VPAR__RK_PT(i) ((void)0)
 #endif
-/* Ranks the source described by rk into rk->dst (slot-sized entries,
-   indexed like x). For STD, rk->maxr is computed here. *nan_out: number of
-   NaN entries skipped (for the propagate policy, checked by the caller
-   before anything is written when rk->mode requests it: pass
-   stop_on_nan = 1). */
-static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) {
-    vpar_range_fn fstat, fcount, fscatter, freplay;
-    if (rk->src_f64) {
-        fstat = vpar__rk_stat_f64s64; fcount = vpar__rk_count_f64s64;
-        fscatter = vpar__rk_scatter_f64s64; freplay = vpar__rk_replay_f64s64;
-    } else if (rk->slot64) {
-        fstat = vpar__rk_stat_f32s64; fcount = vpar__rk_count_f32s64;
-        fscatter = vpar__rk_scatter_f32s64; freplay = vpar__rk_replay_f32s64;
-    } else {
-        fstat = vpar__rk_stat_f32s32; fcount = vpar__rk_count_f32s32;
-        fscatter = vpar__rk_scatter_f32s32; freplay = vpar__rk_replay_f32s32;
-    }
-    if (nan_out) *nan_out = 0;
-    rk->nthreads = vpar_pool_size(rk->pool);
-    atomic_store_explicit(&rk->err, 0, memory_order_relaxed);
-    size_t total = rk->upper ? rk->n * rk->n : rk->n;   /* caller checked overflow */
-    if (total == 0) return VPAR_OK;
+/* vpar__rk_run, in named steps. The state they share: the top level T
+   (chunks, their stats, fine bins, the bucket level) and, for the fine
+   bins, the key range of each sign segment (vpar__rk_segs). */
+typedef struct vpar__rk_fns {
+    vpar_range_fn stat, count, scatter, replay;
+} vpar__rk_fns;
 
-    vpar__rk_top T;
-    memset(&T, 0, sizeof T);
-    T.rk = rk;
+typedef struct vpar__rk_totals {
+    uint64_t mn0, mx0, mn1, mx1;   /* key range below / at or above the split */
+    uint64_t wtot;                 /* weighted count of kept entries */
+    size_t kept, nan;
+    int has0, has1;
+} vpar__rk_totals;
+
+typedef struct vpar__rk_segs {
+    uint64_t lo[2], hi[2];
+    int sh[2];
+} vpar__rk_segs;
+
+/* The pass kernels for the source type and slot width. */
+static vpar__rk_fns vpar__rk_pick_fns(const vpar__rk *rk) {
+    vpar__rk_fns f;
+    if (rk->src_f64) {
+        f.stat = vpar__rk_stat_f64s64; f.count = vpar__rk_count_f64s64;
+        f.scatter = vpar__rk_scatter_f64s64; f.replay = vpar__rk_replay_f64s64;
+    } else if (rk->slot64) {
+        f.stat = vpar__rk_stat_f32s64; f.count = vpar__rk_count_f32s64;
+        f.scatter = vpar__rk_scatter_f32s64; f.replay = vpar__rk_replay_f32s64;
+    } else {
+        f.stat = vpar__rk_stat_f32s32; f.count = vpar__rk_count_f32s32;
+        f.scatter = vpar__rk_scatter_f32s32; f.replay = vpar__rk_replay_f32s32;
+    }
+    return f;
+}
+
+/* Cuts the `total` entries into chunks (about 8 per tid, at most 256) and
+   allocates their per-chunk stats. */
+static vpar_status vpar__rk_plan_top(vpar__rk *rk, vpar__rk_top *T, size_t total) {
     size_t want = total / 32768;
     size_t cap = (size_t)rk->nthreads * 8;
     if (cap > 256) cap = 256;
@@ -1162,25 +1175,24 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
     vpar__rk_cstat *st = (vpar__rk_cstat *)VPAR_MALLOC((want + 2) * sizeof *st);
     if (!chunks || !st) {
         VPAR_FREE(chunks); VPAR_FREE(st);
-        return vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for %zu chunks", want);
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu chunks", rk->fname, want);
     }
-    T.L.chunks = chunks;
-    T.L.nchunks = vpar__rk_plan_chunks(rk->upper, rk->n, want, chunks);
-    T.L.rk = rk;
-    T.L.tid = -1;
-    T.st = st;
-    uint32_t *map = NULL;
-    uint64_t seglo[2], seghi[2];
-    int sh[2];
-    VPAR__RK_PT(0);
-    vpar_status s = vpar__rk_for(rk->pool, T.L.nchunks, fstat, &T, 0);
-    VPAR__RK_PT(1);
-    if (s != VPAR_OK) goto done;
+    T->rk = rk;
+    T->L.chunks = chunks;
+    T->L.nchunks = vpar__rk_plan_chunks(rk->upper, rk->n, want, chunks);
+    T->L.rk = rk;
+    T->L.tid = -1;
+    T->st = st;
+    return VPAR_OK;
+}
 
-    /* combine chunk stats in chunk order */
-    uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, wtot = 0, wmax = 0;
+/* Combines the chunk stats in chunk order. */
+static void vpar__rk_sum_stats(const vpar__rk *rk, const vpar__rk_top *T, vpar__rk_totals *a) {
+    const vpar__rk_chunk *chunks = T->L.chunks;
+    const vpar__rk_cstat *st = T->st;
+    uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, wtot = 0;
     size_t kept = 0, nan = 0;
-    for (size_t c = 0; c < T.L.nchunks; c++) {
+    for (size_t c = 0; c < T->L.nchunks; c++) {
         uint64_t w = chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain;
         nan += st[c].nan;
         if (!st[c].kept) continue;
@@ -1191,133 +1203,206 @@ static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) 
         mn1 = st[c].mn1 < mn1 ? st[c].mn1 : mn1;
         mx1 = st[c].mx1 > mx1 ? st[c].mx1 : mx1;
     }
-    int has0 = mn0 <= mx0, has1 = mn1 <= mx1;
-    T.kmax = has1 ? mx1 : mx0;
-    if (nan_out) *nan_out = nan;
-    if (stop_on_nan && nan) goto done;
-    if (kept == 0) {
-        /* nothing ranked: every entry gets the fill value */
-        T.L.nb = 1; T.L.lo = 0; T.L.shift = 63;
-        if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory"); goto done; }
-        vpar__rk_offsets(&T.L, 0, 0);
-        s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
-        goto done;
+    a->mn0 = mn0; a->mx0 = mx0; a->mn1 = mn1; a->mx1 = mx1;
+    a->wtot = wtot;
+    a->kept = kept;
+    a->nan = nan;
+    a->has0 = mn0 <= mx0;
+    a->has1 = mn1 <= mx1;
+}
+
+/* Nothing ranked: every entry gets the fill value. */
+static vpar_status vpar__rk_fill_all(vpar__rk *rk, vpar__rk_top *T, const vpar__rk_fns *f) {
+    T->L.nb = 1; T->L.lo = 0; T->L.shift = 63;
+    if (!vpar__rk_level_alloc(&T->L)) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", rk->fname);
+    vpar__rk_offsets(&T->L, 0, 0);
+    return vpar__rk_for(rk->pool, T->L.nchunks, f->replay, T, 0);
+}
+
+/* Fine bins: up to 2^16 equal slices of the key range, split between the
+   negative and the positive segment. Allocates the per-chunk fine
+   histograms (T->cntf) and the fine-bin -> bucket map (*map). */
+static vpar_status vpar__rk_fine_bins(vpar__rk *rk, vpar__rk_top *T, const vpar__rk_totals *a,
+                                      vpar__rk_segs *g, uint32_t **map) {
+    int fmax = vpar__rk_bitlen((uint64_t)(a->kept / 4));
+    int fcap = a->has0 && a->has1 ? 15 : 16;
+    if (fmax > fcap) fmax = fcap;
+    if (fmax < 1) fmax = 1;
+    size_t nf[2] = {0, 0};
+    g->lo[0] = a->mn0; g->lo[1] = a->mn1; g->hi[0] = a->mx0; g->hi[1] = a->mx1;
+    g->sh[0] = g->sh[1] = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!(k ? a->has1 : a->has0)) continue;
+        int rb = vpar__rk_bitlen(g->hi[k] - g->lo[k]);
+        int fb = fmax < rb ? fmax : rb;
+        g->sh[k] = rb - fb;
+        nf[k] = (size_t)((g->hi[k] - g->lo[k]) >> g->sh[k]) + 1;
     }
-    {
-        /* fine bins: up to 2^16 equal slices of the key range, split
-           between the negative and the positive segment */
-        int fmax = vpar__rk_bitlen((uint64_t)(kept / 4));
-        int fcap = has0 && has1 ? 15 : 16;
-        if (fmax > fcap) fmax = fcap;
-        if (fmax < 1) fmax = 1;
-        size_t nf[2] = {0, 0};
-        seglo[0] = mn0; seglo[1] = mn1; seghi[0] = mx0; seghi[1] = mx1;
-        sh[0] = sh[1] = 0;
-        for (int g = 0; g < 2; g++) {
-            if (!(g ? has1 : has0)) continue;
-            int rb = vpar__rk_bitlen(seghi[g] - seglo[g]);
-            int fb = fmax < rb ? fmax : rb;
-            sh[g] = rb - fb;
-            nf[g] = (size_t)((seghi[g] - seglo[g]) >> sh[g]) + 1;
-        }
-        T.split = rk->src_f64 ? (uint64_t)1 << 63 : (uint64_t)1 << 31;
-        T.lo0 = mn0; T.lo1 = mn1; T.sh0 = sh[0]; T.sh1 = sh[1];
-        T.nf0 = nf[0];
-        T.nfine = nf[0] + nf[1];
-        T.cntf = (size_t *)VPAR_MALLOC(T.nfine * T.L.nchunks * sizeof(size_t));
-        map = (uint32_t *)VPAR_MALLOC(T.nfine * sizeof(uint32_t));
-        if (!T.cntf || !map) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
-        memset(T.cntf, 0, T.nfine * T.L.nchunks * sizeof(size_t));
-    }
-    {
-        size_t sz = rk->slot64 ? 8 : 4, bytes;
-        if (!vpar__mul_size(kept, sz, &bytes)) { s = vpar_fail(VPAR_ERR_OVERFLOW, "rank: size overflow"); goto done; }
-        T.L.keys = vpar__rk_big_alloc(bytes);
-        rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24 +
-                             (((size_t)1 << VPAR__RK_TOP_DIGITS) + 1) * 4 + 60;
-        rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
-        rk->tbuf = (vpar__rk_tbuf *)VPAR_MALLOC(sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
-        if (rk->tbuf) memset(rk->tbuf, 0, sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
-        if (!T.L.keys || !rk->scratch || !rk->tbuf) {
-            s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for %zu keys (%zu bytes)", kept, bytes);
-            goto done;
-        }
-    }
-    VPAR__RK_PT(2);
-    s = vpar__rk_for(rk->pool, T.L.nchunks, fcount, &T, 0);
-    VPAR__RK_PT(3);
-    if (s != VPAR_OK) goto done;
-    /* max(rank - 1) = average rank of the top tie group, known before
-       any sorting: all entries but the top group are smaller */
-    for (size_t c = 0; c < T.L.nchunks; c++)
-        wmax += (uint64_t)st[c].maxeq * (chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain);
+    T->split = rk->src_f64 ? (uint64_t)1 << 63 : (uint64_t)1 << 31;
+    T->lo0 = a->mn0; T->lo1 = a->mn1; T->sh0 = g->sh[0]; T->sh1 = g->sh[1];
+    T->nf0 = nf[0];
+    T->nfine = nf[0] + nf[1];
+    T->cntf = (size_t *)VPAR_MALLOC(T->nfine * T->L.nchunks * sizeof(size_t));
+    *map = (uint32_t *)VPAR_MALLOC(T->nfine * sizeof(uint32_t));
+    if (!T->cntf || !*map)
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for histograms", rk->fname);
+    memset(T->cntf, 0, T->nfine * T->L.nchunks * sizeof(size_t));
+    return VPAR_OK;
+}
+
+/* The scattered keys (one slot per kept entry) and the per-tid leaf
+   scratch and sub-level buffers. */
+static vpar_status vpar__rk_alloc_keys(vpar__rk *rk, vpar__rk_top *T, size_t kept) {
+    size_t sz = rk->slot64 ? 8 : 4, bytes;
+    if (!vpar__mul_size(kept, sz, &bytes))
+        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: size overflow", rk->fname);
+    T->L.keys = vpar__rk_big_alloc(bytes);
+    rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24 +
+                         (((size_t)1 << VPAR__RK_TOP_DIGITS) + 1) * 4 + 60;
+    rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
+    rk->tbuf = (vpar__rk_tbuf *)VPAR_MALLOC(sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
+    if (rk->tbuf) memset(rk->tbuf, 0, sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
+    if (!T->L.keys || !rk->scratch || !rk->tbuf)
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu keys (%zu bytes)", rk->fname,
+                         kept, bytes);
+    return VPAR_OK;
+}
+
+/* max(rank - 1) = average rank of the top tie group, known before any
+   sorting: all entries but the top group are smaller. */
+static void vpar__rk_set_maxr(vpar__rk *rk, const vpar__rk_top *T, uint64_t wtot) {
+    uint64_t wmax = 0;
+    for (size_t c = 0; c < T->L.nchunks; c++)
+        wmax += (uint64_t)T->st[c].maxeq * (T->L.chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain);
     rk->maxr = vpar__rk_avg0(wtot - wmax, wmax);
-    {
-        /* merge consecutive fine bins into buckets of about `target`
-           entries: buckets follow the data's density, so most fit the
-           cache-sized leaf sort even for skewed distributions */
-        size_t target = kept / 4096;
-        if (target < VPAR_RANK_LEAF / 2) target = VPAR_RANK_LEAF / 2;
-        size_t nb = 0, acc = 0;
-        for (size_t f = 0; f < T.nfine; f++) {
-            size_t tot = 0;
-            for (size_t c = 0; c < T.L.nchunks; c++) tot += T.cntf[c * T.nfine + f];
-            /* a bucket never spans the two segments (nor their gap) */
-            if (acc > 0 && (acc + tot > target || f == T.nf0)) { nb++; acc = 0; }
-            map[f] = (uint32_t)nb;
-            acc += tot;
-        }
-        T.L.nb = nb + 1;
-        T.L.map = map;
-        if (!vpar__rk_level_alloc(&T.L)) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
-        T.L.blo = (uint64_t *)VPAR_MALLOC(T.L.nb * sizeof(uint64_t));
-        T.L.bbits = (unsigned char *)VPAR_MALLOC(T.L.nb);
-        if (!T.L.blo || !T.L.bbits) { s = vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory for histograms"); goto done; }
-        for (size_t f = 0; f < T.nfine; f++) {
-            size_t b = map[f];
-            int g = f >= T.nf0;
-            size_t fi = g ? f - T.nf0 : f;
-            uint64_t flo = seglo[g] + ((uint64_t)fi << sh[g]);
-            uint64_t fhi = seghi[g] - flo < ((uint64_t)1 << sh[g]) - 1 ? seghi[g]
-                                                                       : flo + (((uint64_t)1 << sh[g]) - 1);
-            if (f == 0 || map[f - 1] != b) T.L.blo[b] = flo;
-            /* keys of bucket b lie in [blo, fhi]: width bits */
-            T.L.bbits[b] = (unsigned char)vpar__rk_bitlen(fhi - T.L.blo[b]);
-            for (size_t c = 0; c < T.L.nchunks; c++) T.L.cnt[c * T.L.nb + b] += T.cntf[c * T.nfine + f];
-        }
+}
+
+/* Merges consecutive fine bins into buckets of about `target` entries:
+   buckets follow the data's density, so most fit the cache-sized leaf
+   sort even for skewed distributions. Fills the bucket level (counts per
+   chunk, lower key and key width of each bucket). */
+static vpar_status vpar__rk_make_buckets(vpar__rk *rk, vpar__rk_top *T, const vpar__rk_segs *g,
+                                         uint32_t *map, size_t kept) {
+    size_t target = kept / 4096;
+    if (target < VPAR_RANK_LEAF / 2) target = VPAR_RANK_LEAF / 2;
+    size_t nb = 0, acc = 0;
+    for (size_t f = 0; f < T->nfine; f++) {
+        size_t tot = 0;
+        for (size_t c = 0; c < T->L.nchunks; c++) tot += T->cntf[c * T->nfine + f];
+        /* a bucket never spans the two segments (nor their gap) */
+        if (acc > 0 && (acc + tot > target || f == T->nf0)) { nb++; acc = 0; }
+        map[f] = (uint32_t)nb;
+        acc += tot;
     }
-    vpar__rk_offsets(&T.L, rk->upper, 0);
+    T->L.nb = nb + 1;
+    T->L.map = map;
+    if (!vpar__rk_level_alloc(&T->L))
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for histograms", rk->fname);
+    T->L.blo = (uint64_t *)VPAR_MALLOC(T->L.nb * sizeof(uint64_t));
+    T->L.bbits = (unsigned char *)VPAR_MALLOC(T->L.nb);
+    if (!T->L.blo || !T->L.bbits)
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for histograms", rk->fname);
+    for (size_t f = 0; f < T->nfine; f++) {
+        size_t b = map[f];
+        int k = f >= T->nf0;
+        size_t fi = k ? f - T->nf0 : f;
+        uint64_t flo = g->lo[k] + ((uint64_t)fi << g->sh[k]);
+        uint64_t fhi = g->hi[k] - flo < ((uint64_t)1 << g->sh[k]) - 1 ? g->hi[k]
+                                                                   : flo + (((uint64_t)1 << g->sh[k]) - 1);
+        if (f == 0 || map[f - 1] != b) T->L.blo[b] = flo;
+        /* keys of bucket b lie in [blo, fhi]: width bits */
+        T->L.bbits[b] = (unsigned char)vpar__rk_bitlen(fhi - T->L.blo[b]);
+        for (size_t c = 0; c < T->L.nchunks; c++) T->L.cnt[c * T->L.nb + b] += T->cntf[c * T->nfine + f];
+    }
+    return VPAR_OK;
+}
+
+/* Scatter the keys into their buckets, sort every bucket, then replay the
+   results into rk->dst in the source's order. */
+static vpar_status vpar__rk_sort_replay(vpar__rk *rk, vpar__rk_top *T, const vpar__rk_fns *f) {
+    vpar__rk_offsets(&T->L, rk->upper, 0);
     VPAR__RK_PT(4);
-    s = vpar__rk_for(rk->pool, T.L.nchunks, fscatter, &T, 0);
+    vpar_status s = vpar__rk_for(rk->pool, T->L.nchunks, f->scatter, T, 0);
     VPAR__RK_PT(5);
-    if (s != VPAR_OK) goto done;
-    s = vpar__rk_for(rk->pool, T.L.nb, vpar__rk_level_buckets, &T.L, 0);
+    if (s != VPAR_OK) return s;
+    s = vpar__rk_for(rk->pool, T->L.nb, vpar__rk_level_buckets, &T->L, 0);
     VPAR__RK_PT(6);
-    if (s != VPAR_OK) goto done;
-    if (atomic_load_explicit(&rk->err, memory_order_relaxed)) {
-        s = vpar_fail((vpar_status)atomic_load_explicit(&rk->err, memory_order_relaxed),
-                      "rank: out of memory while sorting a large bucket");
-        goto done;
-    }
-    vpar__rk_reset_offsets(&T.L, rk->upper);
+    if (s != VPAR_OK) return s;
+    if (atomic_load_explicit(&rk->err, memory_order_relaxed))
+        return vpar_fail((vpar_status)atomic_load_explicit(&rk->err, memory_order_relaxed),
+                         "%s: out of memory while sorting a large bucket", rk->fname);
+    vpar__rk_reset_offsets(&T->L, rk->upper);
     VPAR__RK_PT(7);
-    s = vpar__rk_for(rk->pool, T.L.nchunks, freplay, &T, 0);
+    s = vpar__rk_for(rk->pool, T->L.nchunks, f->replay, T, 0);
     VPAR__RK_PT(8);
-done:
-    VPAR_FREE(T.L.keys);
-    VPAR_FREE(T.cntf);
+    return s;
+}
+
+/* Frees everything the steps above allocated (any of it may be NULL). */
+static void vpar__rk_release(vpar__rk *rk, vpar__rk_top *T, uint32_t *map) {
+    VPAR_FREE(T->L.keys);
+    VPAR_FREE(T->cntf);
     VPAR_FREE(map);
-    VPAR_FREE(T.L.blo);
-    VPAR_FREE(T.L.bbits);
+    VPAR_FREE(T->L.blo);
+    VPAR_FREE(T->L.bbits);
     VPAR_FREE(rk->scratch);
     if (rk->tbuf)
         for (int t = 0; t < rk->nthreads; t++) VPAR_FREE(rk->tbuf[t].p);
     VPAR_FREE(rk->tbuf);
     rk->tbuf = NULL;
     rk->scratch = NULL;
-    vpar__rk_level_free(&T.L);
-    VPAR_FREE(chunks);
-    VPAR_FREE(st);
+    vpar__rk_level_free(&T->L);
+    VPAR_FREE((void *)T->L.chunks);
+    VPAR_FREE(T->st);
+}
+
+/* Ranks the source described by rk into rk->dst (slot-sized entries,
+   indexed like x). For STD, rk->maxr is computed here. *nan_out: number of
+   NaN entries skipped (for the propagate policy, checked by the caller
+   before anything is written when rk->mode requests it: pass
+   stop_on_nan = 1). Steps: stats pass (key range, counts), fine
+   histogram pass, buckets from the histogram, scatter + bucket sorts +
+   replay. */
+static vpar_status vpar__rk_run(vpar__rk *rk, int stop_on_nan, size_t *nan_out) {
+    vpar__rk_fns f = vpar__rk_pick_fns(rk);
+    if (nan_out) *nan_out = 0;
+    if (!rk->fname) rk->fname = "vpar_rank";
+    rk->nthreads = rk->pool ? vpar_pool_size(rk->pool) : 1;
+    atomic_store_explicit(&rk->err, 0, memory_order_relaxed);
+    size_t total = rk->upper ? rk->n * rk->n : rk->n;   /* caller checked overflow */
+    if (total == 0) return VPAR_OK;
+
+    vpar__rk_top T;
+    memset(&T, 0, sizeof T);
+    vpar_status s = vpar__rk_plan_top(rk, &T, total);
+    if (s != VPAR_OK) return s;
+    uint32_t *map = NULL;
+    vpar__rk_totals a;
+    vpar__rk_segs g;
+    VPAR__RK_PT(0);
+    s = vpar__rk_for(rk->pool, T.L.nchunks, f.stat, &T, 0);
+    VPAR__RK_PT(1);
+    if (s != VPAR_OK) goto done;
+    vpar__rk_sum_stats(rk, &T, &a);
+    T.kmax = a.has1 ? a.mx1 : a.mx0;
+    if (nan_out) *nan_out = a.nan;
+    if (stop_on_nan && a.nan) goto done;
+    if (a.kept == 0) {
+        s = vpar__rk_fill_all(rk, &T, &f);
+        goto done;
+    }
+    s = vpar__rk_fine_bins(rk, &T, &a, &g, &map);
+    if (s == VPAR_OK) s = vpar__rk_alloc_keys(rk, &T, a.kept);
+    if (s != VPAR_OK) goto done;
+    VPAR__RK_PT(2);
+    s = vpar__rk_for(rk->pool, T.L.nchunks, f.count, &T, 0);
+    VPAR__RK_PT(3);
+    if (s != VPAR_OK) goto done;
+    vpar__rk_set_maxr(rk, &T, a.wtot);
+    s = vpar__rk_make_buckets(rk, &T, &g, map, a.kept);
+    if (s == VPAR_OK) s = vpar__rk_sort_replay(rk, &T, &f);
+done:
+    vpar__rk_release(rk, &T, map);
     return s;
 }
 
@@ -1385,15 +1470,16 @@ VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
                                                size_t n, vpar_pool *pool,
                                                size_t *row, size_t *col) {
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
-        return vpar_fail(VPAR_ERR_UNSUPPORTED, "rank: dtype %s is not float32 or float64",
-                         vpar_dtype_descr(dtype));
-    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "rank: matrix pointer is NULL");
-    if (n && n > SIZE_MAX / n) return vpar_fail(VPAR_ERR_OVERFLOW, "rank: %zu x %zu overflows", n, n);
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "vpar_rank_check_symmetric: dtype %s is not "
+                         "float32 or float64", vpar_dtype_descr(dtype));
+    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "vpar_rank_check_symmetric: matrix pointer is NULL");
+    if (n && n > SIZE_MAX / n)
+        return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_rank_check_symmetric: %zu x %zu overflows", n, n);
     vpar__rk_mirror M;
     M.x = (void *)(uintptr_t)x; M.n = n; M.tile = 64; M.f64 = dtype == VPAR_DTYPE_F64;
     size_t nt = (n + M.tile - 1) / M.tile;
     M.bad = (size_t *)VPAR_MALLOC((nt ? nt : 1) * sizeof(size_t));
-    if (!M.bad) return vpar_fail(VPAR_ERR_NOMEM, "rank: out of memory");
+    if (!M.bad) return vpar_fail(VPAR_ERR_NOMEM, "vpar_rank_check_symmetric: out of memory");
     vpar_status st = nt ? (pool ? vpar_parallel_for(pool, 0, nt, 1, vpar__rk_check_fn, &M)
                                 : (vpar__rk_check_fn(&M, 0, nt, 0), VPAR_OK))
                         : VPAR_OK;
@@ -1407,29 +1493,30 @@ VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
     if (col) *col = c;
     double a = M.f64 ? ((const double *)x)[r * n + c] : ((const float *)x)[r * n + c];
     double b = M.f64 ? ((const double *)x)[c * n + r] : ((const float *)x)[c * n + r];
-    return vpar_fail(VPAR_ERR_INVALID, "matrix is not symmetric: [%zu, %zu] = %.17g but [%zu, %zu] = %.17g",
-                     r, c, a, c, r, b);
+    return vpar_fail(VPAR_ERR_INVALID, "vpar_rank_check_symmetric: matrix is not symmetric: "
+                     "[%zu, %zu] = %.17g but [%zu, %zu] = %.17g", r, c, a, c, r, b);
 }
 
 /* ---- public entry points ---------------------------------------------------- */
 
-VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
-                                           size_t cols, vpar_rank_layout layout,
-                                           vpar_pool *pool) {
+static vpar_status vpar__rk_standardize(const char *fname, void *x, vpar_dtype dtype,
+                                       size_t rows, size_t cols, vpar_rank_layout layout,
+                                       vpar_pool *pool) {
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
         return vpar_fail(VPAR_ERR_UNSUPPORTED,
-                         "rank: dtype %s is not float32 or float64", vpar_dtype_descr(dtype));
+                         "%s: dtype %s is not float32 or float64", fname, vpar_dtype_descr(dtype));
     if ((int)layout < 0 || layout > VPAR_RANK_UPPER)
-        return vpar_fail(VPAR_ERR_INVALID, "rank: unknown layout %d", (int)layout);
+        return vpar_fail(VPAR_ERR_INVALID, "%s: unknown layout %d", fname, (int)layout);
     size_t n;
     if (!vpar__mul_size(rows, cols, &n) || n > SIZE_MAX / 8)
-        return vpar_fail(VPAR_ERR_OVERFLOW, "rank: %zu x %zu entries overflow", rows, cols);
-    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "rank: data pointer is NULL");
+        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu x %zu entries overflow", fname, rows, cols);
+    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
     if (layout != VPAR_RANK_FULL && rows != cols)
-        return vpar_fail(VPAR_ERR_SHAPE, "rank: %s layout needs a square matrix, got %zu x %zu",
-                         layout == VPAR_RANK_SYMMETRIC ? "symmetric" : "upper", rows, cols);
+        return vpar_fail(VPAR_ERR_SHAPE, "%s: %s layout needs a square matrix, got %zu x %zu",
+                         fname, layout == VPAR_RANK_SYMMETRIC ? "symmetric" : "upper", rows, cols);
     vpar__rk rk;
     memset(&rk, 0, sizeof rk);
+    rk.fname = fname;
     rk.pool = pool;
     rk.x = x;
     rk.dst = x;
@@ -1452,11 +1539,18 @@ VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t row
     return st;
 }
 
+VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
+                                           size_t cols, vpar_rank_layout layout,
+                                           vpar_pool *pool) {
+    return vpar__rk_standardize("vpar_rank_standardize", x, dtype, rows, cols, layout, pool);
+}
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool) {
-    return vpar_rank_standardize(x, VPAR_DTYPE_F64, n, 1, VPAR_RANK_FULL, pool);
+    return vpar__rk_standardize("vpar_rank_standardize_f64", x, VPAR_DTYPE_F64, n, 1,
+                                VPAR_RANK_FULL, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool) {
-    return vpar_rank_standardize(x, VPAR_DTYPE_F32, n, 1, VPAR_RANK_FULL, pool);
+    return vpar__rk_standardize("vpar_rank_standardize_f32", x, VPAR_DTYPE_F32, n, 1,
+                                VPAR_RANK_FULL, pool);
 }
 
 typedef struct vpar__rk_inv {
@@ -1470,15 +1564,16 @@ static void vpar__rk_invert_fn(void *user, size_t b, size_t e, int tid) {
     for (size_t i = b; i < e; i++) I->perm[I->ord[i]] = i;
 }
 
-static vpar_status vpar__rk_argsort(const void *x, int f64, size_t n, size_t *perm,
-                                    vpar_pool *pool) {
-    if (n && (!x || !perm)) return vpar_fail(VPAR_ERR_INVALID, "argsort: NULL %s", x ? "perm" : "x");
-    if (n > SIZE_MAX / 8) return vpar_fail(VPAR_ERR_OVERFLOW, "argsort: %zu entries overflow", n);
+static vpar_status vpar__rk_argsort(const char *fname, const void *x, int f64, size_t n,
+                                    size_t *perm, vpar_pool *pool) {
+    if (n && (!x || !perm)) return vpar_fail(VPAR_ERR_INVALID, "%s: NULL %s", fname, x ? "perm" : "x");
+    if (n > SIZE_MAX / 8) return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu entries overflow", fname, n);
     if (n == 0) return VPAR_OK;
     uint64_t *ord = (uint64_t *)vpar__rk_big_alloc(n * 8);
-    if (!ord) return vpar_fail(VPAR_ERR_NOMEM, "argsort: out of memory for %zu entries", n);
+    if (!ord) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu entries", fname, n);
     vpar__rk rk;
     memset(&rk, 0, sizeof rk);
+    rk.fname = fname;
     rk.pool = pool; rk.x = x; rk.dst = ord; rk.src_f64 = f64; rk.slot64 = 1;
     rk.n = n; rk.skip = VPAR__RK_KEEP_ALL; rk.mode = VPAR__RK_ORD0; rk.wmain = 1;
     vpar_status st = vpar__rk_run(&rk, 0, NULL);
@@ -1492,18 +1587,18 @@ static vpar_status vpar__rk_argsort(const void *x, int f64, size_t n, size_t *pe
 }
 
 VPAR_API vpar_status vpar_argsort_f64(const double *x, size_t n, size_t *perm, vpar_pool *pool) {
-    return vpar__rk_argsort(x, 1, n, perm, pool);
+    return vpar__rk_argsort("vpar_argsort_f64", x, 1, n, perm, pool);
 }
 VPAR_API vpar_status vpar_argsort_f32(const float *x, size_t n, size_t *perm, vpar_pool *pool) {
-    return vpar__rk_argsort(x, 0, n, perm, pool);
+    return vpar__rk_argsort("vpar_argsort_f32", x, 0, n, perm, pool);
 }
 
 /* Dense ranks from a stable order: one serial walk over the sorted keys. */
-static vpar_status vpar__rk_dense(const void *x, int f64, size_t n, double *ranks,
-                                  int skip_nan, vpar_pool *pool) {
+static vpar_status vpar__rk_dense(const char *fname, const void *x, int f64, size_t n,
+                                  double *ranks, int skip_nan, vpar_pool *pool) {
     size_t *perm = (size_t *)vpar__rk_big_alloc(n * sizeof(size_t));
-    if (!perm) return vpar_fail(VPAR_ERR_NOMEM, "rankdata: out of memory for %zu entries", n);
-    vpar_status st = vpar__rk_argsort(x, f64, n, perm, pool);
+    if (!perm) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu entries", fname, n);
+    vpar_status st = vpar__rk_argsort(fname, x, f64, n, perm, pool);
     if (st == VPAR_OK) {
         double d = 0;
         uint64_t prev = 0, k = 0;
@@ -1524,16 +1619,16 @@ static vpar_status vpar__rk_dense(const void *x, int f64, size_t n, double *rank
     return st;
 }
 
-static vpar_status vpar__rk_rankdata(const void *x, int f64, size_t n, double *ranks,
-                                     const vpar_rank_desc *desc, vpar_pool *pool) {
+static vpar_status vpar__rk_rankdata(const char *fname, const void *x, int f64, size_t n,
+                                     double *ranks, const vpar_rank_desc *desc, vpar_pool *pool) {
     vpar_rank_desc d = {VPAR_RANK_AVERAGE, VPAR_RANK_NAN_PROPAGATE};
     if (desc) d = *desc;
     if ((int)d.method < 0 || d.method > VPAR_RANK_ORDINAL)
-        return vpar_fail(VPAR_ERR_INVALID, "rankdata: unknown method %d", (int)d.method);
+        return vpar_fail(VPAR_ERR_INVALID, "%s: unknown method %d", fname, (int)d.method);
     if ((int)d.nan_policy < 0 || d.nan_policy > VPAR_RANK_NAN_LAST)
-        return vpar_fail(VPAR_ERR_INVALID, "rankdata: unknown nan_policy %d", (int)d.nan_policy);
-    if (n && (!x || !ranks)) return vpar_fail(VPAR_ERR_INVALID, "rankdata: NULL %s", x ? "ranks" : "x");
-    if (n > SIZE_MAX / 8) return vpar_fail(VPAR_ERR_OVERFLOW, "rankdata: %zu entries overflow", n);
+        return vpar_fail(VPAR_ERR_INVALID, "%s: unknown nan_policy %d", fname, (int)d.nan_policy);
+    if (n && (!x || !ranks)) return vpar_fail(VPAR_ERR_INVALID, "%s: NULL %s", fname, x ? "ranks" : "x");
+    if (n > SIZE_MAX / 8) return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu entries overflow", fname, n);
     if (n == 0) return VPAR_OK;
     if (d.nan_policy == VPAR_RANK_NAN_PROPAGATE) {
         size_t i = 0;
@@ -1545,9 +1640,10 @@ static vpar_status vpar__rk_rankdata(const void *x, int f64, size_t n, double *r
         }
     }
     int skip_nan = d.nan_policy == VPAR_RANK_NAN_OMIT;
-    if (d.method == VPAR_RANK_DENSE) return vpar__rk_dense(x, f64, n, ranks, skip_nan, pool);
+    if (d.method == VPAR_RANK_DENSE) return vpar__rk_dense(fname, x, f64, n, ranks, skip_nan, pool);
     vpar__rk rk;
     memset(&rk, 0, sizeof rk);
+    rk.fname = fname;
     rk.pool = pool; rk.x = x; rk.dst = ranks; rk.src_f64 = f64; rk.slot64 = 1;
     rk.n = n; rk.skip = skip_nan ? VPAR__RK_SKIP_NAN : VPAR__RK_KEEP_ALL; rk.wmain = 1;
     rk.mode = d.method == VPAR_RANK_AVERAGE ? VPAR__RK_AVG
@@ -1560,11 +1656,11 @@ static vpar_status vpar__rk_rankdata(const void *x, int f64, size_t n, double *r
 
 VPAR_API vpar_status vpar_rankdata_f64(const double *x, size_t n, double *ranks,
                                        const vpar_rank_desc *desc, vpar_pool *pool) {
-    return vpar__rk_rankdata(x, 1, n, ranks, desc, pool);
+    return vpar__rk_rankdata("vpar_rankdata_f64", x, 1, n, ranks, desc, pool);
 }
 VPAR_API vpar_status vpar_rankdata_f32(const float *x, size_t n, double *ranks,
                                        const vpar_rank_desc *desc, vpar_pool *pool) {
-    return vpar__rk_rankdata(x, 0, n, ranks, desc, pool);
+    return vpar__rk_rankdata("vpar_rankdata_f32", x, 0, n, ranks, desc, pool);
 }
 
 #endif /* VPAR_IMPLEMENTATION */
