@@ -685,10 +685,31 @@ START_TEST(test_bad_arguments) {
     d.timeout_ms = 0;
     d.workers = 1000;
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_ERR_INVALID);
+    ck_assert_msg(strstr(vpar_last_error(), "VPAR_PROCPOOL_MAX_WORKERS (256)"), "%s", vpar_last_error());
+    /* VPAR_NUM_WORKERS is parsed as strictly as VPAR_NUM_THREADS. */
+    static const char *bad_env[] = {"abc", "0", "-2", "3x", "2.5", "257", "99999999999999999999", " "};
+    for (size_t k = 0; k < sizeof bad_env / sizeof bad_env[0]; k++) {
+        setenv("VPAR_NUM_WORKERS", bad_env[k], 1);
+        pp = (vpar_procpool *)&d;  /* must be reset to NULL */
+        ck_assert_msg(vpar_procpool_create(&pp, NULL) == VPAR_ERR_INVALID, "VPAR_NUM_WORKERS='%s' accepted", bad_env[k]);
+        ck_assert_ptr_null(pp);
+        ck_assert_msg(strstr(vpar_last_error(), "VPAR_NUM_WORKERS='") && strstr(vpar_last_error(), "from 1 to 256"),
+                      "%s", vpar_last_error());
+    }
+    setenv("VPAR_NUM_WORKERS", "3 ", 1);  /* trailing blank allowed, as for VPAR_NUM_THREADS */
+    ck_assert_int_eq(vpar_procpool_create(&pp, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_size(pp), 3);
+    vpar_procpool_destroy(pp);
+    d.workers = 1;  /* an explicit count wins over the variable */
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_size(pp), 1);
+    vpar_procpool_destroy(pp);
+    d.workers = 0;
     setenv("VPAR_NUM_WORKERS", "2", 1);
     ck_assert_int_eq(vpar_procpool_create(&pp, NULL), VPAR_OK);
     unsetenv("VPAR_NUM_WORKERS");
     ck_assert_int_eq(vpar_procpool_size(pp), 2);
+    ck_assert_int_eq(vpar_procpool_size(NULL), 0);
     ck_assert_int_eq(vpar_procpool_map(pp, 5, NULL, NULL, NULL, 0, NULL), VPAR_ERR_INVALID);
     ck_assert_int_eq(vpar_procpool_map(NULL, 5, sq_task, NULL, NULL, 0, NULL), VPAR_ERR_INVALID);
     int codes[4];

@@ -811,6 +811,42 @@ START_TEST(test_shmap_reused_pid) {
 }
 END_TEST
 
+/* ---- 11. vpar_pool spin_us > 0 (issue 18 lists it with these library knobs) -- */
+
+static void sum_body(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    _Atomic uint64_t *acc = (_Atomic uint64_t *)user;
+    uint64_t local = 0;
+    for (size_t i = begin; i < end; i++) local += i;
+    atomic_fetch_add(acc, local);
+}
+
+/* Idle workers spin for spin_us before they sleep: right after a region a
+   long spin keeps the worker awake (and burning CPU); it is asleep once the
+   spin has run out. Checked through the pool's own counters, not a clock. */
+START_TEST(test_pool_spin_us) {
+    vpar_pool *pool;
+    vpar_pool_desc pd = {2, 1500000};  /* 1.5 s spin */
+    ck_assert_int_eq(vpar_pool_create(&pool, &pd), VPAR_OK);
+    _Atomic uint64_t acc = 0;
+    size_t n = 100000;
+    ck_assert_int_eq(vpar_parallel_for(pool, 0, n, 1000, sum_body, (void *)&acc), VPAR_OK);
+    ck_assert_uint_eq(atomic_load(&acc), (uint64_t)n * (n - 1) / 2);
+    sleep_ms(100);
+    vpar_pool_stats a, b;
+    ck_assert_int_eq(vpar_pool_get_stats(pool, &a), VPAR_OK);
+    ck_assert_int_eq(a.idle_sleeping, 0);  /* still spinning 100 ms after the region */
+    int64_t end = now_ms() + 30000;
+    do {
+        sleep_ms(20);
+        ck_assert_int_eq(vpar_pool_get_stats(pool, &b), VPAR_OK);
+    } while (b.idle_sleeping == 0 && now_ms() < end);
+    ck_assert_int_eq(b.idle_sleeping, 1);   /* the spin ran out: asleep */
+    ck_assert(b.worker_cpu_s > a.worker_cpu_s);  /* the spin used CPU */
+    vpar_pool_destroy(pool);
+}
+END_TEST
+
 /* ---- namespace scenarios (run as `test_procpool_faults <name>`) --------------- */
 
 /* Private mount namespace with a fresh tmpfs over `dir`. 0: ready; 77: not
@@ -980,6 +1016,7 @@ int main(int argc, char **argv) {
     ADD(test_shmap_64_process_sum);
     ADD(test_shmap_foreach_early_stop);
     ADD(test_shmap_reused_pid);
+    ADD(test_pool_spin_us);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

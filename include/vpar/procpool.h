@@ -26,7 +26,7 @@
      inherited by workers forked after their creation; named maps
      (shm_open) can be opened by unrelated processes, e.g. jobs of a command
      runner, and are unlinked by their creator on destroy, on any failure
-     and on SIGINT/SIGTERM.
+     and when the process ends by exit() or a fatal signal (see SIGNALS).
 
    WHEN TO CREATE THE POOL (copy-on-write)
      Workers are fork()ed by vpar_procpool_create. They see the parent's
@@ -72,49 +72,74 @@
      VPAR_TASK_TIMEOUT  the task ran longer than timeout_ms; its worker was
                         killed with SIGKILL and replaced (code = SIGKILL).
      VPAR_TASK_NOT_RUN  the map stopped before the task finished (interrupt,
-                        a worker initializer failed, fork failed, or
-                        replacement workers kept dying outside any task).
-     With retries = r, a failed task (any of the kinds above) runs up to
-     1 + r times; `attempts` counts them. Results of failed tasks are left
-     zero in the caller's array. The map itself returns VPAR_OK only when
+                        a worker initializer failed or ran past timeout_ms,
+                        fork failed, or replacement workers kept dying
+                        outside any task).
+     VPAR_TASK_LOST     the worker died during the task but its exit status
+                        was lost: the process ignores SIGCHLD, so the kernel
+                        reaped the worker (code = 0). Counts as a crash.
+     With retries = r, a failed task (any kind but NOT_RUN) runs up to
+     1 + r times; `attempts` counts them; every attempt starts from zeroed
+     result bytes (a crashed attempt's partial output is wiped). Results of
+     failed tasks are left zero in the caller's array. Every map returns;
+     every task gets one final status; after vpar_procpool_destroy (or exit,
+     or a fatal signal, see SIGNALS) no worker process and no /dev/shm
+     entry is left. The map itself returns VPAR_OK only when
      every task is OK; otherwise the status of the first failing task in
      index order: a task's own non-zero return value when it is a
      vpar_status (VPAR_ERR_INVALID otherwise), VPAR_ERR_CRASHED for a
-     signal or exit, VPAR_ERR_TIMEOUT, or VPAR_ERR_INTERRUPTED; and
+     signal, exit or lost worker, VPAR_ERR_TIMEOUT, or why the map stopped
+     (VPAR_ERR_INTERRUPTED, VPAR_ERR_SYSTEM for a failed fork, ...); and
      vpar_last_error() names the task, the worker and what happened (with
      the worker's own vpar_last_error() text for the first task error).
 
    SIGNALS
-     Workers ignore SIGINT: the parent owns the decision. When SIGINT or
-     SIGTERM has its default disposition at the time a pool or a named map
-     is created (and vpar_procpool_desc.keep_signals is 0), vpar installs a
-     handler that, on the signal, SIGKILLs and reaps every live worker,
-     unlinks every named map this process created, restores the default
-     disposition and re-raises: the process dies from the signal as it
-     would have (exit status 130 for Ctrl-C) and leaves no processes and no
-     /dev/shm entries behind. Programs with their own SIGINT handler keep
-     it; they call vpar_procpool_interrupt() (async-signal-safe) from it,
-     and the running map stops its workers and returns
-     VPAR_ERR_INTERRUPTED. Workers also get PR_SET_PDEATHSIG(SIGKILL), so
-     they never outlive a parent killed by SIGKILL.
+     Workers ignore SIGINT: the parent owns the decision; they start with an
+     empty signal mask whatever the creating thread blocks. When SIGINT,
+     SIGTERM, SIGHUP, SIGABRT, SIGPIPE or SIGQUIT has its default
+     disposition at the time a pool or a named map is created (and
+     keep_signals is 0), vpar installs a handler that, on the signal,
+     SIGKILLs and reaps (at most ~2 s) every live worker, unlinks every named
+     map this process created, restores the default disposition and
+     re-raises: the process dies from the signal as it would have (exit
+     status 130 for Ctrl-C) and leaves no processes and no /dev/shm entries
+     behind. The same cleanup runs at exit() (atexit; also with
+     keep_signals). Programs with their own SIGINT handler keep it; they
+     call vpar_procpool_interrupt() (async-signal-safe) from it, and the
+     running map stops its workers and returns VPAR_ERR_INTERRUPTED.
+     Workers also get PR_SET_PDEATHSIG(SIGKILL), so they never outlive a
+     parent killed by SIGKILL; Linux sends it when the forking THREAD exits,
+     so if the thread that created the pool exits, its workers die and the
+     next map forks new ones (init runs again).
 
    SHARED MAP ROBUSTNESS (lock-free slots, no mutexes)
-     Each slot has a 64-bit state word (EMPTY / CLAIMING by pid / READY /
-     DEAD) claimed by CAS during open addressing, and a 64-bit value word
-     (writer pid, active buffer, version). A value has two buffers: a writer
-     locks the word with CAS, writes the inactive buffer and commits by
-     flipping the active bit and bumping the version in one store. Readers
-     never wait: they copy the active buffer and retry if the version
-     changed (a seqlock). A writer that dies mid-update leaves the previous
-     committed value intact; the next writer that finds the lock held by a
-     dead pid (ESRCH or zombie) takes it over. A process that dies while
-     claiming a new slot leaves it DEAD (skipped; costs one slot of
-     capacity). No operation can deadlock on a dead process.
+     Each slot has a state word (EMPTY / CLAIMING by owner / READY / DEAD)
+     claimed by CAS during open addressing, a lock word (writer's owner id)
+     and a value word (63-bit version, active buffer). An owner id is pid +
+     process start time, so a reused pid is not mistaken for the dead owner.
+     A value has two buffers: a writer takes the lock with CAS, writes the
+     inactive buffer, commits by flipping the active bit and bumping the
+     version in one store (wrapping to 1, never 0) and releases the lock.
+     Readers never wait: they copy the active buffer and retry if the value
+     word changed (a seqlock). A writer that dies mid-update leaves the
+     previous committed value intact; the next writer that finds the lock
+     held by a dead owner (ESRCH, exited child, zombie, or another start
+     time in /proc) takes it over; without a readable /proc an owner kill()
+     still finds counts as alive (never two writers at once). A process that
+     dies while claiming a new slot leaves it DEAD (skipped; costs one slot
+     of capacity). No operation can deadlock on a dead process. Processes
+     sharing a named map must share a pid namespace.
 
    CONFIGURATION
+     VPAR_PROCPOOL_MAX_WORKERS most workers per pool, also the limit for
+                               $VPAR_NUM_WORKERS (256; <= MAX_PIDS)
      VPAR_PROCPOOL_RING        completion-ring entries per worker (1024)
      VPAR_PROCPOOL_MAX_PIDS    workers tracked for signal cleanup (1024)
      VPAR_SHMAP_MAX_NAMED      named maps tracked for signal cleanup (64)
+     VPAR_PROCPOOL_ACK_MS      wait for workers to leave a finished map
+                               before they are killed and replaced (10000)
+     Environment: VPAR_NUM_WORKERS, an integer from 1 to
+     VPAR_PROCPOOL_MAX_WORKERS (anything else: VPAR_ERR_INVALID).
 
    CALLING CONTEXTS
      A vpar_procpool is driven by one thread of the process that created
@@ -188,9 +213,10 @@ typedef int (*vpar_procpool_result_fn)(void *user, size_t index,
                                        const vpar_procpool_status *status);
 
 typedef struct vpar_procpool_desc {
-    int workers;               /* 0: $VPAR_NUM_WORKERS if set, else online CPUs */
+    int workers;               /* 0: $VPAR_NUM_WORKERS if set, else online CPUs
+                                  (at most VPAR_PROCPOOL_MAX_WORKERS) */
     size_t chunk;              /* tasks per claim; 0: ceil(n / (4 x workers)) */
-    int timeout_ms;            /* per-task limit; 0: none */
+    int timeout_ms;            /* per-task limit, also bounds `init`; 0: none */
     int retries;               /* extra attempts of a failed task; 0: none */
     int max_tasks_per_child;   /* retire a worker after this many tasks; 0: never */
     vpar_procpool_init_fn init;/* run once per worker; NULL: none */
@@ -198,9 +224,14 @@ typedef struct vpar_procpool_desc {
     int keep_signals;          /* 1: never install the SIGINT/SIGTERM cleanup handler */
 } vpar_procpool_desc;
 
-/* Forks the workers; with desc->init, waits until it has run in each. desc NULL = defaults. Errors: VPAR_ERR_INVALID (negative fields),
-   VPAR_ERR_SYSTEM (fork, mmap, ...), or the initializer's code (see
-   FAILURE SEMANTICS) with no worker left behind. Parent process only. */
+/* Forks the workers; with desc->init, waits until it has run in each.
+   desc NULL = defaults. Errors: VPAR_ERR_INVALID (negative fields, more
+   than VPAR_PROCPOOL_MAX_WORKERS, a bad $VPAR_NUM_WORKERS), VPAR_ERR_SYSTEM
+   (fork, mmap, ...), VPAR_ERR_CRASHED (a worker died while starting),
+   VPAR_ERR_TIMEOUT (an initializer ran past timeout_ms), or the
+   initializer's code (see FAILURE SEMANTICS), with no worker left behind.
+   *out is NULL on failure. Any thread of the process; the pool is then
+   driven from one thread (see CALLING CONTEXTS). */
 VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out,
                                           const vpar_procpool_desc *desc);
 
@@ -213,7 +244,7 @@ VPAR_API void vpar_procpool_destroy(vpar_procpool *pp);
    map. */
 VPAR_API void vpar_procpool_set_chunk(vpar_procpool *pp, size_t chunk);
 
-/* Number of worker slots. Any thread. */
+/* Number of worker slots; 0 for NULL. Any thread. */
 VPAR_API int vpar_procpool_size(const vpar_procpool *pp);
 
 /* Pid of the worker in slot `worker` (0 if none is running). Parent. */
@@ -266,9 +297,11 @@ typedef struct vpar_shmap_desc {
 } vpar_shmap_desc;
 
 /* Creates an empty map. Named maps fail with VPAR_ERR_STATE if the name
-   exists (O_EXCL) and are unlinked again on any failure. Errors:
-   VPAR_ERR_INVALID (capacity 0, bad name), VPAR_ERR_OVERFLOW (size),
-   VPAR_ERR_SYSTEM/VPAR_ERR_NOMEM. Any thread. */
+   exists (O_EXCL), reserve their pages up front (posix_fallocate) and are
+   unlinked again on any failure. Errors: VPAR_ERR_INVALID (capacity 0,
+   bad name), VPAR_ERR_OVERFLOW (capacity or size too large),
+   VPAR_ERR_NOSPACE (a named map does not fit in /dev/shm, or exceeds
+   RLIMIT_FSIZE), VPAR_ERR_SYSTEM/VPAR_ERR_NOMEM. Any thread. */
 VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out,
                                        const vpar_shmap_desc *desc);
 
