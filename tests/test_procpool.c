@@ -1223,7 +1223,6 @@ START_TEST(test_sigint_in_forked_child_spares_parent) {
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     ck_assert_int_eq(sigaction(SIGINT, &dfl, &saved), 0);
-    atomic_store(&vpar__sig_installed, 0);
     char name[96];
     snprintf(name, sizeof name, "%sparent", shm_prefix);
     vpar_shmap *m;

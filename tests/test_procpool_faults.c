@@ -543,6 +543,8 @@ static int handler_is_vpar(int sig) {
     return !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == vpar__on_fatal_signal;
 }
 
+static void user_handler(int sig) { (void)sig; }
+
 START_TEST(test_keep_signals) {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT};
     for (int which = 0; which < 4; which++) {
@@ -550,6 +552,7 @@ START_TEST(test_keep_signals) {
         ck_assert_int_ge(child, 0);
         if (child == 0) {
             for (int k = 0; k < 4; k++) signal(sigs[k], SIG_DFL);
+            signal(SIGQUIT, user_handler);  /* the program's own: never replaced */
             int keep = which & 1, use_pool = which < 2;
             vpar_procpool *pp = NULL;
             vpar_shmap *m = NULL;
@@ -574,7 +577,9 @@ START_TEST(test_keep_signals) {
                     _exit(11);
                 }
             }
-            /* With the user's own handler, vpar never replaces it. */
+            struct sigaction q;
+            sigaction(SIGQUIT, NULL, &q);
+            if (q.sa_handler != user_handler) { fprintf(stderr, "SIGQUIT handler replaced\n"); _exit(12); }
             vpar_procpool_destroy(pp);
             vpar_shmap_destroy(m);
             _exit(0);
@@ -709,7 +714,7 @@ START_TEST(test_shmap_64_process_sum) {
         ck_assert_int_ge(kids[p], 0);
         if (kids[p] == 0) {
             for (int it = 0; it < iters; it++) {
-                char key[8];
+                char key[16];
                 snprintf(key, sizeof key, "k%d", (p + it) % NKEYS);
                 uint64_t add = (uint64_t)p + 1;
                 if (vpar_shmap_update(m, key, add_u64, &add) != VPAR_OK) _exit(1);
@@ -726,7 +731,7 @@ START_TEST(test_shmap_64_process_sum) {
     for (int p = 0; p < NPROC; p++)
         for (int it = 0; it < iters; it++) want[(p + it) % NKEYS] += (uint64_t)p + 1;
     for (int k = 0; k < NKEYS; k++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "k%d", k);
         uint64_t got = 0;
         ck_assert_int_eq(vpar_shmap_get(m, key, &got, sizeof got), VPAR_OK);
@@ -749,7 +754,7 @@ START_TEST(test_shmap_foreach_early_stop) {
     md.capacity = 10;
     ck_assert_int_eq(vpar_shmap_create(&m, &md), VPAR_OK);
     for (int k = 0; k < 10; k++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "k%d", k);
         ck_assert_int_eq(vpar_shmap_put_double(m, key, k), VPAR_OK);
     }

@@ -530,7 +530,6 @@ typedef struct vpar__shm_reg_entry {
                            async-signal-safe (shm_unlink is not listed as such) */
 } vpar__shm_reg_entry;
 static vpar__shm_reg_entry vpar__shm_reg[VPAR_SHMAP_MAX_NAMED];
-static _Atomic int vpar__sig_installed;
 
 static uint64_t vpar__pp_reg_word(pid_t pid) {
     return ((uint64_t)(uint32_t)getpid() << 32) | (uint32_t)pid;
@@ -644,9 +643,9 @@ static void vpar__install_exit_cleanup(void) {
     if (atomic_compare_exchange_strong(&installed, &expected, 1)) atexit(vpar__at_exit);
 }
 
+/* Checked at every pool/named-map creation, as documented: a disposition
+   reset to SIG_DFL since an earlier creation gets the handler again. */
 static void vpar__install_signal_cleanup(void) {
-    int expected = 0;
-    if (!atomic_compare_exchange_strong(&vpar__sig_installed, &expected, 1)) return;
     const int *sigs = vpar__cleanup_sigs;
     for (int k = 0; k < 6; k++) {
         struct sigaction old;
