@@ -438,6 +438,43 @@ START_TEST(test_hanging_replacement_init) {
 }
 END_TEST
 
+/* A worker killed from outside after its initializer, while another
+   worker is still initializing: creation must sleep, not spin on the dead
+   worker's readable pidfd (parent CPU time stays small). */
+static int kill_sibling_init(void *user, int worker) {
+    (void)user;
+    if (worker == 0) { atomic_store(&shared->pids[0], (int)getpid()); return 0; }
+    while (!atomic_load(&shared->pids[0])) sleep_ms(1);
+    sleep_ms(50);
+    kill((pid_t)atomic_load(&shared->pids[0]), SIGKILL);
+    sleep_ms(1500);
+    return 0;
+}
+
+static double self_cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e-6;
+}
+
+START_TEST(test_create_no_spin_on_dead_worker) {
+    atomic_store(&shared->pids[0], 0);
+    vpar_procpool *pp;
+    vpar_procpool_desc d = {0};
+    d.workers = 2;
+    d.init = kill_sibling_init;
+    double c0 = self_cpu_s();
+    ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
+    double used = self_cpu_s() - c0;
+    ck_assert_msg(used < 0.1, "creation used %.3f s of CPU while waiting 1.5 s", used);
+    uint64_t got[20];
+    ck_assert_int_eq(vpar_procpool_map(pp, 20, sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
+    for (size_t i = 0; i < 20; i++) ck_assert_uint_eq(got[i], mix(i));
+    vpar_procpool_destroy(pp);
+}
+END_TEST
+
 /* ---- 6. tasks finishing right at their timeout, thousands of times ---------- */
 
 static int spin_to_timeout(void *user, size_t i, void *result) {
@@ -1012,6 +1049,7 @@ int main(int argc, char **argv) {
     ADD(test_creating_thread_exits);
     ADD(test_fork_fails_mid_map);
     ADD(test_hanging_replacement_init);
+    ADD(test_create_no_spin_on_dead_worker);
     ADD(test_finish_at_timeout);
     ADD(test_interrupt_before_map);
     ADD(test_keep_signals);

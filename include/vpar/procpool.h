@@ -1102,6 +1102,12 @@ static vpar_status vpar__pp_start_all(vpar_procpool *pp, const char *who) {
                                      who, k, pp->desc.timeout_ms);
                 }
                 waiting = 1;
+            } else if (pp->pids[k] > 0) {
+                /* Ready, then killed from outside while others still start:
+                   forget it (the next map replaces it); its readable pidfd
+                   would otherwise turn the sleep below into a busy loop. */
+                pid_t r = waitpid(pp->pids[k], NULL, WNOHANG);
+                if (r == pp->pids[k] || (r < 0 && errno == ECHILD)) vpar__pp_forget(pp, k);
             }
         }
         if (!waiting) return VPAR_OK;
