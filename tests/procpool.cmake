@@ -20,3 +20,13 @@ if(TARGET test_procpool_faults)
     set_tests_properties(procpool_${scenario} PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77)
   endforeach()
 endif()
+
+# The same fault tests without pidfds (VPAR_PROCPOOL_NO_PIDFD): the polling
+# fallback of kernels < 5.3 and seccomp filters, incl. destroy's escalation
+# to SIGKILL of a worker stuck in its initializer.
+vpar_add_test(test_procpool_nopidfd SOURCES test_procpool_faults.c TIMEOUT 300
+  ENV "PROCPOOL_FAULTS_ONLY=test_retry_result_rezeroed,test_sigchld_ignored,test_hanging_replacement_init,test_create_no_spin_on_dead_worker,test_interrupt_before_map,test_named_cleanup_on_exit_paths")
+if(TARGET test_procpool_nopidfd)
+  target_link_libraries(test_procpool_nopidfd PRIVATE pthread)
+  target_compile_definitions(test_procpool_nopidfd PRIVATE VPAR_PROCPOOL_NO_PIDFD=1)
+endif()

@@ -1040,9 +1040,12 @@ int main(int argc, char **argv) {
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 180);
-    /* PROCPOOL_FAULTS_ONLY=<test name>: run one test (Check filters only by case). */
+    /* PROCPOOL_FAULTS_ONLY=<name>[,<name>...]: run only these tests (Check
+       filters only by case). */
     const char *only = getenv("PROCPOOL_FAULTS_ONLY");
-#define ADD(t) do { if (!only || strcmp(only, #t) == 0) tcase_add_test(tc, t); } while (0)
+    char only_list[1024];
+    snprintf(only_list, sizeof only_list, ",%s,", only ? only : "");
+#define ADD(t) do { if (!only || strstr(only_list, "," #t ",")) tcase_add_test(tc, t); } while (0)
     ADD(test_retry_result_rezeroed);
     ADD(test_sigchld_ignored);
     ADD(test_workers_unblocked_mask);

@@ -138,6 +138,8 @@
      VPAR_SHMAP_MAX_NAMED      named maps tracked for signal cleanup (64)
      VPAR_PROCPOOL_ACK_MS      wait for workers to leave a finished map
                                before they are killed and replaced (10000)
+     VPAR_PROCPOOL_NO_PIDFD    (defined) never use pidfds: the fallback that
+                               kernels < 5.3 and seccomp filters get (tests)
      Environment: VPAR_NUM_WORKERS, an integer from 1 to
      VPAR_PROCPOOL_MAX_WORKERS (anything else: VPAR_ERR_INVALID).
 
@@ -966,7 +968,7 @@ static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w, const char *who) {
     if (pid == 0) vpar__pp_worker_main(pp, w);
     pp->pids[w] = pid;
     vpar__pp_register_pid(pid);
-#ifdef SYS_pidfd_open
+#if defined(SYS_pidfd_open) && !defined(VPAR_PROCPOOL_NO_PIDFD)
     pp->pidfds[w] = (int)syscall(SYS_pidfd_open, pid, 0);
 #else
     pp->pidfds[w] = -1;
