@@ -87,7 +87,8 @@ extern "C" {
     X(VPAR_ERR_INTERRUPTED, "interrupted")                                   \
     X(VPAR_ERR_SYSTEM,      "system call failed")                            \
     X(VPAR_ERR_CPU,         "instruction set not supported by this CPU")     \
-    X(VPAR_ERR_STATE,       "operation not allowed in the current state")
+    X(VPAR_ERR_STATE,       "operation not allowed in the current state")    \
+    X(VPAR_ERR_NOSPACE,     "no space left on device")
 
 typedef enum vpar_status {
 #define VPAR__STATUS_ENUM(name, text) name,

@@ -26,7 +26,7 @@
      inherited by workers forked after their creation; named maps
      (shm_open) can be opened by unrelated processes, e.g. jobs of a command
      runner, and are unlinked by their creator on destroy, on any failure
-     and on SIGINT/SIGTERM.
+     and when the process ends by exit() or a fatal signal (see SIGNALS).
 
    WHEN TO CREATE THE POOL (copy-on-write)
      Workers are fork()ed by vpar_procpool_create. They see the parent's
@@ -72,49 +72,76 @@
      VPAR_TASK_TIMEOUT  the task ran longer than timeout_ms; its worker was
                         killed with SIGKILL and replaced (code = SIGKILL).
      VPAR_TASK_NOT_RUN  the map stopped before the task finished (interrupt,
-                        a worker initializer failed, fork failed, or
-                        replacement workers kept dying outside any task).
-     With retries = r, a failed task (any of the kinds above) runs up to
-     1 + r times; `attempts` counts them. Results of failed tasks are left
-     zero in the caller's array. The map itself returns VPAR_OK only when
+                        a worker initializer failed or ran past timeout_ms,
+                        fork failed, or replacement workers kept dying
+                        outside any task).
+     VPAR_TASK_LOST     the worker died during the task but its exit status
+                        was lost: the process ignores SIGCHLD, so the kernel
+                        reaped the worker (code = 0). Counts as a crash.
+     With retries = r, a failed task (any kind but NOT_RUN) runs up to
+     1 + r times; `attempts` counts them; every attempt starts from zeroed
+     result bytes (a crashed attempt's partial output is wiped). Results of
+     failed tasks are left zero in the caller's array. Every map returns;
+     every task gets one final status; after vpar_procpool_destroy (or exit,
+     or a fatal signal, see SIGNALS) no worker process and no /dev/shm
+     entry is left. The map itself returns VPAR_OK only when
      every task is OK; otherwise the status of the first failing task in
      index order: a task's own non-zero return value when it is a
      vpar_status (VPAR_ERR_INVALID otherwise), VPAR_ERR_CRASHED for a
-     signal or exit, VPAR_ERR_TIMEOUT, or VPAR_ERR_INTERRUPTED; and
+     signal, exit or lost worker, VPAR_ERR_TIMEOUT, or why the map stopped
+     (VPAR_ERR_INTERRUPTED, VPAR_ERR_SYSTEM for a failed fork, ...); and
      vpar_last_error() names the task, the worker and what happened (with
      the worker's own vpar_last_error() text for the first task error).
 
    SIGNALS
-     Workers ignore SIGINT: the parent owns the decision. When SIGINT or
-     SIGTERM has its default disposition at the time a pool or a named map
-     is created (and vpar_procpool_desc.keep_signals is 0), vpar installs a
-     handler that, on the signal, SIGKILLs and reaps every live worker,
-     unlinks every named map this process created, restores the default
-     disposition and re-raises: the process dies from the signal as it
-     would have (exit status 130 for Ctrl-C) and leaves no processes and no
-     /dev/shm entries behind. Programs with their own SIGINT handler keep
-     it; they call vpar_procpool_interrupt() (async-signal-safe) from it,
-     and the running map stops its workers and returns
-     VPAR_ERR_INTERRUPTED. Workers also get PR_SET_PDEATHSIG(SIGKILL), so
-     they never outlive a parent killed by SIGKILL.
+     Workers ignore SIGINT: the parent owns the decision; they start with an
+     empty signal mask whatever the creating thread blocks. When SIGINT,
+     SIGTERM, SIGHUP, SIGABRT, SIGPIPE or SIGQUIT has its default
+     disposition at the time a pool or a named map is created (and
+     keep_signals is 0), vpar installs a handler that, on the signal,
+     SIGKILLs and reaps (at most ~2 s) every live worker, unlinks every named
+     map this process created, restores the default disposition and
+     re-raises: the process dies from the signal as it would have (exit
+     status 130 for Ctrl-C) and leaves no processes and no /dev/shm entries
+     behind. The same cleanup runs at exit() (atexit; also with
+     keep_signals). Programs with their own SIGINT handler keep it; they
+     call vpar_procpool_interrupt() (async-signal-safe) from it, and the
+     running map stops its workers and returns VPAR_ERR_INTERRUPTED.
+     Workers also get PR_SET_PDEATHSIG(SIGKILL), so they never outlive a
+     parent killed by SIGKILL; Linux sends it when the forking THREAD exits,
+     so if the thread that created the pool exits, its workers die and the
+     next map forks new ones (init runs again).
 
    SHARED MAP ROBUSTNESS (lock-free slots, no mutexes)
-     Each slot has a 64-bit state word (EMPTY / CLAIMING by pid / READY /
-     DEAD) claimed by CAS during open addressing, and a 64-bit value word
-     (writer pid, active buffer, version). A value has two buffers: a writer
-     locks the word with CAS, writes the inactive buffer and commits by
-     flipping the active bit and bumping the version in one store. Readers
-     never wait: they copy the active buffer and retry if the version
-     changed (a seqlock). A writer that dies mid-update leaves the previous
-     committed value intact; the next writer that finds the lock held by a
-     dead pid (ESRCH or zombie) takes it over. A process that dies while
-     claiming a new slot leaves it DEAD (skipped; costs one slot of
-     capacity). No operation can deadlock on a dead process.
+     Each slot has a state word (EMPTY / CLAIMING by owner / READY / DEAD)
+     claimed by CAS during open addressing, a lock word (writer's owner id)
+     and a value word (63-bit version, active buffer). An owner id is pid +
+     process start time, so a reused pid is not mistaken for the dead owner.
+     A value has two buffers: a writer takes the lock with CAS, writes the
+     inactive buffer, commits by flipping the active bit and bumping the
+     version in one store (wrapping to 1, never 0) and releases the lock.
+     Readers never wait: they copy the active buffer and retry if the value
+     word changed (a seqlock). A writer that dies mid-update leaves the
+     previous committed value intact; the next writer that finds the lock
+     held by a dead owner (ESRCH, exited child, zombie, or another start
+     time in /proc) takes it over; without a readable /proc an owner kill()
+     still finds counts as alive (never two writers at once). A process that
+     dies while claiming a new slot leaves it DEAD (skipped; costs one slot
+     of capacity). No operation can deadlock on a dead process. Processes
+     sharing a named map must share a pid namespace.
 
    CONFIGURATION
+     VPAR_PROCPOOL_MAX_WORKERS most workers per pool, also the limit for
+                               $VPAR_NUM_WORKERS (256; <= MAX_PIDS)
      VPAR_PROCPOOL_RING        completion-ring entries per worker (1024)
      VPAR_PROCPOOL_MAX_PIDS    workers tracked for signal cleanup (1024)
      VPAR_SHMAP_MAX_NAMED      named maps tracked for signal cleanup (64)
+     VPAR_PROCPOOL_ACK_MS      wait for workers to leave a finished map
+                               before they are killed and replaced (10000)
+     VPAR_PROCPOOL_NO_PIDFD    (defined) never use pidfds: the fallback that
+                               kernels < 5.3 and seccomp filters get (tests)
+     Environment: VPAR_NUM_WORKERS, an integer from 1 to
+     VPAR_PROCPOOL_MAX_WORKERS (anything else: VPAR_ERR_INVALID).
 
    CALLING CONTEXTS
      A vpar_procpool is driven by one thread of the process that created
@@ -155,11 +182,12 @@ typedef enum vpar_task_state {
     VPAR_TASK_SIGNAL,
     VPAR_TASK_EXIT,
     VPAR_TASK_TIMEOUT,
-    VPAR_TASK_NOT_RUN
+    VPAR_TASK_NOT_RUN,
+    VPAR_TASK_LOST
 } vpar_task_state;
 
 typedef struct vpar_procpool_status {
-    int state;     /* vpar_task_state */
+    vpar_task_state state;
     int code;      /* ERROR: fn's value; SIGNAL/TIMEOUT: signal; EXIT: status */
     int attempts;  /* times the task was started (0 if never) */
     int worker;    /* worker slot of the last attempt, -1 if never run */
@@ -187,9 +215,10 @@ typedef int (*vpar_procpool_result_fn)(void *user, size_t index,
                                        const vpar_procpool_status *status);
 
 typedef struct vpar_procpool_desc {
-    int workers;               /* 0: $VPAR_NUM_WORKERS if set, else online CPUs */
+    int workers;               /* 0: $VPAR_NUM_WORKERS if set, else online CPUs
+                                  (at most VPAR_PROCPOOL_MAX_WORKERS) */
     size_t chunk;              /* tasks per claim; 0: ceil(n / (4 x workers)) */
-    int timeout_ms;            /* per-task limit; 0: none */
+    int timeout_ms;            /* per-task limit, also bounds `init`; 0: none */
     int retries;               /* extra attempts of a failed task; 0: none */
     int max_tasks_per_child;   /* retire a worker after this many tasks; 0: never */
     vpar_procpool_init_fn init;/* run once per worker; NULL: none */
@@ -197,9 +226,14 @@ typedef struct vpar_procpool_desc {
     int keep_signals;          /* 1: never install the SIGINT/SIGTERM cleanup handler */
 } vpar_procpool_desc;
 
-/* Forks the workers; with desc->init, waits until it has run in each. desc NULL = defaults. Errors: VPAR_ERR_INVALID (negative fields),
-   VPAR_ERR_SYSTEM (fork, mmap, ...), or the initializer's code (see
-   FAILURE SEMANTICS) with no worker left behind. Parent process only. */
+/* Forks the workers; with desc->init, waits until it has run in each.
+   desc NULL = defaults. Errors: VPAR_ERR_INVALID (negative fields, more
+   than VPAR_PROCPOOL_MAX_WORKERS, a bad $VPAR_NUM_WORKERS), VPAR_ERR_SYSTEM
+   (fork, mmap, ...), VPAR_ERR_CRASHED (a worker died while starting),
+   VPAR_ERR_TIMEOUT (an initializer ran past timeout_ms), or the
+   initializer's code (see FAILURE SEMANTICS), with no worker left behind.
+   *out is NULL on failure. Any thread of the process; the pool is then
+   driven from one thread (see CALLING CONTEXTS). */
 VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out,
                                           const vpar_procpool_desc *desc);
 
@@ -212,7 +246,7 @@ VPAR_API void vpar_procpool_destroy(vpar_procpool *pp);
    map. */
 VPAR_API void vpar_procpool_set_chunk(vpar_procpool *pp, size_t chunk);
 
-/* Number of worker slots. Any thread. */
+/* Number of worker slots; 0 for NULL. Any thread. */
 VPAR_API int vpar_procpool_size(const vpar_procpool *pp);
 
 /* Pid of the worker in slot `worker` (0 if none is running). Parent. */
@@ -265,9 +299,11 @@ typedef struct vpar_shmap_desc {
 } vpar_shmap_desc;
 
 /* Creates an empty map. Named maps fail with VPAR_ERR_STATE if the name
-   exists (O_EXCL) and are unlinked again on any failure. Errors:
-   VPAR_ERR_INVALID (capacity 0, bad name), VPAR_ERR_OVERFLOW (size),
-   VPAR_ERR_SYSTEM/VPAR_ERR_NOMEM. Any thread. */
+   exists (O_EXCL), reserve their pages up front (posix_fallocate) and are
+   unlinked again on any failure. Errors: VPAR_ERR_INVALID (capacity 0,
+   bad name), VPAR_ERR_OVERFLOW (capacity or size too large),
+   VPAR_ERR_NOSPACE (a named map does not fit in /dev/shm, or exceeds
+   RLIMIT_FSIZE), VPAR_ERR_SYSTEM/VPAR_ERR_NOMEM. Any thread. */
 VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out,
                                        const vpar_shmap_desc *desc);
 
@@ -363,6 +399,14 @@ VPAR_API int vpar_shmap_foreach(const vpar_shmap *m, vpar_shmap_visit_fn fn,
 #ifndef VPAR_SHMAP_MAX_NAMED
 #  define VPAR_SHMAP_MAX_NAMED 64
 #endif
+#ifndef VPAR_PROCPOOL_MAX_WORKERS
+#  define VPAR_PROCPOOL_MAX_WORKERS 256
+#endif
+#ifndef VPAR_PROCPOOL_ACK_MS
+#  define VPAR_PROCPOOL_ACK_MS 10000
+#endif
+_Static_assert(VPAR_PROCPOOL_MAX_WORKERS >= 1 && VPAR_PROCPOOL_MAX_WORKERS <= VPAR_PROCPOOL_MAX_PIDS,
+               "every worker must fit in the signal-cleanup registry (VPAR_PROCPOOL_MAX_PIDS)");
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -402,21 +446,75 @@ static void vpar__cpu_relax(unsigned spins) {
     }
 }
 
-/* 1 when `pid` is gone or a zombie: a lock it holds will never be released. */
-static int vpar__pid_dead(uint32_t pid) {
-    if (pid == 0) return 1;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 1;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%u/stat", (unsigned)pid);
+/* ---- process identity ---------------------------------------------------- */
+/* A lock or a claimed slot names its owner by pid AND start time (clock
+   ticks since boot, /proc/<pid>/stat field 22), so that a dead owner whose
+   pid was reused is recognised, and by nothing else: when /proc cannot be
+   read (not mounted, hidepid) the start time is 0 ("unknown") and a pid
+   that kill() still finds counts as alive. An owner id is 62 bits: pid in
+   bits 0-21 (Linux pids are < 2^22), the low 40 bits of the start time in
+   bits 22-61. */
+#define VPAR__ID_PID_BITS 22
+#define VPAR__ID_PID_MASK ((UINT64_C(1) << VPAR__ID_PID_BITS) - 1)
+#define VPAR__ID_START_MASK ((UINT64_C(1) << 40) - 1)
+
+/* Start time of `pid` in clock ticks and its state letter; 0 when /proc
+   cannot tell. */
+static uint64_t vpar__proc_stat(pid_t pid, char *state) {
+    char path[64], buf[1024];
+    if (state) *state = '?';
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT;
+    if (fd < 0) return 0;
     ssize_t len = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (len <= 0) return 0;
     buf[len] = '\0';
     char *p = strrchr(buf, ')');
-    if (!p || p[1] == '\0' || p[2] == '\0') return 0;
-    return p[2] == 'Z' || p[2] == 'X';
+    if (!p || p[1] != ' ' || p[2] == '\0') return 0;
+    if (state) *state = p[2];
+    p += 2;  /* field 3, the state */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p) return 0;
+        p++;
+    }
+    return strtoull(p, NULL, 10);
+}
+
+static uint64_t vpar__proc_start_ticks(pid_t pid) { return vpar__proc_stat(pid, NULL); }
+
+static uint64_t vpar__owner_id(pid_t pid, uint64_t start) {
+    return ((start & VPAR__ID_START_MASK) << VPAR__ID_PID_BITS) | ((uint64_t)pid & VPAR__ID_PID_MASK);
+}
+
+/* This process's owner id (cached; recomputed after fork). */
+static _Atomic uint64_t vpar__self_id_cache;
+static uint64_t vpar__self_id(void) {
+    pid_t me = getpid();
+    uint64_t id = atomic_load_explicit(&vpar__self_id_cache, memory_order_relaxed);
+    if (id && (id & VPAR__ID_PID_MASK) == ((uint64_t)me & VPAR__ID_PID_MASK)) return id;
+    id = vpar__owner_id(me, vpar__proc_start_ticks(me));
+    atomic_store_explicit(&vpar__self_id_cache, id, memory_order_relaxed);
+    return id;
+}
+
+/* 1 when the owner `id` is gone, a zombie, or its pid now belongs to a
+   later process: a lock it holds will never be released. */
+static int vpar__owner_dead(uint64_t id) {
+    pid_t pid = (pid_t)(id & VPAR__ID_PID_MASK);
+    uint64_t start = (id >> VPAR__ID_PID_BITS) & VPAR__ID_START_MASK;
+    if (pid == 0) return 1;
+    if (kill(pid, 0) != 0 && errno == ESRCH) return 1;
+    /* Our own child that died and is not reaped yet (works without /proc). */
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) return 1;
+    char state;
+    uint64_t now = vpar__proc_stat(pid, &state);
+    if (state == 'Z' || state == 'X') return 1;
+    if (now == 0) return 0;  /* /proc cannot tell: kill() found it, so alive */
+    return start != 0 && (now & VPAR__ID_START_MASK) != start;
 }
 
 /* ---- signal cleanup registry ------------------------------------------- */
@@ -430,9 +528,10 @@ typedef struct vpar__shm_reg_entry {
     _Atomic int state;  /* 0 free, 1 being written, 2 holds a name */
     int owner;
     char name[256];
+    char path[272];     /* "/dev/shm/name": the handler calls unlink(), which is
+                           async-signal-safe (shm_unlink is not listed as such) */
 } vpar__shm_reg_entry;
 static vpar__shm_reg_entry vpar__shm_reg[VPAR_SHMAP_MAX_NAMED];
-static _Atomic int vpar__sig_installed;
 
 static uint64_t vpar__pp_reg_word(pid_t pid) {
     return ((uint64_t)(uint32_t)getpid() << 32) | (uint32_t)pid;
@@ -469,6 +568,7 @@ static void vpar__shm_register(const char *name) {
                 memory_order_acq_rel, memory_order_relaxed)) {
             vpar__shm_reg[i].owner = (int)getpid();
             vpar__copy_str(vpar__shm_reg[i].name, sizeof vpar__shm_reg[i].name, name);
+            snprintf(vpar__shm_reg[i].path, sizeof vpar__shm_reg[i].path, "/dev/shm%s", name);
             atomic_store_explicit(&vpar__shm_reg[i].state, 2, memory_order_release);
             return;
         }
@@ -485,27 +585,43 @@ static void vpar__shm_unregister(const char *name) {
     }
 }
 
-/* Only async-signal-safe calls (kill, waitpid, unlink via shm_unlink,
-   sigaction, raise). */
+/* Kills this process's workers, reaps them (for at most about 2 s in all:
+   a worker stuck in uninterruptible sleep must not hold the caller, and
+   init reaps what is left once we are gone) and unlinks the named maps
+   this process created. Only async-signal-safe calls (kill, waitpid,
+   nanosleep, unlink). Runs from the fatal-signal handler and at exit(). */
+static void vpar__cleanup_process(void) {
+    uint32_t self = (uint32_t)getpid();
+    if (vpar__pp_self >= 0) return;  /* a worker: the parent owns cleanup */
+    for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
+        uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
+        if (e && (uint32_t)(e >> 32) == self) kill((pid_t)(uint32_t)e, SIGKILL);
+    }
+    int budget_ms = 2000;
+    for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
+        uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
+        if (!e || (uint32_t)(e >> 32) != self) continue;
+        atomic_store_explicit(&vpar__pp_pid_reg[i], 0, memory_order_release);
+        for (;;) {
+            pid_t r = waitpid((pid_t)(uint32_t)e, NULL, WNOHANG);
+            if (r != 0 && !(r < 0 && errno == EINTR)) break;  /* reaped, or not ours (ECHILD) */
+            if (budget_ms <= 0) break;
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+            budget_ms--;
+        }
+    }
+    for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++)
+        if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2 &&
+            vpar__shm_reg[i].owner == (int)self) {
+            unlink(vpar__shm_reg[i].path);
+            atomic_store_explicit(&vpar__shm_reg[i].state, 0, memory_order_release);
+        }
+}
+
 static void vpar__on_fatal_signal(int sig) {
     int saved = errno;
-    uint32_t self = (uint32_t)getpid();
-    if (vpar__pp_self < 0) {
-        for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-            uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
-            if (e && (uint32_t)(e >> 32) == self) kill((pid_t)(uint32_t)e, SIGKILL);
-        }
-        for (int i = 0; i < VPAR_PROCPOOL_MAX_PIDS; i++) {
-            uint64_t e = atomic_load_explicit(&vpar__pp_pid_reg[i], memory_order_acquire);
-            if (!e || (uint32_t)(e >> 32) != self) continue;
-            atomic_store_explicit(&vpar__pp_pid_reg[i], 0, memory_order_release);
-            while (waitpid((pid_t)(uint32_t)e, NULL, 0) < 0 && errno == EINTR) {}
-        }
-        for (int i = 0; i < VPAR_SHMAP_MAX_NAMED; i++)
-            if (atomic_load_explicit(&vpar__shm_reg[i].state, memory_order_acquire) == 2 &&
-                vpar__shm_reg[i].owner == (int)self)
-                shm_unlink(vpar__shm_reg[i].name);
-    }
+    vpar__cleanup_process();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
@@ -515,11 +631,25 @@ static void vpar__on_fatal_signal(int sig) {
     errno = saved;
 }
 
-static void vpar__install_signal_cleanup(void) {
+/* Signals whose default action ends the process and that a program
+   commonly receives: Ctrl-C, kill, a closed terminal, abort() (assert), a
+   closed pipe, Ctrl-\. */
+static const int vpar__cleanup_sigs[6] = {SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGPIPE, SIGQUIT};
+
+static void vpar__at_exit(void) { vpar__cleanup_process(); }
+
+/* exit() without destroy: the same cleanup, once per process. */
+static void vpar__install_exit_cleanup(void) {
+    static _Atomic int installed;
     int expected = 0;
-    if (!atomic_compare_exchange_strong(&vpar__sig_installed, &expected, 1)) return;
-    static const int sigs[2] = {SIGINT, SIGTERM};
-    for (int k = 0; k < 2; k++) {
+    if (atomic_compare_exchange_strong(&installed, &expected, 1)) atexit(vpar__at_exit);
+}
+
+/* Checked at every pool/named-map creation, as documented: a disposition
+   reset to SIG_DFL since an earlier creation gets the handler again. */
+static void vpar__install_signal_cleanup(void) {
+    const int *sigs = vpar__cleanup_sigs;
+    for (int k = 0; k < 6; k++) {
         struct sigaction old;
         if (sigaction(sigs[k], NULL, &old) != 0) continue;
         if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
@@ -600,7 +730,9 @@ struct vpar_procpool {
     pid_t *pids;
     int *pidfds;
     int *killed;            /* 1: parent SIGKILLed this worker for a timeout */
-    uint64_t *kill_task;
+    uint64_t *kill_task;    /* the task it was killed for; UINT64_MAX: its initializer */
+    int64_t *spawn_ns;      /* monotonic ns of each worker's fork */
+    struct pollfd *pfds;    /* nworkers + 1 entries for vpar__pp_sleep */
     uint32_t map_id;        /* id of the last map started */
     _Atomic int interrupt;
 };
@@ -704,10 +836,18 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
 
     /* The parent owns Ctrl-C; our cleanup handler must never run here. */
     signal(SIGINT, SIG_IGN);
-    struct sigaction old;
-    if (sigaction(SIGTERM, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-        old.sa_handler == vpar__on_fatal_signal)
-        signal(SIGTERM, SIG_DFL);
+    for (int k = 0; k < 6; k++) {
+        struct sigaction old;
+        if (sigaction(vpar__cleanup_sigs[k], NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+            old.sa_handler == vpar__on_fatal_signal)
+            signal(vpar__cleanup_sigs[k], SIG_DFL);
+    }
+    /* A pool created on a thread that blocks signals (e.g. inside a
+       vpar_pool task, whose threads block everything) must not hand that
+       mask to its workers: they would ignore SIGTERM and friends. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != pp->parent_pid) _exit(0);  /* parent died before prctl */
     for (int k = 0; k < pp->nworkers; k++)
@@ -722,7 +862,7 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
             _exit(1);
         }
     }
-    atomic_store_explicit(&me->state, VPAR__W_READY, memory_order_release);
+    atomic_store_explicit(&me->state, VPAR__W_READY, memory_order_seq_cst);  /* see vpar__pp_owes_ack */
     vpar__pp_wake_parent(pp);
 
     uint32_t cur_map = 0, scanned = 0;
@@ -732,7 +872,7 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
     memset(&mi, 0, sizeof mi);
     for (;;) {
         uint32_t e = atomic_load_explicit(&sh->epoch, memory_order_acquire);
-        uint32_t r = atomic_load_explicit(&sh->run, memory_order_acquire);
+        uint32_t r = atomic_load_explicit(&sh->run, memory_order_seq_cst);
         uint32_t cmd = r & 3u, m = r >> 2;
         if (cmd == VPAR__CMD_EXIT) _exit(0);
         if (cmd == VPAR__CMD_RUN) {
@@ -810,7 +950,7 @@ static void vpar__pp_bump_epoch(vpar_procpool *pp) {
     vpar__futex_wake(&pp->sh->epoch);
 }
 
-static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w) {
+static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w, const char *who) {
     vpar__pp_worker *me = &pp->w[w];
     atomic_store_explicit(&me->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&me->head, 0, memory_order_relaxed);
@@ -822,12 +962,13 @@ static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w) {
     atomic_store_explicit(&me->err_task, -1, memory_order_relaxed);
     atomic_store_explicit(&me->state, VPAR__W_STARTING, memory_order_release);
     pp->killed[w] = 0;
+    pp->spawn_ns[w] = vpar__now_ns();
     pid_t pid = fork();
-    if (pid < 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "procpool: fork of worker %d", w);
+    if (pid < 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: fork of worker %d failed", who, w);
     if (pid == 0) vpar__pp_worker_main(pp, w);
     pp->pids[w] = pid;
     vpar__pp_register_pid(pid);
-#ifdef SYS_pidfd_open
+#if defined(SYS_pidfd_open) && !defined(VPAR_PROCPOOL_NO_PIDFD)
     pp->pidfds[w] = (int)syscall(SYS_pidfd_open, pid, 0);
 #else
     pp->pidfds[w] = -1;
@@ -837,14 +978,14 @@ static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w) {
 
 /* Sleeps until a worker writes the eventfd, a worker dies, or timeout_ms. */
 static void vpar__pp_sleep(vpar_procpool *pp, int timeout_ms) {
-    struct pollfd fds[1 + 256];
+    struct pollfd *fds = pp->pfds;
     int nf = 0, all_pidfds = 1;
     fds[nf].fd = pp->efd;
     fds[nf].events = POLLIN;
     nf++;
     for (int k = 0; k < pp->nworkers; k++) {
         if (pp->pids[k] <= 0) continue;
-        if (pp->pidfds[k] < 0 || nf >= (int)(sizeof fds / sizeof fds[0])) { all_pidfds = 0; continue; }
+        if (pp->pidfds[k] < 0) { all_pidfds = 0; continue; }
         fds[nf].fd = pp->pidfds[k];
         fds[nf].events = POLLIN;
         nf++;
@@ -862,6 +1003,11 @@ static void vpar__pp_sleep(vpar_procpool *pp, int timeout_ms) {
 typedef struct vpar__pp_mapctx vpar__pp_mapctx;
 static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *ctx, int w, int wstatus);
 
+/* Wait status of a worker whose status could not be collected: the
+   process ignores SIGCHLD (or sets SA_NOCLDWAIT), so the kernel reaped it
+   and waitpid says ECHILD. Not a value waitpid can produce. */
+#define VPAR__WST_LOST (-1)
+
 static int vpar__pp_reap(vpar_procpool *pp, vpar__pp_mapctx *ctx) {
     int any = 0;
     for (int k = 0; k < pp->nworkers; k++) {
@@ -870,7 +1016,7 @@ static int vpar__pp_reap(vpar_procpool *pp, vpar__pp_mapctx *ctx) {
         pid_t r = waitpid(pp->pids[k], &st, WNOHANG);
         if (r == 0) continue;
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) st = 0;  /* ECHILD: someone else reaped it (SIGCHLD ignored) */
+        if (r < 0) st = VPAR__WST_LOST;  /* ECHILD: the kernel reaped it (SIGCHLD ignored) */
         vpar__pp_on_death(pp, ctx, k, st);
         any = 1;
     }
@@ -890,22 +1036,36 @@ static void vpar__pp_stop_all(vpar_procpool *pp, int force) {
     vpar__pp_bump_epoch(pp);
     for (int k = 0; k < pp->nworkers; k++) {
         if (pp->pids[k] <= 0) continue;
-        if (force) kill(pp->pids[k], SIGKILL);
-        else if (pp->pidfds[k] >= 0) {
+        if (force) {
+            kill(pp->pids[k], SIGKILL);
+        } else if (pp->pidfds[k] >= 0) {
             struct pollfd pf = {pp->pidfds[k], POLLIN, 0};
             if (poll(&pf, 1, 2000) == 0) kill(pp->pids[k], SIGKILL);
+        } else {
+            /* No pidfd (kernel < 5.3, seccomp): poll waitpid for the same
+               2 s, then SIGKILL, so that a stuck worker never hangs us. */
+            int64_t end = vpar__now_ns() + INT64_C(2000000000);
+            for (;;) {
+                pid_t r = waitpid(pp->pids[k], NULL, WNOHANG);
+                if (r == pp->pids[k] || (r < 0 && errno != EINTR)) break;
+                if (vpar__now_ns() > end) { kill(pp->pids[k], SIGKILL); break; }
+                struct timespec ts = {0, 2000000};
+                nanosleep(&ts, NULL);
+            }
         }
+        /* ECHILD (already reaped above, or SIGCHLD ignored) ends the wait. */
         while (waitpid(pp->pids[k], NULL, 0) < 0 && errno == EINTR) {}
         vpar__pp_forget(pp, k);
     }
     atomic_store_explicit(&pp->sh->run, (pp->map_id << 2) | VPAR__CMD_IDLE, memory_order_release);
 }
 
-/* Forks every missing worker and waits until all are ready. */
-static vpar_status vpar__pp_start_all(vpar_procpool *pp) {
+/* Forks every missing worker and waits until all are ready (each
+   initializer bounded by timeout_ms when that is set). */
+static vpar_status vpar__pp_start_all(vpar_procpool *pp, const char *who) {
     for (int k = 0; k < pp->nworkers; k++) {
         if (pp->pids[k] > 0) continue;
-        vpar_status s = vpar__pp_spawn(pp, k);
+        vpar_status s = vpar__pp_spawn(pp, k, who);
         if (s != VPAR_OK) { vpar__pp_stop_all(pp, 1); return s; }
     }
     /* Without an initializer nothing can fail before the first task, and a
@@ -920,7 +1080,7 @@ static vpar_status vpar__pp_start_all(vpar_procpool *pp) {
                 vpar__pp_stop_all(pp, 1);
                 vpar_status s = (code > 0 && code < VPAR_STATUS_COUNT) ? (vpar_status)code
                                                                        : VPAR_ERR_STATE;
-                return vpar_fail(s, "procpool: initializer failed in worker %d with code %d", k, code);
+                return vpar_fail(s, "%s: initializer failed in worker %d with code %d", who, k, code);
             }
             if (st == VPAR__W_STARTING) {
                 int wst = 0;
@@ -928,13 +1088,28 @@ static vpar_status vpar__pp_start_all(vpar_procpool *pp) {
                 if (r == pp->pids[k] || (r < 0 && errno == ECHILD)) {
                     vpar__pp_forget(pp, k);
                     vpar__pp_stop_all(pp, 1);
+                    if (r < 0)
+                        return vpar_fail(VPAR_ERR_CRASHED, "%s: worker %d died while starting (exit status "
+                                         "lost: this process ignores SIGCHLD)", who, k);
                     if (WIFSIGNALED(wst))
-                        return vpar_fail(VPAR_ERR_CRASHED, "procpool: worker %d died from signal %d (%s) while starting",
-                                         k, WTERMSIG(wst), strsignal(WTERMSIG(wst)));
-                    return vpar_fail(VPAR_ERR_CRASHED, "procpool: worker %d exited with status %d while starting",
-                                     k, WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+                        return vpar_fail(VPAR_ERR_CRASHED, "%s: worker %d died from signal %d (%s) while starting",
+                                         who, k, WTERMSIG(wst), strsignal(WTERMSIG(wst)));
+                    return vpar_fail(VPAR_ERR_CRASHED, "%s: worker %d exited with status %d while starting",
+                                     who, k, WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+                }
+                if (pp->desc.timeout_ms > 0 &&
+                    vpar__now_ns() - pp->spawn_ns[k] > (int64_t)pp->desc.timeout_ms * 1000000) {
+                    vpar__pp_stop_all(pp, 1);
+                    return vpar_fail(VPAR_ERR_TIMEOUT, "%s: initializer of worker %d ran longer than %d ms (timeout_ms)",
+                                     who, k, pp->desc.timeout_ms);
                 }
                 waiting = 1;
+            } else if (pp->pids[k] > 0) {
+                /* Ready, then killed from outside while others still start:
+                   forget it (the next map replaces it); its readable pidfd
+                   would otherwise turn the sleep below into a busy loop. */
+                pid_t r = waitpid(pp->pids[k], NULL, WNOHANG);
+                if (r == pp->pids[k] || (r < 0 && errno == ECHILD)) vpar__pp_forget(pp, k);
             }
         }
         if (!waiting) return VPAR_OK;
@@ -983,7 +1158,34 @@ VPAR_API void vpar_procpool_destroy(vpar_procpool *pp) {
     VPAR_FREE(pp->pidfds);
     VPAR_FREE(pp->killed);
     VPAR_FREE(pp->kill_task);
+    VPAR_FREE(pp->spawn_ns);
+    VPAR_FREE(pp->pfds);
     VPAR_FREE(pp);
+}
+
+/* Resolves the worker count: explicit, $VPAR_NUM_WORKERS (parsed as
+   strictly as pool.h parses $VPAR_NUM_THREADS), or online CPUs, at most
+   VPAR_PROCPOOL_MAX_WORKERS. */
+static vpar_status vpar__pp_resolve_workers(int *workers) {
+    if (*workers > VPAR_PROCPOOL_MAX_WORKERS)
+        return vpar_fail(VPAR_ERR_INVALID, "vpar_procpool_create: %d workers requested, at most "
+                         "VPAR_PROCPOOL_MAX_WORKERS (%d)", *workers, VPAR_PROCPOOL_MAX_WORKERS);
+    if (*workers > 0) return VPAR_OK;
+    const char *env = getenv("VPAR_NUM_WORKERS");
+    if (env && *env) {
+        char *endp = NULL;
+        errno = 0;
+        long v = strtol(env, &endp, 10);
+        while (endp && (*endp == ' ' || *endp == '\t' || *endp == '\n')) endp++;
+        if (errno != 0 || !endp || *endp != '\0' || v < 1 || v > VPAR_PROCPOOL_MAX_WORKERS)
+            return vpar_fail(VPAR_ERR_INVALID, "VPAR_NUM_WORKERS='%s': expected an integer "
+                             "from 1 to %d", env, VPAR_PROCPOOL_MAX_WORKERS);
+        *workers = (int)v;
+        return VPAR_OK;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    *workers = c < 1 ? 1 : c > VPAR_PROCPOOL_MAX_WORKERS ? VPAR_PROCPOOL_MAX_WORKERS : (int)c;
+    return VPAR_OK;
 }
 
 VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out, const vpar_procpool_desc *desc) {
@@ -996,14 +1198,8 @@ VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out, const vpar_procpo
         return vpar_fail(VPAR_ERR_INVALID,
             "vpar_procpool_create: negative field in desc (workers %d, timeout_ms %d, retries %d, max_tasks_per_child %d)",
             d.workers, d.timeout_ms, d.retries, d.max_tasks_per_child);
-    if (d.workers == 0) {
-        const char *env = getenv("VPAR_NUM_WORKERS");
-        long v = env && *env ? strtol(env, NULL, 10) : 0;
-        if (v <= 0) v = sysconf(_SC_NPROCESSORS_ONLN);
-        d.workers = v > 0 ? (int)(v > 256 ? 256 : v) : 1;
-    }
-    if (d.workers > 256)
-        return vpar_fail(VPAR_ERR_INVALID, "vpar_procpool_create: %d workers requested, at most 256", d.workers);
+    vpar_status s = vpar__pp_resolve_workers(&d.workers);
+    if (s != VPAR_OK) return s;
     vpar_procpool *pp = (vpar_procpool *)VPAR_MALLOC(sizeof *pp);
     if (!pp) return vpar_fail(VPAR_ERR_NOMEM, "vpar_procpool_create: out of memory");
     memset(pp, 0, sizeof *pp);
@@ -1016,7 +1212,9 @@ VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out, const vpar_procpo
     pp->pidfds = (int *)VPAR_MALLOC(sizeof(int) * (size_t)d.workers);
     pp->killed = (int *)VPAR_MALLOC(sizeof(int) * (size_t)d.workers);
     pp->kill_task = (uint64_t *)VPAR_MALLOC(sizeof(uint64_t) * (size_t)d.workers);
-    if (!pp->pids || !pp->pidfds || !pp->killed || !pp->kill_task) {
+    pp->spawn_ns = (int64_t *)VPAR_MALLOC(sizeof(int64_t) * (size_t)d.workers);
+    pp->pfds = (struct pollfd *)VPAR_MALLOC(sizeof(struct pollfd) * ((size_t)d.workers + 1));
+    if (!pp->pids || !pp->pidfds || !pp->killed || !pp->kill_task || !pp->spawn_ns || !pp->pfds) {
         vpar_procpool_destroy(pp);
         return vpar_fail(VPAR_ERR_NOMEM, "vpar_procpool_create: out of memory");
     }
@@ -1044,7 +1242,8 @@ VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out, const vpar_procpo
         return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_procpool_create: eventfd");
     }
     if (!d.keep_signals) vpar__install_signal_cleanup();
-    vpar_status s = vpar__pp_start_all(pp);
+    vpar__install_exit_cleanup();
+    s = vpar__pp_start_all(pp, "vpar_procpool_create");
     if (s != VPAR_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", vpar_last_error());
@@ -1060,12 +1259,13 @@ VPAR_API vpar_status vpar_procpool_restart(vpar_procpool *pp) {
     if (getpid() != pp->parent_pid)
         return vpar_fail(VPAR_ERR_STATE, "vpar_procpool_restart: called outside the process that created the pool");
     vpar__pp_stop_all(pp, 0);
-    return vpar__pp_start_all(pp);
+    return vpar__pp_start_all(pp, "vpar_procpool_restart");
 }
 
 /* ---- map ----------------------------------------------------------------- */
 
 struct vpar__pp_mapctx {
+    const char *who;            /* public function name for messages */
     size_t n, result_size;
     vpar_procpool_task_fn fn;
     void *results;
@@ -1100,7 +1300,7 @@ static void vpar__pp_deliver(vpar_procpool *pp, vpar__pp_mapctx *c, size_t i,
             c->stop_status == VPAR_OK) {
             c->stop_status = VPAR_ERR_INTERRUPTED;
             snprintf(c->stop_msg, sizeof c->stop_msg,
-                     "procpool: map stopped by the result callback at task %zu", i);
+                     "%s: map stopped by the result callback at task %zu", c->who, i);
         }
         return;
     }
@@ -1167,6 +1367,8 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
             if (pp->killed[w]) {
                 if (pp->kill_task[w] == i) { st.state = VPAR_TASK_TIMEOUT; st.code = SIGKILL; }
                 else { st.state = VPAR_TASK_NOT_RUN; st.code = 0; counts = 0; }
+            } else if (wstatus == VPAR__WST_LOST) {
+                st.state = VPAR_TASK_LOST; st.code = 0;
             } else if (WIFSIGNALED(wstatus)) {
                 st.state = VPAR_TASK_SIGNAL; st.code = WTERMSIG(wstatus);
             } else {
@@ -1177,7 +1379,11 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
                 st.code = 0;
                 vpar__pp_deliver(pp, c, i, &st);
             } else if (!counts || tasks[i].tries <= pp->desc.retries) {
+                /* Requeue with a clean slate: the next attempt must find
+                   result_size zeroed bytes, not the dead attempt's output. */
                 if (!counts) tasks[i].tries--;
+                if (c->result_size)
+                    memset(pp->region + pp->sh->map.results_off + i * c->result_size, 0, c->result_size);
                 atomic_store_explicit(&tasks[i].state, VPAR__T_PENDING, memory_order_release);
             } else {
                 vpar__pp_deliver(pp, c, i, &st);
@@ -1190,7 +1396,15 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
         int code = atomic_load_explicit(&me->init_code, memory_order_relaxed);
         c->stop_status = (code > 0 && code < VPAR_STATUS_COUNT) ? (vpar_status)code : VPAR_ERR_STATE;
         snprintf(c->stop_msg, sizeof c->stop_msg,
-                 "procpool: initializer of replacement worker %d failed with code %d", w, code);
+                 "%s: initializer of replacement worker %d failed with code %d", c->who, w, code);
+        return;
+    }
+    if (wstate == VPAR__W_STARTING && pp->killed[w] && pp->kill_task[w] == UINT64_MAX &&
+        !c->stopping && c->stop_status == VPAR_OK) {
+        c->stop_status = VPAR_ERR_TIMEOUT;
+        snprintf(c->stop_msg, sizeof c->stop_msg,
+                 "%s: initializer of replacement worker %d ran longer than %d ms (timeout_ms)",
+                 c->who, w, pp->desc.timeout_ms);
         return;
     }
     if (c->stopping || c->stop_status != VPAR_OK) return;
@@ -1198,15 +1412,20 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
        cannot map the task region) would be re-forked forever. */
     if (!in_task && wstate != VPAR__W_RETIRED && ++c->idle_deaths > 2 * pp->nworkers + 8) {
         c->stop_status = VPAR_ERR_CRASHED;
-        snprintf(c->stop_msg, sizeof c->stop_msg,
-                 "procpool: %d workers in a row died outside any task (last: worker %d, %s %d)",
-                 c->idle_deaths, w, WIFSIGNALED(wstatus) ? "signal" : "exit status",
-                 WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
+        if (wstatus == VPAR__WST_LOST)
+            snprintf(c->stop_msg, sizeof c->stop_msg,
+                     "%s: %d workers in a row died outside any task (last: worker %d, exit status lost: "
+                     "this process ignores SIGCHLD)", c->who, c->idle_deaths, w);
+        else
+            snprintf(c->stop_msg, sizeof c->stop_msg,
+                     "%s: %d workers in a row died outside any task (last: worker %d, %s %d)",
+                     c->who, c->idle_deaths, w, WIFSIGNALED(wstatus) ? "signal" : "exit status",
+                     WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
         return;
     }
     vpar__pp_bump_epoch(pp);  /* requeued or orphaned tasks: workers rescan */
     if (c->nseen < c->n) {
-        vpar_status s = vpar__pp_spawn(pp, w);
+        vpar_status s = vpar__pp_spawn(pp, w, c->who);
         if (s != VPAR_OK && c->stop_status == VPAR_OK) {
             c->stop_status = s;
             vpar__copy_str(c->stop_msg, sizeof c->stop_msg, vpar_last_error());
@@ -1214,6 +1433,8 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
     }
 }
 
+/* Kills workers whose task (or, with an initializer, whose start) has run
+   past timeout_ms; lowers *sleep_ms to the next deadline. 1 if it killed. */
 static int vpar__pp_check_timeouts(vpar_procpool *pp, int *sleep_ms) {
     if (pp->desc.timeout_ms <= 0) return 0;
     int64_t now = vpar__now_ns(), limit = (int64_t)pp->desc.timeout_ms * 1000000;
@@ -1222,11 +1443,20 @@ static int vpar__pp_check_timeouts(vpar_procpool *pp, int *sleep_ms) {
     for (int k = 0; k < pp->nworkers; k++) {
         if (pp->pids[k] <= 0 || pp->killed[k]) continue;
         uint64_t cur = atomic_load_explicit(&pp->w[k].cur, memory_order_acquire);
-        if (!cur) continue;
-        int64_t left = atomic_load_explicit(&pp->w[k].cur_start, memory_order_relaxed) + limit - now;
+        uint64_t victim = cur ? cur - 1 : UINT64_MAX;
+        int64_t started;
+        if (cur) {
+            started = atomic_load_explicit(&pp->w[k].cur_start, memory_order_relaxed);
+        } else if (pp->desc.init &&
+                   atomic_load_explicit(&pp->w[k].state, memory_order_acquire) == VPAR__W_STARTING) {
+            started = pp->spawn_ns[k];  /* still in its initializer */
+        } else {
+            continue;
+        }
+        int64_t left = started + limit - now;
         if (left <= 0) {
             pp->killed[k] = 1;
-            pp->kill_task[k] = cur - 1;
+            pp->kill_task[k] = victim;
             kill(pp->pids[k], SIGKILL);
             killed = 1;
         } else if (left < next) {
@@ -1254,24 +1484,214 @@ static int vpar__pp_must_drain(vpar_procpool *pp, int unordered) {
     return 0;
 }
 
-/* Waits until every live worker has left map `id`. */
+/* 1 while worker k is alive, past its initializer and not yet out of the
+   last map. A worker still in its initializer has never seen that map
+   (it stores READY, seq_cst, before it first reads `run`, seq_cst, and
+   `run` was set to IDLE before this check), so it needs no ack. */
+static int vpar__pp_owes_ack(vpar_procpool *pp, int k) {
+    return pp->pids[k] > 0 &&
+           atomic_load_explicit(&pp->w[k].state, memory_order_seq_cst) != VPAR__W_STARTING &&
+           atomic_load_explicit(&pp->w[k].ack, memory_order_seq_cst) != pp->map_id;
+}
+
+/* Waits until every live worker has left the last map. Workers that do
+   not within VPAR_PROCPOOL_ACK_MS (they cannot be busy: the map ended)
+   are killed and reaped; the next map replaces them. */
 static void vpar__pp_wait_acks(vpar_procpool *pp) {
+    int64_t deadline = vpar__now_ns() + (int64_t)VPAR_PROCPOOL_ACK_MS * 1000000;
     for (;;) {
         vpar__pp_reap(pp, NULL);
         int waiting = 0;
-        for (int k = 0; k < pp->nworkers; k++)
-            if (pp->pids[k] > 0 &&
-                atomic_load_explicit(&pp->w[k].ack, memory_order_seq_cst) != pp->map_id)
-                waiting = 1;
+        for (int k = 0; k < pp->nworkers; k++) waiting |= vpar__pp_owes_ack(pp, k);
         if (!waiting) return;
+        if (vpar__now_ns() > deadline) {
+            for (int k = 0; k < pp->nworkers; k++) {
+                if (!vpar__pp_owes_ack(pp, k)) continue;
+                kill(pp->pids[k], SIGKILL);
+                while (waitpid(pp->pids[k], NULL, 0) < 0 && errno == EINTR) {}
+                vpar__pp_forget(pp, k);
+            }
+            return;
+        }
         atomic_store_explicit(&pp->sh->parent_sleeping, 1, memory_order_seq_cst);
         waiting = 0;
-        for (int k = 0; k < pp->nworkers; k++)
-            if (pp->pids[k] > 0 &&
-                atomic_load_explicit(&pp->w[k].ack, memory_order_seq_cst) != pp->map_id)
-                waiting = 1;
+        for (int k = 0; k < pp->nworkers; k++) waiting |= vpar__pp_owes_ack(pp, k);
         if (waiting) vpar__pp_sleep(pp, 100);
         atomic_store_explicit(&pp->sh->parent_sleeping, 0, memory_order_seq_cst);
+    }
+}
+
+/* Map step 1: checks the arguments and sizes the shared region (task
+   words, then results aligned to a cache line) and the context. */
+static vpar_status vpar__pp_map_prepare(vpar_procpool *pp, vpar__pp_mapctx *c, size_t *results_off) {
+    size_t n = c->n, tasks_bytes, res_bytes, need;
+    if (n >= (VPAR__NEXT_IDX_MASK >> 2))
+        return vpar_fail(VPAR_ERR_INVALID, "%s: %zu tasks, too many", c->who, n);
+    if (!vpar__mul_size(n, sizeof(vpar__pp_task), &tasks_bytes) ||
+        !vpar__mul_size(n, c->result_size, &res_bytes) ||
+        !vpar__add_size((tasks_bytes + 63) & ~(size_t)63, res_bytes, &need) ||
+        need > ((size_t)1 << 46))
+        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu tasks x %zu result bytes is too large",
+                         c->who, n, c->result_size);
+    *results_off = (tasks_bytes + 63) & ~(size_t)63;
+    c->seen = (unsigned char *)VPAR_MALLOC(n);
+    if (!c->seen) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu task flags", c->who, n);
+    memset(c->seen, 0, n);
+
+    /* Workers that died while idle (killed from outside) are replaced. */
+    vpar__pp_wait_acks(pp);
+    if (need > pp->region_bytes) {
+        size_t bytes = pp->region_bytes ? pp->region_bytes : 65536;
+        while (bytes < need) bytes *= 2;
+        if (ftruncate(pp->memfd, (off_t)bytes) != 0)
+            return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: growing the shared task region to %zu bytes",
+                                   c->who, bytes);
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pp->memfd, 0);
+        if (p == MAP_FAILED)
+            return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: mapping the shared task region (%zu bytes)",
+                                   c->who, bytes);
+        if (pp->region) munmap(pp->region, pp->region_bytes);
+        pp->region = (unsigned char *)p;
+        pp->region_bytes = bytes;
+    }
+    memset(pp->region, 0, need);
+    return VPAR_OK;
+}
+
+/* Map step 2: publishes the map to the workers, wakes them and forks the
+   missing ones. */
+static void vpar__pp_map_publish(vpar_procpool *pp, vpar__pp_mapctx *c, void *user, size_t results_off) {
+    vpar__pp_shared *sh = pp->sh;
+    size_t n = c->n, chunk = pp->desc.chunk;
+    if (chunk == 0) {
+        size_t div = 4 * (size_t)pp->nworkers;
+        chunk = n / div + (n % div != 0);
+        if (chunk == 0) chunk = 1;
+    }
+    pp->map_id = (pp->map_id + 1) & 0x3fffffffu;
+    if (pp->map_id == 0) pp->map_id = 1;
+    uint32_t e = atomic_load_explicit(&sh->epoch, memory_order_relaxed);
+    sh->map.fn = c->fn;
+    sh->map.user = user;
+    sh->map.n = n;
+    sh->map.chunk = chunk;
+    sh->map.result_size = c->result_size;
+    sh->map.results_off = results_off;
+    sh->map.region_bytes = pp->region_bytes;
+    sh->map.start_epoch = e + 1;
+    sh->map.retries = pp->desc.retries;
+    sh->map.max_tasks = pp->desc.max_tasks_per_child;
+    sh->map.timed = pp->desc.timeout_ms > 0;
+    sh->map.unordered = c->on_result != NULL;
+    for (int k = 0; k < pp->nworkers; k++)
+        atomic_store_explicit(&pp->w[k].err_task, -1, memory_order_relaxed);
+    atomic_store_explicit(&sh->next, (uint64_t)(pp->map_id & 0xffffu) << VPAR__NEXT_TAG_SHIFT,
+                          memory_order_relaxed);
+    atomic_store_explicit(&sh->run, (pp->map_id << 2) | VPAR__CMD_RUN, memory_order_seq_cst);
+    vpar__pp_bump_epoch(pp);
+    for (int k = 0; k < pp->nworkers && c->stop_status == VPAR_OK; k++) {
+        if (pp->pids[k] > 0) continue;
+        vpar_status s = vpar__pp_spawn(pp, k, c->who);
+        if (s != VPAR_OK) {
+            c->stop_status = s;
+            vpar__copy_str(c->stop_msg, sizeof c->stop_msg, vpar_last_error());
+        }
+    }
+}
+
+/* Map step 3: collects results, reaps and replaces dead workers, enforces
+   timeouts, until every task is delivered or the map must stop. */
+static void vpar__pp_map_collect(vpar_procpool *pp, vpar__pp_mapctx *c) {
+    vpar__pp_shared *sh = pp->sh;
+    int slept = 1;
+    while (c->nseen < c->n && c->stop_status == VPAR_OK) {
+        int progress = 0;
+        for (int k = 0; k < pp->nworkers; k++) vpar__pp_drain(pp, c, k);
+        if (c->nseen >= c->n || c->stop_status != VPAR_OK) break;
+        /* Deaths wake us through the pidfds, so reaping after a sleep
+           suffices. */
+        if (slept) progress |= vpar__pp_reap(pp, c);
+        slept = 0;
+        if (c->nseen >= c->n || c->stop_status != VPAR_OK) break;
+        if (atomic_exchange_explicit(&pp->interrupt, 0, memory_order_acq_rel)) {
+            c->stop_status = VPAR_ERR_INTERRUPTED;
+            snprintf(c->stop_msg, sizeof c->stop_msg, "%s: map interrupted (vpar_procpool_interrupt)", c->who);
+            break;
+        }
+        int sleep_ms = -1;
+        if (vpar__pp_check_timeouts(pp, &sleep_ms)) progress = 1;
+        if (progress) continue;
+        atomic_store_explicit(&sh->parent_sleeping, 1, memory_order_seq_cst);
+        if (!vpar__pp_must_drain(pp, c->on_result != NULL)) {
+            vpar__pp_sleep(pp, sleep_ms);
+            slept = 1;
+        }
+        atomic_store_explicit(&sh->parent_sleeping, 0, memory_order_seq_cst);
+    }
+}
+
+/* Map step 4 (only when the map must stop): kills every worker, keeps what
+   finished and delivers the rest as NOT_RUN. */
+static void vpar__pp_map_stop(vpar_procpool *pp, vpar__pp_mapctx *c) {
+    c->stopping = 1;
+    for (int k = 0; k < pp->nworkers; k++)
+        if (pp->pids[k] > 0) kill(pp->pids[k], SIGKILL);
+    for (int k = 0; k < pp->nworkers; k++) {
+        if (pp->pids[k] <= 0) continue;
+        int st = 0;
+        pid_t r;
+        while ((r = waitpid(pp->pids[k], &st, 0)) < 0 && errno == EINTR) {}
+        vpar__pp_on_death(pp, c, k, r < 0 ? VPAR__WST_LOST : st);
+    }
+    for (int k = 0; k < pp->nworkers; k++) vpar__pp_drain(pp, c, k);
+    vpar__pp_task *tasks = vpar__pp_tasks(pp->region);
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->seen[i]) continue;
+        uint32_t s = atomic_load_explicit(&tasks[i].state, memory_order_acquire);
+        if (VPAR__T_KIND(s) == VPAR__T_DONE || VPAR__T_KIND(s) == VPAR__T_FAILED) {
+            vpar__pp_deliver_finished(pp, c, i, s);
+        } else {
+            vpar_procpool_status st = {VPAR_TASK_NOT_RUN, 0, tasks[i].tries,
+                                       tasks[i].tries ? VPAR__T_OWNER(s) : -1};
+            vpar__pp_deliver(pp, c, i, &st);
+        }
+    }
+}
+
+/* Map step 5: the map's status and vpar_last_error() text. */
+static vpar_status vpar__pp_map_report(vpar_procpool *pp, vpar__pp_mapctx *c) {
+    size_t n = c->n;
+    if (c->stop_status != VPAR_OK)
+        return vpar_fail(c->stop_status, "%s (%zu of %zu tasks did not succeed)", c->stop_msg, c->nfailed, n);
+    if (!c->nfailed) return VPAR_OK;
+    size_t i = c->first_fail;
+    const vpar_procpool_status *st = &c->first_st;
+    const char *who = c->who;
+    switch (st->state) {
+    case VPAR_TASK_ERROR: {
+        vpar_status ret = (st->code > 0 && st->code < VPAR_STATUS_COUNT) ? (vpar_status)st->code : VPAR_ERR_INVALID;
+        const char *detail = "";
+        if (st->worker >= 0 && st->worker < pp->nworkers &&
+            atomic_load_explicit(&pp->w[st->worker].err_task, memory_order_acquire) == (int64_t)i)
+            detail = pp->w[st->worker].err_msg;
+        return vpar_fail(ret, "%s: %zu of %zu tasks failed; first: task %zu returned %d in worker %d%s%s",
+                         who, c->nfailed, n, i, st->code, st->worker, *detail ? ": " : "", detail);
+    }
+    case VPAR_TASK_SIGNAL:
+        return vpar_fail(VPAR_ERR_CRASHED, "%s: %zu of %zu tasks failed; first: task %zu: worker %d killed by signal %d (%s)",
+                         who, c->nfailed, n, i, st->worker, st->code, strsignal(st->code));
+    case VPAR_TASK_EXIT:
+        return vpar_fail(VPAR_ERR_CRASHED, "%s: %zu of %zu tasks failed; first: task %zu: worker %d exited with status %d during the task",
+                         who, c->nfailed, n, i, st->worker, st->code);
+    case VPAR_TASK_LOST:
+        return vpar_fail(VPAR_ERR_CRASHED, "%s: %zu of %zu tasks failed; first: task %zu: worker %d died during the task "
+                         "(exit status lost: this process ignores SIGCHLD, so the kernel reaped the worker)",
+                         who, c->nfailed, n, i, st->worker);
+    case VPAR_TASK_TIMEOUT:
+        return vpar_fail(VPAR_ERR_TIMEOUT, "%s: %zu of %zu tasks failed; first: task %zu ran longer than %d ms (worker %d killed)",
+                         who, c->nfailed, n, i, pp->desc.timeout_ms, st->worker);
+    default:
+        return vpar_fail(VPAR_ERR_STATE, "%s: %zu of %zu tasks failed; first: task %zu did not run", who, c->nfailed, n, i);
     }
 }
 
@@ -1285,11 +1705,10 @@ static vpar_status vpar__pp_map(vpar_procpool *pp, size_t n, vpar_procpool_task_
     if (getpid() != pp->parent_pid || vpar__pp_self >= 0)
         return vpar_fail(VPAR_ERR_STATE, "%s: called outside the process that created the pool (inside a task?)", who);
     if (n == 0) return VPAR_OK;
-    if (n >= (VPAR__NEXT_IDX_MASK >> 2))
-        return vpar_fail(VPAR_ERR_INVALID, "%s: %zu tasks, too many", who, n);
 
     vpar__pp_mapctx c;
     memset(&c, 0, sizeof c);
+    c.who = who;
     c.n = n;
     c.fn = fn;
     c.result_size = result_size;
@@ -1298,169 +1717,24 @@ static vpar_status vpar__pp_map(vpar_procpool *pp, size_t n, vpar_procpool_task_
     c.on_result = on_result;
     c.cb_user = cb_user;
     c.first_fail = n;
+    size_t results_off = 0;
+    vpar_status s = vpar__pp_map_prepare(pp, &c, &results_off);
+    if (s != VPAR_OK) { VPAR_FREE(c.seen); return s; }
 
-    /* Region: task words, then results aligned to a cache line. */
-    size_t tasks_bytes, res_bytes, need;
-    if (!vpar__mul_size(n, sizeof(vpar__pp_task), &tasks_bytes) ||
-        !vpar__mul_size(n, result_size, &res_bytes) ||
-        !vpar__add_size((tasks_bytes + 63) & ~(size_t)63, res_bytes, &need) ||
-        need > ((size_t)1 << 46))
-        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu tasks x %zu result bytes is too large", who, n, result_size);
-    c.seen = (unsigned char *)VPAR_MALLOC(n);
-    if (!c.seen) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu task flags", who, n);
-    memset(c.seen, 0, n);
-
-    /* Workers that died while idle (killed from outside) are replaced. */
-    vpar__pp_wait_acks(pp);
-    if (need > pp->region_bytes) {
-        size_t bytes = pp->region_bytes ? pp->region_bytes : 65536;
-        while (bytes < need) bytes *= 2;
-        if (ftruncate(pp->memfd, (off_t)bytes) != 0) {
-            int err = errno;
-            VPAR_FREE(c.seen);
-            return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "%s: growing the shared task region to %zu bytes", who, bytes);
-        }
-        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pp->memfd, 0);
-        if (p == MAP_FAILED) {
-            int err = errno;
-            VPAR_FREE(c.seen);
-            return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "%s: mapping the shared task region (%zu bytes)", who, bytes);
-        }
-        if (pp->region) munmap(pp->region, pp->region_bytes);
-        pp->region = (unsigned char *)p;
-        pp->region_bytes = bytes;
+    if (atomic_exchange_explicit(&pp->interrupt, 0, memory_order_acq_rel)) {
+        /* Interrupted before the map began: nothing runs. */
+        c.stop_status = VPAR_ERR_INTERRUPTED;
+        snprintf(c.stop_msg, sizeof c.stop_msg, "%s: map interrupted before it started (vpar_procpool_interrupt)", who);
+        vpar_procpool_status st = {VPAR_TASK_NOT_RUN, 0, 0, -1};
+        for (size_t i = 0; i < n; i++) vpar__pp_deliver(pp, &c, i, &st);
+    } else {
+        vpar__pp_map_publish(pp, &c, user, results_off);
+        vpar__pp_map_collect(pp, &c);
+        if (c.stop_status != VPAR_OK) vpar__pp_map_stop(pp, &c);
+        atomic_store_explicit(&pp->sh->run, (pp->map_id << 2) | VPAR__CMD_IDLE, memory_order_seq_cst);
+        vpar__pp_bump_epoch(pp);
     }
-    memset(pp->region, 0, need);
-
-    vpar__pp_shared *sh = pp->sh;
-    size_t chunk = pp->desc.chunk;
-    if (chunk == 0) {
-        size_t div = 4 * (size_t)pp->nworkers;
-        chunk = n / div + (n % div != 0);
-        if (chunk == 0) chunk = 1;
-    }
-    pp->map_id = (pp->map_id + 1) & 0x3fffffffu;
-    if (pp->map_id == 0) pp->map_id = 1;
-    uint32_t e = atomic_load_explicit(&sh->epoch, memory_order_relaxed);
-    sh->map.fn = fn;
-    sh->map.user = user;
-    sh->map.n = n;
-    sh->map.chunk = chunk;
-    sh->map.result_size = result_size;
-    sh->map.results_off = (tasks_bytes + 63) & ~(size_t)63;
-    sh->map.region_bytes = pp->region_bytes;
-    sh->map.start_epoch = e + 1;
-    sh->map.retries = pp->desc.retries;
-    sh->map.max_tasks = pp->desc.max_tasks_per_child;
-    sh->map.timed = pp->desc.timeout_ms > 0;
-    sh->map.unordered = on_result != NULL;
-    for (int k = 0; k < pp->nworkers; k++)
-        atomic_store_explicit(&pp->w[k].err_task, -1, memory_order_relaxed);
-    atomic_store_explicit(&sh->next, (uint64_t)(pp->map_id & 0xffffu) << VPAR__NEXT_TAG_SHIFT,
-                          memory_order_relaxed);
-    atomic_store_explicit(&sh->run, (pp->map_id << 2) | VPAR__CMD_RUN, memory_order_release);
-    vpar__pp_bump_epoch(pp);
-    for (int k = 0; k < pp->nworkers && c.stop_status == VPAR_OK; k++) {
-        if (pp->pids[k] > 0) continue;
-        vpar_status s = vpar__pp_spawn(pp, k);
-        if (s != VPAR_OK) {
-            c.stop_status = s;
-            vpar__copy_str(c.stop_msg, sizeof c.stop_msg, vpar_last_error());
-        }
-    }
-
-    int slept = 1;
-    while (c.nseen < n && c.stop_status == VPAR_OK) {
-        int progress = 0;
-        for (int k = 0; k < pp->nworkers; k++) vpar__pp_drain(pp, &c, k);
-        if (c.nseen >= n || c.stop_status != VPAR_OK) break;
-        /* Deaths wake us through the pidfds, so reaping after a sleep
-           suffices. */
-        if (slept) progress |= vpar__pp_reap(pp, &c);
-        slept = 0;
-        if (c.nseen >= n || c.stop_status != VPAR_OK) break;
-        if (atomic_exchange_explicit(&pp->interrupt, 0, memory_order_acq_rel)) {
-            c.stop_status = VPAR_ERR_INTERRUPTED;
-            snprintf(c.stop_msg, sizeof c.stop_msg, "procpool: map interrupted (vpar_procpool_interrupt)");
-            break;
-        }
-        int sleep_ms = -1;
-        if (vpar__pp_check_timeouts(pp, &sleep_ms)) progress = 1;
-        if (progress) continue;
-        atomic_store_explicit(&sh->parent_sleeping, 1, memory_order_seq_cst);
-        if (!vpar__pp_must_drain(pp, on_result != NULL)) {
-            vpar__pp_sleep(pp, sleep_ms);
-            slept = 1;
-        }
-        atomic_store_explicit(&sh->parent_sleeping, 0, memory_order_seq_cst);
-    }
-
-    if (c.stop_status != VPAR_OK) {
-        /* Kill every worker; keep what finished, the rest is NOT_RUN. */
-        c.stopping = 1;
-        for (int k = 0; k < pp->nworkers; k++)
-            if (pp->pids[k] > 0) kill(pp->pids[k], SIGKILL);
-        for (int k = 0; k < pp->nworkers; k++) {
-            if (pp->pids[k] <= 0) continue;
-            int st = 0;
-            while (waitpid(pp->pids[k], &st, 0) < 0 && errno == EINTR) {}
-            vpar__pp_on_death(pp, &c, k, st);
-        }
-        for (int k = 0; k < pp->nworkers; k++) vpar__pp_drain(pp, &c, k);
-        vpar__pp_task *tasks = vpar__pp_tasks(pp->region);
-        for (size_t i = 0; i < n; i++) {
-            if (c.seen[i]) continue;
-            uint32_t s = atomic_load_explicit(&tasks[i].state, memory_order_acquire);
-            if (VPAR__T_KIND(s) == VPAR__T_DONE || VPAR__T_KIND(s) == VPAR__T_FAILED) {
-                vpar__pp_deliver_finished(pp, &c, i, s);
-            } else {
-                vpar_procpool_status st = {VPAR_TASK_NOT_RUN, 0, tasks[i].tries,
-                                           tasks[i].tries ? VPAR__T_OWNER(s) : -1};
-                vpar__pp_deliver(pp, &c, i, &st);
-            }
-        }
-    }
-    atomic_store_explicit(&sh->run, (pp->map_id << 2) | VPAR__CMD_IDLE, memory_order_release);
-    vpar__pp_bump_epoch(pp);
-
-    vpar_status ret = VPAR_OK;
-    if (c.stop_status != VPAR_OK) {
-        size_t not_run = 0;
-        if (c.status)
-            for (size_t i = 0; i < n; i++) not_run += c.status[i].state == VPAR_TASK_NOT_RUN;
-        ret = vpar_fail(c.stop_status, "%s (%zu of %zu tasks did not succeed)", c.stop_msg, c.nfailed, n);
-        (void)not_run;
-    } else if (c.nfailed) {
-        size_t i = c.first_fail;
-        const vpar_procpool_status *st = &c.first_st;
-        switch (st->state) {
-        case VPAR_TASK_ERROR: {
-            ret = (st->code > 0 && st->code < VPAR_STATUS_COUNT) ? (vpar_status)st->code : VPAR_ERR_INVALID;
-            const char *detail = "";
-            if (st->worker >= 0 && st->worker < pp->nworkers &&
-                atomic_load_explicit(&pp->w[st->worker].err_task, memory_order_acquire) == (int64_t)i)
-                detail = pp->w[st->worker].err_msg;
-            vpar_fail(ret, "procpool: %zu of %zu tasks failed; first: task %zu returned %d in worker %d%s%s",
-                      c.nfailed, n, i, st->code, st->worker, *detail ? ": " : "", detail);
-            break;
-        }
-        case VPAR_TASK_SIGNAL:
-            ret = vpar_fail(VPAR_ERR_CRASHED, "procpool: %zu of %zu tasks failed; first: task %zu: worker %d killed by signal %d (%s)",
-                            c.nfailed, n, i, st->worker, st->code, strsignal(st->code));
-            break;
-        case VPAR_TASK_EXIT:
-            ret = vpar_fail(VPAR_ERR_CRASHED, "procpool: %zu of %zu tasks failed; first: task %zu: worker %d exited with status %d during the task",
-                            c.nfailed, n, i, st->worker, st->code);
-            break;
-        case VPAR_TASK_TIMEOUT:
-            ret = vpar_fail(VPAR_ERR_TIMEOUT, "procpool: %zu of %zu tasks failed; first: task %zu ran longer than %d ms (worker %d killed)",
-                            c.nfailed, n, i, pp->desc.timeout_ms, st->worker);
-            break;
-        default:
-            ret = vpar_fail(VPAR_ERR_STATE, "procpool: %zu of %zu tasks failed; first: task %zu did not run", c.nfailed, n, i);
-            break;
-        }
-    }
+    vpar_status ret = vpar__pp_map_report(pp, &c);
     VPAR_FREE(c.seen);
     return ret;
 }
@@ -1483,8 +1757,13 @@ VPAR_API vpar_status vpar_procpool_map_unordered(vpar_procpool *pp, size_t n,
 
 /* ---- shared-memory map -------------------------------------------------- */
 
-#define VPAR__SHM_MAGIC UINT64_C(0x314d485352415056) /* "VPARSHM1" */
+#define VPAR__SHM_MAGIC UINT64_C(0x324d485352415056) /* "VPARSHM2" */
 enum { VPAR__S_EMPTY = 0, VPAR__S_CLAIMING = 1, VPAR__S_READY = 2, VPAR__S_DEAD = 3 };
+#define VPAR__S_KIND(st) ((uint32_t)((st) >> 62))
+#define VPAR__S_WORD(kind, id) (((uint64_t)(kind) << 62) | (id))
+/* Committed versions run 1..VPAR__SHM_VERSION_MAX and then wrap to 1
+   (0 means "never committed"). */
+#define VPAR__SHM_VERSION_MAX ((UINT64_C(1) << 63) - 1)
 
 typedef struct vpar__shm_header {
     _Atomic uint64_t magic;   /* stored last by the creator */
@@ -1494,10 +1773,11 @@ typedef struct vpar__shm_header {
     _Alignas(VPAR_CACHE_LINE) _Atomic uint64_t reserved;  /* keys claimed (capacity) */
 } vpar__shm_header;
 
-/* Slot: state word, value word, hash, key, two value buffers. */
+/* Slot: state word, write lock, value word, hash, key, two value buffers. */
 typedef struct vpar__shm_slot {
-    _Atomic uint64_t state;  /* kind << 32 | claiming pid */
-    _Atomic uint64_t vctl;   /* version << 33 | active << 32 | writer pid */
+    _Atomic uint64_t state;  /* kind << 62 | claimer's owner id */
+    _Atomic uint64_t lock;   /* writer's owner id, 0 when free */
+    _Atomic uint64_t vctl;   /* version << 1 | active buffer */
     uint64_t hash;
 } vpar__shm_slot;
 
@@ -1546,13 +1826,13 @@ static vpar_status vpar__shm_find(const vpar_shmap *m, const char *key, size_t l
                                   int create, vpar__shm_slot **out, const char *who) {
     vpar__shm_header *h = m->h;
     uint64_t hash = vpar__shm_hash(key, len), mask = h->nslots - 1;
-    uint32_t me = create ? (uint32_t)getpid() : 0;
+    uint64_t me = create ? vpar__self_id() : 0;
     uint64_t i = hash & mask;
     for (uint64_t probe = 0; probe < h->nslots; probe++, i = (i + 1) & mask) {
         vpar__shm_slot *s = vpar__shm_slot_at(m, i);
         for (unsigned spins = 0;; spins++) {
             uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-            uint32_t kind = (uint32_t)(st >> 32);
+            uint32_t kind = VPAR__S_KIND(st);
             if (kind == VPAR__S_READY) {
                 if (s->hash == hash && memcmp(vpar__shm_key(s, m), key, len + 1) == 0) {
                     *out = s;
@@ -1565,7 +1845,7 @@ static vpar_status vpar__shm_find(const vpar_shmap *m, const char *key, size_t l
                 if (!create) return VPAR_ERR_NOT_FOUND;
                 uint64_t empty = 0;
                 if (!atomic_compare_exchange_strong_explicit(&s->state, &empty,
-                        ((uint64_t)VPAR__S_CLAIMING << 32) | me,
+                        VPAR__S_WORD(VPAR__S_CLAIMING, me),
                         memory_order_acq_rel, memory_order_acquire))
                     continue;  /* someone claimed it first: look again */
                 /* Count the key only once the slot is ours, so that racing
@@ -1579,14 +1859,15 @@ static vpar_status vpar__shm_find(const vpar_shmap *m, const char *key, size_t l
                 }
                 s->hash = hash;
                 memcpy(vpar__shm_key(s, m), key, len + 1);
-                atomic_store_explicit(&s->state, (uint64_t)VPAR__S_READY << 32, memory_order_release);
+                atomic_store_explicit(&s->state, VPAR__S_WORD(VPAR__S_READY, 0), memory_order_release);
                 *out = s;
                 return VPAR_OK;
             }
             /* CLAIMING: the key is being written; its claimer may have died. */
-            if (spins >= 256 && (spins & 255) == 0 && vpar__pid_dead((uint32_t)st)) {
+            if (spins >= 256 && (spins & 255) == 0 &&
+                vpar__owner_dead(st & ~VPAR__S_WORD(3, 0))) {
                 atomic_compare_exchange_strong_explicit(&s->state, &st,
-                        (uint64_t)VPAR__S_DEAD << 32, memory_order_acq_rel, memory_order_relaxed);
+                        VPAR__S_WORD(VPAR__S_DEAD, 0), memory_order_acq_rel, memory_order_relaxed);
                 continue;
             }
             vpar__cpu_relax(spins);
@@ -1597,19 +1878,19 @@ static vpar_status vpar__shm_find(const vpar_shmap *m, const char *key, size_t l
                      who, (unsigned long long)h->capacity, key);
 }
 
-/* Takes the slot's write lock; takes it over from a dead holder. */
+/* Takes the slot's write lock (taking it over from a dead holder) and
+   returns the value word as of the lock: the caller writes buffer
+   (vctl & 1) ^ 1. */
 static uint64_t vpar__shm_lock(vpar__shm_slot *s) {
-    uint32_t me = (uint32_t)getpid();
+    uint64_t me = vpar__self_id();
     for (unsigned spins = 0;; spins++) {
-        uint64_t v = atomic_load_explicit(&s->vctl, memory_order_acquire);
-        uint32_t owner = (uint32_t)v;
-        if (owner == 0 || (spins >= 256 && (spins & 255) == 0 && owner != me && vpar__pid_dead(owner))) {
-            uint64_t want = (v & ~(uint64_t)0xffffffffu) | me;
-            if (atomic_compare_exchange_weak_explicit(&s->vctl, &v, want,
-                    memory_order_acquire, memory_order_relaxed)) {
+        uint64_t owner = atomic_load_explicit(&s->lock, memory_order_acquire);
+        if (owner == 0 || (spins >= 256 && (spins & 255) == 0 && owner != me && vpar__owner_dead(owner))) {
+            if (atomic_compare_exchange_weak_explicit(&s->lock, &owner, me,
+                    memory_order_acq_rel, memory_order_relaxed)) {
                 /* Orders our buffer writes after the lock for seqlock readers. */
                 atomic_thread_fence(memory_order_release);
-                return want;
+                return atomic_load_explicit(&s->vctl, memory_order_acquire);
             }
             continue;
         }
@@ -1617,25 +1898,44 @@ static uint64_t vpar__shm_lock(vpar__shm_slot *s) {
     }
 }
 
+/* Publishes the buffer written under the lock (a new version, wrapping
+   from VPAR__SHM_VERSION_MAX to 1, never to 0) and releases the lock. */
 static void vpar__shm_commit(vpar__shm_slot *s, uint64_t locked) {
-    uint64_t ver = locked >> 33, active = (locked >> 32) & 1u;
-    atomic_store_explicit(&s->vctl, ((ver + 1) << 33) | ((active ^ 1u) << 32), memory_order_release);
+    uint64_t ver = locked >> 1, active = locked & 1u;
+    uint64_t next = ver >= VPAR__SHM_VERSION_MAX ? 1 : ver + 1;
+    atomic_store_explicit(&s->vctl, (next << 1) | (active ^ 1u), memory_order_release);
+    atomic_store_explicit(&s->lock, 0, memory_order_release);
 }
 
 static void vpar__shm_unlock(vpar__shm_slot *s, uint64_t locked) {
-    atomic_store_explicit(&s->vctl, locked & ~(uint64_t)0xffffffffu, memory_order_release);
+    (void)locked;
+    atomic_store_explicit(&s->lock, 0, memory_order_release);
 }
 
 /* Consistent copy of the committed value; 0 if none was ever committed. */
 static int vpar__shm_read(const vpar_shmap *m, vpar__shm_slot *s, void *out, size_t size) {
     for (;;) {
         uint64_t v1 = atomic_load_explicit(&s->vctl, memory_order_acquire);
-        if ((v1 >> 33) == 0) return 0;
-        memcpy(out, vpar__shm_val(s, m, (unsigned)((v1 >> 32) & 1u)), size);
+        if ((v1 >> 1) == 0) return 0;
+        memcpy(out, vpar__shm_val(s, m, (unsigned)(v1 & 1u)), size);
         atomic_thread_fence(memory_order_acquire);
         uint64_t v2 = atomic_load_explicit(&s->vctl, memory_order_relaxed);
-        if ((v2 >> 33) == (v1 >> 33)) return 1;
+        if (v2 == v1) return 1;
     }
+}
+
+/* Test hooks (white-box tests only): set key's version; make key's lock
+   look held by process `pid` started at `start` ticks. */
+static inline void vpar__shm_test_set_version(vpar_shmap *m, const char *key, uint64_t ver) {
+    vpar__shm_slot *s;
+    if (vpar__shm_find(m, key, strlen(key), 0, &s, "vpar__shm_test_set_version") != VPAR_OK) return;
+    uint64_t v = atomic_load_explicit(&s->vctl, memory_order_relaxed);
+    atomic_store_explicit(&s->vctl, (ver << 1) | (v & 1u), memory_order_release);
+}
+static inline void vpar__shm_test_hold_lock(vpar_shmap *m, const char *key, pid_t pid, uint64_t start) {
+    vpar__shm_slot *s;
+    if (vpar__shm_find(m, key, strlen(key), 0, &s, "vpar__shm_test_hold_lock") != VPAR_OK) return;
+    atomic_store_explicit(&s->lock, vpar__owner_id(pid, start), memory_order_release);
 }
 
 static vpar_status vpar__shm_validate_desc(const vpar_shmap_desc *d, size_t *key_max,
@@ -1660,9 +1960,13 @@ VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out, const vpar_shmap_desc *
     size_t key_max = 0, value_size = 0;
     vpar_status s = vpar__shm_validate_desc(desc, &key_max, &value_size);
     if (s != VPAR_OK) return s;
-    size_t cap = desc->capacity, nslots = 8, key_bytes, val_stride, slot_bytes, slots_bytes, total;
-    while (nslots < cap + cap / 3 + 1) {
-        if (nslots > SIZE_MAX / 4) return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_shmap_create: capacity %zu too large", cap);
+    size_t cap = desc->capacity, nslots = 8, want_slots, key_bytes, val_stride, slot_bytes, slots_bytes, total;
+    /* Slots for a load factor of at most 3/4; the sum is checked, not
+       wrapped (a wrapped sum once gave 8 slots for any capacity). */
+    if (!vpar__add_size(cap, cap / 3 + 1, &want_slots))
+        return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_shmap_create: capacity %zu is too large", cap);
+    while (nslots < want_slots) {
+        if (nslots > SIZE_MAX / 4) return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_shmap_create: capacity %zu is too large", cap);
         nslots *= 2;
     }
     if (!vpar__add_size(key_max, 8, &key_bytes) || !vpar__add_size(value_size, 8, &val_stride))
@@ -1684,6 +1988,7 @@ VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out, const vpar_shmap_desc *
     void *p;
     if (desc->name) {
         if (!desc->keep_signals) vpar__install_signal_cleanup();
+        vpar__install_exit_cleanup();
         int fd = shm_open(desc->name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         if (fd < 0) {
             int err = errno;
@@ -1692,17 +1997,24 @@ VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out, const vpar_shmap_desc *
                                    "vpar_shmap_create: shm_open(\"%s\")", desc->name);
         }
         vpar__shm_register(desc->name);
-        if (ftruncate(fd, (off_t)total) != 0) {
-            int err = errno;
+        /* Reserve the pages now: ftruncate alone reserves nothing on tmpfs,
+           and a full /dev/shm would show up later as SIGBUS on first touch. */
+        int err = posix_fallocate(fd, 0, (off_t)total);
+        if (err == EOPNOTSUPP || err == EINVAL || err == ENOSYS)
+            err = ftruncate(fd, (off_t)total) == 0 ? 0 : errno;
+        if (err != 0) {
             close(fd);
             shm_unlink(desc->name);
             vpar__shm_unregister(desc->name);
             VPAR_FREE(m);
+            if (err == ENOSPC || err == EFBIG || err == ENOMEM)
+                return vpar_fail_errno(VPAR_ERR_NOSPACE, err,
+                                       "vpar_shmap_create: \"%s\": %zu bytes do not fit in /dev/shm", desc->name, total);
             return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: sizing \"%s\" to %zu bytes",
                                    desc->name, total);
         }
         p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        int err = errno;
+        err = errno;
         close(fd);
         if (p == MAP_FAILED) {
             shm_unlink(desc->name);
@@ -1817,7 +2129,7 @@ VPAR_API vpar_status vpar_shmap_put(vpar_shmap *m, const char *key, const void *
     s = vpar__shm_find(m, key, len, 1, &slot, "vpar_shmap_put");
     if (s != VPAR_OK) return s;
     uint64_t v = vpar__shm_lock(slot);
-    unsigned char *dst = vpar__shm_val(slot, m, (unsigned)(((v >> 32) & 1u) ^ 1u));
+    unsigned char *dst = vpar__shm_val(slot, m, (unsigned)((v & 1u) ^ 1u));
     if (size) memcpy(dst, value, size);
     memset(dst + size, 0, (size_t)m->h->value_size - size);
     vpar__shm_commit(slot, v);
@@ -1838,9 +2150,9 @@ VPAR_API vpar_status vpar_shmap_update(vpar_shmap *m, const char *key,
     s = vpar__shm_find(m, key, len, 1, &slot, "vpar_shmap_update");
     if (s != VPAR_OK) return s;
     uint64_t v = vpar__shm_lock(slot);
-    unsigned a = (unsigned)((v >> 32) & 1u);
+    unsigned a = (unsigned)(v & 1u);
     unsigned char *dst = vpar__shm_val(slot, m, a ^ 1u);
-    int existed = (v >> 33) != 0;
+    int existed = (v >> 1) != 0;
     if (existed) memcpy(dst, vpar__shm_val(slot, m, a), (size_t)m->h->value_size);
     else memset(dst, 0, (size_t)m->h->value_size);
     if (fn(user, dst, existed) == 0) vpar__shm_commit(slot, v);
@@ -1876,8 +2188,8 @@ VPAR_API size_t vpar_shmap_count(const vpar_shmap *m) {
     size_t n = 0;
     for (uint64_t i = 0; i < m->h->nslots; i++) {
         vpar__shm_slot *s = vpar__shm_slot_at(m, i);
-        if ((atomic_load_explicit(&s->state, memory_order_acquire) >> 32) == VPAR__S_READY &&
-            (atomic_load_explicit(&s->vctl, memory_order_acquire) >> 33) != 0)
+        if (VPAR__S_KIND(atomic_load_explicit(&s->state, memory_order_acquire)) == VPAR__S_READY &&
+            (atomic_load_explicit(&s->vctl, memory_order_acquire) >> 1) != 0)
             n++;
     }
     return n;
@@ -1892,7 +2204,7 @@ VPAR_API int vpar_shmap_foreach(const vpar_shmap *m, vpar_shmap_visit_fn fn, voi
     int rc = 0;
     for (uint64_t i = 0; i < m->h->nslots && rc == 0; i++) {
         vpar__shm_slot *s = vpar__shm_slot_at(m, i);
-        if ((atomic_load_explicit(&s->state, memory_order_acquire) >> 32) != VPAR__S_READY) continue;
+        if (VPAR__S_KIND(atomic_load_explicit(&s->state, memory_order_acquire)) != VPAR__S_READY) continue;
         if (!vpar__shm_read(m, s, buf, vs)) continue;
         rc = fn(user, vpar__shm_key(s, m), buf, vs);
     }
