@@ -36,6 +36,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +81,9 @@ static void read_sources(par_input *in, const par_options *o, int argc, char **a
 
 /* --dry-run: print every command ({%} is (seq - 1) % jobs + 1). */
 static int dry_run(const par_options *o, const par_input *in, const par_template *tpl,
-                   const unsigned char *skip, int jobs_for_slot) {
-    par_output out = {0};
+                   const par_template *tagtpl, const unsigned char *skip, int jobs_for_slot) {
+    par_output out;
+    par_output_init(&out);
     par_buf text = {0}, cmd = {0}, tag = {0}, tmp = {0};
     par_args av = {0};
     for (size_t s = 1; s <= in->njobs; s++) {
@@ -88,7 +91,11 @@ static int dry_run(const par_options *o, const par_input *in, const par_template
         par_input_job_args(in, &av, s);
         int slot = (int)((s - 1) % (size_t)(jobs_for_slot > 0 ? jobs_for_slot : 1)) + 1;
         par_render(&cmd, tpl, &av, s, slot, &tmp);
-        if (o->tag) {
+        if (tagtpl) {
+            par_render(&tag, tagtpl, &av, s, slot, &tmp);
+            par_buf_add(&text, tag.p, tag.n);
+            par_buf_addc(&text, '\t');
+        } else if (o->tag) {
             par_render_tag(&tag, &av);
             par_buf_add(&text, tag.p, tag.n);
         }
@@ -105,7 +112,72 @@ static int dry_run(const par_options *o, const par_input *in, const par_template
     return out.broken ? 255 : 0;
 }
 
+/* fds 0, 1 and 2 closed by whoever started us: put /dev/null there, or the
+   joblog or a pipe would become "stdout" and receive the jobs' output. */
+static void ensure_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd < 0) exit(255); /* cannot even say why: stderr is closed */
+        if (nfd != fd) { /* lower fds are open, so nfd == fd; be safe anyway */
+            dup2(nfd, fd);
+            close(nfd);
+        }
+    }
+}
+
+/* The input: the sources on the command line, or under --retry-failed the
+   failed commands of the joblog (job seq keeps its number; the others are
+   skipped). Returns the skip table (skip[seq]: do not run). */
+static unsigned char *setup_input(par_input *in, par_options *o, int argc, char **argv, int cmd0,
+                                  int cmdn, char ***failed, size_t *nfailed,
+                                  long long *joblog_valid) {
+    char err[512];
+    *joblog_valid = -1;
+    if (o->retry_failed) {
+        if (!o->joblog) par_die(255, "--retry-failed needs --joblog FILE");
+        *failed = par_joblog_load_failed(o->joblog, nfailed, joblog_valid);
+        par_source *s = par_input_add_source(in, 0);
+        for (size_t k = 1; k <= *nfailed; k++)
+            par_input_push(in, s, (*failed)[k] ? (*failed)[k] : (char *)"");
+        in->no_run_if_empty = 0;
+        in->max_args = -1;
+        o->resume_failed = 1; /* append to the log */
+        par_input_combine(in);
+        unsigned char *skip = par_xcalloc(in->njobs + 2, 1);
+        for (size_t k = 1; k <= in->njobs; k++) skip[k] = (*failed)[k] == NULL;
+        return skip;
+    }
+    if (par_colsep_compile(&in->colsep, o->colsep, err, sizeof err) < 0) par_die(255, "%s", err);
+    read_sources(in, o, argc, argv, cmd0, cmdn);
+    par_input_combine(in);
+    unsigned char *skip = par_xcalloc(in->njobs + 2, 1);
+    if ((o->resume || o->resume_failed) && !o->joblog)
+        par_die(255, "--resume and --resume-failed need --joblog FILE");
+    if (o->joblog && (o->resume || o->resume_failed))
+        *joblog_valid = par_joblog_load_skip(o->joblog, skip, in->njobs, o->resume_failed);
+    return skip;
+}
+
+/* The command template (no command under --retry-failed: the joblog's
+   commands run as they are) and the --tagstring template. */
+static void setup_templates(par_template *tpl, par_template *tagtpl, const par_options *o,
+                            char **words, int nwords) {
+    char err[512];
+    par_template_opts topts = {.quote = o->quote, .replace = o->replace};
+    if (topts.replace && !strcmp(topts.replace, "{}")) topts.replace = NULL;
+    if (par_template_build(tpl, words, o->retry_failed ? 0 : nwords, &topts, err, sizeof err) < 0)
+        par_die(255, "%s", err);
+    if (o->tagstring) {
+        par_template_opts tagopts = {.replace = topts.replace, .raw = 1};
+        char *tw[1] = {(char *)o->tagstring};
+        if (par_template_build(tagtpl, tw, 1, &tagopts, err, sizeof err) < 0)
+            par_die(255, "--tagstring: %s", err);
+    }
+}
+
 int main(int argc, char **argv) {
+    ensure_std_fds();
     par_options o;
     par_options_init(&o);
     int cmd0 = par_options_parse(&o, argc, argv);
@@ -119,14 +191,13 @@ int main(int argc, char **argv) {
     in.no_run_if_empty = o.no_run_if_empty;
     in.link = o.link;
     in.max_args = o.max_args;
-    char err[512];
-    if (par_colsep_compile(&in.colsep, o.colsep, err, sizeof err) < 0) par_die(255, "%s", err);
-    read_sources(&in, &o, argc, argv, cmd0, cmdn);
-    par_input_combine(&in);
-
-    par_template tpl = {0};
-    if (par_template_build(&tpl, argv + cmd0, cmdn - cmd0, o.quote, err, sizeof err) < 0)
-        par_die(255, "%s", err);
+    char **failed = NULL;
+    size_t nfailed = 0;
+    long long joblog_valid;
+    unsigned char *skip =
+        setup_input(&in, &o, argc, argv, cmd0, cmdn, &failed, &nfailed, &joblog_valid);
+    par_template tpl = {0}, tagtpl = {0};
+    setup_templates(&tpl, &tagtpl, &o, argv + cmd0, cmdn - cmd0);
 
     int jobs_for_slot = o.jobs_arg ? par_options_jobs(o.jobs_arg) : par_cpu_count();
     int jobs = jobs_for_slot;
@@ -134,24 +205,21 @@ int main(int argc, char **argv) {
     if ((size_t)jobs > in.njobs && in.njobs > 0) jobs = (int)in.njobs;
     if (jobs < 1) jobs = 1;
 
-    unsigned char *skip = par_xcalloc(in.njobs + 2, 1);
-    if ((o.resume || o.resume_failed) && !o.joblog)
-        par_die(255, "--resume and --resume-failed need --joblog FILE");
-    if (o.joblog && (o.resume || o.resume_failed))
-        par_joblog_load_skip(o.joblog, skip, in.njobs, o.resume_failed);
-
     int code;
+    const par_template *tagp = o.tagstring ? &tagtpl : NULL;
     if (o.dry_run) {
-        code = dry_run(&o, &in, &tpl, skip, jobs_for_slot);
+        code = dry_run(&o, &in, &tpl, tagp, skip, jobs_for_slot);
     } else {
         par_runner r;
-        par_runner_init(&r, &o, &in, &tpl, skip, in.njobs, jobs);
+        par_runner_init(&r, &o, &in, &tpl, tagp, skip, in.njobs, jobs, joblog_valid);
         code = par_runner_run(&r);
         par_runner_free(&r);
     }
     free(skip);
     par_template_free(&tpl);
+    par_template_free(&tagtpl);
     par_input_free(&in);
+    par_joblog_free_failed(failed, nfailed);
     par_options_free(&o);
     return code;
 }

@@ -97,7 +97,27 @@ void par_input_read_file(par_input *in, par_source *s, const char *path) {
 
 /* Groups: a run of linked sources. Records are the cartesian product of the
    groups, the last group varying fastest (GNU's order). */
+/* GNU's rule for an empty input source (`:::: /dev/null`, `seq 10 1`)
+   combined with non-empty ones: it gives one empty argument. When every
+   source is empty there are no jobs. */
+static void fill_empty_sources(par_input *in) {
+    static const char empty_arg[1] = "";
+    int any = 0;
+    for (size_t i = 0; i < in->nsrc; i++) any |= in->src[i].n > 0;
+    if (!any) return;
+    for (size_t i = 0; i < in->nsrc; i++) {
+        par_source *s = &in->src[i];
+        if (s->n) continue;
+        if (s->cap == 0) {
+            s->cap = 1;
+            s->v = par_xrealloc(s->v, sizeof *s->v);
+        }
+        s->v[s->n++] = (char *)empty_arg; /* never written through */
+    }
+}
+
 void par_input_combine(par_input *in) {
+    fill_empty_sources(in);
     free(in->grp);
     in->grp = par_xcalloc(in->nsrc, sizeof *in->grp);
     in->ngrp = 0;
@@ -118,10 +138,6 @@ void par_input_combine(par_input *in) {
             size_t n = in->src[gr->first + k].n;
             if (gr->recycle ? n > len : n < len) len = n;
         }
-        /* --link with an empty source gives nothing to recycle. */
-        if (gr->recycle)
-            for (size_t k = 0; k < gr->count; k++)
-                if (in->src[gr->first + k].n == 0) len = 0;
         gr->len = len;
         if (len && in->nrecords > SIZE_MAX / len) par_die(255, "too many combinations of inputs");
         in->nrecords *= len;

@@ -78,7 +78,9 @@ void par_input_split(par_input *in, par_source *s, char *data, size_t n);
 /* Reads FILE (or stdin for "-") whole into s. Exits 255 when it cannot. */
 void par_input_read_file(par_input *in, par_source *s, const char *path);
 
-/* Combines the sources into records and jobs (fills grp, nrecords, njobs). */
+/* Combines the sources into records and jobs (fills grp, nrecords, njobs).
+   An empty source among non-empty ones first gets one empty argument
+   (GNU's rule; under --link it is recycled like any shorter source). */
 void par_input_combine(par_input *in);
 /* The arguments of job `seq` (1-based, <= njobs) into a. */
 void par_input_job_args(const par_input *in, par_args *a, size_t seq);

@@ -30,24 +30,33 @@ static void usage(FILE *f) {
         "  -C, --colsep RE    split each input into columns {1} {2} ... (POSIX ERE)\n"
         "  -0, --null         arguments are separated by NUL; -d C: by character C\n"
         "  -r                 skip empty input lines\n"
+        "  --retry-failed     rerun the failed jobs of --joblog FILE (its commands)\n"
         "Replacement strings:\n"
         "  {}  {.}  {/}  {//}  {/.}  {#} (job number)  {%} (job slot)\n"
         "  {n} {n.} {n/} {n//} {n/.}  n-th argument (negative: from the end)\n"
         "  Without any replacement string, {} is appended to the command.\n"
+        "  -I STR             use STR instead of {}\n"
+        "  {= perl =} expressions are not supported (rejected with exit 255).\n"
         "Running:\n"
         "  -j, --jobs N|N%|+N|-N|0   jobs at a time (default: number of CPUs; 0: many)\n"
-        "  --dry-run          print the commands instead of running them\n"
+        "  --dry-run          print the commands instead of running them (--dryrun)\n"
         "  -k, --keep-order   print output in input order\n"
         "  --tag              prefix each output line with the arguments and a TAB\n"
-        "  --line-buffer      print whole lines as soon as they arrive\n"
+        "  --tagstring STR    prefix each output line with STR (replacement strings\n"
+        "                     allowed, not quoted) and a TAB\n"
+        "  --line-buffer      print whole lines as soon as they arrive (--lb, --linebuffer)\n"
         "  -u, --ungroup      do not capture output (fastest, lines may mix)\n"
         "  -q, --quote        quote the command (run it without shell expansion)\n"
         "  --timeout T        kill a job after T (s, m, h suffixes) or T% of the\n"
         "                     median runtime of the successful jobs so far\n"
         "  --retries N        run a failing job up to N times\n"
+        "  --delay T          wait T (s, m, h suffixes) between starting jobs\n"
+        "  --nice N           run the jobs at niceness N\n"
         "  --halt WHEN,WHY=N  now|soon, fail|success|done = N or N%\n"
         "  --joblog FILE      log each job (GNU format); --resume, --resume-failed\n"
-        "  --bar, --eta       progress on stderr\n"
+        "  --bar, --eta, --progress   progress on stderr\n"
+        "Shell: $PARALLEL_SHELL, else the shell vpar-parallel was started from\n"
+        "  (bash, dash, zsh, ksh ...), else $SHELL, else /bin/sh.\n"
         "  --will-cite        accepted and ignored\n"
         "  -h, --help         this help;  -V, --version  the version\n"
         "\n"
@@ -207,7 +216,8 @@ enum {
     OPT_JOBS = 1, OPT_KEEP, OPT_DRY, OPT_TAG, OPT_LB, OPT_UNGROUP, OPT_GROUP, OPT_MAXARGS,
     OPT_COLSEP, OPT_LINK, OPT_ARGFILE, OPT_NULL, OPT_DELIM, OPT_NOEMPTY, OPT_QUOTE,
     OPT_TIMEOUT, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_RETRIES, OPT_HALT, OPT_BAR,
-    OPT_ETA, OPT_IGNORE, OPT_HELP, OPT_VERSION
+    OPT_ETA, OPT_IGNORE, OPT_HELP, OPT_VERSION, OPT_REPLACE, OPT_TAGSTRING, OPT_DELAY,
+    OPT_RETRY_FAILED, OPT_PROGRESS, OPT_NICE
 };
 
 typedef struct optdef {
@@ -230,6 +240,11 @@ static const optdef opts[] = {
     {"retries", 0, 1, OPT_RETRIES}, {"halt", 0, 1, OPT_HALT}, {"halt-on-error", 0, 1, OPT_HALT},
     {"bar", 0, 0, OPT_BAR}, {"eta", 0, 0, OPT_ETA}, {"will-cite", 0, 0, OPT_IGNORE},
     {"no-notice", 0, 0, OPT_IGNORE}, {"help", 'h', 0, OPT_HELP}, {"version", 'V', 0, OPT_VERSION},
+    /* GNU's aliases and the cheap options */
+    {"dryrun", 0, 0, OPT_DRY}, {"linebuffer", 0, 0, OPT_LB}, {"line-buffered", 0, 0, OPT_LB},
+    {NULL, 'I', 1, OPT_REPLACE}, {"tagstring", 0, 1, OPT_TAGSTRING}, {"tag-string", 0, 1, OPT_TAGSTRING},
+    {"delay", 0, 1, OPT_DELAY}, {"retry-failed", 0, 0, OPT_RETRY_FAILED},
+    {"progress", 0, 0, OPT_PROGRESS}, {"nice", 0, 1, OPT_NICE},
     {NULL, 0, 0, 0}};
 
 int par_is_separator(const char *a) {
@@ -272,6 +287,20 @@ static void apply_opt(par_options *o, const optdef *d, const char *val, const ch
     case OPT_BAR: o->bar = 1; break;
     case OPT_ETA: o->eta = 1; break;
     case OPT_IGNORE: break;
+    case OPT_REPLACE:
+        if (!val[0]) par_die(255, "-I: the replacement string must not be empty");
+        o->replace = val;
+        break;
+    case OPT_TAGSTRING: o->tagstring = val; o->tag = 1; break;
+    case OPT_DELAY: o->delay_s = parse_time_units(val, "--delay"); break;
+    case OPT_RETRY_FAILED: o->retry_failed = 1; break;
+    case OPT_PROGRESS: o->progress = 1; break;
+    case OPT_NICE:
+        if (!par_parse_long(val, &v) || v < -20 || v > 19)
+            par_die(255, "--nice: '%s' is not a niceness (-20 .. 19)", val);
+        o->nice = (int)v;
+        o->nice_set = 1;
+        break;
     case OPT_HELP: usage(stdout); exit(0);
     case OPT_VERSION:
         printf(PAR_PROG " " VPAR_VERSION_STRING " (vpar; GNU parallel compatible subset)\n");

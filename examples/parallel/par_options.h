@@ -24,6 +24,13 @@ typedef struct par_options {
     double halt_pct;   /* fraction, 0 when a count was given */
     double halt_count; /* jobs */
     int bar, eta;
+    const char *replace;   /* -I STR: STR instead of {} */
+    const char *tagstring; /* --tagstring STR (implies --tag) */
+    double delay_s;        /* --delay: seconds between job starts */
+    int retry_failed;      /* --retry-failed: rerun the joblog's failed jobs */
+    int progress;          /* --progress */
+    int nice;              /* --nice N */
+    int nice_set;
     const char **argfiles; /* -a FILE, in order */
     size_t nargfiles;
 } par_options;

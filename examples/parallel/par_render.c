@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,16 +89,37 @@ size_t par_parse_rpl(const char *s, par_seg *sg) {
     return (size_t)(p - s);
 }
 
+/* The replacement string at s under opts, or 0. With -I, {} and the
+   positional forms ({1}, {-1}, {2.} ...) are not replacement strings. */
+static size_t match_rpl(const char *s, const par_template_opts *opts, par_seg *sg) {
+    if (opts->replace) {
+        size_t rl = strlen(opts->replace);
+        if (!strncmp(s, opts->replace, rl)) {
+            memset(sg, 0, sizeof *sg);
+            sg->kind = PAR_SEG_ARG;
+            sg->quote = 1;
+            return rl;
+        }
+    }
+    if (*s != '{') return 0;
+    size_t k = par_parse_rpl(s, sg);
+    if (k && opts->replace && sg->kind == PAR_SEG_ARG &&
+        (sg->mod == PAR_MOD_NONE || s[1] == '-' || (s[1] >= '0' && s[1] <= '9')))
+        return 0;
+    if (k && opts->raw) sg->quote = 0;
+    return k;
+}
+
 /* One command word: literal runs and replacement strings; returns 1 if it
    held a replacement string. */
-static int build_word(par_template *t, const char *word, int quote) {
+static int build_word(par_template *t, const char *word, const par_template_opts *opts) {
     int any = 0;
     const char *s = word, *lit = word;
     while (*s) {
         par_seg sg;
-        size_t k = *s == '{' ? par_parse_rpl(s, &sg) : 0;
+        size_t k = match_rpl(s, opts, &sg);
         if (k) {
-            add_lit(t, lit, (size_t)(s - lit), quote);
+            add_lit(t, lit, (size_t)(s - lit), opts->quote);
             add_seg(t, sg);
             any = 1;
             s += k;
@@ -106,21 +128,40 @@ static int build_word(par_template *t, const char *word, int quote) {
             s++;
         }
     }
-    add_lit(t, lit, (size_t)(s - lit), quote);
+    add_lit(t, lit, (size_t)(s - lit), opts->quote);
     /* -q keeps an empty word as an argument */
-    if (quote && !word[0]) add_lit(t, "''", 2, 0);
+    if (opts->quote && !word[0]) add_lit(t, "''", 2, 0);
     return any;
 }
 
-int par_template_build(par_template *t, char **words, int nwords, int quote, char *err,
-                       size_t errlen) {
-    (void)err;
-    (void)errlen;
+/* GNU's {= perl expression =} (also {=N ... =}): vpar-parallel has no Perl.
+   Looked for in the words joined by spaces, as GNU parses them. */
+static int has_perl_expr(char **words, int nwords, char *err, size_t errlen) {
+    par_buf all = {0};
+    for (int w = 0; w < nwords; w++) {
+        if (w) par_buf_addc(&all, ' ');
+        par_buf_adds(&all, words[w]);
+    }
+    const char *open = all.p ? strstr(all.p, "{=") : NULL;
+    const char *close = open ? strstr(open + 2, "=}") : NULL;
+    if (close)
+        snprintf(err, errlen,
+                 "'%.*s': {= perl expression =} replacement strings are not supported "
+                 "(vpar-parallel runs no Perl; see docs/parallel.md)",
+                 (int)(close + 2 - open) > 200 ? 200 : (int)(close + 2 - open), open);
+    par_buf_free(&all);
+    return close != NULL;
+}
+
+int par_template_build(par_template *t, char **words, int nwords, const par_template_opts *opts,
+                       char *err, size_t errlen) {
+    if (has_perl_expr(words, nwords, err, errlen)) return -1;
     int any = 0;
     for (int w = 0; w < nwords; w++) {
         if (w > 0) add_lit(t, " ", 1, 0);
-        any |= build_word(t, words[w], quote);
+        any |= build_word(t, words[w], opts);
     }
+    if (opts->raw) return 0;
     if (nwords == 0) {
         par_seg sg = {.kind = PAR_SEG_ARG, .quote = 0};
         add_seg(t, sg);

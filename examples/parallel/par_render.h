@@ -28,12 +28,19 @@ typedef struct par_template {
     size_t n, cap;
 } par_template;
 
-/* Parses the command words. quote: -q (the words' literal text is quoted
-   too). Without any replacement string " {}" is appended; without words
-   the argument itself is the command. Returns 0, or -1 with a message in
-   err. */
-int par_template_build(par_template *t, char **words, int nwords, int quote, char *err,
-                       size_t errlen);
+typedef struct par_template_opts {
+    int quote;           /* -q: the words' literal text is quoted too */
+    const char *replace; /* -I STR: STR means every argument; {} and the
+                            positional {n} forms are then literal text */
+    int raw;             /* --tagstring: values not quoted, nothing appended */
+} par_template_opts;
+
+/* Parses the command words (joined by spaces). Without any replacement
+   string " {}" is appended; without words the argument itself is the
+   command. A `{= ... =}` Perl expression is an error. Returns 0, or -1
+   with a message in err. */
+int par_template_build(par_template *t, char **words, int nwords, const par_template_opts *opts,
+                       char *err, size_t errlen);
 void par_template_free(par_template *t);
 
 /* Recognises a replacement string at s ("{...}"); fills sg and returns

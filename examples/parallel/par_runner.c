@@ -63,18 +63,27 @@ static void flush_ordered(par_runner *r) {
 
 static void progress(par_runner *r, int final) {
     const par_options *o = r->o;
-    if (!o->bar && !o->eta) return;
+    if (!o->bar && !o->eta && !o->progress) return;
     double t = par_now_mono();
     if (!final && t - r->bar_last < 0.1) return;
     r->bar_last = t;
-    if (r->bar_t0 == 0) r->bar_t0 = t;
+    if (r->bar_t0 == 0) {
+        r->bar_t0 = t;
+        if (o->progress)
+            par_out_printf(&r->out, 2, "\nComputers / CPU cores / Max jobs to run\n1:local / %d / %d\n"
+                           "\nComputer:jobs running/jobs completed/%%of started jobs/"
+                           "Average seconds to complete\n", par_cpu_count(), r->nslots);
+    }
     size_t total = r->to_run ? r->to_run : 1;
     size_t left = r->to_run > r->completed ? r->to_run - r->completed : 0;
     double avg = r->completed ? (t - r->bar_t0) / (double)r->completed : 0;
     double eta = avg * (double)left;
     char line[256];
     int pct = (int)(100.0 * (double)r->completed / (double)total);
-    if (o->eta) {
+    if (o->progress && !o->eta) {
+        snprintf(line, sizeof line, "\rlocal:%d/%zu/%d%%/%.1fs ", r->running, r->completed,
+                 r->started ? (int)(100.0 * (double)r->completed / (double)r->started) : 0, avg);
+    } else if (o->eta) {
         snprintf(line, sizeof line, "\rETA: %.0fs Left: %zu AVG: %.2fs  local:%d/%zu/100%%/%.1fs ",
                  eta, left, avg, r->running, r->completed, avg);
     } else {
@@ -88,22 +97,49 @@ static void progress(par_runner *r, int final) {
     if (final) par_write_all(&r->out, 2, "\n", 1);
 }
 
+/* Signals the job's process group while any process of it is left: the
+   group id cannot be reused while a member lives, and ESRCH means none
+   does (then it is never signalled again). */
+static void signal_group(par_job *j, int sig) {
+    if (j->pid <= 0 || j->group_gone) return;
+    if (kill(-j->pid, sig) < 0 && errno == ESRCH) j->group_gone = 1;
+}
+
 static void start_kill(par_job *j, double t) {
     if (j->kill_stage) return;
     j->kill_stage = 1;
-    if (j->pid > 0 && !j->reaped) kill(-j->pid, SIGTERM);
+    signal_group(j, SIGTERM);
     j->kill_next = t + 0.200;
 }
 
+/* Every 100 ms after the SIGKILL: SIGKILL again while the group lives;
+   once it is gone and the job's first process is reaped, pipes still open
+   belong to a process that left the group (setsid): stop waiting for them. */
+#define PAR_KILL_REPEAT 0.100
+
 /* GNU's TERM,200ms,TERM,100ms,TERM,50ms,KILL on the job's process group. */
 static void advance_kill(par_job *j, double t) {
-    if (!j->kill_stage || j->reaped || j->pid <= 0 || t < j->kill_next) return;
+    if (!j->kill_stage || j->pid <= 0 || t < j->kill_next) return;
     switch (j->kill_stage) {
-    case 1: kill(-j->pid, SIGTERM); j->kill_next = t + 0.100; j->kill_stage = 2; break;
-    case 2: kill(-j->pid, SIGTERM); j->kill_next = t + 0.050; j->kill_stage = 3; break;
-    case 3: kill(-j->pid, SIGKILL); j->kill_next = INFINITY; j->kill_stage = 4; break;
-    default: break;
+    case 1: signal_group(j, SIGTERM); j->kill_next = t + 0.100; j->kill_stage = 2; break;
+    case 2: signal_group(j, SIGTERM); j->kill_next = t + 0.050; j->kill_stage = 3; break;
+    default:
+        signal_group(j, SIGKILL);
+        j->kill_next = t + PAR_KILL_REPEAT;
+        j->kill_stage = 4;
+        if (j->group_gone && j->reaped) {
+            if (j->fd_out >= 0) { close(j->fd_out); j->fd_out = -1; }
+            if (j->fd_err >= 0) { close(j->fd_err); j->fd_err = -1; }
+        }
+        break;
     }
+}
+
+/* SIGKILL now (a second Ctrl-C, SIGQUIT, a fatal error). */
+static void kill_now(par_job *j, double t) {
+    j->kill_stage = 3;
+    j->kill_next = t;
+    advance_kill(j, t);
 }
 
 static void abort_all(par_runner *r, int exitcode) {
@@ -145,17 +181,17 @@ static void halt_check(par_runner *r, const par_job *j, int failed, int exitval,
     int have = 0;
     if (failed) {
         if (o->halt_why == PAR_WHY_FAIL) {
-            fprintf(stderr, PAR_PROG ": This job failed:\n%s\n", j->cmd.p);
+            par_out_printf(&r->out, 2, PAR_PROG ": This job failed:\n%s\n", j->cmd.p);
             limit = (double)r->failed;
             have = 1;
         }
     } else if (o->halt_why == PAR_WHY_SUCCESS) {
-        fprintf(stderr, PAR_PROG ": This job succeeded:\n%s\n", j->cmd.p);
+        par_out_printf(&r->out, 2, PAR_PROG ": This job succeeded:\n%s\n", j->cmd.p);
         limit = (double)(r->completed - r->failed);
         have = 1;
     }
     if (o->halt_why == PAR_WHY_DONE) {
-        fprintf(stderr, PAR_PROG ": This job finished:\n%s\n", j->cmd.p);
+        par_out_printf(&r->out, 2, PAR_PROG ": This job finished:\n%s\n", j->cmd.p);
         limit = (double)r->completed;
         have = 1;
     }
@@ -165,8 +201,9 @@ static void halt_check(par_runner *r, const par_job *j, int failed, int exitval,
     halt_set_exit(r, exitval, sig);
     if (o->halt_when == PAR_HALT_SOON) {
         if (!r->stop_starting && r->running > 0)
-            fprintf(stderr, PAR_PROG ": Starting no more jobs. Waiting for %d jobs to finish.\n",
-                    r->running);
+            par_out_printf(&r->out, 2,
+                           PAR_PROG ": Starting no more jobs. Waiting for %d jobs to finish.\n",
+                           r->running);
         r->stop_starting = 1;
     } else {
         abort_all(r, r->halt_exit & 0xff);
@@ -234,8 +271,14 @@ static void finish_job(par_runner *r, par_job *j) {
         free_job(r, j);
         return;
     }
-    par_joblog_write(&r->jl, j->seq, j->t_real, runtime, j->received, exitval, sig, j->cmd.p,
-                     j->cmd.n);
+    if (par_joblog_write(&r->jl, j->seq, j->t_real, runtime, j->received, exitval, sig, j->cmd.p,
+                         j->cmd.n) < 0) {
+        /* not logged, so not finished: neither printed nor counted, and
+           --resume runs it again; the run fails */
+        free_job(r, j);
+        abort_all(r, 255);
+        return;
+    }
     if (r->o->timeout_pct > 0 && !failed) par_median_add(&r->med, runtime);
     r->completed++;
     if (failed) r->failed++;
@@ -291,7 +334,13 @@ static void start_job(par_runner *r) {
     par_job *j = claim_slot(r, &slot);
     par_input_job_args(r->in, &r->av, j->seq);
     par_render(&j->cmd, r->tpl, &r->av, j->seq, slot + 1, &r->tmp);
-    if (r->o->tag) par_render_tag(&j->tag, &r->av);
+    if (r->tagtpl) {
+        par_render(&j->tag, r->tagtpl, &r->av, j->seq, slot + 1, &r->tmp);
+        par_buf_addc(&j->tag, '\t');
+    } else if (r->o->tag) {
+        par_render_tag(&j->tag, &r->av);
+    }
+    if (r->o->delay_s > 0) r->next_start = par_now_mono() + r->o->delay_s;
 
     par_spawned res;
     if (par_spawn_job(&r->sp, j->cmd.p, j->seq, slot + 1, !r->o->ungroup, &res) < 0) {
@@ -365,20 +414,19 @@ static void handle_signals(par_runner *r) {
         case SIGCHLD: break; /* reaped below */
         case SIGHUP:
             if (!r->stop_starting && r->running > 0)
-                fprintf(stderr, PAR_PROG ": SIGHUP received. No new jobs will be started. "
-                        "Waiting for %d jobs to finish.\n", r->running);
+                par_out_printf(&r->out, 2, PAR_PROG ": SIGHUP received. No new jobs will be "
+                               "started. Waiting for %d jobs to finish.\n", r->running);
             r->stop_starting = 1;
             break;
         case SIGINT:
         case SIGTERM:
-            if (r->sigint_count++ == 0) {
-                abort_all(r, 255);
-            } else {
-                /* second signal: no more patience */
+        case SIGQUIT:
+            r->by_signal = 1;
+            abort_all(r, 255);
+            /* a second signal, or SIGQUIT: no more patience */
+            if (r->sigint_count++ > 0 || si.ssi_signo == SIGQUIT)
                 for (int i = 0; i < r->nslots; i++)
-                    if (r->jobs[i].active && r->jobs[i].pid > 0 && !r->jobs[i].reaped)
-                        kill(-r->jobs[i].pid, SIGKILL);
-            }
+                    if (r->jobs[i].active) kill_now(&r->jobs[i], par_now_mono());
             r->abort_exit = 255;
             break;
         default: break;
@@ -400,11 +448,11 @@ static void check_timeouts(par_runner *r, double t) {
     if (limit <= 0) return;
     for (int i = 0; i < r->nslots; i++) {
         par_job *j = &r->jobs[i];
-        if (!j->active || j->reaped || j->pid <= 0 || j->kill_stage) continue;
+        if (!j->active || j->pid <= 0 || j->kill_stage) continue;
         if (t - j->t_start >= limit) {
             j->timed_out = 1;
-            fprintf(stderr, PAR_PROG ": Warning: This job was killed because it timed out:\n"
-                    PAR_PROG ": Warning: %s\n", j->cmd.p);
+            par_out_printf(&r->out, 2, PAR_PROG ": Warning: This job was killed because it "
+                           "timed out:\n" PAR_PROG ": Warning: %s\n", j->cmd.p);
             start_kill(j, t);
         }
     }
@@ -415,10 +463,15 @@ static int next_wakeup_ms(const par_runner *r, double t) {
     double limit = timeout_limit(r);
     for (int i = 0; i < r->nslots; i++) {
         const par_job *j = &r->jobs[i];
-        if (!j->active || j->reaped || j->pid <= 0) continue;
-        if (j->kill_stage && j->kill_stage < 4 && j->kill_next < next) next = j->kill_next;
+        if (!j->active || j->pid <= 0) continue;
+        if (j->kill_stage && !(j->group_gone && j->fd_out < 0 && j->fd_err < 0) &&
+            j->kill_next < next)
+            next = j->kill_next;
         if (!j->kill_stage && limit > 0 && j->t_start + limit < next) next = j->t_start + limit;
     }
+    if (r->o->delay_s > 0 && !r->stop_starting && r->running < r->nslots &&
+        r->next_start < next && (r->retry_n || r->next_seq <= r->total))
+        next = r->next_start;
     if (next == INFINITY) return -1;
     double ms = (next - t) * 1000.0;
     if (ms < 0) return 0;
@@ -434,12 +487,17 @@ static void finish_done_jobs(par_runner *r) {
     }
 }
 
-/* Fills pf with the signalfd and every open pipe; returns the count. */
+/* Fills pf with the signalfd, our stdout/stderr when output is queued
+   (who = -2, -3) and every open pipe; returns the count. */
 static int build_pollset(par_runner *r, struct pollfd *pf, int *who) {
     int n = 0;
     pf[n].fd = r->sigfd;
     pf[n].events = POLLIN;
     who[n++] = -1;
+    for (int fd = 1; fd <= 2; fd++) {
+        int ofd = par_output_poll_fd(&r->out, fd);
+        if (ofd >= 0) { pf[n].fd = ofd; pf[n].events = POLLOUT; who[n++] = -1 - fd; }
+    }
     for (int i = 0; i < r->nslots; i++) {
         par_job *j = &r->jobs[i];
         if (!j->active) continue;
@@ -449,25 +507,45 @@ static int build_pollset(par_runner *r, struct pollfd *pf, int *who) {
     return n;
 }
 
+/* Output queued for a stalled stdout stops new jobs above this. */
+#define PAR_OUT_HIGH_WATER (16u << 20)
+
+static int may_start(par_runner *r) {
+    return !r->stop_starting && r->running < r->nslots && have_next_job(r) &&
+           par_output_pending(&r->out) < PAR_OUT_HIGH_WATER &&
+           (r->o->delay_s <= 0 || par_now_mono() >= r->next_start);
+}
+
+/* Done: no job running, none to start, and the queued output written
+   (or given up: stdout broken, or a terminating signal). */
+static int loop_done(par_runner *r) {
+    if (r->running > 0) return 0;
+    if (!r->stop_starting && have_next_job(r)) return 0;
+    return r->by_signal || par_output_pending(&r->out) == 0;
+}
+
+static void dispatch(par_runner *r, const struct pollfd *pf, const int *who, int n) {
+    for (int k = 1; k < n; k++) {
+        if (!pf[k].revents) continue;
+        if (who[k] < -1) par_output_flush(&r->out, -1 - who[k]);
+        else read_fd(r, &r->jobs[who[k] / 2], who[k] & 1);
+    }
+    if (pf[0].revents) handle_signals(r);
+}
+
 static void run_loop(par_runner *r) {
-    struct pollfd *pf = par_xcalloc((size_t)r->nslots * 2 + 1, sizeof *pf);
-    int *who = par_xcalloc((size_t)r->nslots * 2 + 1, sizeof *who);
+    size_t cap = (size_t)r->nslots * 2 + 3;
+    struct pollfd *pf = par_xcalloc(cap, sizeof *pf);
+    int *who = par_xcalloc(cap, sizeof *who);
     for (;;) {
-        while (!r->stop_starting && r->running < r->nslots && have_next_job(r)) start_job(r);
+        while (may_start(r)) start_job(r);
         /* jobs whose spawn failed are complete right away */
         finish_done_jobs(r);
-        if (r->running == 0) {
-            if (r->stop_starting || !have_next_job(r)) break;
-            continue;
-        }
+        if (loop_done(r)) break;
         int n = build_pollset(r, pf, who);
         int pr = poll(pf, (nfds_t)n, next_wakeup_ms(r, par_now_mono()));
         if (pr < 0 && errno != EINTR) par_die(255, "poll: %s", strerror(errno));
-        if (pr > 0) {
-            for (int k = 1; k < n; k++)
-                if (pf[k].revents) read_fd(r, &r->jobs[who[k] / 2], who[k] & 1);
-            if (pf[0].revents) handle_signals(r);
-        }
+        if (pr > 0) dispatch(r, pf, who, n);
         double t = par_now_mono();
         check_timeouts(r, t);
         for (int i = 0; i < r->nslots; i++)
@@ -479,16 +557,28 @@ static void run_loop(par_runner *r) {
     free(who);
 }
 
+/* The fatal-error hook: SIGKILL to every job's process group, so that no
+   job outlives the runner. */
+static void kill_all_jobs(void *ctx) {
+    par_runner *r = ctx;
+    double t = par_now_mono();
+    for (int i = 0; i < r->nslots; i++)
+        if (r->jobs[i].active) kill_now(&r->jobs[i], t);
+}
+
 /* Signals arrive through a signalfd; SIGCHLD must not be ignored or
    children would be reaped behind our back. */
 static void setup_signals(par_runner *r) {
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
+    /* a full joblog must give EFBIG (a clear error), not kill the runner */
+    r->xfsz_default = signal(SIGXFSZ, SIG_IGN) == SIG_DFL;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGQUIT);
     sigaddset(&mask, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &mask, &r->orig_mask) < 0)
         par_die(255, "sigprocmask: %s", strerror(errno));
@@ -497,11 +587,13 @@ static void setup_signals(par_runner *r) {
 }
 
 void par_runner_init(par_runner *r, const par_options *o, const par_input *in,
-                     const par_template *tpl, const unsigned char *skip, size_t total, int jobs) {
+                     const par_template *tpl, const par_template *tagtpl, const unsigned char *skip, size_t total, int jobs,
+                     long long joblog_valid) {
     memset(r, 0, sizeof *r);
     r->o = o;
     r->in = in;
     r->tpl = tpl;
+    r->tagtpl = tagtpl;
     r->skip = skip;
     r->total = total;
     r->next_seq = 1;
@@ -509,16 +601,31 @@ void par_runner_init(par_runner *r, const par_options *o, const par_input *in,
     r->sigfd = -1;
     for (size_t s = 1; s <= total; s++) r->to_run += !skip[s];
     par_median_init(&r->med);
-    par_joblog_open(&r->jl, o->joblog, o->resume || o->resume_failed);
+    par_joblog_open(&r->jl, o->joblog, o->resume || o->resume_failed, joblog_valid);
     setup_signals(r);
     sigset_t def;
     sigemptyset(&def);
     sigaddset(&def, SIGPIPE);
+    if (r->xfsz_default) sigaddset(&def, SIGXFSZ);
     par_spawner_init(&r->sp, &r->orig_mask, &def);
+    if (o->nice_set) par_spawner_set_nice(&r->sp, o->nice);
     r->nslots = jobs;
     r->jobs = par_xcalloc((size_t)jobs, sizeof *r->jobs);
     for (int k = 0; k < jobs; k++) r->jobs[k].fd_out = r->jobs[k].fd_err = -1;
     r->scratch = par_xrealloc(NULL, SCRATCH_SIZE);
+    par_output_init_async(&r->out);
+}
+
+/* Writes what is still queued (-k blocks flushed at the end, the final
+   progress line), still hearing SIGINT/SIGTERM. */
+static void drain_output(par_runner *r) {
+    struct pollfd pf[3];
+    int who[3];
+    while (!r->by_signal && par_output_pending(&r->out) > 0) {
+        int n = build_pollset(r, pf, who);
+        if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR) break;
+        dispatch(r, pf, who, n);
+    }
 }
 
 /* GNU parallel's exit status. */
@@ -540,9 +647,12 @@ static int exit_code(const par_runner *r) {
 }
 
 int par_runner_run(par_runner *r) {
+    par_set_fatal_hook(kill_all_jobs, r);
     run_loop(r);
+    par_set_fatal_hook(NULL, NULL);
     if (r->o->keep) flush_ordered(r);
     progress(r, 1);
+    if (!r->by_signal) drain_output(r);
     int code = exit_code(r);
     par_joblog_close(&r->jl);
     return code;
@@ -569,6 +679,7 @@ void par_runner_free(par_runner *r) {
     par_buf_free(&r->tmp);
     par_median_free(&r->med);
     par_spawner_free(&r->sp);
+    par_output_free(&r->out);
     if (r->sigfd >= 0) close(r->sigfd);
     r->sigfd = -1;
 }

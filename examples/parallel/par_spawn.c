@@ -146,6 +146,55 @@ static void setup_env(par_spawner *sp) {
     sp->envp[k] = NULL;
 }
 
+/* Shells that take `-c LINE` with POSIX quoting (what GNU's quoting of
+   arguments produces). csh, tcsh and fish are not among them. */
+static int posix_shell_name(const char *path) {
+    static const char *const names[] = {"sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh",
+                                        "pdksh", "ash", "yash", "posh", "lksh", NULL};
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    for (const char *const *n = names; *n; n++)
+        if (!strcmp(b, *n)) return 1;
+    return 0;
+}
+
+/* The parent of pid from /proc/<pid>/stat; 0 when unknown. */
+static pid_t parent_of(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* after "pid (comm)" */
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1) return 0;
+    return (pid_t)ppid;
+}
+
+/* GNU parallel's choice of shell: $PARALLEL_SHELL, else the nearest
+   ancestor process that is a (POSIX) shell, else $SHELL, else /bin/sh. */
+static char *choose_shell(void) {
+    const char *psh = getenv("PARALLEL_SHELL");
+    if (psh && *psh) return par_xstrdup(psh);
+    pid_t pid = getppid();
+    for (int depth = 0; depth < 16 && pid > 1; depth++) {
+        char path[64], exe[4096];
+        snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+        ssize_t n = readlink(path, exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = 0;
+            if (posix_shell_name(exe) && access(exe, X_OK) == 0) return par_xstrdup(exe);
+        }
+        pid = parent_of(pid);
+    }
+    const char *sh = getenv("SHELL");
+    if (sh && *sh == '/' && posix_shell_name(sh) && access(sh, X_OK) == 0) return par_xstrdup(sh);
+    return par_xstrdup("/bin/sh");
+}
+
 void par_spawner_init(par_spawner *sp, const sigset_t *mask, const sigset_t *defaults) {
     memset(sp, 0, sizeof *sp);
     sp->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -158,8 +207,7 @@ void par_spawner_init(par_spawner *sp, const sigset_t *mask, const sigset_t *def
     if (rc == 0) rc = posix_spawnattr_setsigmask(&sp->attr, mask);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&sp->attr, defaults);
     if (rc != 0) par_die(255, "posix_spawnattr: %s", strerror(rc));
-    const char *psh = getenv("PARALLEL_SHELL");
-    sp->shell = (char *)(psh && *psh ? psh : "/bin/sh");
+    sp->shell = choose_shell();
     setup_env(sp);
 }
 
@@ -167,11 +215,42 @@ void par_spawner_free(par_spawner *sp) {
     posix_spawnattr_destroy(&sp->attr);
     if (sp->devnull >= 0) close(sp->devnull);
     free(sp->envp);
+    free(sp->shell);
+    free(sp->nice_argv);
+    par_buf_free(&sp->nice_argv_store);
     free(sp->argv);
     par_buf_free(&sp->words);
     par_buf_free(&sp->last_name);
     par_buf_free(&sp->last_path);
     sp->devnull = -1;
+}
+
+void par_spawner_set_nice(par_spawner *sp, int niceness) {
+    sp->nice_set = 1;
+    snprintf(sp->nice_arg, sizeof sp->nice_arg, "%d", niceness);
+}
+
+/* argv prefixed with nice -n N when --nice is set. */
+static char **with_nice(par_spawner *sp, char **argv) {
+    if (!sp->nice_set) return argv;
+    size_t n = 0;
+    while (argv[n]) n++;
+    if (n + 4 > sp->nice_argv_cap) {
+        sp->nice_argv_cap = 2 * (n + 4);
+        sp->nice_argv = par_xrealloc(sp->nice_argv, sp->nice_argv_cap * sizeof *sp->nice_argv);
+    }
+    sp->nice_argv[0] = "nice";
+    sp->nice_argv[1] = "-n";
+    sp->nice_argv[2] = sp->nice_arg;
+    for (size_t k = 0; k <= n; k++) sp->nice_argv[3 + k] = argv[k];
+    return sp->nice_argv;
+}
+
+static int spawn_argv(par_spawner *sp, pid_t *pid, const char *exe, int search,
+                      const posix_spawn_file_actions_t *fa, char **argv) {
+    if (sp->nice_set) return posix_spawnp(pid, "nice", fa, &sp->attr, with_nice(sp, argv), sp->envp);
+    if (search) return posix_spawnp(pid, exe, fa, &sp->attr, argv, sp->envp);
+    return posix_spawn(pid, exe, fa, &sp->attr, argv, sp->envp);
 }
 
 const char *par_spawn_argv0(const par_spawner *sp) { return sp->argv ? sp->argv[0] : ""; }
@@ -200,11 +279,10 @@ int par_spawn_job(par_spawner *sp, const char *cmd, size_t seq, int slot, int ca
     pid_t pid = 0;
     if (par_split_simple(cmd, &sp->words, &sp->argv, &sp->argv_cap)) {
         const char *exe = resolve_cached(sp, sp->argv[0]);
-        if (exe) rc = posix_spawn(&pid, exe, &fa, &sp->attr, sp->argv, sp->envp);
-        else rc = posix_spawnp(&pid, sp->argv[0], &fa, &sp->attr, sp->argv, sp->envp);
+        rc = spawn_argv(sp, &pid, exe ? exe : sp->argv[0], !exe, &fa, sp->argv);
     } else {
         char *sh_argv[] = {sp->shell, "-c", (char *)cmd, NULL};
-        rc = posix_spawn(&pid, sp->shell, &fa, &sp->attr, sh_argv, sp->envp);
+        rc = spawn_argv(sp, &pid, sp->shell, 0, &fa, sh_argv);
         if (rc) {
             posix_spawn_file_actions_destroy(&fa);
             par_die(255, "cannot run the shell %s: %s", sp->shell, strerror(rc));

@@ -24,6 +24,13 @@ typedef struct par_spawner {
     /* PATH lookup cache (the last name looked up) */
     par_buf last_name, last_path;
     int last_ok;
+    /* --nice: jobs run as `nice -n N ...` (set before the job's first
+       instruction, unlike a setpriority() after the spawn) */
+    int nice_set;
+    char nice_arg[16];
+    par_buf nice_argv_store;
+    char **nice_argv;
+    size_t nice_argv_cap;
 } par_spawner;
 
 typedef struct par_spawned {
@@ -34,9 +41,13 @@ typedef struct par_spawned {
 
 /* Prepares spawning: job signal mask `mask` (the caller's mask before it
    blocked its signals), default dispositions for the signals in `defaults`,
-   the shell ($PARALLEL_SHELL or /bin/sh). Fatal on errors. */
+   the shell (GNU's rule: $PARALLEL_SHELL, else the nearest ancestor
+   process that is a POSIX shell, else $SHELL, else /bin/sh). Fatal on
+   errors. */
 void par_spawner_init(par_spawner *sp, const sigset_t *mask, const sigset_t *defaults);
 void par_spawner_free(par_spawner *sp);
+/* Runs every job under `nice -n niceness`. */
+void par_spawner_set_nice(par_spawner *sp, int niceness);
 
 /* Starts cmd as job seq in slot. capture: stdout/stderr on new pipes.
    Returns 0 (res->pid > 0 started; res->pid == 0 the program could not be

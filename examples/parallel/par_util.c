@@ -67,6 +67,13 @@ void *par_xcalloc(size_t n, size_t sz) {
     return q;
 }
 
+char *par_xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = par_xrealloc(NULL, n);
+    memcpy(p, s, n);
+    return p;
+}
+
 void par_buf_reserve(par_buf *b, size_t extra) {
     if (b->n + extra + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;

@@ -23,6 +23,7 @@ void par_set_fatal_hook(void (*fn)(void *ctx), void *ctx);
 /* realloc/calloc that die with "out of memory" instead of returning NULL. */
 void *par_xrealloc(void *p, size_t n);
 void *par_xcalloc(size_t n, size_t sz);
+char *par_xstrdup(const char *s);
 
 /* A growable byte buffer, always NUL-terminated once it holds anything. */
 typedef struct par_buf {
