@@ -42,3 +42,10 @@ if(VPAR_BASH)
                    ${PROJECT_SOURCE_DIR}/bench/run_all.sh)
   set_tests_properties(bench_run_all PROPERTIES TIMEOUT 120)
 endif()
+
+# Unit tests of vpar-parallel's pure parts (rendering, input combination,
+# --colsep, joblog reader, median): run without GNU parallel.
+if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING)
+  vpar_add_test(test_parallel_core SOURCES test_parallel_core.c LIBS vpar_parallel_core
+                LABELS parallel TIMEOUT 60)
+endif()
