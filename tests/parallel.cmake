@@ -49,3 +49,15 @@ if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROS
   vpar_add_test(test_parallel_core SOURCES test_parallel_core.c LIBS vpar_parallel_core
                 LABELS parallel TIMEOUT 60)
 endif()
+
+# vpar-parallel's options one by one (issue 18), on vpar-parallel alone.
+if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING
+   AND NOT VPAR_SANITIZER STREQUAL "tsan")
+  find_program(VPAR_BASH bash)
+  if(VPAR_BASH)
+    add_test(NAME parallel_options
+             COMMAND ${VPAR_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/parallel_options.sh
+                     $<TARGET_FILE:vpar-parallel>)
+    set_tests_properties(parallel_options PROPERTIES TIMEOUT 300 LABELS "parallel")
+  endif()
+endif()

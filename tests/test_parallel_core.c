@@ -195,7 +195,10 @@ static void jobs_string(par_input *in, char *out, size_t cap) {
 static par_source *src(par_input *in, int linked, const char *list) {
     par_source *s = par_input_add_source(in, linked);
     if (!list) return s;
-    char *copy = strdup(list), *save = NULL; /* leaked on purpose: args point into it */
+    char *copy = strdup(list), *save = NULL;
+    /* owned by in like a file's contents: par_input_free frees it */
+    in->filebufs = realloc(in->filebufs, (in->nfilebufs + 1) * sizeof *in->filebufs);
+    in->filebufs[in->nfilebufs++] = copy;
     for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
         par_input_push(in, s, t);
     return s;

@@ -217,7 +217,7 @@ enum {
     OPT_COLSEP, OPT_LINK, OPT_ARGFILE, OPT_NULL, OPT_DELIM, OPT_NOEMPTY, OPT_QUOTE,
     OPT_TIMEOUT, OPT_JOBLOG, OPT_RESUME, OPT_RESUME_FAILED, OPT_RETRIES, OPT_HALT, OPT_BAR,
     OPT_ETA, OPT_IGNORE, OPT_HELP, OPT_VERSION, OPT_REPLACE, OPT_TAGSTRING, OPT_DELAY,
-    OPT_RETRY_FAILED, OPT_PROGRESS, OPT_NICE
+    OPT_RETRY_FAILED, OPT_PROGRESS, OPT_NICE, OPT_NO_KEEP
 };
 
 typedef struct optdef {
@@ -244,7 +244,8 @@ static const optdef opts[] = {
     {"dryrun", 0, 0, OPT_DRY}, {"linebuffer", 0, 0, OPT_LB}, {"line-buffered", 0, 0, OPT_LB},
     {NULL, 'I', 1, OPT_REPLACE}, {"tagstring", 0, 1, OPT_TAGSTRING}, {"tag-string", 0, 1, OPT_TAGSTRING},
     {"delay", 0, 1, OPT_DELAY}, {"retry-failed", 0, 0, OPT_RETRY_FAILED},
-    {"progress", 0, 0, OPT_PROGRESS}, {"nice", 0, 1, OPT_NICE},
+    {"progress", 0, 0, OPT_PROGRESS}, {"nice", 0, 1, OPT_NICE}, {"jl", 0, 1, OPT_JOBLOG},
+    {"no-keep-order", 0, 0, OPT_NO_KEEP},
     {NULL, 0, 0, 0}};
 
 int par_is_separator(const char *a) {
@@ -256,6 +257,7 @@ static void apply_opt(par_options *o, const optdef *d, const char *val, const ch
     switch (d->id) {
     case OPT_JOBS: o->jobs_arg = val; break;
     case OPT_KEEP: o->keep = 1; break;
+    case OPT_NO_KEEP: o->keep = 0; break;
     case OPT_DRY: o->dry_run = 1; break;
     case OPT_TAG: o->tag = 1; break;
     case OPT_LB: o->line_buffer = 1; break;

@@ -340,7 +340,6 @@ static void start_job(par_runner *r) {
     } else if (r->o->tag) {
         par_render_tag(&j->tag, &r->av);
     }
-    if (r->o->delay_s > 0) r->next_start = par_now_mono() + r->o->delay_s;
 
     par_spawned res;
     if (par_spawn_job(&r->sp, j->cmd.p, j->seq, slot + 1, !r->o->ungroup, &res) < 0) {
@@ -351,6 +350,7 @@ static void start_job(par_runner *r) {
     }
     j->t_start = par_now_mono();
     j->t_real = par_now_real();
+    if (r->o->delay_s > 0) r->next_start = j->t_start + r->o->delay_s;
     j->fd_out = res.fd_out;
     j->fd_err = res.fd_err;
     if (res.pid == 0) {

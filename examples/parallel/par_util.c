@@ -4,8 +4,9 @@
 #endif
 #include "par_util.h"
 
+#include "excommon.h"
+
 #include <errno.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,11 +121,7 @@ void par_buf_printf(par_buf *b, const char *fmt, ...) {
     b->n += (size_t)k;
 }
 
-double par_now_mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+double par_now_mono(void) { return vpar_ex_now(); }
 
 double par_now_real(void) {
     struct timespec ts;
@@ -141,15 +138,7 @@ int par_parse_long(const char *s, long *out) {
     return 1;
 }
 
-int par_cpu_count(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0) return n;
-    }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
+int par_cpu_count(void) { return vpar_ex_cpu_count(); }
 
 int par_fd_job_limit(void) {
     struct rlimit rl;

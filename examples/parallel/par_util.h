@@ -40,14 +40,16 @@ void par_buf_clear(par_buf *b);
 void par_buf_free(par_buf *b);
 void par_buf_printf(par_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Seconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */
+/* Seconds on CLOCK_MONOTONIC (examples/common's vpar_ex_now) /
+   CLOCK_REALTIME. */
 double par_now_mono(void);
 double par_now_real(void);
 
 /* Whole-string base-10 long: 1 on success, 0 when s is not a number. */
 int par_parse_long(const char *s, long *out);
 
-/* CPUs this process may run on (the affinity mask), at least 1. */
+/* CPUs this process may run on (the affinity mask), at least 1
+   (examples/common's vpar_ex_cpu_count). */
 int par_cpu_count(void);
 /* Upper bound for -j0 and huge -j: two pipes per job plus spare fds,
    from RLIMIT_NOFILE, capped at 4096. */
