@@ -46,6 +46,10 @@ static void setup_async(par_outq *s, int fd) {
 
 void par_output_init_async(par_output *out) {
     par_output_init(out);
+    struct stat a, b;
+    if (fstat(1, &a) == 0 && fstat(2, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+        !S_ISREG(a.st_mode))
+        out->same12 = 1;
     for (int fd = 1; fd <= 2; fd++) setup_async(&out->s[fd], fd);
 }
 
@@ -93,6 +97,7 @@ static ssize_t try_write(par_output *out, int fd, const char *p, size_t n) {
 }
 
 void par_write_all(par_output *out, int fd, const char *p, size_t n) {
+    if (fd == 2 && out->same12) fd = 1;
     par_outq *s = &out->s[fd];
     if (n == 0 || s->dead) return;
     if (s->q.n == s->off) { /* nothing queued: write directly */

@@ -29,6 +29,8 @@ typedef struct par_outq {
 typedef struct par_output {
     int broken; /* writing our stdout failed (EPIPE: the reader went away) */
     par_outq s[3]; /* [1] stdout, [2] stderr */
+    int same12;    /* stdout and stderr are one pipe/tty/socket (2>&1): one
+                      queue, so a job's stdout block stays before its stderr */
 } par_output;
 
 /* Blocking output on fds 1 and 2 (what --dry-run uses). */
