@@ -156,6 +156,13 @@ same "{%} with -j1" -- -k -j1 echo {%} {} ::: a b c
 same "not a replacement string" -- -k --dry-run echo '{ }' '{x}' '{a.}' ::: a
 same "{0} is {}, {00} empty" -- -k --dry-run echo {0} {0.} {00} {-0} ::: a.x ::: b.y
 same "-q" -- -k -q echo 'a  b' '$HOME' {} ::: 1 '2 3'
+# man parallel ({}): "The exception is if the command starts with a
+# replacement string; then the string is not quoted."
+same "command starts with {}" -- -k --dry-run {} x ::: 'echo a b' 'c d'
+same "first word holds {}" -- -k --dry-run 'x{}' 'y{}' ::: 'a b'
+same "{#} first" -- -k --dry-run '{#}' '{}' ::: 'a b'
+same "leading blank: quoted" -- -k --dry-run ' {} x' ::: 'a b'
+same "command from the argument" -- -k {} ::: 'echo a  b' 'printf "%s\n" x'
 same "-I" -- -k -I ,, echo ,, {} {.} {/} {1} ::: a.b/c.d e
 same "-I in a word" -- -k --dry-run -I XX echo preXXpost ::: 'a b'
 same "--dryrun" -- -k --dryrun echo {.} ::: a.b 'c d'

@@ -129,6 +129,21 @@ START_TEST(test_append_and_special) {
     got = render_job(w4, 5, &o, &in, 2, 1);
     ck_assert_str_eq(got, "echo { } {x} {a.} c");
     free(got);
+    /* man parallel ({}): "The exception is if the command starts with a
+       replacement string; then the string is not quoted" (GNU: no value of
+       such a command is quoted) */
+    char *w5[] = {"{}", "x"};
+    got = render_job(w5, 2, &o, &in, 1, 1);
+    ck_assert_str_eq(got, "a b x");
+    free(got);
+    char *w6[] = {"x{}", "y{}"};
+    got = render_job(w6, 2, &o, &in, 1, 1);
+    ck_assert_str_eq(got, "xa b ya b");
+    free(got);
+    char *w7[] = {"echo {}"}; /* one word, but the first blank ends the first word */
+    got = render_job(w7, 1, &o, &in, 1, 1);
+    ck_assert_str_eq(got, "echo 'a b'");
+    free(got);
     par_input_free(&in);
 }
 END_TEST

@@ -153,6 +153,18 @@ static int has_perl_expr(char **words, int nwords, char *err, size_t errlen) {
     return close != NULL;
 }
 
+/* 1 when the command's first word (the joined words up to the first
+   blank; a leading blank makes it empty) holds a replacement string. */
+static int first_word_has_rpl(const par_template *t) {
+    for (size_t i = 0; i < t->n; i++) {
+        const par_seg *sg = &t->seg[i];
+        if (sg->kind != PAR_SEG_LIT) return 1;
+        for (size_t k = 0; k < sg->len; k++)
+            if (sg->lit[k] == ' ' || sg->lit[k] == '\t' || sg->lit[k] == '\n') return 0;
+    }
+    return 0;
+}
+
 int par_template_build(par_template *t, char **words, int nwords, const par_template_opts *opts,
                        char *err, size_t errlen) {
     if (has_perl_expr(words, nwords, err, errlen)) return -1;
@@ -162,6 +174,12 @@ int par_template_build(par_template *t, char **words, int nwords, const par_temp
         any |= build_word(t, words[w], opts);
     }
     if (opts->raw) return 0;
+    /* GNU (man parallel, {}): "Replacement strings are normally quoted ...
+       The exception is if the command starts with a replacement string;
+       then the string is not quoted." GNU 20221122 applies it to every
+       replacement string of the command when its first word holds one. */
+    if (!opts->quote && nwords > 0 && first_word_has_rpl(t))
+        for (size_t i = 0; i < t->n; i++) t->seg[i].quote = 0;
     if (nwords == 0) {
         par_seg sg = {.kind = PAR_SEG_ARG, .quote = 0};
         add_seg(t, sg);

@@ -37,7 +37,8 @@ typedef struct par_template_opts {
 
 /* Parses the command words (joined by spaces). Without any replacement
    string " {}" is appended; without words the argument itself is the
-   command. A `{= ... =}` Perl expression is an error. Returns 0, or -1
+   command. When the first word holds a replacement string, no value is
+   quoted (GNU's rule). A `{= ... =}` Perl expression is an error. Returns 0, or -1
    with a message in err. */
 int par_template_build(par_template *t, char **words, int nwords, const par_template_opts *opts,
                        char *err, size_t errlen);
