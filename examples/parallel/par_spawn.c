@@ -217,7 +217,6 @@ void par_spawner_free(par_spawner *sp) {
     free(sp->envp);
     free(sp->shell);
     free(sp->nice_argv);
-    par_buf_free(&sp->nice_argv_store);
     free(sp->argv);
     par_buf_free(&sp->words);
     par_buf_free(&sp->last_name);

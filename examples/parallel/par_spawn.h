@@ -28,7 +28,6 @@ typedef struct par_spawner {
        instruction, unlike a setpriority() after the spawn) */
     int nice_set;
     char nice_arg[16];
-    par_buf nice_argv_store;
     char **nice_argv;
     size_t nice_argv_cap;
 } par_spawner;
