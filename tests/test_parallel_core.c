@@ -401,6 +401,23 @@ START_TEST(test_colsep) {
     ck_assert_int_eq(par_colsep_compile(&c, "(", err, sizeof err), -1);
     ck_assert_msg(strstr(err, "--colsep") != NULL, "%s", err);
     ck_assert_int_eq(par_colsep_compile(&c, "", err, sizeof err), -1);
+    /* expressions whose glibc expansion is exponential are refused before
+       regcomp (the parallel_colsep fuzzer found 'b\\+++...' taking 2 GB) */
+    ck_assert_int_eq(par_colsep_compile(&c, "a+++", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "refused") != NULL, "%s", err);
+    char deep[256] = "";
+    for (int i = 0; i < 20; i++) strcat(deep, "(");
+    strcat(deep, "a");
+    for (int i = 0; i < 20; i++) strcat(deep, ")+");
+    ck_assert_int_eq(par_colsep_compile(&c, deep, err, sizeof err), -1);
+    ck_assert_int_eq(par_colsep_compile(&c, "x{1000}", err, sizeof err), -1);
+    /* ordinary ones still work */
+    g = colsep_join("[ ]{2,}", "a  b c   d");
+    ck_assert_str_eq(g, "a|b c|d");
+    free(g);
+    g = colsep_join("(x|y)+", "1xy2");
+    ck_assert_str_eq(g, "1|2");
+    free(g);
 }
 END_TEST
 

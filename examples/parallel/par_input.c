@@ -180,6 +180,118 @@ void par_args_free(par_args *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* --colsep regular expressions: glibc's regcomp copies the operand of `+`
+   and of intervals, so stacked repetitions (`a+++...`, `((a+)+)+...`,
+   `(a{200}){200}`) need memory exponential in their depth (found by the
+   parallel_colsep fuzzer: 36 bytes took over 2 GB). Before compiling,
+   estimate the size of the expanded expression and refuse it when it is
+   absurd for a column separator. POSIX leaves adjacent duplication
+   symbols (`a**`, `a+?`) undefined anyway; they are refused too. */
+#define PAR_COLSEP_MAX_NODES 100000.0
+
+typedef struct re_scan {
+    const char *p;
+    int depth;
+    const char *why;
+} re_scan;
+
+static double re_alt(re_scan *sc);
+
+/* One atom: a character, an escape, '.', an anchor, a bracket expression
+   or a parenthesized group. Returns its size, or -1 at the end of a
+   branch. */
+static double re_atom(re_scan *sc) {
+    const char *p = sc->p;
+    if (!*p || *p == '|' || *p == ')') return -1;
+    if (*p == '(') {
+        if (++sc->depth > 50) { sc->why = "too deeply nested"; return 0; }
+        sc->p++;
+        double n = re_alt(sc);
+        sc->depth--;
+        if (*sc->p == ')') sc->p++;
+        return n;
+    }
+    if (*p == '[') { /* bracket expression: ']' first is literal, [: :] etc. */
+        p++;
+        if (*p == '^') p++;
+        if (*p == ']') p++;
+        while (*p && *p != ']') {
+            if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                const char *e = strstr(p + 2, p[1] == ':' ? ":]" : p[1] == '.' ? ".]" : "=]");
+                p = e ? e + 2 : p + strlen(p);
+            } else {
+                p++;
+            }
+        }
+        sc->p = *p ? p + 1 : p;
+        return 1;
+    }
+    sc->p += (*p == '\\' && p[1]) ? 2 : 1;
+    return 1;
+}
+
+/* Postfix duplication symbols after an atom: the factor by which they
+   copy it (0 when refused). */
+static double re_dup(re_scan *sc) {
+    double f = 1;
+    int seen = 0;
+    for (;;) {
+        const char *p = sc->p;
+        double g;
+        if (*p == '*' || *p == '?') {
+            g = 1;
+            sc->p++;
+        } else if (*p == '+') {
+            g = 2;
+            sc->p++;
+        } else if (*p == '{' && (p[1] >= '0' && p[1] <= '9')) {
+            char *e;
+            long lo = strtol(p + 1, &e, 10), hi = lo;
+            if (*e == ',') hi = (e[1] >= '0' && e[1] <= '9') ? strtol(e + 1, &e, 10) : lo + 1;
+            else if (*e != '}') return f;
+            while (*e && *e != '}') e++;
+            sc->p = *e ? e + 1 : e;
+            if (lo > 255 || hi > 255) { sc->why = "an interval above 255"; return 0; }
+            g = (double)(hi > lo ? hi : lo) + 1;
+        } else {
+            return f;
+        }
+        if (seen++) { sc->why = "adjacent repetition operators"; return 0; }
+        f *= g;
+    }
+}
+
+static double re_branch(re_scan *sc) {
+    double total = 0;
+    for (;;) {
+        double a = re_atom(sc);
+        if (a < 0 || sc->why) return total;
+        double f = re_dup(sc);
+        if (sc->why) return total;
+        total += a * f;
+        if (total > PAR_COLSEP_MAX_NODES) { sc->why = "too large once expanded"; return total; }
+    }
+}
+
+static double re_alt(re_scan *sc) {
+    double total = re_branch(sc);
+    while (!sc->why && *sc->p == '|') {
+        sc->p++;
+        total += re_branch(sc);
+    }
+    return total;
+}
+
+/* NULL when pat is fine to give to regcomp, else why not. */
+static const char *colsep_refuse(const char *pat) {
+    re_scan sc = {pat, 0, NULL};
+    while (!sc.why && *sc.p) {
+        re_alt(&sc);
+        if (*sc.p == ')') sc.p++; /* unbalanced: regcomp reports it */
+    }
+    return sc.why;
+}
+
 int par_colsep_compile(par_colsep *c, const char *spec, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     if (!spec) return 0;
@@ -199,6 +311,10 @@ int par_colsep_compile(par_colsep *c, const char *spec, char *err, size_t errlen
     } else if (pat.n == 2 && pat.p[0] == '\\' && !isalnum((unsigned char)pat.p[1])) {
         c->mode = 1;
         c->ch = pat.p[1];
+    } else if (colsep_refuse(pat.p)) {
+        snprintf(err, errlen, "--colsep: regular expression '%s' refused: %s", spec,
+                 colsep_refuse(pat.p));
+        rc = -1;
     } else {
         int e = regcomp(&c->re, pat.p, REG_EXTENDED);
         if (e) {
