@@ -247,7 +247,7 @@ static double re_dup(re_scan *sc) {
         } else if (*p == '{' && (p[1] >= '0' && p[1] <= '9')) {
             char *e;
             long lo = strtol(p + 1, &e, 10), hi = lo;
-            if (*e == ',') hi = (e[1] >= '0' && e[1] <= '9') ? strtol(e + 1, &e, 10) : lo + 1;
+            if (*e == ',') hi = (e[1] >= '0' && e[1] <= '9') ? strtol(e + 1, &e, 10) : lo;
             else if (*e != '}') return f;
             while (*e && *e != '}') e++;
             sc->p = *e ? e + 1 : e;
