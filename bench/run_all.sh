@@ -15,7 +15,10 @@ found=0
 for runner in "$here"/*/run; do
   [ -x "$runner" ] || continue
   if [ -n "$want" ]; then
-    "$runner" --list | grep -qx "$want" || continue
+    # capture the list first: `--list | grep -q` under pipefail fails at
+    # random when grep exits at the first match and the runner gets SIGPIPE
+    names=$("$runner" --list)
+    grep -qx -- "$want" <<<"$names" || continue
     found=1
     "$runner" "$want"
   else

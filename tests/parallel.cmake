@@ -16,3 +16,48 @@ if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROS
       SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS "parallel")
   endif()
 endif()
+
+# vpar-parallel fault injection (issue 14): background descendants holding
+# the job's stdout under --timeout/SIGINT/SIGTERM, a stalled stdout +
+# SIGTERM, the joblog on a full disk (EFBIG) and --resume, torn joblog
+# lines, fds 0-2 closed, -j beyond RLIMIT_NOFILE, SIGQUIT and a fatal error
+# mid-run. Needs no GNU parallel.
+if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING
+   AND NOT VPAR_SANITIZER STREQUAL "tsan")
+  find_program(VPAR_BASH bash)
+  if(VPAR_BASH)
+    add_test(NAME parallel_fault
+             COMMAND ${VPAR_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/parallel_fault.sh
+                     $<TARGET_FILE:vpar-parallel>)
+    set_tests_properties(parallel_fault PROPERTIES TIMEOUT 600 LABELS "parallel")
+  endif()
+endif()
+
+# bench/run_all.sh NAME finds the runner listing NAME (the --list | grep -q
+# SIGPIPE bug under pipefail).
+find_program(VPAR_BASH bash)
+if(VPAR_BASH)
+  add_test(NAME bench_run_all
+           COMMAND ${VPAR_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/bench_run_all.sh
+                   ${PROJECT_SOURCE_DIR}/bench/run_all.sh)
+  set_tests_properties(bench_run_all PROPERTIES TIMEOUT 120)
+endif()
+
+# Unit tests of vpar-parallel's pure parts (rendering, input combination,
+# --colsep, joblog reader, median): run without GNU parallel.
+if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING)
+  vpar_add_test(test_parallel_core SOURCES test_parallel_core.c LIBS vpar_parallel_core
+                LABELS parallel TIMEOUT 60)
+endif()
+
+# vpar-parallel's options one by one (issue 18), on vpar-parallel alone.
+if(VPAR_BUILD_EXAMPLES AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT CMAKE_CROSSCOMPILING
+   AND NOT VPAR_SANITIZER STREQUAL "tsan")
+  find_program(VPAR_BASH bash)
+  if(VPAR_BASH)
+    add_test(NAME parallel_options
+             COMMAND ${VPAR_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/parallel_options.sh
+                     $<TARGET_FILE:vpar-parallel>)
+    set_tests_properties(parallel_options PROPERTIES TIMEOUT 300 LABELS "parallel")
+  endif()
+endif()

@@ -133,6 +133,15 @@ same "::::+" -- -k --dry-run echo :::: ten ::::+ twenty
 same "-a and :::" -- -k --dry-run -a ten echo ::: x y
 same ":::: - and :::" --stdin ten -- -k echo {2}{1} :::: - ::: z
 same "no command: args are commands" -- -k ::: 'echo hi' 'echo "x  y"' 'printf "%s\n" a b'
+# an empty input source combined with others: one empty argument
+same "empty source last" -- -k --dry-run echo {1} {2} ::: a b :::: /dev/null
+same "empty source first" -- -k echo {1} {2} :::: /dev/null ::: a b
+same "empty source between" -- -k --dry-run echo {1} {2} {3} ::: a b :::: /dev/null ::: x y
+same "empty source linked" -- -k echo {1} {2} ::: a b ::::+ /dev/null
+same "empty source, -N2" -- -k -N2 echo {1}/{2} ::: a b c :::: /dev/null
+checks=$((checks + 1))
+[ "$("$VPAR" -k echo {1} {2} :::: <(seq 1 10) :::: <(seq 10 1))" = "$("$GNU" --will-cite -k echo {1} {2} :::: <(seq 1 10) :::: <(seq 10 1))" ] ||
+    fail "seq 10 1 (empty) as a second source differs from GNU parallel"
 
 # ---- replacement strings on paths with dots and slashes ------------------
 paths=(a/b.c/d.e.f 'dir with space/file.tar.gz' /abs/x.y ./rel/.hidden noext
@@ -147,6 +156,16 @@ same "{%} with -j1" -- -k -j1 echo {%} {} ::: a b c
 same "not a replacement string" -- -k --dry-run echo '{ }' '{x}' '{a.}' ::: a
 same "{0} is {}, {00} empty" -- -k --dry-run echo {0} {0.} {00} {-0} ::: a.x ::: b.y
 same "-q" -- -k -q echo 'a  b' '$HOME' {} ::: 1 '2 3'
+# man parallel ({}): "The exception is if the command starts with a
+# replacement string; then the string is not quoted."
+same "command starts with {}" -- -k --dry-run {} x ::: 'echo a b' 'c d'
+same "first word holds {}" -- -k --dry-run 'x{}' 'y{}' ::: 'a b'
+same "{#} first" -- -k --dry-run '{#}' '{}' ::: 'a b'
+same "leading blank: quoted" -- -k --dry-run ' {} x' ::: 'a b'
+same "command from the argument" -- -k {} ::: 'echo a  b' 'printf "%s\n" x'
+same "-I" -- -k -I ,, echo ,, {} {.} {/} {1} ::: a.b/c.d e
+same "-I in a word" -- -k --dry-run -I XX echo preXXpost ::: 'a b'
+same "--dryrun" -- -k --dryrun echo {.} ::: a.b 'c d'
 
 # ---- --colsep, -N, --tag -------------------------------------------------
 printf 'a,b,,c\nd e,f\n1,2,3,4,5\n' >csv
@@ -162,6 +181,8 @@ same "-N0" -- -k -N0 echo hi ::: a b
 same "--tag" -- -k --tag echo ::: a b ::: c 'd e'
 same "--tag multi-line" -- -k --tag 'printf "%s\n" l1 l2; printf nonl' ::: x y
 same "--tag --dry-run" -- -k --tag --dry-run echo ::: 1 2
+same "--tagstring" -- -k --tagstring '{1}-{2}' echo ::: a b ::: 1 'x y'
+same "--tagstring literal" -- -k --tagstring 'x y' 'printf "l1\nl2\n"; echo {}' ::: a
 
 # ---- running: shells, quoting, output -------------------------------------
 same "shell features" -- -k 'echo {} | tr a-z A-Z; echo "$HOME" > /dev/null && echo ok; x=1; echo $x' ::: abc def
@@ -174,6 +195,9 @@ same "-k keeps order" -- -k -j4 'sleep 0.0$((10 - {})); echo {}' ::: 1 2 3 4 5 6
 same "grouped output, any order" --sort -- -j3 'echo a{}; echo b{}' ::: 1 2 3 4 5 6
 same "--line-buffer" --sort -- -j3 --line-buffer 'echo a{}; echo b{}' ::: 1 2 3 4
 same "--line-buffer -k" -- -k -j3 --line-buffer 'echo a{}; echo b{}' ::: 1 2 3 4
+same "--linebuffer" --sort -- -j3 --linebuffer 'echo a{}; echo b{}' ::: 1 2 3 4
+same "--delay" -- -k --delay 0.1 echo ::: 1 2 3
+same "--nice" -- -k --nice 5 'echo {}' ::: 1 2
 same "-u" --sort -- -u -j2 echo ::: 1 2 3
 same "big output -k" -- -k -j3 'seq {}' ::: 100000 3 50000 7
 same "stdout only captured to stdout" -- -k 'echo o{}; echo e{} >&2' ::: 1 2
@@ -214,9 +238,12 @@ joblog "joblog basic" -- -j2 'echo {}; exit {}' ::: 0 1 2 0
 joblog "joblog signal" -- -j1 'kill -9 $$' ::: 1
 joblog "joblog output bytes" -- -j2 'seq {}; echo err >&2' ::: 10 1000 0
 joblog "joblog retries" --pre 'rm -f cnt*' -- -j1 --retries 2 'echo x >> cnt{}; test $(wc -l < cnt{}) -ge {}' ::: 1 2 3
-joblog "timeout seconds" -- -j2 --timeout 1 'sleep {}' ::: 0.1 30 0.2
-joblog "timeout with suffix" -- -j2 --timeout 0.02m 'sleep {}' ::: 0.1 30
-joblog "timeout percent" -- -j2 --timeout 300% 'sleep {}' ::: 0.3 0.3 0.3 0.3 30 0.3
+# Exitval/Signal of timed-out jobs: the jobs meant to finish take 0.1-0.2 s
+# and the limit is 5 s (or 10x the median), so a loaded machine cannot turn
+# them into timeouts; the jobs meant to time out sleep 300 s.
+joblog "timeout seconds" -- -j2 --timeout 5 'sleep {}' ::: 0.1 300 0.2
+joblog "timeout with suffix" -- -j2 --timeout 0.1m 'sleep {}' ::: 0.1 300
+joblog "timeout percent" -- -j2 --timeout 1000% 'sleep {}' ::: 0.2 0.2 0.2 0.2 300 0.2
 rm -f v.log g.log
 "$VPAR" -k --joblog v.log 'echo {}; exit {}' ::: 0 1 0 2 >/dev/null
 "$GNU" --will-cite -k --joblog g.log 'echo {}; exit {}' ::: 0 1 0 2 >/dev/null
@@ -254,6 +281,11 @@ usage_error "bad --halt count" "--halt" --halt now,fail=x echo ::: 1
 usage_error "bad --colsep" "--colsep" --colsep '(' echo ::: 1
 usage_error "--resume without --joblog" "--joblog" --resume echo ::: 1
 usage_error "unwritable joblog" "nodir/log" --joblog nodir/log echo ::: 1
+usage_error "{= perl =}" "not supported" -k echo '{= s/\.gz$// =}' ::: a.gz b.txt
+usage_error "{=N perl =}" "not supported" echo '{=1 $_=uc($_) =}' ::: a
+usage_error "--retry-failed without --joblog" "--joblog" --retry-failed
+usage_error "bad --nice" "--nice" --nice x echo ::: 1
+usage_error "bad --delay" "--delay" --delay 1x echo ::: 1
 checks=$((checks + 1))
 "$VPAR" --help >v.out 2>&1 && grep -q -- '--joblog' v.out || fail "--help"
 "$VPAR" --version >v.out 2>&1 && grep -q 'vpar-parallel' v.out || fail "--version"
