@@ -345,5 +345,12 @@ int main(void) {
     tcase_add_test(tc, test_cli_bad_input);
     tcase_add_test(tc, test_simnet);
     suite_add_tcase(s, tc);
-    return vpar_test_run(s);
+    int rc = vpar_test_run(s);
+    /* test_cli_hdf5 checks nothing in a build without HDF5: report the
+       test as skipped (ctest SKIP_RETURN_CODE 77), not as passed. */
+    if (rc == EXIT_SUCCESS && !vpar_egad_have_hdf5()) {
+        printf("SKIP: built without HDF5: vpar-egad's HDF5 inputs are untested\n");
+        return 77;
+    }
+    return rc;
 }
