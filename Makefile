@@ -14,6 +14,9 @@ BENCH  ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 STRESS_SECONDS ?= 300
 FUZZ_SECONDS ?= 30
+# ctest through tests/run_ctest.sh: lists skipped tests at the end; under
+# CI=true a skipped test fails the run (issue 18).
+VPAR_CTEST = bash $(CURDIR)/tests/run_ctest.sh
 
 .PHONY: all build test demo bench asan tsan debug test-aarch64 install clean stress fuzz
 
@@ -26,24 +29,24 @@ build: build/release/CMakeCache.txt
 	cmake --build build/release -j $(JOBS)
 
 test: build
-	cd build/release && ctest $(CTEST_FLAGS)
+	cd build/release && $(VPAR_CTEST) $(CTEST_FLAGS)
 
 debug: build/debug/CMakeCache.txt
 	cmake --build build/debug -j $(JOBS)
-	cd build/debug && ctest $(CTEST_FLAGS)
+	cd build/debug && $(VPAR_CTEST) $(CTEST_FLAGS)
 
 asan: build/asan/CMakeCache.txt
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(VPAR_CTEST) $(CTEST_FLAGS)
 
 tsan: build/tsan/CMakeCache.txt
 	cmake --build build/tsan -j $(JOBS)
-	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS)
+	cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(VPAR_CTEST) $(CTEST_FLAGS)
 
 test-aarch64: build/aarch64/CMakeCache.txt
 	cmake --build build/aarch64 -j $(JOBS)
-	cd build/aarch64 && ctest $(CTEST_FLAGS) -L cross
+	cd build/aarch64 && $(VPAR_CTEST) $(CTEST_FLAGS) -L cross
 
 demo: build
 	bash examples/demo.sh build/release

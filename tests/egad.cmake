@@ -1,5 +1,7 @@
 # EGAD example tests (issue 7): the core API (test_egad), the gzip fallback
-# without zlib (test_egad_nozlib: same source, gzip tests only) and the
+# without zlib (test_egad_nozlib: same source built without zlib; its
+# VPAR_TEST_FILTER limits it to the gzip tests only with the built-in
+# harness; under Check, which ignores that variable, it runs every test) and the
 # program vpar-egad end to end (test_egad_cli: golden outputs, -j/-t,
 # failing and crashing networks, bad input). Need the examples.
 if(NOT VPAR_BUILD_EXAMPLES)

@@ -26,7 +26,11 @@ static void egad_table_free(egad_table *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Parses a CSV with header; fields `term,a,b,c,d`; empty or NaN -> NaN. */
+/* The documented per-network CSV header (vpar-egad --help, docs/egad.md). */
+#define EGAD_CSV_HEADER "term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value"
+
+/* Parses a CSV whose first line is exactly EGAD_CSV_HEADER (else returns 0
+   and says why on stderr); fields `term,a,b,c,d`; empty or NaN -> NaN. */
 static int egad_table_read(const char *path, egad_table *t) {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
@@ -34,6 +38,12 @@ static int egad_table_read(const char *path, egad_table *t) {
     char line[4096];
     size_t cap = 0;
     if (!fgets(line, sizeof line, f)) { fclose(f); return 0; }
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strcmp(line, EGAD_CSV_HEADER) != 0) {
+        fprintf(stderr, "%s: header '%s', expected '%s'\n", path, line, EGAD_CSV_HEADER);
+        fclose(f);
+        return 0;
+    }
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0]) continue;

@@ -1,8 +1,9 @@
 /* Tests of the aggregation engine (examples/aggregate/aggregate.c) through
    its API: the golden fixture (tests/data/fixtures/aggregate, computed by
    the reference Python), thread-count independence, NaN propagation
-   against a straightforward composition (float64 sum, a simple reference
-   rank standardization, EGAD), cancellation, and input errors. */
+   against a straightforward composition at every step (float64 sum, a
+   simple reference rank standardization, EGAD), cancellation, and input
+   errors. */
 #define VPAR_IMPLEMENTATION
 #include "aggregate.h"
 #include "vpar_check.h"
@@ -159,7 +160,7 @@ START_TEST(test_nan_propagates_to_half) {
     const size_t n = 400, nn = n * n;
     char paths_buf[3][256];
     const char *paths[3];
-    double *ref_sum = calloc(nn, sizeof(double));
+    double *ref_sum = calloc(nn, sizeof(double)), *ref_step[3];
     ck_assert_ptr_nonnull(ref_sum);
     for (int i = 0; i < 3; i++) {
         vpar_npy src;
@@ -188,30 +189,45 @@ START_TEST(test_nan_propagates_to_half) {
             free(f);
         }
         for (size_t j = 0; j < nn; j++) ref_sum[j] += w[j];  /* NaN stays NaN */
+        ref_step[i] = malloc(nn * sizeof(double));  /* the aggregate after step i + 1 */
+        ck_assert_ptr_nonnull(ref_step[i]);
+        memcpy(ref_step[i], ref_sum, nn * sizeof(double));
         free(w);
     }
     vpar_agg *a;
     ck_assert_msg(vpar_agg_create(&a, g_ann, (const char *const *)g_genes, g_ngenes, paths, 3,
                                   NULL) == VPAR_OK, "%s", vpar_last_error());
-    /* Order 0, 1, 2: the last step's aggregate is ref_sum. */
+    free(ref_sum);
+    /* Order 0, 1, 2: step k aggregates networks 0..k-1. */
     const size_t order[3] = {0, 1, 2};
     double got[3];
     ck_assert_msg(vpar_agg_run(a, order, NULL, NULL, got) == VPAR_OK, "%s", vpar_last_error());
 
+    /* Every step against the composition: step k = EGAD of the reference
+       rank standardization of the float64 sum of the first k networks.
+       (tests/test_aggregate_cli.sh checks the same kind of input against
+       the independent Python reference.) */
     vpar_egad_plan *plan;
     ck_assert_int_eq(vpar_egad_plan_create(&plan, g_ann, (const char *const *)g_genes, g_ngenes,
                                            NULL, NULL, "ref"), VPAR_OK);
     vpar_egad_term_result *res = malloc(vpar_egad_plan_nterms(plan) * sizeof *res);
+    double *ranked = malloc(nn * sizeof *ranked);
     ck_assert_ptr_nonnull(res);
-    ref_rank(ref_sum, nn);
-    double want;
-    ck_assert_int_eq(vpar_egad_run(plan, ref_sum, VPAR_DTYPE_F64, NULL, res, &want, "ref"), VPAR_OK);
-    ck_assert_msg(fabs(got[2] - want) <= 1e-12, "%.17g vs %.17g", got[2], want);
-    ck_assert(!isnan(got[0]) && !isnan(got[1]));
+    ck_assert_ptr_nonnull(ranked);
+    for (int k = 0; k < 3; k++) {
+        ref_rank(memcpy(ranked, ref_step[k], nn * sizeof *ranked), nn);
+        double want;
+        ck_assert_int_eq(vpar_egad_run(plan, ranked, VPAR_DTYPE_F64, NULL, res, &want, "ref"), VPAR_OK);
+        ck_assert_msg(!isnan(want) && fabs(got[k] - want) <= 1e-12, "step %d: %.17g vs %.17g", k + 1,
+                      got[k], want);
+    }
+    /* NaN/inf became 0.5 instead of poisoning the step. */
+    ck_assert_msg(got[0] != got[1] && got[1] != got[2], "steps %.17g %.17g %.17g", got[0], got[1], got[2]);
+    free(ranked);
     free(res);
     vpar_egad_plan_destroy(plan);
     vpar_agg_destroy(a);
-    free(ref_sum);
+    for (int k = 0; k < 3; k++) free(ref_step[k]);
     for (int i = 0; i < 3; i++) unlink(paths[i]);
     rmdir(dir);
 }

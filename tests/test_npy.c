@@ -1,6 +1,6 @@
 /* vpar/npy.h: reading numpy-written files (tests/data/npy, made by
-   make_npy.py from the formulas restated here), round trips, and every
-   malformed-input case the issue lists. */
+   make_npy.py from the formulas restated here), writing the same bytes as
+   numpy, round trips, and every malformed-input case the issue lists. */
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
@@ -302,6 +302,43 @@ START_TEST(test_round_trip_is_exact) {
 }
 END_TEST
 
+/* The writer against numpy itself, with no Python at test time: for the
+   arrays of make_npy.py (formulas restated above), vpar_npy_write must
+   produce exactly the bytes numpy's format.write_array wrote into
+   tests/data/npy (version 1.0 header, dict key order, spacing and padding
+   included), for every dtype, 1-D and 2-D. tests/npy_numpy_check.py also
+   reads vpar's files with numpy when python3-numpy is installed. */
+START_TEST(test_writes_the_bytes_numpy_writes) {
+    make_tmpdir();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        for (int nd = 1; nd <= 2; nd++) {
+            size_t n = nd == 2 ? 12 : 7, shape[2] = {3, 4}, shape1[1] = {7};
+            size_t es = vpar_dtype_size(kinds[k].dtype);
+            unsigned char buf[12 * 8];
+            for (size_t i = 0; i < n; i++) {
+                double v = expected_value(kinds[k].dtype, i);
+                switch (kinds[k].dtype) {
+                case VPAR_DTYPE_F32: { float x = (float)v; memcpy(buf + i * es, &x, es); break; }
+                case VPAR_DTYPE_F64: memcpy(buf + i * es, &v, es); break;
+                case VPAR_DTYPE_I32: { int32_t x = (int32_t)v; memcpy(buf + i * es, &x, es); break; }
+                case VPAR_DTYPE_I64: { int64_t x = (int64_t)v; memcpy(buf + i * es, &x, es); break; }
+                default: buf[i] = (unsigned char)v; break;
+                }
+            }
+            char name[64], fx[80];
+            snprintf(name, sizeof name, "%s_%dd.npy", kinds[k].tag, nd);
+            snprintf(fx, sizeof fx, "npy/%s", name);
+            ck_assert_int_eq(vpar_npy_write(tmp_path(name), buf, kinds[k].dtype, nd,
+                                            nd == 2 ? shape : shape1), VPAR_OK);
+            char cmd[1200];
+            snprintf(cmd, sizeof cmd, "cmp '%s' '%s'", tmp_path(name), vpar_test_data(fx));
+            ck_assert_msg(system(cmd) == 0, "%s: vpar's bytes differ from numpy's", name);
+        }
+    }
+    remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_writable_mapping_is_private) {
     make_tmpdir();
     double v[4] = {1, 2, 3, 4};
@@ -369,6 +406,7 @@ int main(void) {
     tcase_add_test(tc, test_malformed_files);
     tcase_add_test(tc, test_misaligned_data_is_copied_aligned);
     tcase_add_test(tc, test_round_trip_is_exact);
+    tcase_add_test(tc, test_writes_the_bytes_numpy_writes);
     tcase_add_test(tc, test_writable_mapping_is_private);
     tcase_add_test(tc, test_write_errors);
     tcase_add_test(tc, test_parse_header_in_memory);

@@ -17,8 +17,10 @@
 
    vpar_test_run() runs the suite and returns the process exit status.
    VPAR_TEST_FILTER=<substring of a test name> runs only the matching tests
-   with the built-in harness (-DVPAR_TEST_WITH_CHECK=OFF); Check itself can
-   filter only by suite/test-case name (its CK_RUN_CASE variable).
+   with the built-in harness (-DVPAR_TEST_WITH_CHECK=OFF); with Check the
+   variable is ignored and every test runs (Check itself can filter only by
+   suite/test-case name, its CK_RUN_SUITE/CK_RUN_CASE variables), so a ctest
+   entry that sets VPAR_TEST_FILTER runs a subset only without Check.
 */
 #ifndef VPAR_TESTS_CHECK_H
 #define VPAR_TESTS_CHECK_H

@@ -1,0 +1,15 @@
+# Documented CLI options that no other test passes (issue 18): vpar-egad's and
+# vpar-aggregate's annotation/HDF5/EGAD options, vpar-aggregate --version/-s/-o,
+# vpar-simnet --module-frac/--strength/--dtype, against the reference
+# fixtures and the Python references in bench/ (tests/test_cli_options.py).
+# Exit 77 (skipped) without numpy/pandas/scipy/bottleneck/tables or HDF5.
+if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING)
+  find_program(VPAR_SYSTEM_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  if(VPAR_SYSTEM_PYTHON)
+    add_test(NAME test_cli_options
+      COMMAND ${VPAR_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_options.py
+              $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> $<TARGET_FILE:vpar-simnet>
+              ${CMAKE_CURRENT_SOURCE_DIR}/data ${PROJECT_SOURCE_DIR})
+    set_tests_properties(test_cli_options PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS "cli")
+  endif()
+endif()
