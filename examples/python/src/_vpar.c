@@ -321,9 +321,29 @@ static const char *dtype_name(PyArrayObject *a, char *buf, size_t cap) {
 
 /* ---- rank_standardize ------------------------------------------------------ */
 
+/* Number of finite entries, counting stops at 2 (O(1) on usual data). */
+static size_t count_finite_upto2(const void *x, vpar_dtype dt, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n && c < 2; i++)
+        c += dt == VPAR_DTYPE_F64 ? isfinite(((const double *)x)[i]) != 0
+                                  : isfinite(((const float *)x)[i]) != 0;
+    return c;
+}
+
 static void rank_std_run(job *j) {
     unsigned char *bits = NULL;
     size_t n = j->n;
+    /* At most one finite entry: the reference computes 0/0 = NaN for it and
+       then turns every NaN into 0.5, so every entry becomes nan_value
+       (vpar_rank_standardize leaves that single entry NaN). */
+    if (count_finite_upto2(j->x, j->dtype, n) <= 1) {
+        for (size_t i = 0; i < n; i++) {
+            if (j->dtype == VPAR_DTYPE_F64) ((double *)j->x)[i] = j->nan_value;
+            else ((float *)j->x)[i] = (float)j->nan_value;
+        }
+        j->st = VPAR_OK;
+        return;
+    }
     int custom = !(j->nan_value == 0.5); /* NaN nan_value is custom too */
     if (custom && n) {
         size_t nonfinite = 0;
