@@ -5,6 +5,8 @@
 #   make asan | make tsan     the suite under ASan+UBSan / ThreadSanitizer
 #   make test-aarch64         cross-build and run the `cross` tests under qemu (NEON)
 #   make install PREFIX=dir   install headers, CMake package and vpar.pc
+#   make python               the vpar Python package into build/python (examples/python)
+#   make python-test          its pytest suite (skipped without numpy/pytest)
 #   make clean
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
@@ -12,6 +14,7 @@ BENCH  ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
 .PHONY: all build test demo bench asan tsan debug test-aarch64 install clean
+.PHONY: python python-test
 
 all: build
 
@@ -54,3 +57,13 @@ install: build/release/CMakeCache.txt
 
 clean:
 	rm -rf build
+
+# The vpar Python package (examples/python, issue 17): Debian python3-dev,
+# python3-numpy, python3-setuptools; PYTHONPATH=build/python imports it.
+VPAR_PYTHON ?= /usr/bin/python3
+python:
+	cd examples/python && $(VPAR_PYTHON) setup.py -q build \
+	  --build-base $(CURDIR)/build/python-tmp --build-lib $(CURDIR)/build/python
+
+python-test: python
+	sh examples/python/tests/run_tests.sh $(CURDIR)/build/python $(VPAR_PYTHON)

@@ -35,6 +35,11 @@ def rel(p):
 # that names the EGAD sources.
 EGAD_SOURCES = []
 
+# Extra flags, e.g. the sanitizer builds of tests/python.cmake:
+# VPAR_PY_CFLAGS="-fsanitize=address" VPAR_PY_LDFLAGS="-fsanitize=address".
+EXTRA_CFLAGS = os.environ.get("VPAR_PY_CFLAGS", "").split()
+EXTRA_LDFLAGS = os.environ.get("VPAR_PY_LDFLAGS", "").split()
+
 ext = Extension(
     "vpar._vpar",
     sources=["src/_vpar.c", "src/vpar_impl.c"] + [rel(p) for p in EGAD_SOURCES],
@@ -42,9 +47,12 @@ ext = Extension(
     define_macros=[("_GNU_SOURCE", "1"), ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=["-std=gnu11", "-O3", "-fvisibility=hidden", "-pthread",
                         "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-missing-field-initializers",
-                        "-Wno-cast-function-type"],
-    extra_link_args=["-pthread"],
+                        "-Wno-cast-function-type"] + EXTRA_CFLAGS,
+    extra_link_args=["-pthread"] + EXTRA_LDFLAGS,
     libraries=["m"],
+    # rebuild when a header changes (setuptools compares timestamps)
+    depends=[rel(p) for p in sorted((ROOT / "include").glob("**/*.h"))
+             + sorted((ROOT / "examples" / "egad").glob("*.h"))],
 )
 
 setup(

@@ -37,7 +37,7 @@ def go_frame(path, genes=None):
 def reference_rank(nw):
     """The workflow's rank(): bottleneck nanrankdata of the finite entries of
     the flattened array, (r - 1) / max(r - 1), non-finite -> 0.5."""
-    import bottleneck as bn
+    bn = pytest.importorskip("bottleneck")
     x = np.asarray(nw, dtype=np.float64).ravel()
     x = np.where(np.isfinite(x), x, np.nan)
     r = bn.nanrankdata(x)

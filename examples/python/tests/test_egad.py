@@ -3,8 +3,9 @@ reference Python run_egad) and against the reference code itself."""
 import importlib.util
 
 import numpy as np
-import pandas as pd
 import pytest
+
+pd = pytest.importorskip("pandas")
 
 import vpar
 from conftest import ROOT, check_egad_frame, go_frame, read_genes
