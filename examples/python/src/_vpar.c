@@ -854,6 +854,100 @@ fail:
     return NULL;
 }
 
+/* _go_pairs(g, rows, min_count) -> (gene_idx, term_idx): the nonzero
+   entries of the genes x terms uint8 matrix g (any strides) in rows with
+   rows[i] != 0, term-major (terms in column order, genes ascending), for
+   the terms with more than min_count such entries (no other term can pass
+   EGAD's size filter on a subset of these rows). One pass in memory order
+   to count, one to fill. */
+static PyObject *py_go_pairs(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *gobj, *mobj;
+    long minc;
+    if (!PyArg_ParseTuple(args, "O!O!l:_go_pairs", &PyArray_Type, &gobj, &PyArray_Type, &mobj,
+                          &minc))
+        return NULL;
+    PyArrayObject *g = (PyArrayObject *)gobj, *m = (PyArrayObject *)mobj;
+    if (PyArray_TYPE(g) != NPY_UINT8 || PyArray_NDIM(g) != 2 || PyArray_TYPE(m) != NPY_UINT8 ||
+        PyArray_NDIM(m) != 1 || PyArray_DIM(m, 0) != PyArray_DIM(g, 0) ||
+        !PyArray_IS_C_CONTIGUOUS(m)) {
+        PyErr_SetString(PyExc_TypeError, "_go_pairs: 2-D uint8 matrix and 1-D uint8 row mask");
+        return NULL;
+    }
+    size_t ng = (size_t)PyArray_DIM(g, 0), nt = (size_t)PyArray_DIM(g, 1);
+    npy_intp s0 = PyArray_STRIDE(g, 0), s1 = PyArray_STRIDE(g, 1);
+    const char *base = (const char *)PyArray_DATA(g);
+    const unsigned char *mask = (const unsigned char *)PyArray_DATA(m);
+    int term_major = (s0 < 0 ? -s0 : s0) <= (s1 < 0 ? -s1 : s1);
+    size_t *cnt = (size_t *)PyMem_RawCalloc(nt + 1, sizeof *cnt);
+    if (!cnt) return PyErr_NoMemory();
+    size_t total = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (term_major) {
+        for (size_t j = 0; j < nt; j++) {
+            const char *col = base + (npy_intp)j * s1;
+            size_t c = 0;
+            for (size_t i = 0; i < ng; i++) c += mask[i] && col[(npy_intp)i * s0];
+            cnt[j] = c;
+        }
+    } else {
+        for (size_t i = 0; i < ng; i++) {
+            if (!mask[i]) continue;
+            const char *row = base + (npy_intp)i * s0;
+            for (size_t j = 0; j < nt; j++) cnt[j] += row[(npy_intp)j * s1] != 0;
+        }
+    }
+    /* cnt -> start offsets of kept terms; dropped terms get SIZE_MAX */
+    for (size_t j = 0; j < nt; j++) {
+        size_t c = cnt[j];
+        if (c > (size_t)(minc < 0 ? 0 : minc)) {
+            cnt[j] = total;
+            total += c;
+        } else {
+            cnt[j] = SIZE_MAX;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    npy_intp dims[1] = {(npy_intp)total};
+    PyObject *gi = PyArray_SimpleNew(1, dims, NPY_INT64), *ti = PyArray_SimpleNew(1, dims, NPY_INT64);
+    if (!gi || !ti) {
+        Py_XDECREF(gi);
+        Py_XDECREF(ti);
+        PyMem_RawFree(cnt);
+        return NULL;
+    }
+    int64_t *go_ = (int64_t *)PyArray_DATA((PyArrayObject *)gi);
+    int64_t *to_ = (int64_t *)PyArray_DATA((PyArrayObject *)ti);
+    Py_BEGIN_ALLOW_THREADS
+    if (term_major) {
+        for (size_t j = 0; j < nt; j++) {
+            if (cnt[j] == SIZE_MAX) continue;
+            const char *col = base + (npy_intp)j * s1;
+            size_t at = cnt[j];
+            for (size_t i = 0; i < ng; i++)
+                if (mask[i] && col[(npy_intp)i * s0]) {
+                    go_[at] = (int64_t)i;
+                    to_[at] = (int64_t)j;
+                    at++;
+                }
+        }
+    } else {
+        for (size_t i = 0; i < ng; i++) {
+            if (!mask[i]) continue;
+            const char *row = base + (npy_intp)i * s0;
+            for (size_t j = 0; j < nt; j++) {
+                if (cnt[j] == SIZE_MAX || !row[(npy_intp)j * s1]) continue;
+                size_t at = cnt[j]++;
+                go_[at] = (int64_t)i;
+                to_[at] = (int64_t)j;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(cnt);
+    return Py_BuildValue("NN", gi, ti);
+}
+
 /* ---- module -------------------------------------------------------------------------- */
 
 static PyObject *py_default_threads(PyObject *self, PyObject *noargs) {
@@ -884,6 +978,7 @@ static PyMethodDef methods[] = {
     {"_rankdata_rows", py_rankdata_rows, METH_VARARGS, "rows of a 2-D array ranked (internal)"},
     {"_reduce", py_reduce, METH_VARARGS, "reductions (internal)"},
     {"_egad", py_egad, METH_VARARGS, "EGAD core (internal)"},
+    {"_go_pairs", py_go_pairs, METH_VARARGS, "annotation pairs of a 0/1 matrix (internal)"},
     {"default_threads", py_default_threads, METH_NOARGS,
      "default_threads()\n--\n\nSize of the default thread pool (VPAR_NUM_THREADS or the CPUs)."},
     {"simd_path", py_simd_path, METH_NOARGS,

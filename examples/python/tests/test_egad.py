@@ -158,3 +158,29 @@ def test_errors():
         vpar.egad_arrays(w[:, :5], genes, [("g1", "A")])
     with pytest.raises(ValueError, match="labels"):
         vpar.egad_arrays(w, genes[:10], [("g1", "A")])
+
+
+def test_zero_rows_and_go_layouts_vs_reference():
+    """run_egad's universe is the network genes in go.index, also those whose
+    go row is all zero (they are negatives of every term); go may be bool,
+    int or float, stored in either memory order."""
+    pytest.importorskip("bottleneck")
+    ref = _ref_module()
+    rng = np.random.default_rng(12)
+    n, nterms = 150, 12
+    genes = [f"g{i}" for i in range(n)]
+    x = rng.random((n, n))
+    nw = pd.DataFrame((x + x.T) / 2, index=genes, columns=genes)
+    mat = (rng.random((n - 10, nterms)) < 0.3).astype(np.int64)
+    mat[20:40] = 0                                   # annotated to nothing
+    mat[:, 5] = 0
+    mat[:30, 5] = 1
+    mat[20:30, 5] = 0                                # term 5: 20 genes
+    go = pd.DataFrame(mat, index=genes[10:], columns=[f"T{j}" for j in range(nterms)])
+    with _nowarn():
+        want = ref.run_egad(go, nw.copy(), min_count=5)
+    for variant in (go, go.astype(bool), go.astype(np.float32),
+                    pd.DataFrame(np.ascontiguousarray(mat), index=go.index, columns=go.columns),
+                    pd.DataFrame(np.asfortranarray(mat.astype(np.int8)), index=go.index,
+                                 columns=go.columns)):
+        check_egad_frame(vpar.egad(variant, nw, min_count=5), want)

@@ -235,14 +235,28 @@ def egad(go, nw, nfold=3, min_count=20, max_count=1000, threads=None):
     g = go.to_numpy(copy=False)
     if g.dtype == object:
         g = g.astype(np.float64)
-    # term-major pairs: term numbering by first appearance = column order
-    ti, gi = np.nonzero(g.T != 0)
-    if len(gi) == 0:
+    if g.dtype in (np.bool_, np.int8, np.uint8):
+        g8 = g.view(np.uint8)
+    else:
+        g8 = (g != 0).view(np.uint8)
+    # Only genes of the network can be in the universe; a term with at most
+    # min_count of them cannot pass the size filter (the kept terms and the
+    # folds do not depend on it).
+    rows = np.ascontiguousarray(go.index.isin(nw.index), dtype=np.uint8)
+    gi, ti = _vpar._go_pairs(g8, rows, int(min_count))
+    # run_egad's universe is the network genes in go.index, with or without
+    # a (kept) term: each such gene gets its own one-gene term, never kept.
+    sentinel_rows = np.flatnonzero(rows)
+    go_genes = [str(x) for x in go.index]
+    terms_all = col_str + ["\x01vpar-sentinel-%d" % i for i in range(len(sentinel_rows))]
+    gi = np.concatenate([gi, sentinel_rows.astype(np.int64)])
+    ti = np.concatenate([ti, np.arange(len(col_str), len(terms_all), dtype=np.int64)])
+    if len(sentinel_rows) == 0:
         terms, res = [], np.empty((0, 4))
     else:
         terms, res, _ = _vpar._egad(
             _egad_network(nw.to_numpy(copy=False)), [str(x) for x in nw.index],
-            [str(x) for x in go.index], col_str, gi.astype(np.int64), ti.astype(np.int64),
+            go_genes, terms_all, gi, ti,
             int(nfold), int(min_count), int(max_count), threads, False)
     pos = {c: i for i, c in enumerate(col_str)}
     index = pd.Index([cols[pos[t]] for t in terms], dtype=go.columns.dtype)
