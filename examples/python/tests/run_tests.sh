@@ -22,4 +22,7 @@ fi
 export PYTHONPATH="$lib:$here${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
 cd "$here" || exit 1
+# sanitizer trees: the runtime must be preloaded into the interpreter (only
+# there: a TSan runtime preloaded into sh crashes it)
+if [ -n "${VPAR_PY_PRELOAD:-}" ]; then export LD_PRELOAD="$VPAR_PY_PRELOAD"; fi
 exec "$py" -m pytest -q -p no:cacheprovider "$here" "$@"
