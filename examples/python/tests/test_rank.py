@@ -172,19 +172,23 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     import os, signal, sys, threading, time
     import numpy as np
     import vpar
-    n = int(sys.argv[1])
+    kind, n = sys.argv[1], int(sys.argv[2])
     x = np.random.default_rng(0).random(n)
+    if kind == "rank":
+        call = lambda a: vpar.rank_standardize(a, threads=1)
+    else:   # rankdata row by row: the job also stops at the next row
+        x = x.reshape(-1, 1000)
+        call = lambda a: vpar.rankdata(a, axis=1, threads=1)
     t0 = time.perf_counter()
-    vpar.rank_standardize(x.copy(), threads=1)
+    call(x.copy())
     full = time.perf_counter() - t0
     fired = []
     def fire():
         fired.append(time.perf_counter())
         os.kill(os.getpid(), signal.SIGINT)
     threading.Timer(full / 5, fire).start()
-    t0 = time.perf_counter()
     try:
-        vpar.rank_standardize(x, threads=1)
+        call(x)
         print("completed", full)
     except KeyboardInterrupt:
         late = time.perf_counter() - fired[0]
@@ -193,15 +197,23 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     while vpar._vpar._pending() and time.perf_counter() - t0 < 60:
         time.sleep(0.01)
     print("pending", vpar._vpar._pending())
+    if len(sys.argv) > 3:   # interrupted again, not caught: a clean exit
+        threading.Timer(full / 5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        call(x)
+        print("completed")
 """)
 
 
-def test_ctrl_c_interrupts_long_rank():
+def run_script(*args):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    n = 8_000_000
-    r = subprocess.run([sys.executable, "-c", INTERRUPT_SCRIPT, str(n)], env=env,
-                       capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", INTERRUPT_SCRIPT, *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("kind", ["rank", "rankdata"])
+def test_ctrl_c_interrupts_long_call(kind):
+    r = run_script(kind, "8000000")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.split("\n")
     first = lines[0].split()
@@ -210,3 +222,11 @@ def test_ctrl_c_interrupts_long_rank():
     # KeyboardInterrupt within a poll slice, not at the end of the call
     assert late < max(0.5 * full, 0.3), (full, late)
     assert lines[1] == "pending 0", r.stdout   # the abandoned job was cleaned up
+
+
+def test_ctrl_c_uncaught_exits_cleanly():
+    """An uncaught KeyboardInterrupt while the abandoned job still runs:
+    Python's normal exit for SIGINT (130 or -SIGINT), no crash."""
+    r = run_script("rank", "8000000", "again")
+    assert r.returncode in (130, -2), (r.returncode, r.stderr[-2000:])
+    assert "KeyboardInterrupt" in r.stderr and "completed" not in r.stdout
