@@ -91,6 +91,9 @@ def test_random_vs_reference(dtype):
     got = vpar.egad(go, nw)
     check_egad_frame(got, want)
     assert np.isnan(got.loc["ALL", "AUC"]) and got.loc["ALL", "P_Value"] == 0.5
+    go.columns.name = "term"
+    got = vpar.egad(go, nw)
+    pd.testing.assert_index_equal(got.index, want.index.rename("term"))
     got4 = vpar.egad(go, nw, nfold=4, min_count=25, max_count=50)
     with _nowarn():
         want4 = ref.run_egad(go, nw.copy(), nFold=4, min_count=25, max_count=50)

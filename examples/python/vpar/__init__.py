@@ -259,7 +259,7 @@ def egad(go, nw, nfold=3, min_count=20, max_count=1000, threads=None):
             go_genes, terms_all, gi, ti,
             int(nfold), int(min_count), int(max_count), threads, False)
     pos = {c: i for i, c in enumerate(col_str)}
-    index = pd.Index([cols[pos[t]] for t in terms], dtype=go.columns.dtype)
+    index = pd.Index([cols[pos[t]] for t in terms], dtype=go.columns.dtype, name=go.columns.name)
     return pd.DataFrame(res, index=index, columns=_EGAD_COLUMNS)
 
 
