@@ -7,6 +7,8 @@
 #   make install PREFIX=dir   install headers, CMake package and vpar.pc
 #   make stress [STRESS_SECONDS=N]  long randomized stress tests (default 300 s each)
 #   make fuzz [FUZZ_SECONDS=N]      run every libFuzzer target N s on its corpus (default 30; clang)
+#   make python               the vpar Python package into build/python (examples/python)
+#   make python-test          its pytest suite (skipped without numpy/pytest)
 #   make clean
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
@@ -19,6 +21,8 @@ FUZZ_SECONDS ?= 30
 VPAR_CTEST = bash $(CURDIR)/tests/run_ctest.sh
 
 .PHONY: all build test demo bench asan tsan debug test-aarch64 install clean stress fuzz
+.PHONY: all build test demo bench asan tsan debug test-aarch64 install clean
+.PHONY: python python-test
 
 all: build
 
@@ -69,3 +73,13 @@ fuzz: build/fuzz/CMakeCache.txt
 
 clean:
 	rm -rf build
+
+# The vpar Python package (examples/python, issue 17): Debian python3-dev,
+# python3-numpy, python3-setuptools; PYTHONPATH=build/python imports it.
+VPAR_PYTHON ?= /usr/bin/python3
+python:
+	cd examples/python && $(VPAR_PYTHON) setup.py -q build \
+	  --build-base $(CURDIR)/build/python-tmp --build-lib $(CURDIR)/build/python
+
+python-test: python
+	sh examples/python/tests/run_tests.sh $(CURDIR)/build/python $(VPAR_PYTHON)
