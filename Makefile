@@ -21,7 +21,6 @@ FUZZ_SECONDS ?= 30
 VPAR_CTEST = bash $(CURDIR)/tests/run_ctest.sh
 
 .PHONY: all build test demo bench asan tsan debug test-aarch64 install clean stress fuzz
-.PHONY: all build test demo bench asan tsan debug test-aarch64 install clean
 .PHONY: python python-test
 
 all: build
