@@ -1,0 +1,74 @@
+/* shard.h — splitting a program's work items over the tasks of a job array
+   (Slurm `--array`, Grid Engine `qsub -t`), and the bookkeeping a merge step
+   needs: the configuration hash written into every part, and the array spec
+   of the parts still missing.
+
+   Items are numbered 0..n-1 (networks in command-line order, permutations
+   1..P as item i-1). Shard I of N (1-based) owns the items i with
+   i % N == I - 1: round-robin, so shards get the same number of items
+   (within one) whatever their order of cost, and item i's shard is
+   i % N + 1 whatever n is. A shard computes exactly what a one-machine run
+   computes for its items, so every split gives the same numbers.
+
+   --shard forms:
+     I/N      shard I of N, explicit (1 <= I <= N).
+     auto     from the job array's environment: Slurm
+              SLURM_ARRAY_TASK_ID/_COUNT/_MIN (and _MAX/_STEP when set) or
+              Grid Engine SGE_TASK_ID/_FIRST/_LAST/_STEPSIZE (SGE sets
+              "undefined" outside arrays). The array must be a range
+              (1-N, 0-9, 1-20:2): shard I is the I-th task of the range.
+     auto/N   N shards, shard I = the array task id itself (1..N). This is
+              the form the templates in examples/cluster use: a resubmission
+              of only the missing shards (`--array=3,7,12-14`, which is not
+              a range) still knows N and each task's shard.
+   Functions here are pure (the environment comes through `env`) and
+   thread-safe. */
+#ifndef VPAR_EXAMPLES_SHARD_H
+#define VPAR_EXAMPLES_SHARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vpar_shard {
+    unsigned long index; /* 1-based */
+    unsigned long count; /* >= 1; {1, 1} is the whole job */
+} vpar_shard;
+
+typedef const char *(*vpar_shard_getenv_fn)(const char *name);
+
+/* Parses a --shard argument (forms above) into *out. `env` is getenv in the
+   programs and a table in the tests. Returns 0, or -1 with a one-line reason
+   in err ("--shard '3/2': shard index must be between 1 and 2"). */
+int vpar_shard_parse(const char *arg, vpar_shard_getenv_fn env, vpar_shard *out, char *err,
+                     size_t errlen);
+
+/* 1 when shard s owns item (0-based). */
+int vpar_shard_owns(const vpar_shard *s, size_t item);
+
+/* The shard (1-based) that owns item among `count` shards. */
+unsigned long vpar_shard_of(size_t item, unsigned long count);
+
+/* Writes ids (any order, repeats allowed) as a compact array spec, ascending
+   with runs of 3+ collapsed: {3,7,12,13,14} -> "3,7,12-14"; {1,2} -> "1,2".
+   Like snprintf: returns the length the whole spec needs (excluding the NUL),
+   writes at most len bytes including the NUL. Sorts `ids` in place. */
+size_t vpar_array_spec(unsigned long *ids, size_t n, char *buf, size_t len);
+
+/* Configuration hash: 64-bit FNV-1a over labelled fields, written into every
+   part of a sharded run and compared by the merge. Feed the options and the
+   identity of the inputs that change results; not the shard, -j or -t. */
+typedef struct vpar_confighash {
+    uint64_t h;
+} vpar_confighash;
+
+void vpar_confighash_init(vpar_confighash *c);
+void vpar_confighash_bytes(vpar_confighash *c, const char *label, const void *p, size_t n);
+void vpar_confighash_str(vpar_confighash *c, const char *label, const char *s);
+void vpar_confighash_u64(vpar_confighash *c, const char *label, uint64_t v);
+/* Hashes a file's whole content under `label`. Returns 0, or -1 with errno
+   set (the caller names the file in its message). */
+int vpar_confighash_file(vpar_confighash *c, const char *label, const char *path);
+/* The hash as 16 lowercase hex digits + NUL. */
+void vpar_confighash_hex(const vpar_confighash *c, char out[17]);
+
+#endif
