@@ -6,7 +6,7 @@ if(NOT VPAR_BUILD_EXAMPLES)
   return()
 endif()
 vpar_add_test(test_egad SOURCES test_egad.c LIBS vpar_egad TIMEOUT 300)
-vpar_add_test(test_egad_nozlib SOURCES test_egad.c LIBS vpar_egad TIMEOUT 120
+vpar_add_test(test_egad_nozlib SOURCES test_egad.c LIBS vpar_egad_nozlib TIMEOUT 120
               ENV VPAR_TEST_FILTER=test_annotations_gzip)
 target_compile_definitions(test_egad_nozlib PRIVATE VPAR_EGAD_TEST_NO_ZLIB=1)
 vpar_add_test(test_egad_cli SOURCES test_egad_cli.c LIBS vpar_egad TIMEOUT 300)

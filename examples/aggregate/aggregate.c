@@ -3,7 +3,6 @@
 #include "aggregate.h"
 
 #include <math.h>
-#include <strings.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,34 +25,6 @@ size_t vpar_agg_datasets(const vpar_agg *agg) { return agg->k; }
 size_t vpar_agg_terms(const vpar_agg *agg) { return vpar_egad_plan_nterms(agg->plan); }
 const char *const *vpar_agg_names(const vpar_agg *agg) { return (const char *const *)agg->paths; }
 int vpar_agg_symmetric(const vpar_agg *agg) { return agg->symmetric; }
-
-static int vpar__agg_has_suffix(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static int vpar__agg_is_hdf5(const char *p) {
-    return vpar__agg_has_suffix(p, ".h5") || vpar__agg_has_suffix(p, ".hdf5") ||
-           vpar__agg_has_suffix(p, ".hdf") || vpar__agg_has_suffix(p, ".he5");
-}
-
-/* Copies n strings into one allocation (pointer array + text). */
-static char **vpar__agg_copy_strings(const char *const *src, size_t n) {
-    size_t bytes = (n + 1) * sizeof(char *);
-    for (size_t i = 0; i < n; i++)
-        if (!vpar__add_size(bytes, strlen(src[i]) + 1, &bytes)) return NULL;
-    char **out = (char **)VPAR_MALLOC(bytes);
-    if (!out) return NULL;
-    char *p = (char *)(out + n + 1);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(src[i]) + 1;
-        memcpy(p, src[i], len);
-        out[i] = p;
-        p += len;
-    }
-    out[n] = NULL;
-    return out;
-}
 
 /* Reads one pandas HDF5 network and checks it against the genes. On
    success *values is VPAR_MALLOC'd n x n float32/float64 (*dtype). When
@@ -136,7 +107,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     const char *key = desc && desc->nw_key ? desc->nw_key : "nw";
     a->nets = (vpar_npy *)VPAR_MALLOC(k * sizeof *a->nets);
     a->is_h5 = (unsigned char *)VPAR_MALLOC(k);
-    a->paths = vpar__agg_copy_strings(paths, k);
+    a->paths = vpar_ex_strings_copy(paths, k);
     a->nw_key = (char *)VPAR_MALLOC(strlen(key) + 1);
     if (!a->nets || !a->is_h5 || !a->paths || !a->nw_key) {
         st = vpar_fail(VPAR_ERR_NOMEM, "out of memory");
@@ -144,7 +115,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     }
     memcpy(a->nw_key, key, strlen(key) + 1);
     memset(a->nets, 0, k * sizeof *a->nets);
-    for (size_t i = 0; i < k; i++) a->is_h5[i] = (unsigned char)vpar__agg_is_hdf5(paths[i]);
+    for (size_t i = 0; i < k; i++) a->is_h5[i] = (unsigned char)vpar_ex_is_hdf5_name(paths[i]);
 
     /* Genes: given, or the labels of the first network when it is HDF5. */
     if (genes) {
@@ -152,7 +123,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
             st = vpar_fail(VPAR_ERR_INVALID, "the genes file lists no genes");
             goto fail;
         }
-        a->genes = vpar__agg_copy_strings(genes, n);
+        a->genes = vpar_ex_strings_copy(genes, n);
         if (!a->genes) { st = vpar_fail(VPAR_ERR_NOMEM, "out of memory"); goto fail; }
         a->n = n;
     } else if (a->is_h5[0]) {

@@ -18,58 +18,8 @@
 /* permutations                                                              */
 /* ======================================================================== */
 
-static uint64_t vpar__agg_splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t vpar__agg_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-void vpar_agg_rng_seed(vpar_agg_rng *rng, uint64_t seed) {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) rng->s[i] = vpar__agg_splitmix64(&x);
-}
-
-uint64_t vpar_agg_rng_next(vpar_agg_rng *rng) {
-    uint64_t *s = rng->s;
-    uint64_t result = vpar__agg_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = vpar__agg_rotl(s[3], 45);
-    return result;
-}
-
-/* 64 x 64 -> 128-bit product, high and low halves. */
-static void vpar__agg_mul128(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo) {
-#if defined(__SIZEOF_INT128__)
-    unsigned __int128 m = (unsigned __int128)a * b;
-    *hi = (uint64_t)(m >> 64);
-    *lo = (uint64_t)m;
-#else
-    uint64_t a0 = a & 0xffffffffu, a1 = a >> 32, b0 = b & 0xffffffffu, b1 = b >> 32;
-    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-    uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
-    *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
-    *lo = (mid << 32) | (p00 & 0xffffffffu);
-#endif
-}
-
-uint64_t vpar_agg_rng_below(vpar_agg_rng *rng, uint64_t bound) {
-    VPAR_ASSERT(bound >= 1);
-    uint64_t hi, lo;
-    vpar__agg_mul128(vpar_agg_rng_next(rng), bound, &hi, &lo);
-    if (lo < bound) {
-        uint64_t t = (0 - bound) % bound;  /* (2^64 - bound) mod bound */
-        while (lo < t) vpar__agg_mul128(vpar_agg_rng_next(rng), bound, &hi, &lo);
-    }
-    return hi;
-}
+/* The generator (xoshiro256** seeded by splitmix64, Lemire's bounded draw)
+   is examples/common/rng.c; vpar_agg_rng_* forward to it (aggregate_io.h). */
 
 void vpar_agg_permutations(uint64_t seed, size_t p, size_t k, size_t *orders) {
     vpar_agg_rng rng;
@@ -90,10 +40,7 @@ void vpar_agg_permutations(uint64_t seed, size_t p, size_t k, size_t *orders) {
 /* names, lines, --order                                                     */
 /* ======================================================================== */
 
-const char *vpar_agg_dataset_name(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
+const char *vpar_agg_dataset_name(const char *path) { return vpar_ex_basename(path); }
 
 vpar_status vpar_agg_check_names(const char *const *paths, size_t k) {
     for (size_t i = 0; i < k; i++) {
@@ -110,92 +57,12 @@ vpar_status vpar_agg_check_names(const char *const *paths, size_t k) {
     return VPAR_OK;
 }
 
-/* Reads a whole file into a NUL-terminated buffer. */
-static vpar_status vpar__agg_slurp(const char *path, char **out, size_t *len) {
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vpar_fail_errno(errno == ENOENT ? VPAR_ERR_NOT_FOUND : VPAR_ERR_IO,
-                                   errno, "%s: cannot open", path);
-    size_t cap = 4096, n = 0;
-    char *buf = (char *)VPAR_MALLOC(cap);
-    if (!buf) { fclose(f); return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); }
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = cap > SIZE_MAX / 2 ? NULL : (char *)VPAR_REALLOC(buf, cap * 2);
-            if (!nb) { VPAR_FREE(buf); fclose(f); return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                int e = errno;
-                VPAR_FREE(buf);
-                fclose(f);
-                return vpar_fail_errno(VPAR_ERR_IO, e, "%s: read failed", path);
-            }
-            break;
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
-        VPAR_FREE(buf);
-        return vpar_fail(VPAR_ERR_FORMAT, "%s: not a text file (contains NUL bytes)", path);
-    }
-    *out = buf;
-    *len = n;
-    return VPAR_OK;
-}
-
-static vpar_status vpar__agg_lines(const char *path, char ***lines, size_t *n, int *ends_nl) {
-    *lines = NULL;
-    *n = 0;
-    char *text;
-    size_t len;
-    vpar_status st = vpar__agg_slurp(path, &text, &len);
-    if (st != VPAR_OK) return st;
-    size_t count = 0;
-    for (size_t i = 0; i < len; i++)
-        if (text[i] == '\n') count++;
-    if (len > 0 && text[len - 1] != '\n') count++;
-    *ends_nl = len > 0 && text[len - 1] == '\n';
-    /* One block: count pointers, then the text. */
-    size_t ptr_bytes = (count + 1) * sizeof(char *), total;
-    if (!vpar__add_size(ptr_bytes, len + 1, &total)) {
-        VPAR_FREE(text);
-        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: too large", path);
-    }
-    char **block = (char **)VPAR_MALLOC(total);
-    if (!block) {
-        VPAR_FREE(text);
-        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    }
-    char *copy = (char *)block + ptr_bytes;
-    memcpy(copy, text, len + 1);
-    VPAR_FREE(text);
-    size_t li = 0;
-    char *p = copy, *end = copy + len;
-    while (p < end) {
-        char *nl = (char *)memchr(p, '\n', (size_t)(end - p));
-        char *stop = nl ? nl : end;
-        if (stop > p && stop[-1] == '\r') stop[-1] = '\0';
-        *stop = '\0';
-        block[li++] = p;
-        p = stop + 1;
-        if (!nl) break;
-    }
-    block[li] = NULL;
-    *lines = block;
-    *n = li;
-    return VPAR_OK;
-}
+/* Text files: a missing file is VPAR_ERR_NOT_FOUND (resume tells "not
+   computed yet" from "unreadable"), NUL bytes are a format error. */
+#define VPAR__AGG_READ (VPAR_EX_READ_TEXT | VPAR_EX_READ_ENOENT_NOT_FOUND)
 
 vpar_status vpar_agg_read_lines(const char *path, char ***lines, size_t *n) {
-    int ends_nl;
-    return vpar__agg_lines(path, lines, n, &ends_nl);
+    return vpar_ex_read_lines(path, VPAR__AGG_READ, lines, n, NULL);
 }
 
 static char *vpar__agg_trim(char *s) {
@@ -268,46 +135,10 @@ vpar_status vpar_agg_read_order(const char *path, const char *const *paths,
 /* text buffer and atomic file writes                                        */
 /* ======================================================================== */
 
-typedef struct vpar__agg_buf {
-    char *p;
-    size_t n, cap;
-    int failed;
-} vpar__agg_buf;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void vpar__agg_printf(vpar__agg_buf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) { b->failed = 1; return; }
-        if (b->p && (size_t)w < b->cap - b->n) { b->n += (size_t)w; return; }
-        size_t need = b->n + (size_t)w + 1, cap = b->cap ? b->cap : 4096;
-        while (cap < need) cap *= 2;
-        char *np = (char *)VPAR_REALLOC(b->p, cap);
-        if (!np) { b->failed = 1; return; }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
-static void vpar__agg_num(vpar__agg_buf *b, double x) {
-    if (isnan(x)) vpar__agg_printf(b, "NaN");
-    else vpar__agg_printf(b, "%.17g", x);
-}
-
-/* Writes buf to path through a temporary file in the same directory and a
-   rename, so readers (and resumed runs) never see a partial file. */
-static vpar_status vpar__agg_write_atomic(const char *path, const vpar__agg_buf *b) {
-    if (b->failed) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory formatting the output", path);
-    const void *bufs[1] = {b->p};
-    size_t lens[1] = {b->n};
-    return vpar_write_file_atomic(path, bufs, lens, 1);
-}
+/* Text is built in a vpar_ex_buf (examples/common/buf.c) and written with
+   vpar_ex_buf_write_atomic: a temporary file in the same directory renamed
+   over the final name, so readers (and resumed runs) never see a partial
+   file. */
 
 /* ======================================================================== */
 /* CSVs                                                                      */
@@ -320,15 +151,15 @@ int vpar_agg_perm_csv_path(char *buf, size_t cap, const char *dir, size_t i) {
 
 vpar_status vpar_agg_write_perm_csv(const char *path, const char *const *paths,
                                     const size_t *order, const double *auc, size_t k) {
-    vpar__agg_buf b = {0};
-    vpar__agg_printf(&b, "step,dataset,mean_auc\n");
+    vpar_ex_buf b = {0};
+    vpar_ex_buf_printf(&b, "step,dataset,mean_auc\n");
     for (size_t s = 0; s < k; s++) {
-        vpar__agg_printf(&b, "%zu,%s,", s + 1, vpar_agg_dataset_name(paths[order[s]]));
-        vpar__agg_num(&b, auc[s]);
-        vpar__agg_printf(&b, "\n");
+        vpar_ex_buf_printf(&b, "%zu,%s,", s + 1, vpar_agg_dataset_name(paths[order[s]]));
+        vpar_ex_buf_num(&b, auc[s]);
+        vpar_ex_buf_printf(&b, "\n");
     }
-    vpar_status st = vpar__agg_write_atomic(path, &b);
-    VPAR_FREE(b.p);
+    vpar_status st = vpar_ex_buf_write_atomic(path, &b);
+    vpar_ex_buf_free(&b);
     return st;
 }
 
@@ -337,7 +168,7 @@ vpar_status vpar_agg_read_perm_csv(const char *path, const char *const *paths,
     char **lines;
     size_t n;
     int ends_nl;
-    vpar_status st = vpar__agg_lines(path, &lines, &n, &ends_nl);
+    vpar_status st = vpar_ex_read_lines(path, VPAR__AGG_READ, &lines, &n, &ends_nl);
     if (st != VPAR_OK) return st;
     st = VPAR_OK;
     if (n > 0 && !ends_nl) {
@@ -384,17 +215,17 @@ vpar_status vpar_agg_read_perm_csv(const char *path, const char *const *paths,
 vpar_status vpar_agg_write_aggregate_csv(const char *path, const char *const *paths,
                                          const size_t *orders, const double *auc,
                                          size_t p, size_t k) {
-    vpar__agg_buf b = {0};
-    vpar__agg_printf(&b, "permutation,step,dataset,mean_auc\n");
+    vpar_ex_buf b = {0};
+    vpar_ex_buf_printf(&b, "permutation,step,dataset,mean_auc\n");
     for (size_t i = 0; i < p; i++)
         for (size_t s = 0; s < k; s++) {
-            vpar__agg_printf(&b, "%zu,%zu,%s,", i + 1, s + 1,
+            vpar_ex_buf_printf(&b, "%zu,%zu,%s,", i + 1, s + 1,
                              vpar_agg_dataset_name(paths[orders[i * k + s]]));
-            vpar__agg_num(&b, auc[i * k + s]);
-            vpar__agg_printf(&b, "\n");
+            vpar_ex_buf_num(&b, auc[i * k + s]);
+            vpar_ex_buf_printf(&b, "\n");
         }
-    vpar_status st = vpar__agg_write_atomic(path, &b);
-    VPAR_FREE(b.p);
+    vpar_status st = vpar_ex_buf_write_atomic(path, &b);
+    vpar_ex_buf_free(&b);
     return st;
 }
 
@@ -435,24 +266,24 @@ static double vpar__agg_nice_step(double range, int target) {
     return nice * mag;
 }
 
-static void vpar__agg_xml_text(vpar__agg_buf *b, const char *s) {
+static void vpar__agg_xml_text(vpar_ex_buf *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {
-        case '<': vpar__agg_printf(b, "&lt;"); break;
-        case '>': vpar__agg_printf(b, "&gt;"); break;
-        case '&': vpar__agg_printf(b, "&amp;"); break;
-        case '"': vpar__agg_printf(b, "&quot;"); break;
-        case '\'': vpar__agg_printf(b, "&apos;"); break;
+        case '<': vpar_ex_buf_printf(b, "&lt;"); break;
+        case '>': vpar_ex_buf_printf(b, "&gt;"); break;
+        case '&': vpar_ex_buf_printf(b, "&amp;"); break;
+        case '"': vpar_ex_buf_printf(b, "&quot;"); break;
+        case '\'': vpar_ex_buf_printf(b, "&apos;"); break;
         default:
             /* Control characters other than tab/newline are not allowed in XML 1.0. */
             if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n')
-                vpar__agg_printf(b, "%c", *s);
+                vpar_ex_buf_printf(b, "%c", *s);
         }
     }
 }
 
 /* Appends the d attribute's value for one curve, breaking it at NaN. */
-static void vpar__agg_curve(vpar__agg_buf *b, const double *y, size_t k, double x0, double dx,
+static void vpar__agg_curve(vpar_ex_buf *b, const double *y, size_t k, double x0, double dx,
                             double ylo, double yhi, double top, double height) {
     int pen = 0, started = 0;
     for (size_t s = 0; s < k; s++) {
@@ -460,7 +291,7 @@ static void vpar__agg_curve(vpar__agg_buf *b, const double *y, size_t k, double 
         double px = x0 + dx * (double)s;
         double v = y[s] < ylo ? ylo : y[s] > yhi ? yhi : y[s];
         double py = top + height * (yhi - v) / (yhi - ylo);
-        vpar__agg_printf(b, "%s%.2f,%.2f", pen ? " L" : started ? " M" : "M", px, py);
+        vpar_ex_buf_printf(b, "%s%.2f,%.2f", pen ? " L" : started ? " M" : "M", px, py);
         pen = started = 1;
     }
 }
@@ -491,7 +322,7 @@ vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
     size_t xstep = 1;
     while (k / xstep > 12) xstep = xstep == 1 ? 2 : xstep == 2 ? 5 : xstep * 2;
 
-    vpar__agg_buf b = {0};
+    vpar_ex_buf b = {0};
     char deftitle[160];
     if (!title) {
         snprintf(deftitle, sizeof deftitle,
@@ -499,144 +330,77 @@ vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
                  p == 1 ? "" : "s", k);
         title = deftitle;
     }
-    vpar__agg_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    vpar_ex_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                          "viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica, Arial, sans-serif\">\n",
                      W, H, W, H);
-    vpar__agg_printf(&b, "<title>");
+    vpar_ex_buf_printf(&b, "<title>");
     vpar__agg_xml_text(&b, title);
-    vpar__agg_printf(&b, "</title>\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
+    vpar_ex_buf_printf(&b, "</title>\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
 
     /* grid, ticks and tick labels */
-    vpar__agg_printf(&b, "<g class=\"axes\" stroke=\"#000\" stroke-width=\"1\" font-size=\"13\">\n");
+    vpar_ex_buf_printf(&b, "<g class=\"axes\" stroke=\"#000\" stroke-width=\"1\" font-size=\"13\">\n");
     for (double v = ylo; v <= yhi + ystep * 1e-6; v += ystep) {
         double py = mt + ph * (yhi - v) / (yhi - ylo);
         int decimals = ystep >= 1 ? 0 : (int)ceil(-log10(ystep) - 1e-9);
-        vpar__agg_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e0e0e0\"/>\n",
+        vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e0e0e0\"/>\n",
                          ml, py, ml + pw, py);
-        vpar__agg_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml - 5, py, ml, py);
-        vpar__agg_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"end\" "
+        vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml - 5, py, ml, py);
+        vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"end\" "
                              "dominant-baseline=\"middle\">%.*f</text>\n",
                          ml - 8, py, decimals, v);
     }
     for (size_t s = 1; s <= k; s++) {
         if (s != 1 && s % xstep != 0) continue;
         double px = x0 + dx * (double)(s - 1);
-        vpar__agg_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
+        vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
                          px, mt + ph, px, mt + ph + 5);
-        vpar__agg_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"middle\">%zu</text>\n",
+        vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"middle\">%zu</text>\n",
                          px, mt + ph + 20, s);
     }
-    vpar__agg_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt, ml, mt + ph);
-    vpar__agg_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt + ph, ml + pw, mt + ph);
-    vpar__agg_printf(&b, "</g>\n");
+    vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt, ml, mt + ph);
+    vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt + ph, ml + pw, mt + ph);
+    vpar_ex_buf_printf(&b, "</g>\n");
 
     /* labels and title */
-    vpar__agg_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\">"
+    vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\">"
                          "Number of aggregated datasets</text>\n", ml + pw / 2, H - 22);
-    vpar__agg_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\" "
+    vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\" "
                          "transform=\"rotate(-90 %.2f %.2f)\">Mean AUROC over GO terms</text>\n",
                      24.0, mt + ph / 2, 24.0, mt + ph / 2);
-    vpar__agg_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"17\" "
+    vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"17\" "
                          "font-weight=\"bold\">", W / 2, 32.0);
     vpar__agg_xml_text(&b, title);
-    vpar__agg_printf(&b, "</text>\n");
+    vpar_ex_buf_printf(&b, "</text>\n");
 
     /* curves: one path per permutation, then the median on top */
-    vpar__agg_printf(&b, "<g class=\"permutations\" fill=\"none\" stroke=\"#4682b4\" "
+    vpar_ex_buf_printf(&b, "<g class=\"permutations\" fill=\"none\" stroke=\"#4682b4\" "
                          "stroke-opacity=\"0.45\" stroke-width=\"1\">\n");
     for (size_t i = 0; i < p; i++) {
-        vpar__agg_printf(&b, "<path class=\"perm\" d=\"");
+        vpar_ex_buf_printf(&b, "<path class=\"perm\" d=\"");
         vpar__agg_curve(&b, auc + i * k, k, x0, dx, ylo, yhi, mt, ph);
-        vpar__agg_printf(&b, "\"><title>permutation %zu</title></path>\n", i + 1);
+        vpar_ex_buf_printf(&b, "\"><title>permutation %zu</title></path>\n", i + 1);
     }
-    vpar__agg_printf(&b, "</g>\n<path class=\"median\" fill=\"none\" stroke=\"#d62728\" "
+    vpar_ex_buf_printf(&b, "</g>\n<path class=\"median\" fill=\"none\" stroke=\"#d62728\" "
                          "stroke-width=\"3\" d=\"");
     vpar__agg_curve(&b, med, k, x0, dx, ylo, yhi, mt, ph);
-    vpar__agg_printf(&b, "\"><title>median</title></path>\n");
+    vpar_ex_buf_printf(&b, "\"><title>median</title></path>\n");
 
     /* legend */
     double lx = ml + pw + 20, ly = mt + 10;
-    vpar__agg_printf(&b, "<g class=\"legend\" font-size=\"13\">\n"
+    vpar_ex_buf_printf(&b, "<g class=\"legend\" font-size=\"13\">\n"
                          "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#4682b4\" stroke-width=\"1\"/>\n"
                          "<text x=\"%.2f\" y=\"%.2f\" dominant-baseline=\"middle\">permutation (%zu)</text>\n"
                          "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#d62728\" stroke-width=\"3\"/>\n"
                          "<text x=\"%.2f\" y=\"%.2f\" dominant-baseline=\"middle\">median</text>\n</g>\n",
                      lx, ly, lx + 30, ly, lx + 38, ly, p, lx, ly + 22, lx + 30, ly + 22, lx + 38, ly + 22);
-    vpar__agg_printf(&b, "</svg>\n");
+    vpar_ex_buf_printf(&b, "</svg>\n");
     VPAR_FREE(med);
-    st = vpar__agg_write_atomic(path, &b);
-    VPAR_FREE(b.p);
+    st = vpar_ex_buf_write_atomic(path, &b);
+    vpar_ex_buf_free(&b);
     return st;
 }
 
 /* ======================================================================== */
-/* progress                                                                  */
+/* progress: examples/common/progress.c (vpar_agg_progress_* forward to it)  */
 /* ======================================================================== */
-
-static uint64_t vpar__agg_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);  /* system-wide: comparable across processes */
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void vpar_agg_progress_init(vpar_agg_progress *pr, uint64_t total, int enabled) {
-    atomic_init(&pr->done, 0);
-    atomic_init(&pr->last_draw, 0);
-    pr->total = total;
-    pr->start_ns = vpar__agg_now_ns();
-    pr->fd = enabled ? 2 : -1;
-}
-
-static void vpar__agg_hms(char *buf, size_t cap, double s) {
-    if (!(s >= 0) || s > 359999) { snprintf(buf, cap, "--:--"); return; }
-    unsigned long t = (unsigned long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, cap, "%lu:%02lu", t / 60, t % 60);
-}
-
-char *vpar_agg_progress_format(char *buf, size_t cap, uint64_t done,
-                               uint64_t total, double elapsed, int width) {
-    char bar[128], el[32], eta[32];
-    if (width > (int)sizeof bar - 1) width = (int)sizeof bar - 1;
-    if (width < 1) width = 1;
-    double frac = total ? (double)done / (double)total : 1.0;
-    if (frac > 1) frac = 1;
-    int fill = (int)(frac * width);
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    vpar__agg_hms(el, sizeof el, elapsed);
-    if (done == 0) snprintf(eta, sizeof eta, "--:--");
-    else vpar__agg_hms(eta, sizeof eta, elapsed / (double)done * (double)(total - (done < total ? done : total)));
-    snprintf(buf, cap, "[%s] %3d%% %llu/%llu steps  %s elapsed  ETA %s", bar, (int)(frac * 100),
-             (unsigned long long)done, (unsigned long long)total, el, eta);
-    return buf;
-}
-
-static void vpar__agg_progress_draw(vpar_agg_progress *pr, uint64_t done, int final) {
-    char line[256], out[300];
-    double el = (double)(vpar__agg_now_ns() - pr->start_ns) * 1e-9;
-    vpar_agg_progress_format(line, sizeof line, done, pr->total, el, 30);
-    /* \r + erase line: one write() so concurrent processes do not interleave. */
-    int n = snprintf(out, sizeof out, "\r\033[K%s%s", line, final ? "\n" : "");
-    if (n > 0) {
-        ssize_t w = write(pr->fd, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1);
-        (void)w;  /* a failed progress write is not worth failing the run */
-    }
-}
-
-void vpar_agg_progress_step(vpar_agg_progress *pr) {
-    uint64_t done = atomic_fetch_add_explicit(&pr->done, 1, memory_order_relaxed) + 1;
-    if (pr->fd < 0) return;
-    uint64_t now = vpar__agg_now_ns();
-    uint64_t last = atomic_load_explicit(&pr->last_draw, memory_order_relaxed);
-    if (now - last < 100000000ull && done < pr->total) return;
-    if (atomic_compare_exchange_strong_explicit(&pr->last_draw, &last, now,
-                                                memory_order_relaxed, memory_order_relaxed))
-        vpar__agg_progress_draw(pr, done, 0);
-}
-
-void vpar_agg_progress_finish(vpar_agg_progress *pr) {
-    if (pr->fd < 0) return;
-    vpar__agg_progress_draw(pr, atomic_load_explicit(&pr->done, memory_order_relaxed), 1);
-}

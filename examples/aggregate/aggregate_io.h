@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "vpar/common.h"
+#include "excommon.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,16 +19,18 @@ extern "C" {
 
 /* ---- permutations ------------------------------------------------------ */
 
-typedef struct vpar_agg_rng {
-    uint64_t s[4];
-} vpar_agg_rng;
+/* The generator is examples/common's xoshiro256** (excommon.h); these
+   names are kept for the aggregation tests and documentation. */
+typedef vpar_ex_rng vpar_agg_rng;
 
 /* Seeds xoshiro256** from splitmix64(seed). Any thread. */
-void vpar_agg_rng_seed(vpar_agg_rng *rng, uint64_t seed);
+static inline void vpar_agg_rng_seed(vpar_agg_rng *rng, uint64_t seed) { vpar_ex_rng_seed(rng, seed); }
 /* Next 64-bit output. Any thread (one rng per thread). */
-uint64_t vpar_agg_rng_next(vpar_agg_rng *rng);
+static inline uint64_t vpar_agg_rng_next(vpar_agg_rng *rng) { return vpar_ex_rng_next(rng); }
 /* Uniform integer in [0, bound), bound >= 1, unbiased (Lemire). */
-uint64_t vpar_agg_rng_below(vpar_agg_rng *rng, uint64_t bound);
+static inline uint64_t vpar_agg_rng_below(vpar_agg_rng *rng, uint64_t bound) {
+    return vpar_ex_rng_below(rng, bound);
+}
 /* Writes p permutations of [0, k) into orders (p * k entries, row i-1 is
    permutation i), as described in the doc block. Any thread. */
 void vpar_agg_permutations(uint64_t seed, size_t p, size_t k, size_t *orders);
@@ -96,28 +99,25 @@ vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
 
 /* ---- progress ------------------------------------------------------------ */
 
-/* Progress over all steps of a run. Place it in MAP_SHARED memory to share
-   it with forked workers: the counters are lock-free atomics, and whoever
-   completes a step redraws the bar (at most every 100 ms, decided by a CAS
-   so that two processes never draw at once). */
-typedef struct vpar_agg_progress {
-    _Atomic uint64_t done;        /* steps completed in this run */
-    _Atomic uint64_t last_draw;   /* monotonic ns of the last redraw */
-    uint64_t total;               /* steps this run computes */
-    uint64_t start_ns;
-    int fd;                       /* where to draw (stderr); -1: never */
-} vpar_agg_progress;
+/* The progress bar is examples/common's (excommon.h: lock-free, shareable
+   with forked workers through MAP_SHARED memory); these names are kept for
+   the aggregation program and tests. */
+typedef vpar_ex_progress vpar_agg_progress;
 
 /* enabled: draw on fd 2 (callers pass isatty(2)). Any thread. */
-void vpar_agg_progress_init(vpar_agg_progress *pr, uint64_t total, int enabled);
+static inline void vpar_agg_progress_init(vpar_agg_progress *pr, uint64_t total, int enabled) {
+    vpar_ex_progress_init(pr, total, enabled);
+}
 /* One step done; may redraw. Any thread or process. */
-void vpar_agg_progress_step(vpar_agg_progress *pr);
+static inline void vpar_agg_progress_step(vpar_agg_progress *pr) { vpar_ex_progress_step(pr); }
 /* Draws the final state and ends the line. Any thread. */
-void vpar_agg_progress_finish(vpar_agg_progress *pr);
+static inline void vpar_agg_progress_finish(vpar_agg_progress *pr) { vpar_ex_progress_finish(pr); }
 /* Formats the bar for `done` of `total` steps after `elapsed` seconds into
-   buf (no control characters); returns buf. Exposed for the tests. */
-char *vpar_agg_progress_format(char *buf, size_t cap, uint64_t done,
-                               uint64_t total, double elapsed, int width);
+   buf (no control characters); returns buf. */
+static inline char *vpar_agg_progress_format(char *buf, size_t cap, uint64_t done,
+                                             uint64_t total, double elapsed, int width) {
+    return vpar_ex_progress_format(buf, cap, done, total, elapsed, width);
+}
 
 #ifdef __cplusplus
 }

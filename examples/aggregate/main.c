@@ -81,61 +81,10 @@ static void on_signal(int sig) {
     atomic_store_explicit(&g_cancel, 1, memory_order_relaxed);
 }
 
-static int parse_u64(const char *s, uint64_t *out) {
-    if (!s || !*s || *s == '-' || *s == '+') return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return 0;
-    *out = (uint64_t)v;
-    return 1;
-}
+#define PROG "vpar-aggregate"
 
 static int parse_int(const char *opt, const char *s, int min, int *out) {
-    uint64_t v;
-    if (!parse_u64(s, &v) || v > INT_MAX || (int)v < min) {
-        fprintf(stderr, "vpar-aggregate: %s '%s': expected an integer >= %d\n", opt, s ? s : "", min);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
-
-static int mkdir_p(const char *dir) {
-    char buf[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-            buf[i] = c;
-        }
-    }
-    struct stat sb;
-    if (stat(dir, &sb) != 0) return -1;
-    if (!S_ISDIR(sb.st_mode)) { errno = ENOTDIR; return -1; }
-    return 0;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
-static uint64_t mem_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
-    fclose(f);
-    return (uint64_t)kb * 1024;
+    return vpar_ex_opt_int(PROG, opt, s, min, INT_MAX, out);
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -149,16 +98,6 @@ typedef struct options {
     const char *const *networks;
     size_t k;
 } options;
-
-static int has_suffix(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static int is_hdf5_name(const char *p) {
-    return has_suffix(p, ".h5") || has_suffix(p, ".hdf5") || has_suffix(p, ".hdf") ||
-           has_suffix(p, ".he5");
-}
 
 /* Returns 0 on success, else the exit status (after printing the error). */
 static int parse_options(int argc, char **argv, options *o) {
@@ -190,10 +129,7 @@ static int parse_options(int argc, char **argv, options *o) {
         case O_GENES: o->genes = optarg; break;
         case 'p': if (!parse_int("--permutations", optarg, 1, &o->permutations)) return EXIT_USAGE; break;
         case 's':
-            if (!parse_u64(optarg, &o->seed)) {
-                fprintf(stderr, "vpar-aggregate: --seed '%s': expected an unsigned 64-bit integer\n", optarg);
-                return EXIT_USAGE;
-            }
+            if (!vpar_ex_opt_u64(PROG, "--seed", optarg, &o->seed)) return EXIT_USAGE;
             o->have_seed = 1;
             break;
         case O_ORDER: o->order = optarg; break;
@@ -247,7 +183,7 @@ static int parse_options(int argc, char **argv, options *o) {
         return EXIT_USAGE;
     }
     int any_npy = 0;
-    for (size_t i = 0; i < o->k; i++) any_npy |= !is_hdf5_name(o->networks[i]);
+    for (size_t i = 0; i < o->k; i++) any_npy |= !vpar_ex_is_hdf5_name(o->networks[i]);
     if (any_npy && !o->genes) {
         fprintf(stderr, "vpar-aggregate: .npy networks need --genes FILE (try --help)\n");
         return EXIT_USAGE;
@@ -432,13 +368,6 @@ static void remove_stale_temps(const char *dir) {
     closedir(d);
 }
 
-static int online_cpus(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
 /* Chooses -j and -t when not given. Measured (docs/workflows.md,
    bench/RESULTS.md): permutations in separate processes scale almost
    linearly, while one permutation's steps on threads leave the serial
@@ -447,9 +376,9 @@ static int online_cpus(void) {
    cores left over go to threads. */
 static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any_h5,
                                int *jobs, int *threads) {
-    int ncpu = online_cpus();
+    int ncpu = vpar_ex_cpu_count();
     double per_worker = (2.0 + (any_h5 ? 1.0 : 0.0)) * (double)n * (double)n * 8.0;
-    uint64_t avail = mem_available();
+    uint64_t avail = vpar_ex_mem_available();
     long by_mem = avail ? (long)((double)avail * 0.75 / per_worker) : ncpu;
     if (by_mem < 1) by_mem = 1;
     long todo = ntodo ? (long)ntodo : 1;
@@ -515,8 +444,8 @@ int main(int argc, char **argv) {
         vpar_agg_permutations(o.seed, p, k, orders);
     }
 
-    double t0 = now_s();
-    st = is_hdf5_name(o.annotations) ? vpar_egad_annotations_load_hdf5(&ann, o.annotations, o.go_key)
+    double t0 = vpar_ex_now();
+    st = vpar_ex_is_hdf5_name(o.annotations) ? vpar_egad_annotations_load_hdf5(&ann, o.annotations, o.go_key)
                                      : vpar_egad_annotations_load(&ann, o.annotations, &o.adesc);
     if (st != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
@@ -530,7 +459,7 @@ int main(int argc, char **argv) {
     /* A pool only for the set-up checks, gone before any worker is forked. */
     vpar_pool *setup_pool = NULL;
     vpar_pool_desc pd = {0};
-    pd.num_threads = o.threads ? o.threads : online_cpus();
+    pd.num_threads = o.threads ? o.threads : vpar_ex_cpu_count();
     if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) != VPAR_OK) setup_pool = NULL;
     o.desc.pool = setup_pool;
     st = vpar_agg_create(&agg, ann, (const char *const *)genes, ngenes, o.networks, k, &o.desc);
@@ -542,9 +471,9 @@ int main(int argc, char **argv) {
     }
     const size_t n = vpar_agg_genes(agg);
     int any_h5 = 0;
-    for (size_t i = 0; i < k; i++) any_h5 |= is_hdf5_name(o.networks[i]);
+    for (size_t i = 0; i < k; i++) any_h5 |= vpar_ex_is_hdf5_name(o.networks[i]);
     /* The output directory only once the inputs are known to be good. */
-    if (mkdir_p(o.out) != 0) {
+    if (vpar_ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "vpar-aggregate: --out %s: cannot create directory: %s\n", o.out, strerror(errno));
         goto out;
     }
@@ -612,10 +541,10 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    double t1 = now_s();
+    double t1 = vpar_ex_now();
     int ok = 1;
     if (ntodo > 0) ok = jobs > 1 ? run_on_procpool(&c, jobs) : run_in_process(&c);
-    double t2 = now_s();
+    double t2 = vpar_ex_now();
     vpar_agg_progress_finish(progress);
     size_t ndone = resumed + c.written;
     int interrupted = atomic_load_explicit(&g_cancel, memory_order_relaxed) && ndone < p;

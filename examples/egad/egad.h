@@ -66,6 +66,7 @@
 #include "vpar/pool.h"
 #include "vpar/rank.h"
 #include "vpar/simd.h"
+#include "excommon.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -232,14 +233,9 @@ VPAR_API int vpar_egad_have_zlib(void);
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(VPAR_EGAD_WITH_ZLIB) && VPAR_EGAD_WITH_ZLIB
-#  include <zlib.h>
-#endif
 #if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
 #  include <hdf5.h>
 #endif
-
-extern char **environ;
 
 /* >>utilities ------------------------------------------------------------- */
 
@@ -257,142 +253,12 @@ static void *vpar__egad_zalloc(size_t count, size_t size) {
     return p;
 }
 
-/* Growable byte buffer. */
-typedef struct vpar__egad_buf {
-    char *p;
-    size_t len, cap;
-} vpar__egad_buf;
-
-static int vpar__egad_buf_reserve(vpar__egad_buf *b, size_t extra) {
-    size_t need;
-    if (!vpar__add_size(b->len, extra, &need)) return 0;
-    if (need <= b->cap) return 1;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2) { cap = need; break; }
-        cap *= 2;
-    }
-    char *np = (char *)VPAR_REALLOC(b->p, cap);
-    if (!np) return 0;
-    b->p = np;
-    b->cap = cap;
-    return 1;
-}
-
-static int vpar__egad_buf_append(vpar__egad_buf *b, const void *src, size_t n) {
-    if (!vpar__egad_buf_reserve(b, n)) return 0;
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-    return 1;
-}
-
-/* Reads a whole file, gunzipping when it starts with the gzip magic. */
-static vpar_status vpar__egad_read_plain(const char *path, int fd, vpar__egad_buf *b) {
-    for (;;) {
-        if (!vpar__egad_buf_reserve(b, 1 << 16))
-            return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory reading the file", path);
-        ssize_t r = read(fd, b->p + b->len, b->cap - b->len);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: read failed", path);
-        }
-        if (r == 0) return VPAR_OK;
-        b->len += (size_t)r;
-    }
-}
-
-#if defined(VPAR_EGAD_WITH_ZLIB) && VPAR_EGAD_WITH_ZLIB
-static vpar_status vpar__egad_gunzip(const char *path, vpar__egad_buf *b) {
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) return vpar_fail_errno(VPAR_ERR_IO, errno ? errno : EIO, "%s: cannot open", path);
-    gzbuffer(gz, 1 << 17);
-    for (;;) {
-        if (!vpar__egad_buf_reserve(b, 1 << 18)) {
-            gzclose(gz);
-            return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory decompressing", path);
-        }
-        size_t room = b->cap - b->len;
-        if (room > (1u << 30)) room = 1u << 30;
-        int r = gzread(gz, b->p + b->len, (unsigned)room);
-        if (r < 0) {
-            int zerr;
-            const char *msg = gzerror(gz, &zerr);
-            vpar_status st = vpar_fail(VPAR_ERR_FORMAT, "%s: corrupt gzip data: %s", path, msg);
-            gzclose(gz);
-            return st;
-        }
-        if (r == 0) break;
-        b->len += (size_t)r;
-    }
-    /* gzread returns 0 at a truncated stream too; gzclose reports it. */
-    int rc = gzclose(gz);
-    if (rc != Z_OK)
-        return vpar_fail(VPAR_ERR_FORMAT, "%s: truncated or corrupt gzip data (zlib error %d)", path, rc);
-    return VPAR_OK;
-}
-#else
-/* No zlib: `gzip -dc -- path` through a pipe (posix_spawnp, no shell). */
-static vpar_status vpar__egad_gunzip(const char *path, vpar__egad_buf *b) {
-    int fds[2];
-    if (pipe(fds) != 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: pipe", path);
-    posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa) != 0) {
-        close(fds[0]); close(fds[1]);
-        return vpar_fail(VPAR_ERR_SYSTEM, "%s: posix_spawn_file_actions_init failed", path);
-    }
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    char *argv[] = {(char *)"gzip", (char *)"-dc", (char *)"--", (char *)path, NULL};
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "gzip", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        return vpar_fail_errno(VPAR_ERR_SYSTEM, rc, "%s: cannot run `gzip -dc` (built without zlib)", path);
-    }
-    vpar_status st = vpar__egad_read_plain(path, fds[0], b);
-    close(fds[0]);
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0) {
-        if (errno != EINTR) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: waitpid(gzip)", path);
-    }
-    if (st != VPAR_OK) return st;
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        return vpar_fail(VPAR_ERR_FORMAT, "%s: `gzip -dc` failed (corrupt or truncated gzip data)", path);
-    return VPAR_OK;
-}
-#endif
-
-static vpar_status vpar__egad_slurp(const char *path, vpar__egad_buf *b) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot open", path);
-    unsigned char magic[2] = {0, 0};
-    ssize_t r;
-    do { r = pread(fd, magic, 2, 0); } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-        int e = errno;
-        close(fd);
-        return vpar_fail_errno(VPAR_ERR_IO, e, "%s: read failed", path);
-    }
-    vpar_status st;
-    if (r == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        close(fd);
-        st = vpar__egad_gunzip(path, b);
-    } else {
-        st = vpar__egad_read_plain(path, fd, b);
-        close(fd);
-    }
-    if (st == VPAR_OK && !vpar__egad_buf_append(b, "", 1)) /* NUL-terminate */
-        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    if (st == VPAR_OK) b->len--;
-    return st;
-}
+/* Text buffers, whole-file reading (gzip detected from the content) and
+   line splitting are examples/common's (excommon.h). */
 
 /* String interning: open addressing over indices into an offset table. */
 typedef struct vpar__egad_strtab {
-    vpar__egad_buf chars;    /* NUL-terminated strings back to back */
+    vpar_ex_buf chars;    /* NUL-terminated strings back to back */
     size_t *off;             /* offset of string i */
     size_t n, cap;
     uint32_t *slots;         /* index + 1, 0 = empty */
@@ -459,7 +325,7 @@ static long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t le
         t->cap = cap;
     }
     size_t at = t->chars.len;
-    if (!vpar__egad_buf_append(&t->chars, s, len) || !vpar__egad_buf_append(&t->chars, "", 1))
+    if (!vpar_ex_buf_append(&t->chars, s, len) || !vpar_ex_buf_append(&t->chars, "", 1))
         return -1;
     t->off[t->n] = at;
     size_t h = (size_t)vpar__egad_hash(s, len) & (t->nslots - 1);
@@ -575,9 +441,9 @@ VPAR_API vpar_status vpar_egad_annotations_load(vpar_egad_annotations **out,
     if (gcol < 0 || tcol < 0 || gcol == tcol)
         return vpar_fail(VPAR_ERR_INVALID, "%s: bad annotation columns (gene %d, term %d; 0-based, distinct)",
                          path, gcol, tcol);
-    vpar__egad_buf text = {0};
-    vpar_status st = vpar__egad_slurp(path, &text);
-    if (st != VPAR_OK) { VPAR_FREE(text.p); return st; }
+    vpar_ex_buf text = {0};
+    vpar_status st = vpar_ex_read_file(path, VPAR_EX_READ_GZIP, &text);
+    if (st != VPAR_OK) { vpar_ex_buf_free(&text); return st; }
 
     vpar_egad_annotations *a = (vpar_egad_annotations *)vpar__egad_zalloc(1, sizeof *a);
     vpar__egad_pairs pairs = {0};
@@ -1435,105 +1301,54 @@ done:
 
 /* >>files ------------------------------------------------------------------ */
 
-static void vpar__egad_fmt(FILE *f, double v) {
-    if (isnan(v)) fputs("NaN", f);
-    else fprintf(f, "%.17g", v);
-}
-
 VPAR_API vpar_status vpar_egad_write_csv(const char *path, const vpar_egad_plan *plan,
                                          const vpar_egad_term_result *r) {
     if (!path || !plan || !r) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_write_csv: NULL argument");
-    /* Format in memory, then one atomic write (common.h): no partial CSV
-       is ever visible under `path`. */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) return vpar_fail_errno(VPAR_ERR_NOMEM, errno, "%s: cannot format the output", path);
-    fputs("term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value\n", f);
+    /* Format in memory, then one atomic write: no partial CSV is ever
+       visible under `path`. */
+    vpar_ex_buf b = {0};
+    vpar_ex_buf_printf(&b, "term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value\n");
     for (size_t t = 0; t < plan->nterms; t++) {
-        fputs(plan->term_names[t], f);
-        fputc(',', f); vpar__egad_fmt(f, r[t].auc);
-        fputc(',', f); vpar__egad_fmt(f, r[t].avg_node_degree);
-        fputc(',', f); vpar__egad_fmt(f, r[t].degree_null_auc);
-        fputc(',', f); vpar__egad_fmt(f, r[t].p_value);
-        fputc('\n', f);
+        vpar_ex_buf_printf(&b, "%s", plan->term_names[t]);
+        vpar_ex_buf_printf(&b, ","); vpar_ex_buf_num(&b, r[t].auc);
+        vpar_ex_buf_printf(&b, ","); vpar_ex_buf_num(&b, r[t].avg_node_degree);
+        vpar_ex_buf_printf(&b, ","); vpar_ex_buf_num(&b, r[t].degree_null_auc);
+        vpar_ex_buf_printf(&b, ","); vpar_ex_buf_num(&b, r[t].p_value);
+        vpar_ex_buf_printf(&b, "\n");
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    vpar_status st = bad ? vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory formatting the output", path)
-                         : vpar_write_file_atomic(path, (const void *const[]){buf}, &len, 1);
-    free(buf); /* open_memstream allocates with malloc */
+    vpar_status st = vpar_ex_buf_write_atomic(path, &b);
+    vpar_ex_buf_free(&b);
     return st;
-}
-
-/* Packs n strings into one allocation: pointer array then the characters. */
-static vpar_status vpar__egad_pack_strings(const char *data, const size_t *off, size_t n,
-                                           size_t chars, char ***out, const char *name) {
-    size_t bytes;
-    if (!vpar__mul_size(n + 1, sizeof(char *), &bytes) || !vpar__add_size(bytes, chars, &bytes))
-        return vpar_fail(VPAR_ERR_OVERFLOW, "%s: too many names", name);
-    char **v = (char **)VPAR_MALLOC(bytes);
-    if (!v) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
-    char *s = (char *)(v + n + 1);
-    memcpy(s, data, chars);
-    for (size_t i = 0; i < n; i++) v[i] = s + off[i];
-    v[n] = NULL;
-    *out = v;
-    return VPAR_OK;
 }
 
 VPAR_API vpar_status vpar_egad_read_genes(const char *path, char ***out_genes, size_t *out_n) {
     if (!path || !out_genes || !out_n) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_read_genes: NULL argument");
     *out_genes = NULL;
     *out_n = 0;
-    vpar__egad_buf b = {0};
-    vpar_status st = vpar__egad_slurp(path, &b);
-    if (st != VPAR_OK) { VPAR_FREE(b.p); return st; }
-    size_t n = 0;
-    for (size_t i = 0; i < b.len; i++) n += b.p[i] == '\n';
-    if (b.len && b.p[b.len - 1] != '\n') n++;
-    size_t *off = (size_t *)vpar__egad_alloc(n + 1, sizeof *off);
-    if (!off) { VPAR_FREE(b.p); return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); }
-    size_t k = 0, start = 0;
-    for (size_t i = 0; i <= b.len && k < n; i++) {
-        if (i == b.len || b.p[i] == '\n') {
-            size_t e = i;
-            if (e > start && b.p[e - 1] == '\r') e--;
-            b.p[e] = '\0';
-            if (i < b.len) b.p[i] = '\0';
-            off[k++] = start;
-            start = i + 1;
-        }
-    }
+    char **lines;
+    size_t k;
+    vpar_status st = vpar_ex_read_lines(path, VPAR_EX_READ_GZIP, &lines, &k, NULL);
+    if (st != VPAR_OK) return st;
     /* Allow trailing blank lines only; an empty ID elsewhere is an error. */
-    while (k > 0 && b.p[off[k - 1]] == '\0') k--;
+    while (k > 0 && lines[k - 1][0] == '\0') k--;
+    lines[k] = NULL;
     for (size_t i = 0; i < k; i++)
-        if (b.p[off[i]] == '\0') {
-            VPAR_FREE(off);
-            VPAR_FREE(b.p);
+        if (lines[i][0] == '\0') {
+            VPAR_FREE(lines);
             return vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: empty gene ID", path, i + 1);
         }
     if (k == 0) {
-        VPAR_FREE(off);
-        VPAR_FREE(b.p);
+        VPAR_FREE(lines);
         return vpar_fail(VPAR_ERR_FORMAT, "%s: no gene IDs in the file", path);
     }
-    st = vpar__egad_pack_strings(b.p, off, k, b.len + 1, out_genes, path);
-    VPAR_FREE(off);
-    VPAR_FREE(b.p);
-    if (st == VPAR_OK) *out_n = k;
-    return st;
+    *out_genes = lines;
+    *out_n = k;
+    return VPAR_OK;
 }
 
 /* >>hdf5 ------------------------------------------------------------------- */
 
-VPAR_API int vpar_egad_have_zlib(void) {
-#if defined(VPAR_EGAD_WITH_ZLIB) && VPAR_EGAD_WITH_ZLIB
-    return 1;
-#else
-    return 0;
-#endif
-}
+VPAR_API int vpar_egad_have_zlib(void) { return vpar_ex_have_zlib(); }
 
 #if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
 VPAR_API int vpar_egad_have_hdf5(void) { return 1; }
@@ -1576,8 +1391,17 @@ static vpar_status vpar__egad_h5_strings(hid_t file, const char *dset, const cha
         chars[at + l] = '\0';
         at += l + 1;
     }
-    st = vpar__egad_pack_strings(chars, off, n, at, out, path);
-    if (st == VPAR_OK) *count = n;
+    (void)at;
+    {
+        const char **ptrs = (const char **)vpar__egad_alloc(n ? n : 1, sizeof *ptrs);
+        if (ptrs) {
+            for (size_t i = 0; i < n; i++) ptrs[i] = chars + off[i];
+            *out = vpar_ex_strings_copy(ptrs, n);
+        }
+        VPAR_FREE(ptrs);
+        if (!ptrs || !*out) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+        else *count = n;
+    }
 out:
     VPAR_FREE(raw);
     VPAR_FREE(chars);

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,12 +48,6 @@ typedef struct net_result {
     double seconds;
     char message[480];
 } net_result;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void usage(FILE *f) {
     fputs(
@@ -94,32 +89,15 @@ static void usage(FILE *f) {
 "shared by all networks (annotations, genes file, output directory).\n", f);
 }
 
+#define PROG "vpar-egad"
+
 static int parse_int(const char *opt, const char *s, int lo, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > 1000000000L) {
-        fprintf(stderr, "vpar-egad: %s: expected an integer >= %d, got '%s'\n", opt, lo, s);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
-
-static int has_suffix(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static int is_hdf5_name(const char *p) {
-    return has_suffix(p, ".h5") || has_suffix(p, ".hdf5") || has_suffix(p, ".hdf") || has_suffix(p, ".he5");
+    return vpar_ex_opt_int(PROG, opt, s, lo, INT_MAX, out);
 }
 
 /* Network name: file name without directory and extension. */
 static void network_name(const char *path, char *out, size_t cap) {
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    snprintf(out, cap, "%s", b);
+    snprintf(out, cap, "%s", vpar_ex_basename(path));
     char *dot = strrchr(out, '.');
     if (dot && dot != out) *dot = '\0';
 }
@@ -158,7 +136,7 @@ static void run_network(const shared_in *in, int idx, vpar_pool *pool, net_resul
     network_name(path, name, sizeof name);
     memset(r, 0, sizeof *r);
     r->mean_auc = NAN;
-    double t0 = now_s();
+    double t0 = vpar_ex_now();
     test_crash_hook(name);
 
     vpar_npy npy;
@@ -174,7 +152,7 @@ static void run_network(const shared_in *in, int idx, vpar_pool *pool, net_resul
     vpar_egad_term_result *res = NULL;
     vpar_status st = VPAR_OK;
 
-    if (is_hdf5_name(path)) {
+    if (vpar_ex_is_hdf5_name(path)) {
         size_t rows = 0, cols = 0;
         st = vpar_egad_hdf5_read_frame(path, o->nw_key, &owned, &dt, &rows, &cols, &h5rows, &h5cols);
         if (st != VPAR_OK) goto out;
@@ -234,8 +212,10 @@ static void run_network(const shared_in *in, int idx, vpar_pool *pool, net_resul
     if (st != VPAR_OK) goto out;
     {
         char csv[4096];
-        snprintf(csv, sizeof csv, "%s/%s.csv", o->out, name);
-        st = vpar_egad_write_csv(csv, plan, res);
+        if (!vpar_ex_path(csv, sizeof csv, "%s/%s.csv", o->out, name))
+            st = vpar_fail(VPAR_ERR_INVALID, "%s/%s.csv: path too long", o->out, name);
+        else
+            st = vpar_egad_write_csv(csv, plan, res);
         if (st != VPAR_OK) goto out;
     }
     r->nterms = (int)vpar_egad_plan_nterms(plan);
@@ -245,7 +225,7 @@ out:
         snprintf(r->message, sizeof r->message, "%.479s", vpar_last_error());
         r->mean_auc = NAN;
     }
-    r->seconds = now_s() - t0;
+    r->seconds = vpar_ex_now() - t0;
     free(res);
     vpar_egad_plan_destroy(plan);
     free(drop);
@@ -304,41 +284,33 @@ static int on_done(void *user, size_t index, const void *result, const vpar_proc
     if (rs->tty) {
         char name[256];
         network_name(rs->in->opt->networks[index], name, sizeof name);
-        fprintf(stderr, "\r\033[Kvpar-egad: %d/%d networks done (last: %s)", rs->done, rs->total, name);
-        fflush(stderr);
+        vpar_ex_status_line(2, "vpar-egad: %d/%d networks done (last: %s)", rs->done, rs->total, name);
     }
     return 0;
 }
 
 static int write_summary(const options *o, const net_result *rs, const int *crashed) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) {
-        fprintf(stderr, "vpar-egad: %s: cannot format the summary: %s\n", path, strerror(errno));
+    if (!vpar_ex_path(path, sizeof path, "%s/summary.csv", o->out)) {
+        fprintf(stderr, "vpar-egad: --out %s: path too long\n", o->out);
         return 0;
     }
-    fputs("network,status,terms,mean_auc,seconds\n", f);
+    vpar_ex_buf b = {0};
+    vpar_ex_buf_printf(&b, "network,status,terms,mean_auc,seconds\n");
     for (int i = 0; i < o->nnet; i++) {
         char name[256];
         network_name(o->networks[i], name, sizeof name);
         const net_result *r = &rs[i];
         const char *status = crashed[i] ? "crashed" : r->status ? "error" : "ok";
-        fprintf(f, "%s,%s,%d,", name, status, r->nterms);
-        if (isnan(r->mean_auc)) fputs("NaN", f);
-        else fprintf(f, "%.17g", r->mean_auc);
-        fprintf(f, ",%.3f\n", r->seconds);
+        vpar_ex_buf_printf(&b, "%s,%s,%d,", name, status, r->nterms);
+        vpar_ex_buf_num(&b, r->mean_auc);
+        vpar_ex_buf_printf(&b, ",%.3f\n", r->seconds);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0) bad = 1;
-    /* One atomic write (vpar_write_file_atomic): never a partial summary. */
-    vpar_status st = bad ? VPAR_ERR_NOMEM
-                         : vpar_write_file_atomic(path, (const void *const[]){buf}, &len, 1);
-    free(buf);
+    /* One atomic write: never a partial summary. */
+    vpar_status st = vpar_ex_buf_write_atomic(path, &b);
+    vpar_ex_buf_free(&b);
     if (st != VPAR_OK) {
-        fprintf(stderr, "vpar-egad: %s\n", bad ? "out of memory formatting the summary" : vpar_last_error());
+        fprintf(stderr, "vpar-egad: %s\n", vpar_last_error());
         return 0;
     }
     return 1;
@@ -408,18 +380,15 @@ int main(int argc, char **argv) {
                 o.desc.min_genes ? o.desc.min_genes : 20, o.desc.max_genes);
         return 2;
     }
-    struct stat sb;
-    if (stat(o.out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "vpar-egad: --out %s: cannot create directory: %s\n", o.out, strerror(errno));
-            return 2;
-        }
+    if (vpar_ex_mkdir_p(o.out) != 0) {
+        fprintf(stderr, "vpar-egad: --out %s: cannot create directory: %s\n", o.out, strerror(errno));
+        return 2;
     }
 
     shared_in in;
     memset(&in, 0, sizeof in);
     in.opt = &o;
-    vpar_status st = is_hdf5_name(o.annotations)
+    vpar_status st = vpar_ex_is_hdf5_name(o.annotations)
                          ? vpar_egad_annotations_load_hdf5(&in.ann, o.annotations, o.go_key)
                          : vpar_egad_annotations_load(&in.ann, o.annotations, &o.adesc);
     if (st != VPAR_OK) {
@@ -465,8 +434,7 @@ int main(int argc, char **argv) {
     rsd.crash_code = (int *)calloc((size_t)o.nnet, sizeof(int));
     rsd.threads = o.threads;
     if (rsd.threads == 0 && !getenv("VPAR_NUM_THREADS")) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        rsd.threads = (int)(cpus > 0 ? cpus : 1) / o.jobs;
+        rsd.threads = vpar_ex_cpu_count() / o.jobs;
         if (rsd.threads < 1) rsd.threads = 1;
     }
     vpar_shmap_desc md;

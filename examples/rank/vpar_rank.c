@@ -6,8 +6,8 @@
    written to OUT with IN's dtype and shape. See docs/rank.md. */
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
+#include "excommon.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +50,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--no-check")) check = 0;
         else if (!strcmp(a, "-j") || !strncmp(a, "-j", 2)) {
             const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-            char *end = NULL;
-            errno = 0;
-            long n = v ? strtol(v, &end, 10) : -1;
-            if (!v || !*v || *end || errno || n < 1 || n > 4096) {
+            long long n;
+            if (!vpar_ex_parse_int(v, 1, 4096, &n)) {
                 fprintf(stderr, "vpar-rank: -j needs a thread count from 1 to 4096, got '%s'\n", v ? v : "");
                 return 2;
             }

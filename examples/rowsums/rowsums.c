@@ -16,20 +16,13 @@
    computes the same result; exits 1 if one does not. */
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
+#include "excommon.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -51,15 +44,7 @@ static void usage(FILE *f) {
 }
 
 static int parse_size(const char *opt, const char *s, size_t lo, size_t hi, size_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-        fprintf(stderr, "vpar-rowsums: %s: expected an integer in [%zu, %zu], got '%s'\n", opt, lo, hi, s);
-        return 0;
-    }
-    *out = (size_t)v;
-    return 1;
+    return vpar_ex_opt_size("vpar-rowsums", opt, s, lo, hi, out);
 }
 
 typedef struct timing {
@@ -120,21 +105,21 @@ int main(int argc, char **argv) {
                             "vpar, 1 thread", "vpar, pool"};
     timing tm[4] = {{{0}, 0}};
     for (size_t rep = 0; rep < reps; rep++) {
-        double t0 = now();
+        double t0 = vpar_ex_now();
         for (size_t i = 0; i < n; i++) {
             double acc = 0.0;
             for (size_t j = 0; j < n; j++) acc += a[i * n + j];
             r[0][i] = acc;
         }
-        double t1 = now();
+        double t1 = vpar_ex_now();
         for (size_t i = 0; i < n; i++) r[1][i] = 0.0;
         for (size_t j = 0; j < n; j++)
             for (size_t i = 0; i < n; i++) r[1][i] += a[i * n + j];
-        double t2 = now();
+        double t2 = vpar_ex_now();
         vpar_status st = vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, n, n, n, r[2], NULL);
-        double t3 = now();
+        double t3 = vpar_ex_now();
         if (st == VPAR_OK) st = vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, a, n, n, n, r[3], pool);
-        double t4 = now();
+        double t4 = vpar_ex_now();
         if (st != VPAR_OK) {
             fprintf(stderr, "vpar-rowsums: %s\n", vpar_last_error());
             return 2;
@@ -192,24 +177,24 @@ int main(int argc, char **argv) {
             for (size_t j = 0; j < mm; j++) fbt[j * mm + i] = fb[i * mm + j];
         timing mt[3] = {{{0}, 0}};
         for (size_t rep = 0; rep < reps; rep++) {
-            double t0 = now();
+            double t0 = vpar_ex_now();
             memset(ic, 0, m2 * sizeof *ic);
             for (size_t i = 0; i < mm; i++)
                 for (size_t k = 0; k < mm; k++) {
                     int64_t aik = ia[i * mm + k];
                     for (size_t j = 0; j < mm; j++) ic[i * mm + j] += aik * ib[k * mm + j];
                 }
-            double t1 = now();
+            double t1 = vpar_ex_now();
             memset(fc, 0, m2 * sizeof *fc);
             for (size_t i = 0; i < mm; i++)
                 for (size_t k = 0; k < mm; k++) {
                     double aik = fa[i * mm + k];
                     for (size_t j = 0; j < mm; j++) fc[i * mm + j] += aik * fb[k * mm + j];
                 }
-            double t2 = now();
+            double t2 = vpar_ex_now();
             for (size_t i = 0; i < mm; i++)
                 for (size_t j = 0; j < mm; j++) fc2[i * mm + j] = vpar_dot_f64(fa + i * mm, fbt + j * mm, mm);
-            double t3 = now();
+            double t3 = vpar_ex_now();
             mt[0].t[mt[0].n++] = t1 - t0;
             mt[1].t[mt[1].n++] = t2 - t1;
             mt[2].t[mt[2].n++] = t3 - t2;

@@ -29,28 +29,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- seeded RNG: splitmix64 seeding xoshiro256** -------------------------- */
-typedef struct rng { uint64_t s[4]; } rng;
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+/* ---- seeded RNG: examples/common's xoshiro256**, one stream per network -- */
+typedef vpar_ex_rng rng;
 static void rng_seed(rng *r, uint64_t seed, uint64_t stream) {
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (stream + 1) * 0xd1b54a32d192ed03ull;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    vpar_ex_rng_seed(r, seed * 0x9e3779b97f4a7c15ull ^ (stream + 1) * 0xd1b54a32d192ed03ull);
 }
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-static uint64_t rng_next(rng *r) {
-    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
-    return res;
-}
-static double rng_unif(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
 static double rng_norm(rng *r) {
     /* Box-Muller, one value per call (simple and reproducible). */
-    double u1 = rng_unif(r), u2 = rng_unif(r);
+    double u1 = vpar_ex_rng_unif(r), u2 = vpar_ex_rng_unif(r);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
@@ -140,41 +126,35 @@ static void sim_rows(void *user, size_t begin, size_t end, int tid) {
     }
 }
 
-/* genes.txt and go.tsv (all pairs of the chosen genes, gene by gene). */
-static int write_text(const opts *o, const char **names, size_t n, const vpar_egad_annotations *ann,
-                      const vpar_egad_plan *plan) {
-    (void)plan;
+/* genes.txt and go.tsv (all pairs of the chosen genes, gene by gene),
+   each written atomically. */
+static int write_text(const opts *o, const char **names, size_t n, const vpar_egad_annotations *ann) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/genes.txt", o->out);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "vpar-simnet: %s: %s\n", path, strerror(errno)); return 0; }
-    for (size_t i = 0; i < n; i++) fprintf(f, "%s\n", names[i]);
-    if (fclose(f) != 0) { fprintf(stderr, "vpar-simnet: %s: write failed\n", path); return 0; }
-    snprintf(path, sizeof path, "%s/go.tsv", o->out);
-    f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "vpar-simnet: %s: %s\n", path, strerror(errno)); return 0; }
-    fputs("gene\tterm\n", f);
-    for (size_t i = 0; i < n; i++) {
+    vpar_ex_buf b = {0};
+    for (size_t i = 0; i < n; i++) vpar_ex_buf_printf(&b, "%s\n", names[i]);
+    vpar_status st = vpar_ex_path(path, sizeof path, "%s/genes.txt", o->out)
+                         ? vpar_ex_buf_write_atomic(path, &b)
+                         : vpar_fail(VPAR_ERR_INVALID, "%s/genes.txt: path too long", o->out);
+    vpar_ex_buf_free(&b);
+    vpar_ex_buf_printf(&b, "gene\tterm\n");
+    for (size_t i = 0; i < n && st == VPAR_OK; i++) {
         long gi = vpar_egad_annotations_find_gene(ann, names[i]);
         size_t cnt;
         const uint32_t *terms = vpar_egad_annotations_gene_terms(ann, (size_t)gi, &cnt);
         for (size_t k = 0; k < cnt; k++)
-            fprintf(f, "%s\t%s\n", names[i], vpar_egad_annotations_term(ann, terms[k]));
+            vpar_ex_buf_printf(&b, "%s\t%s\n", names[i], vpar_egad_annotations_term(ann, terms[k]));
     }
-    if (fclose(f) != 0) { fprintf(stderr, "vpar-simnet: %s: write failed\n", path); return 0; }
-    return 1;
+    if (st == VPAR_OK)
+        st = vpar_ex_path(path, sizeof path, "%s/go.tsv", o->out)
+                 ? vpar_ex_buf_write_atomic(path, &b)
+                 : vpar_fail(VPAR_ERR_INVALID, "%s/go.tsv: path too long", o->out);
+    vpar_ex_buf_free(&b);
+    if (st != VPAR_OK) fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+    return st == VPAR_OK;
 }
 
 static int parse_size(const char *opt, const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "vpar-simnet: %s: expected a number in [%g, %g], got '%s'\n", opt, lo, hi, s);
-        return 0;
-    }
-    *out = v;
-    return 1;
+    return vpar_ex_opt_double("vpar-simnet", opt, s, lo, hi, out);
 }
 
 int main(int argc, char **argv) {
@@ -213,7 +193,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vpar-simnet: --dtype: expected f32 or f64, got '%s'\n", o.dtype);
         return 2;
     }
-    if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+    if (vpar_ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "vpar-simnet: --out %s: %s\n", o.out, strerror(errno));
         return 2;
     }
@@ -241,7 +221,7 @@ int main(int argc, char **argv) {
     if (!perm || !chosen || !names) { fputs("vpar-simnet: out of memory\n", stderr); goto out; }
     for (size_t i = 0; i < total; i++) perm[i] = i;
     for (size_t i = 0; i < n; i++) {
-        size_t j = i + (size_t)(rng_unif(&r) * (double)(total - i));
+        size_t j = i + (size_t)(vpar_ex_rng_unif(&r) * (double)(total - i));
         if (j >= total) j = total - 1;
         size_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
         chosen[perm[i]] = 1;
@@ -264,8 +244,8 @@ int main(int argc, char **argv) {
     if (!load || !z || !x || !net) { fputs("vpar-simnet: out of memory\n", stderr); goto out; }
     size_t active = 0;
     for (size_t t = 0; t < nterms; t++)
-        if (rng_unif(&r) < o.module_frac) {
-            load[t] = o.strength * (0.5 + rng_unif(&r));
+        if (vpar_ex_rng_unif(&r) < o.module_frac) {
+            load[t] = o.strength * (0.5 + vpar_ex_rng_unif(&r));
             active++;
         }
     /* Number of active modules of each gene: loadings are scaled by
@@ -337,7 +317,7 @@ int main(int argc, char **argv) {
     vpar_pool_destroy(pool);
     free(gscale);
     free(xd);
-    if (!write_text(&o, names, n, ann, plan)) goto out;
+    if (!write_text(&o, names, n, ann)) goto out;
     rc = 0;
 out:
     vpar_egad_plan_destroy(plan);

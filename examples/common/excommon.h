@@ -1,0 +1,190 @@
+/* examples/common/excommon.h — helpers shared by the example programs
+   (vpar-egad, vpar-aggregate, vpar-simnet, vpar-rank, vpar-rowsums): one
+   copy of each, in the static library `vpar_examples_common` (built with
+   the examples or the tests, never installed; not part of vpar's API).
+
+   WHAT
+     args.c      strict number parsing for command-line options, with the
+                 one "<prog>: <opt> '<value>': expected ..." message format
+     sys.c       monotonic clock, CPU count (affinity mask), available
+                 memory, file-name suffixes, mkdir -p, basename
+     buf.c       growable string buffer, CSV number formatting (17
+                 significant digits, NaN as "NaN"), atomic write
+     file.c      whole-file reading (gzip detected from the content: zlib
+                 when built with VPAR_EX_WITH_ZLIB, else `gzip -dc`), line
+                 splitting, packed string arrays
+     rng.c       xoshiro256** seeded by splitmix64, Lemire's bounded draw
+     progress.c  the progress bar shared by forked workers, status lines
+
+   BUILD
+     Link the CMake target vpar_examples_common. The library includes vpar's
+     headers without VPAR_IMPLEMENTATION: the program's one .c file that
+     defines VPAR_IMPLEMENTATION provides vpar_fail, vpar_write_file_atomic
+     and the rest. Errors follow vpar: functions returning vpar_status set
+     vpar_last_error() ("<file>: <what is wrong>").
+
+   CALLING CONTEXTS
+     Everything: any thread, no global state (vpar_ex_rng: one per thread;
+     vpar_ex_progress: see below).
+*/
+#ifndef VPAR_EXCOMMON_H
+#define VPAR_EXCOMMON_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpar/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define VPAR_EX_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define VPAR_EX_PRINTF(f, a)
+#endif
+
+/* ---- args.c: numbers in options ----------------------------------------- */
+
+/* Decimal digits only (no sign, no space), fits in 64 bits: 1, else 0. */
+int vpar_ex_parse_u64(const char *s, uint64_t *out);
+/* Decimal integer in [lo, hi] (digits only, so lo >= 0 in practice). */
+int vpar_ex_parse_int(const char *s, long long lo, long long hi, long long *out);
+/* Whole string is a number (strtod syntax) in [lo, hi]. */
+int vpar_ex_parse_double(const char *s, double lo, double hi, double *out);
+
+/* The same, printing on failure
+     "<prog>: <opt> '<s>': expected an integer >= <lo>"   (hi == INT_MAX)
+     "<prog>: <opt> '<s>': expected an integer in [<lo>, <hi>]"
+     "<prog>: <opt> '<s>': expected a number in [<lo>, <hi>]"
+     "<prog>: <opt> '<s>': expected an unsigned 64-bit integer"
+   to stderr. Return 1 on success, 0 after printing. */
+int vpar_ex_opt_int(const char *prog, const char *opt, const char *s, int lo, int hi, int *out);
+int vpar_ex_opt_size(const char *prog, const char *opt, const char *s, size_t lo, size_t hi,
+                     size_t *out);
+int vpar_ex_opt_double(const char *prog, const char *opt, const char *s, double lo, double hi,
+                       double *out);
+int vpar_ex_opt_u64(const char *prog, const char *opt, const char *s, uint64_t *out);
+
+/* ---- sys.c: clock, CPUs, memory, paths ----------------------------------- */
+
+/* CLOCK_MONOTONIC in seconds / nanoseconds (system-wide: comparable across
+   processes). */
+double vpar_ex_now(void);
+uint64_t vpar_ex_now_ns(void);
+/* CPUs this process may run on (sched_getaffinity), at least 1. Thin
+   wrapper: switches to vpar_cpu_count() once vpar/common.h provides it. */
+int vpar_ex_cpu_count(void);
+/* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
+uint64_t vpar_ex_mem_available(void);
+
+/* 1 when s ends with suf, ignoring ASCII case. */
+int vpar_ex_has_suffix(const char *s, const char *suf);
+/* 1 for the HDF5 file names the programs accept: .h5 .hdf5 .hdf .he5. */
+int vpar_ex_is_hdf5_name(const char *path);
+/* The text after the last '/' (the whole path when there is none). */
+const char *vpar_ex_basename(const char *path);
+/* Creates dir and its missing parents (mkdir -p). 0, or -1 with errno
+   (ENOTDIR when dir exists as something else). */
+int vpar_ex_mkdir_p(const char *dir);
+/* snprintf into buf; 1 when the whole text fit, 0 when it did not. */
+int vpar_ex_path(char *buf, size_t cap, const char *fmt, ...) VPAR_EX_PRINTF(3, 4);
+
+/* ---- buf.c: growable text ------------------------------------------------- */
+
+/* Zero-initialise ({0}); `failed` records an allocation or format failure,
+   after which appends do nothing and vpar_ex_buf_write_atomic fails. */
+typedef struct vpar_ex_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} vpar_ex_buf;
+
+/* Room for `extra` more bytes; 0 (and failed set) when out of memory. */
+int vpar_ex_buf_reserve(vpar_ex_buf *b, size_t extra);
+int vpar_ex_buf_append(vpar_ex_buf *b, const void *src, size_t n);
+void vpar_ex_buf_printf(vpar_ex_buf *b, const char *fmt, ...) VPAR_EX_PRINTF(2, 3);
+/* A CSV number: "%.17g", NaN as "NaN". */
+void vpar_ex_buf_num(vpar_ex_buf *b, double x);
+void vpar_ex_buf_free(vpar_ex_buf *b);
+/* Writes the buffer to path atomically (vpar_write_file_atomic: a
+   temporary file renamed over path), so a reader never sees a partial
+   file. VPAR_ERR_NOMEM when the buffer failed. */
+vpar_status vpar_ex_buf_write_atomic(const char *path, const vpar_ex_buf *b);
+
+/* ---- file.c: reading --------------------------------------------------------- */
+
+enum {
+    VPAR_EX_READ_GZIP = 1,      /* gunzip when the file starts with the gzip magic */
+    VPAR_EX_READ_TEXT = 2,      /* fail (VPAR_ERR_FORMAT) on NUL bytes */
+    VPAR_EX_READ_ENOENT_NOT_FOUND = 4 /* a missing file is VPAR_ERR_NOT_FOUND, not _IO */
+};
+
+/* Reads the whole file into *out (appended; NUL-terminated, the NUL not
+   counted in len). Free with vpar_ex_buf_free, also on failure. */
+vpar_status vpar_ex_read_file(const char *path, int flags, vpar_ex_buf *out);
+
+/* Reads a text file as lines: trailing "\r" removed, no entry for the
+   empty text after a final newline. *lines is one allocation holding the
+   NULL-terminated pointer array and the text (free with VPAR_FREE);
+   *ends_nl (may be NULL) tells whether the text ended with a newline. */
+vpar_status vpar_ex_read_lines(const char *path, int flags, char ***lines, size_t *n,
+                               int *ends_nl);
+
+/* Copies n strings into one allocation (NULL-terminated pointer array,
+   then the text; free with VPAR_FREE). NULL when out of memory. */
+char **vpar_ex_strings_copy(const char *const *src, size_t n);
+
+/* 1 when built with zlib (gzip read in-process), 0 when `gzip -dc` runs. */
+int vpar_ex_have_zlib(void);
+
+/* ---- rng.c: xoshiro256** ------------------------------------------------------ */
+
+typedef struct vpar_ex_rng {
+    uint64_t s[4];
+} vpar_ex_rng;
+
+/* State = four successive splitmix64 outputs started at seed. */
+void vpar_ex_rng_seed(vpar_ex_rng *rng, uint64_t seed);
+uint64_t vpar_ex_rng_next(vpar_ex_rng *rng);
+/* Uniform in [0, bound), bound >= 1, unbiased (Lemire's method; the
+   rejection rule is documented in examples/aggregate/aggregate.h). */
+uint64_t vpar_ex_rng_below(vpar_ex_rng *rng, uint64_t bound);
+/* Uniform double in [0, 1): the top 53 bits of next(). */
+double vpar_ex_rng_unif(vpar_ex_rng *rng);
+
+/* ---- progress.c -------------------------------------------------------------------- */
+
+/* A progress bar over `total` steps. Place it in MAP_SHARED memory to
+   share it with forked workers: the counters are lock-free atomics, and
+   whoever completes a step redraws the bar (at most every 100 ms, decided
+   by a CAS so that two processes never draw at once). */
+typedef struct vpar_ex_progress {
+    _Atomic uint64_t done;        /* steps completed */
+    _Atomic uint64_t last_draw;   /* monotonic ns of the last redraw */
+    uint64_t total;
+    uint64_t start_ns;
+    int fd;                       /* where to draw (stderr); -1: never */
+} vpar_ex_progress;
+
+/* enabled: draw on fd 2 (callers pass isatty(2)). */
+void vpar_ex_progress_init(vpar_ex_progress *pr, uint64_t total, int enabled);
+/* One step done; may redraw. Any thread or process. */
+void vpar_ex_progress_step(vpar_ex_progress *pr);
+/* Draws the final state and ends the line. */
+void vpar_ex_progress_finish(vpar_ex_progress *pr);
+/* "[####....]  40% 4/10 steps  0:03 elapsed  ETA 0:05" into buf (no
+   control characters); returns buf. */
+char *vpar_ex_progress_format(char *buf, size_t cap, uint64_t done, uint64_t total,
+                              double elapsed, int width);
+/* Replaces the current terminal line of fd with the formatted text ("\r",
+   erase line, text) in one write(2), so concurrent writers do not
+   interleave. */
+void vpar_ex_status_line(int fd, const char *fmt, ...) VPAR_EX_PRINTF(2, 3);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VPAR_EXCOMMON_H */
