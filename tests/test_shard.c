@@ -20,13 +20,13 @@ static const char *env_lookup(const char *name) {
     return NULL;
 }
 
-static int parse_env(const char *arg, const char *const *env, vpar_shard *s, char *err) {
+static int parse_env(const char *arg, const char *const *env, vpar_ex_shard *s, char *err) {
     fake_env = env;
-    return vpar_shard_parse(arg, env_lookup, s, err, 256);
+    return vpar_ex_shard_parse(arg, env_lookup, s, err, 256);
 }
 
 START_TEST(test_explicit) {
-    vpar_shard s;
+    vpar_ex_shard s;
     char err[256];
     ck_assert_int_eq(parse_env("3/7", NULL, &s, err), 0);
     ck_assert_uint_eq(s.index, 3);
@@ -45,7 +45,7 @@ START_TEST(test_explicit) {
 END_TEST
 
 START_TEST(test_slurm_range) {
-    vpar_shard s;
+    vpar_ex_shard s;
     char err[256];
     /* sbatch --array=1-10: task 4 is shard 4/10. */
     const char *e1[] = {"SLURM_ARRAY_TASK_ID", "4", "SLURM_ARRAY_TASK_MIN", "1",
@@ -76,7 +76,7 @@ START_TEST(test_slurm_range) {
 END_TEST
 
 START_TEST(test_slurm_resubmission) {
-    vpar_shard s;
+    vpar_ex_shard s;
     char err[256];
     /* A resubmission --array=3,7 of a 10-shard run: not a range, so plain
        `auto` must refuse (it would compute 2 shards)... */
@@ -98,7 +98,7 @@ START_TEST(test_slurm_resubmission) {
 END_TEST
 
 START_TEST(test_sge) {
-    vpar_shard s;
+    vpar_ex_shard s;
     char err[256];
     /* qsub -t 2-10:2 -> tasks 2,4,6,8,10: task 6 is shard 3 of 5. */
     const char *e1[] = {"SGE_TASK_ID", "6", "SGE_TASK_FIRST", "2", "SGE_TASK_LAST", "10",
@@ -132,18 +132,18 @@ END_TEST
 
 START_TEST(test_ownership_partitions) {
     /* Every item is owned by exactly one shard, shard sizes differ by at most
-       one, and vpar_shard_of agrees with vpar_shard_owns. */
+       one, and vpar_ex_shard_of agrees with vpar_ex_shard_owns. */
     for (unsigned long n = 1; n <= 9; n++) {
         for (size_t items = 0; items <= 23; items++) {
             size_t per[10] = {0};
             for (size_t it = 0; it < items; it++) {
                 int owners = 0;
                 for (unsigned long i = 1; i <= n; i++) {
-                    vpar_shard s = {i, n};
-                    if (vpar_shard_owns(&s, it)) {
+                    vpar_ex_shard s = {i, n};
+                    if (vpar_ex_shard_owns(&s, it)) {
                         owners++;
                         per[i]++;
-                        ck_assert_uint_eq(vpar_shard_of(it, n), i);
+                        ck_assert_uint_eq(vpar_ex_shard_of(it, n), i);
                     }
                 }
                 ck_assert_int_eq(owners, 1);
@@ -162,61 +162,61 @@ END_TEST
 START_TEST(test_array_spec) {
     char buf[64];
     unsigned long a[] = {14, 3, 12, 7, 13};
-    ck_assert_uint_eq(vpar_array_spec(a, 5, buf, sizeof buf), strlen("3,7,12-14"));
+    ck_assert_uint_eq(vpar_ex_array_spec(a, 5, buf, sizeof buf), strlen("3,7,12-14"));
     ck_assert_str_eq(buf, "3,7,12-14");
     unsigned long b[] = {2, 1, 2};
-    vpar_array_spec(b, 3, buf, sizeof buf);
+    vpar_ex_array_spec(b, 3, buf, sizeof buf);
     ck_assert_str_eq(buf, "1,2");
     unsigned long c[] = {5};
-    vpar_array_spec(c, 1, buf, sizeof buf);
+    vpar_ex_array_spec(c, 1, buf, sizeof buf);
     ck_assert_str_eq(buf, "5");
-    ck_assert_uint_eq(vpar_array_spec(NULL, 0, buf, sizeof buf), 0);
+    ck_assert_uint_eq(vpar_ex_array_spec(NULL, 0, buf, sizeof buf), 0);
     ck_assert_str_eq(buf, "");
     unsigned long d[] = {1, 2, 3, 4, 9, 10, 11, 20};
     /* Truncation: the return value is the full length, the buffer holds a
        NUL-terminated prefix. */
-    size_t need = vpar_array_spec(d, 8, buf, 6);
+    size_t need = vpar_ex_array_spec(d, 8, buf, 6);
     ck_assert_uint_eq(need, strlen("1-4,9-11,20"));
     ck_assert(strlen(buf) < 6);
-    vpar_array_spec(d, 8, buf, sizeof buf);
+    vpar_ex_array_spec(d, 8, buf, sizeof buf);
     ck_assert_str_eq(buf, "1-4,9-11,20");
 }
 END_TEST
 
 START_TEST(test_confighash) {
-    vpar_confighash a, b;
+    vpar_ex_confighash a, b;
     char ha[17], hb[17];
     /* FNV-1a 64 of nothing is the offset basis. */
-    vpar_confighash_init(&a);
-    vpar_confighash_hex(&a, ha);
+    vpar_ex_confighash_init(&a);
+    vpar_ex_confighash_hex(&a, ha);
     ck_assert_str_eq(ha, "cbf29ce484222325");
     /* Field boundaries matter. */
-    vpar_confighash_init(&a);
-    vpar_confighash_str(&a, "x", "ab");
-    vpar_confighash_str(&a, "y", "c");
-    vpar_confighash_init(&b);
-    vpar_confighash_str(&b, "x", "a");
-    vpar_confighash_str(&b, "y", "bc");
+    vpar_ex_confighash_init(&a);
+    vpar_ex_confighash_str(&a, "x", "ab");
+    vpar_ex_confighash_str(&a, "y", "c");
+    vpar_ex_confighash_init(&b);
+    vpar_ex_confighash_str(&b, "x", "a");
+    vpar_ex_confighash_str(&b, "y", "bc");
     ck_assert(a.h != b.h);
     /* Same fields, same hash; a one-bit change in a file changes it. */
-    char path[] = "/tmp/vpar_shard_XXXXXX";
+    char path[] = "/tmp/vpar_ex_shard_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, "gene\tterm\n1\tGO:1\n", 17), 17);
-    vpar_confighash_init(&a);
-    ck_assert_int_eq(vpar_confighash_file(&a, "go", path), 0);
-    vpar_confighash_init(&b);
-    ck_assert_int_eq(vpar_confighash_file(&b, "go", path), 0);
+    vpar_ex_confighash_init(&a);
+    ck_assert_int_eq(vpar_ex_confighash_file(&a, "go", path), 0);
+    vpar_ex_confighash_init(&b);
+    ck_assert_int_eq(vpar_ex_confighash_file(&b, "go", path), 0);
     ck_assert(a.h == b.h);
     ck_assert_int_eq(pwrite(fd, "2", 1, 10), 1);
-    vpar_confighash_init(&b);
-    ck_assert_int_eq(vpar_confighash_file(&b, "go", path), 0);
+    vpar_ex_confighash_init(&b);
+    ck_assert_int_eq(vpar_ex_confighash_file(&b, "go", path), 0);
     ck_assert(a.h != b.h);
     close(fd);
     unlink(path);
-    vpar_confighash_hex(&b, hb);
+    vpar_ex_confighash_hex(&b, hb);
     ck_assert_uint_eq(strlen(hb), 16);
-    ck_assert_int_eq(vpar_confighash_file(&b, "go", path), -1);
+    ck_assert_int_eq(vpar_ex_confighash_file(&b, "go", path), -1);
 }
 END_TEST
 

@@ -14,44 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PARTS__FNV_OFFSET 0xcbf29ce484222325ULL
-#define PARTS__FNV_PRIME 0x100000001b3ULL
-
-static int parts__fail(char *err, size_t len, const char *fmt, ...) {
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
+int vpar_ex_parts_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
+    *hash = VPAR_EX_FNV_OFFSET;
+    return vpar_ex_hash_file(path, size, hash);
 }
 
-int vpar_parts_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    uint64_t h = PARTS__FNV_OFFSET, n = 0;
-    unsigned char buf[1 << 16];
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        if (r == 0) break;
-        for (ssize_t i = 0; i < r; i++) h = (h ^ buf[i]) * PARTS__FNV_PRIME;
-        n += (uint64_t)r;
-    }
-    close(fd);
-    *size = n;
-    *hash = h;
-    return 0;
-}
-
-void vpar_parts_free(vpar_parts *p) {
+void vpar_ex_parts_free(vpar_ex_parts *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nitems && p->items; i++) {
         free(p->items[i].name);
@@ -69,32 +37,32 @@ static int parts__token_ok(const char *s) {
     return 1;
 }
 
-int vpar_parts_init(vpar_parts *p, const char *program, const char *config_hex,
-                    const vpar_shard *s, const char *const *names, size_t nitems) {
+int vpar_ex_parts_init(vpar_ex_parts *p, const char *program, const char *config_hex,
+                    const vpar_ex_shard *s, const char *const *names, size_t nitems) {
     memset(p, 0, sizeof *p);
     snprintf(p->program, sizeof p->program, "%s", program);
     snprintf(p->config, sizeof p->config, "%s", config_hex);
     p->shard = *s;
-    p->items = (vpar_part_item *)calloc(nitems ? nitems : 1, sizeof *p->items);
+    p->items = (vpar_ex_part_item *)calloc(nitems ? nitems : 1, sizeof *p->items);
     if (!p->items) return -1;
     p->nitems = nitems;
     for (size_t i = 0; i < nitems; i++) {
         p->items[i].name = strdup(names[i]);
-        p->items[i].shard = vpar_shard_of(i, s->count);
+        p->items[i].shard = vpar_ex_shard_of(i, s->count);
         if (!p->items[i].name) {
-            vpar_parts_free(p);
+            vpar_ex_parts_free(p);
             return -1;
         }
     }
     return 0;
 }
 
-int vpar_parts_path(char *buf, size_t len, const char *dir, const vpar_shard *s) {
+int vpar_ex_parts_path(char *buf, size_t len, const char *dir, const vpar_ex_shard *s) {
     return snprintf(buf, len, "%s/vpar-part-%lu-of-%lu.txt", dir, s->index, s->count);
 }
 
 /* The manifest's text, in a malloc'ed buffer. */
-static char *parts__format(const vpar_parts *p, size_t *len) {
+static char *parts__format(const vpar_ex_parts *p, size_t *len) {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
     if (!f) return NULL;
@@ -118,37 +86,37 @@ static char *parts__format(const vpar_parts *p, size_t *len) {
     return buf;
 }
 
-int vpar_parts_write(const vpar_parts *p, const char *dir, char *err, size_t errlen) {
+int vpar_ex_parts_write(const vpar_ex_parts *p, const char *dir, char *err, size_t errlen) {
     char path[4096];
-    if (vpar_parts_path(path, sizeof path, dir, &p->shard) >= (int)sizeof path)
-        return parts__fail(err, errlen, "%s: path too long", dir);
+    if (vpar_ex_parts_path(path, sizeof path, dir, &p->shard) >= (int)sizeof path)
+        return vpar_ex_errmsg(err, errlen, "%s: path too long", dir);
     size_t len = 0;
     char *text = parts__format(p, &len);
-    if (!text) return parts__fail(err, errlen, "%s: out of memory", path);
+    if (!text) return vpar_ex_errmsg(err, errlen, "%s: out of memory", path);
     vpar_status st = vpar_write_file_atomic(path, (const void *const[]){text}, &len, 1);
     free(text);
-    if (st != VPAR_OK) return parts__fail(err, errlen, "%s", vpar_last_error());
+    if (st != VPAR_OK) return vpar_ex_errmsg(err, errlen, "%s", vpar_last_error());
     return 0;
 }
 
-int vpar_parts_done(vpar_parts *p, const char *dir, size_t item, const char *file, char *err,
+int vpar_ex_parts_done(vpar_ex_parts *p, const char *dir, size_t item, const char *file, char *err,
                     size_t errlen) {
-    if (item >= p->nitems) return parts__fail(err, errlen, "%s: item %zu out of range", dir, item);
+    if (item >= p->nitems) return vpar_ex_errmsg(err, errlen, "%s: item %zu out of range", dir, item);
     if (!parts__token_ok(file))
-        return parts__fail(err, errlen, "%s: output name '%s' has spaces or control characters",
+        return vpar_ex_errmsg(err, errlen, "%s: output name '%s' has spaces or control characters",
                            dir, file);
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
-        return parts__fail(err, errlen, "%s/%s: path too long", dir, file);
-    vpar_part_item *it = &p->items[item];
-    if (vpar_parts_hash_file(path, &it->size, &it->hash) != 0)
-        return parts__fail(err, errlen, "%s: cannot read it back: %s", path, strerror(errno));
+        return vpar_ex_errmsg(err, errlen, "%s/%s: path too long", dir, file);
+    vpar_ex_part_item *it = &p->items[item];
+    if (vpar_ex_parts_hash_file(path, &it->size, &it->hash) != 0)
+        return vpar_ex_errmsg(err, errlen, "%s: cannot read it back: %s", path, strerror(errno));
     char *f = strdup(file);
-    if (!f) return parts__fail(err, errlen, "%s: out of memory", path);
+    if (!f) return vpar_ex_errmsg(err, errlen, "%s: out of memory", path);
     free(it->file);
     it->file = f;
     it->done = 1;
-    return vpar_parts_write(p, dir, err, errlen);
+    return vpar_ex_parts_write(p, dir, err, errlen);
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -176,11 +144,11 @@ static int parts__line(parts__cursor *c) {
 }
 
 static int parts__bad(parts__cursor *c, char *err, size_t len, const char *what) {
-    return parts__fail(err, len, "%s:%zu: %s", c->name, c->line, what);
+    return vpar_ex_errmsg(err, len, "%s:%zu: %s", c->name, c->line, what);
 }
 
 /* Parses "<key> <value>" header lines in a fixed order. */
-static int parts__header(vpar_parts *p, parts__cursor *c, char *err, size_t len) {
+static int parts__header(vpar_ex_parts *p, parts__cursor *c, char *err, size_t len) {
     char word[64], extra[2];
     if (!parts__line(c) || strcmp(c->buf, "vpar-part 1") != 0)
         return parts__bad(c, err, len, "not a vpar part manifest (expected 'vpar-part 1')");
@@ -200,13 +168,13 @@ static int parts__header(vpar_parts *p, parts__cursor *c, char *err, size_t len)
     if (!parts__line(c) || sscanf(c->buf, "items %zu %1s", &items, extra) != 1 ||
         items > (1u << 24))
         return parts__bad(c, err, len, "expected 'items N' (N < 16777216)");
-    p->items = (vpar_part_item *)calloc(items ? items : 1, sizeof *p->items);
+    p->items = (vpar_ex_part_item *)calloc(items ? items : 1, sizeof *p->items);
     if (!p->items) return parts__bad(c, err, len, "out of memory");
     p->nitems = items;
     return 0;
 }
 
-static int parts__items(vpar_parts *p, parts__cursor *c, char *err, size_t len) {
+static int parts__items(vpar_ex_parts *p, parts__cursor *c, char *err, size_t len) {
     for (size_t k = 0; k < p->nitems; k++) {
         size_t idx;
         int off = -1;
@@ -215,12 +183,12 @@ static int parts__items(vpar_parts *p, parts__cursor *c, char *err, size_t len) 
             return parts__bad(c, err, len, "expected 'item INDEX NAME' in index order");
         p->items[k].name = strdup(c->buf + off);
         if (!p->items[k].name) return parts__bad(c, err, len, "out of memory");
-        p->items[k].shard = vpar_shard_of(k, p->shard.count);
+        p->items[k].shard = vpar_ex_shard_of(k, p->shard.count);
     }
     return 0;
 }
 
-static int parts__done_lines(vpar_parts *p, parts__cursor *c, char *err, size_t len) {
+static int parts__done_lines(vpar_ex_parts *p, parts__cursor *c, char *err, size_t len) {
     for (;;) {
         if (!parts__line(c)) return parts__bad(c, err, len, "torn manifest: no 'end' line");
         if (strcmp(c->buf, "end") == 0) break;
@@ -231,7 +199,7 @@ static int parts__done_lines(vpar_parts *p, parts__cursor *c, char *err, size_t 
                    &hash, extra) != 4 || idx >= p->nitems)
             return parts__bad(c, err, len, "expected 'done INDEX FILE SIZE HASH'");
         if (p->items[idx].done) return parts__bad(c, err, len, "item listed done twice");
-        if (vpar_shard_of(idx, p->shard.count) != p->shard.index)
+        if (vpar_ex_shard_of(idx, p->shard.count) != p->shard.index)
             return parts__bad(c, err, len, "item done by a shard that does not own it");
         p->items[idx].file = strdup(file);
         if (!p->items[idx].file) return parts__bad(c, err, len, "out of memory");
@@ -243,13 +211,13 @@ static int parts__done_lines(vpar_parts *p, parts__cursor *c, char *err, size_t 
     return 0;
 }
 
-int vpar_parts_parse(vpar_parts *p, const char *text, size_t len, const char *name, char *err,
+int vpar_ex_parts_parse(vpar_ex_parts *p, const char *text, size_t len, const char *name, char *err,
                      size_t errlen) {
     memset(p, 0, sizeof *p);
     parts__cursor c = {text, text + len, name, 0, {0}};
     if (parts__header(p, &c, err, errlen) || parts__items(p, &c, err, errlen) ||
         parts__done_lines(p, &c, err, errlen)) {
-        vpar_parts_free(p);
+        vpar_ex_parts_free(p);
         return -1;
     }
     return 0;
@@ -285,25 +253,25 @@ static char *parts__slurp(const char *path, size_t *len) {
     return NULL;
 }
 
-static int parts__read_file(vpar_parts *p, const char *path, char *err, size_t errlen) {
+static int parts__read_file(vpar_ex_parts *p, const char *path, char *err, size_t errlen) {
     size_t len = 0;
     char *text = parts__slurp(path, &len);
-    if (!text) return parts__fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-    int r = vpar_parts_parse(p, text, len, path, err, errlen);
+    if (!text) return vpar_ex_errmsg(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    int r = vpar_ex_parts_parse(p, text, len, path, err, errlen);
     free(text);
     return r;
 }
 
 /* Clears done on items whose file no longer matches. Returns how many. */
-static size_t parts__verify(vpar_parts *p, const char *dir) {
+static size_t parts__verify(vpar_ex_parts *p, const char *dir) {
     size_t bad = 0;
     for (size_t i = 0; i < p->nitems; i++) {
-        vpar_part_item *it = &p->items[i];
+        vpar_ex_part_item *it = &p->items[i];
         if (!it->done) continue;
         char path[4096];
         uint64_t size, hash;
         if (snprintf(path, sizeof path, "%s/%s", dir, it->file) >= (int)sizeof path ||
-            vpar_parts_hash_file(path, &size, &hash) != 0 || size != it->size ||
+            vpar_ex_parts_hash_file(path, &size, &hash) != 0 || size != it->size ||
             hash != it->hash) {
             it->done = 0;
             bad++;
@@ -312,7 +280,7 @@ static size_t parts__verify(vpar_parts *p, const char *dir) {
     return bad;
 }
 
-static int parts__same_job(const vpar_parts *a, const vpar_parts *b) {
+static int parts__same_job(const vpar_ex_parts *a, const vpar_ex_parts *b) {
     if (strcmp(a->program, b->program) || strcmp(a->config, b->config) ||
         a->nitems != b->nitems || a->shard.count != b->shard.count)
         return 0;
@@ -321,15 +289,15 @@ static int parts__same_job(const vpar_parts *a, const vpar_parts *b) {
     return 1;
 }
 
-int vpar_parts_load_own(vpar_parts *p, const char *dir, const vpar_parts *expect, char *err,
+int vpar_ex_parts_load_own(vpar_ex_parts *p, const char *dir, const vpar_ex_parts *expect, char *err,
                         size_t errlen) {
     char path[4096];
-    vpar_parts_path(path, sizeof path, dir, &expect->shard);
+    vpar_ex_parts_path(path, sizeof path, dir, &expect->shard);
     if (access(path, F_OK) != 0 && errno == ENOENT) return 1;
     if (parts__read_file(p, path, err, errlen) != 0) return -1;
     if (!parts__same_job(p, expect) || p->shard.index != expect->shard.index) {
-        vpar_parts_free(p);
-        return parts__fail(err, errlen, "%s: made with other inputs or options (config %s, "
+        vpar_ex_parts_free(p);
+        return vpar_ex_errmsg(err, errlen, "%s: made with other inputs or options (config %s, "
                                         "this run %s): use another --out or remove it",
                            path, p->config, expect->config);
     }
@@ -352,7 +320,7 @@ static int parts__name_cmp(const void *a, const void *b) {
 static char **parts__list(const char *dir, size_t *n, char *err, size_t errlen) {
     DIR *d = opendir(dir);
     if (!d) {
-        parts__fail(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
+        vpar_ex_errmsg(err, errlen, "%s: cannot open directory: %s", dir, strerror(errno));
         return NULL;
     }
     char **names = NULL;
@@ -376,19 +344,19 @@ static char **parts__list(const char *dir, size_t *n, char *err, size_t errlen) 
     return names;
 }
 
-static int parts__absorb(vpar_parts *out, vpar_parts *part, const char *path, char *const *owner,
+static int parts__absorb(vpar_ex_parts *out, vpar_ex_parts *part, const char *path, char *const *owner,
                          char **owner_of, char *err, size_t errlen) {
     if (!parts__same_job(out, part))
-        return parts__fail(err, errlen, "%s: made with other inputs, options or shard count than "
+        return vpar_ex_errmsg(err, errlen, "%s: made with other inputs, options or shard count than "
                                         "%s (config %s vs %s): a mismatch, refusing to merge",
                            path, owner[0], part->config, out->config);
     for (size_t i = 0; i < part->nitems; i++) {
         if (!part->items[i].done) continue;
         if (owner_of[i])
-            return parts__fail(err, errlen, "%s and %s both list item %s done: duplicate parts",
+            return vpar_ex_errmsg(err, errlen, "%s and %s both list item %s done: duplicate parts",
                                owner_of[i], path, part->items[i].name);
         owner_of[i] = (char *)path;
-        vpar_part_item *dst = &out->items[i];
+        vpar_ex_part_item *dst = &out->items[i];
         free(dst->file);
         dst->file = part->items[i].file;
         part->items[i].file = NULL;
@@ -399,7 +367,7 @@ static int parts__absorb(vpar_parts *out, vpar_parts *part, const char *path, ch
     return 0;
 }
 
-int vpar_parts_merge(vpar_parts *out, const char *dir, const char *program, char *err,
+int vpar_ex_parts_merge(vpar_ex_parts *out, const char *dir, const char *program, char *err,
                      size_t errlen) {
     memset(out, 0, sizeof *out);
     size_t n = 0;
@@ -408,41 +376,41 @@ int vpar_parts_merge(vpar_parts *out, const char *dir, const char *program, char
     int rc = -1;
     char **paths = (char **)calloc(n ? n : 1, sizeof *paths);
     char **owner_of = NULL;
-    if (!paths) { parts__fail(err, errlen, "%s: out of memory", dir); goto out; }
+    if (!paths) { vpar_ex_errmsg(err, errlen, "%s: out of memory", dir); goto out; }
     if (n == 0) {
-        parts__fail(err, errlen, "%s: no vpar-part-*-of-*.txt manifests: nothing to merge "
+        vpar_ex_errmsg(err, errlen, "%s: no vpar-part-*-of-*.txt manifests: nothing to merge "
                                  "(were the shards run with --out %s?)", dir, dir);
         goto out;
     }
     for (size_t k = 0; k < n; k++) {
         size_t need = strlen(dir) + strlen(names[k]) + 2;
-        if (!(paths[k] = (char *)malloc(need))) { parts__fail(err, errlen, "out of memory"); goto out; }
+        if (!(paths[k] = (char *)malloc(need))) { vpar_ex_errmsg(err, errlen, "out of memory"); goto out; }
         snprintf(paths[k], need, "%s/%s", dir, names[k]);
-        vpar_parts part;
+        vpar_ex_parts part;
         if (parts__read_file(&part, paths[k], err, errlen) != 0) goto out;
         unsigned long fi = 0, fc = 0;
         sscanf(names[k], "vpar-part-%lu-of-%lu.txt", &fi, &fc);
         if (fi != part.shard.index || fc != part.shard.count) {
-            parts__fail(err, errlen, "%s: the file says shard %lu of %lu: renamed or copied part",
+            vpar_ex_errmsg(err, errlen, "%s: the file says shard %lu of %lu: renamed or copied part",
                         paths[k], part.shard.index, part.shard.count);
-            vpar_parts_free(&part);
+            vpar_ex_parts_free(&part);
             goto out;
         }
         if (strcmp(part.program, program) != 0) {
-            parts__fail(err, errlen, "%s: a part of %s, not %s", paths[k], part.program, program);
-            vpar_parts_free(&part);
+            vpar_ex_errmsg(err, errlen, "%s: a part of %s, not %s", paths[k], part.program, program);
+            vpar_ex_parts_free(&part);
             goto out;
         }
         if (k == 0) {
             *out = part;
             owner_of = (char **)calloc(out->nitems ? out->nitems : 1, sizeof *owner_of);
-            if (!owner_of) { parts__fail(err, errlen, "out of memory"); goto out; }
+            if (!owner_of) { vpar_ex_errmsg(err, errlen, "out of memory"); goto out; }
             for (size_t i = 0; i < out->nitems; i++)
                 if (out->items[i].done) owner_of[i] = paths[0];
             continue;
         }
         int r = parts__absorb(out, &part, paths[k], paths, owner_of, err, errlen);
-        vpar_parts_free(&part);
+        vpar_ex_parts_free(&part);
         if (r) goto out;
     }
     out->shard.index = 0; /* a merge is no shard */
@@ -451,7 +419,7 @@ int vpar_parts_merge(vpar_parts *out, const char *dir, const char *program, char
     for (size_t i = 0; i < out->nitems; i++)
         if (!out->items[i].done) rc = 1;
 out:
-    if (rc < 0) vpar_parts_free(out);
+    if (rc < 0) vpar_ex_parts_free(out);
     for (size_t k = 0; k < n; k++) {
         free(names[k]);
         if (paths) free(paths[k]);
@@ -462,15 +430,15 @@ out:
     return rc;
 }
 
-size_t vpar_parts_missing_spec(const vpar_parts *p, char *buf, size_t len) {
+size_t vpar_ex_parts_missing_spec(const vpar_ex_parts *p, char *buf, size_t len) {
     size_t missing = 0;
     unsigned long *ids = (unsigned long *)calloc(p->nitems ? p->nitems : 1, sizeof *ids);
     for (size_t i = 0; i < p->nitems; i++)
         if (!p->items[i].done) {
-            if (ids) ids[missing] = vpar_shard_of(i, p->shard.count);
+            if (ids) ids[missing] = vpar_ex_shard_of(i, p->shard.count);
             missing++;
         }
-    if (ids) vpar_array_spec(ids, missing, buf, len);
+    if (ids) vpar_ex_array_spec(ids, missing, buf, len);
     else if (len) buf[0] = '\0';
     free(ids);
     return missing;

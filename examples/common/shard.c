@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int shard__fail(char *err, size_t len, const char *fmt, ...) {
+int vpar_ex_errmsg(char *err, size_t len, const char *fmt, ...) {
     if (err && len) {
         va_list ap;
         va_start(ap, fmt);
@@ -32,7 +32,7 @@ static int shard__ulong(const char *s, unsigned long *out) {
 
 /* Reads an environment variable as an integer; 0 when unset, -1 when set
    but not an integer (Grid Engine's "undefined" counts as unset). */
-static int shard__env(vpar_shard_getenv_fn env, const char *name, unsigned long *out) {
+static int shard__env(vpar_ex_shard_getenv_fn env, const char *name, unsigned long *out) {
     const char *v = env(name);
     if (!v || !*v || strcmp(v, "undefined") == 0) return 0;
     return shard__ulong(v, out) ? 1 : -1;
@@ -44,13 +44,13 @@ typedef struct shard__array {
     int have_last, have_count;
 } shard__array;
 
-static int shard__bad_env(char *err, size_t len, const char *name, vpar_shard_getenv_fn env) {
-    return shard__fail(err, len, "--shard auto: %s='%s' is not a non-negative integer", name,
+static int shard__bad_env(char *err, size_t len, const char *name, vpar_ex_shard_getenv_fn env) {
+    return vpar_ex_errmsg(err, len, "--shard auto: %s='%s' is not a non-negative integer", name,
                        env(name));
 }
 
 /* Fills *a from Slurm's or Grid Engine's variables. 1 found, 0 none, -1 error. */
-static int shard__array_env(vpar_shard_getenv_fn env, shard__array *a, char *err, size_t len) {
+static int shard__array_env(vpar_ex_shard_getenv_fn env, shard__array *a, char *err, size_t len) {
     memset(a, 0, sizeof *a);
     a->step = 1;
     int r = shard__env(env, "SLURM_ARRAY_TASK_ID", &a->id);
@@ -93,15 +93,15 @@ static int shard__array_env(vpar_shard_getenv_fn env, shard__array *a, char *err
 }
 
 /* "auto": the task's position in a range array. */
-static int shard__auto_range(const shard__array *a, vpar_shard *out, char *err, size_t len) {
+static int shard__auto_range(const shard__array *a, vpar_ex_shard *out, char *err, size_t len) {
     unsigned long n;
     if (a->have_last) {
         if (a->last < a->first)
-            return shard__fail(err, len, "--shard auto: %s array range %lu-%lu is empty", a->engine,
+            return vpar_ex_errmsg(err, len, "--shard auto: %s array range %lu-%lu is empty", a->engine,
                                a->first, a->last);
         n = (a->last - a->first) / a->step + 1;
         if (a->have_count && a->count != n)
-            return shard__fail(err, len,
+            return vpar_ex_errmsg(err, len,
                                "--shard auto: the %s array is not a range (%lu tasks between %lu "
                                "and %lu): use --shard auto/N with N the shard count of the first "
                                "submission",
@@ -109,38 +109,38 @@ static int shard__auto_range(const shard__array *a, vpar_shard *out, char *err, 
     } else if (a->have_count) {
         n = a->count;
     } else {
-        return shard__fail(err, len, "--shard auto: %s gives the task id but not the array size: "
+        return vpar_ex_errmsg(err, len, "--shard auto: %s gives the task id but not the array size: "
                                      "use --shard auto/N", a->engine);
     }
     if (a->id < a->first || (a->id - a->first) % a->step != 0 || (a->id - a->first) / a->step >= n)
-        return shard__fail(err, len, "--shard auto: %s=%lu is not in the array range", a->id_name,
+        return vpar_ex_errmsg(err, len, "--shard auto: %s=%lu is not in the array range", a->id_name,
                            a->id);
     out->index = (a->id - a->first) / a->step + 1;
     out->count = n;
     return 0;
 }
 
-int vpar_shard_parse(const char *arg, vpar_shard_getenv_fn env, vpar_shard *out, char *err,
+int vpar_ex_shard_parse(const char *arg, vpar_ex_shard_getenv_fn env, vpar_ex_shard *out, char *err,
                      size_t errlen) {
     if (!arg) arg = "";
     const char *slash = strchr(arg, '/');
     int is_auto = strncmp(arg, "auto", 4) == 0 && (arg[4] == '\0' || arg[4] == '/');
     unsigned long n = 0, i = 0;
     if (slash && !shard__ulong(slash + 1, &n))
-        return shard__fail(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
+        return vpar_ex_errmsg(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
     if (slash && n == 0)
-        return shard__fail(err, errlen, "--shard '%s': the shard count must be at least 1", arg);
+        return vpar_ex_errmsg(err, errlen, "--shard '%s': the shard count must be at least 1", arg);
     if (!is_auto) {
         char head[32];
         size_t hl = slash ? (size_t)(slash - arg) : 0;
         if (!slash || hl == 0 || hl >= sizeof head)
-            return shard__fail(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
+            return vpar_ex_errmsg(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
         memcpy(head, arg, hl);
         head[hl] = '\0';
         if (!shard__ulong(head, &i))
-            return shard__fail(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
+            return vpar_ex_errmsg(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
         if (i < 1 || i > n)
-            return shard__fail(err, errlen, "--shard '%s': shard index must be between 1 and %lu",
+            return vpar_ex_errmsg(err, errlen, "--shard '%s': shard index must be between 1 and %lu",
                                arg, n);
         out->index = i;
         out->count = n;
@@ -150,22 +150,22 @@ int vpar_shard_parse(const char *arg, vpar_shard_getenv_fn env, vpar_shard *out,
     int r = shard__array_env(env, &a, err, errlen);
     if (r < 0) return -1;
     if (r == 0)
-        return shard__fail(err, errlen, "--shard %s: not inside a job array (SLURM_ARRAY_TASK_ID "
+        return vpar_ex_errmsg(err, errlen, "--shard %s: not inside a job array (SLURM_ARRAY_TASK_ID "
                                         "and SGE_TASK_ID are unset or 'undefined')", arg);
     if (!slash) return shard__auto_range(&a, out, err, errlen);
     if (a.id < 1 || a.id > n)
-        return shard__fail(err, errlen, "--shard %s: %s=%lu is outside 1..%lu (number the array "
+        return vpar_ex_errmsg(err, errlen, "--shard %s: %s=%lu is outside 1..%lu (number the array "
                                         "1-%lu)", arg, a.id_name, a.id, n, n);
     out->index = a.id;
     out->count = n;
     return 0;
 }
 
-int vpar_shard_owns(const vpar_shard *s, size_t item) {
+int vpar_ex_shard_owns(const vpar_ex_shard *s, size_t item) {
     return s->count <= 1 || item % s->count == s->index - 1;
 }
 
-unsigned long vpar_shard_of(size_t item, unsigned long count) {
+unsigned long vpar_ex_shard_of(size_t item, unsigned long count) {
     return count <= 1 ? 1 : (unsigned long)(item % count) + 1;
 }
 
@@ -174,7 +174,7 @@ static int shard__cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-size_t vpar_array_spec(unsigned long *ids, size_t n, char *buf, size_t len) {
+size_t vpar_ex_array_spec(unsigned long *ids, size_t n, char *buf, size_t len) {
     if (n > 1) qsort(ids, n, sizeof *ids, shard__cmp);
     size_t need = 0;
     if (buf && len) buf[0] = '\0';
@@ -199,41 +199,21 @@ size_t vpar_array_spec(unsigned long *ids, size_t n, char *buf, size_t len) {
     return need;
 }
 
-#define SHARD__FNV_OFFSET 0xcbf29ce484222325ULL
-#define SHARD__FNV_PRIME 0x100000001b3ULL
-
-static void shard__fnv(vpar_confighash *c, const void *p, size_t n) {
+uint64_t vpar_ex_fnv1a(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = (const unsigned char *)p;
-    uint64_t h = c->h;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * SHARD__FNV_PRIME;
-    c->h = h;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
 }
 
-void vpar_confighash_init(vpar_confighash *c) { c->h = SHARD__FNV_OFFSET; }
-
-/* label, its length and the value's length go in too, so ("ab","c") and
-   ("a","bc") differ. */
-void vpar_confighash_bytes(vpar_confighash *c, const char *label, const void *p, size_t n) {
-    uint64_t ll = strlen(label), nn = n;
-    shard__fnv(c, &ll, sizeof ll);
-    shard__fnv(c, label, (size_t)ll);
-    shard__fnv(c, &nn, sizeof nn);
-    shard__fnv(c, p, n);
+static void shard__fnv(vpar_ex_confighash *c, const void *p, size_t n) {
+    c->h = vpar_ex_fnv1a(c->h, p, n);
 }
 
-void vpar_confighash_str(vpar_confighash *c, const char *label, const char *s) {
-    vpar_confighash_bytes(c, label, s ? s : "", s ? strlen(s) : 0);
-}
-
-void vpar_confighash_u64(vpar_confighash *c, const char *label, uint64_t v) {
-    vpar_confighash_bytes(c, label, &v, sizeof v);
-}
-
-int vpar_confighash_file(vpar_confighash *c, const char *label, const char *path) {
+int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    vpar_confighash_str(c, "file", label);
-    char buf[1 << 16];
+    uint64_t h = *hash, total = 0;
+    unsigned char buf[1 << 16];
     for (;;) {
         ssize_t r = read(fd, buf, sizeof buf);
         if (r < 0 && errno == EINTR) continue;
@@ -244,12 +224,44 @@ int vpar_confighash_file(vpar_confighash *c, const char *label, const char *path
             return -1;
         }
         if (r == 0) break;
-        shard__fnv(c, buf, (size_t)r);
+        h = vpar_ex_fnv1a(h, buf, (size_t)r);
+        total += (uint64_t)r;
     }
     close(fd);
+    *size = total;
+    *hash = h;
     return 0;
 }
 
-void vpar_confighash_hex(const vpar_confighash *c, char out[17]) {
+void vpar_ex_confighash_init(vpar_ex_confighash *c) { c->h = VPAR_EX_FNV_OFFSET; }
+
+/* label, its length and the value's length go in too, so ("ab","c") and
+   ("a","bc") differ. */
+void vpar_ex_confighash_bytes(vpar_ex_confighash *c, const char *label, const void *p, size_t n) {
+    uint64_t ll = strlen(label), nn = n;
+    shard__fnv(c, &ll, sizeof ll);
+    shard__fnv(c, label, (size_t)ll);
+    shard__fnv(c, &nn, sizeof nn);
+    shard__fnv(c, p, n);
+}
+
+void vpar_ex_confighash_str(vpar_ex_confighash *c, const char *label, const char *s) {
+    vpar_ex_confighash_bytes(c, label, s ? s : "", s ? strlen(s) : 0);
+}
+
+void vpar_ex_confighash_u64(vpar_ex_confighash *c, const char *label, uint64_t v) {
+    vpar_ex_confighash_bytes(c, label, &v, sizeof v);
+}
+
+int vpar_ex_confighash_file(vpar_ex_confighash *c, const char *label, const char *path) {
+    uint64_t size, h = VPAR_EX_FNV_OFFSET;
+    if (vpar_ex_hash_file(path, &size, &h) != 0) return -1;
+    vpar_ex_confighash_str(c, "file", label);
+    vpar_ex_confighash_u64(c, "size", size);
+    vpar_ex_confighash_u64(c, "content", h);
+    return 0;
+}
+
+void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]) {
     snprintf(out, 17, "%016llx", (unsigned long long)c->h);
 }

@@ -23,52 +23,67 @@
               a range) still knows N and each task's shard.
    Functions here are pure (the environment comes through `env`) and
    thread-safe. */
-#ifndef VPAR_EXAMPLES_SHARD_H
-#define VPAR_EXAMPLES_SHARD_H
+#ifndef VPAR_EX_SHARD_H
+#define VPAR_EX_SHARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct vpar_shard {
+typedef struct vpar_ex_shard {
     unsigned long index; /* 1-based */
     unsigned long count; /* >= 1; {1, 1} is the whole job */
-} vpar_shard;
+} vpar_ex_shard;
 
-typedef const char *(*vpar_shard_getenv_fn)(const char *name);
+typedef const char *(*vpar_ex_shard_getenv_fn)(const char *name);
 
 /* Parses a --shard argument (forms above) into *out. `env` is getenv in the
    programs and a table in the tests. Returns 0, or -1 with a one-line reason
    in err ("--shard '3/2': shard index must be between 1 and 2"). */
-int vpar_shard_parse(const char *arg, vpar_shard_getenv_fn env, vpar_shard *out, char *err,
+int vpar_ex_shard_parse(const char *arg, vpar_ex_shard_getenv_fn env, vpar_ex_shard *out, char *err,
                      size_t errlen);
 
 /* 1 when shard s owns item (0-based). */
-int vpar_shard_owns(const vpar_shard *s, size_t item);
+int vpar_ex_shard_owns(const vpar_ex_shard *s, size_t item);
 
 /* The shard (1-based) that owns item among `count` shards. */
-unsigned long vpar_shard_of(size_t item, unsigned long count);
+unsigned long vpar_ex_shard_of(size_t item, unsigned long count);
 
 /* Writes ids (any order, repeats allowed) as a compact array spec, ascending
    with runs of 3+ collapsed: {3,7,12,13,14} -> "3,7,12-14"; {1,2} -> "1,2".
    Like snprintf: returns the length the whole spec needs (excluding the NUL),
    writes at most len bytes including the NUL. Sorts `ids` in place. */
-size_t vpar_array_spec(unsigned long *ids, size_t n, char *buf, size_t len);
+size_t vpar_ex_array_spec(unsigned long *ids, size_t n, char *buf, size_t len);
 
 /* Configuration hash: 64-bit FNV-1a over labelled fields, written into every
    part of a sharded run and compared by the merge. Feed the options and the
    identity of the inputs that change results; not the shard, -j or -t. */
-typedef struct vpar_confighash {
+typedef struct vpar_ex_confighash {
     uint64_t h;
-} vpar_confighash;
+} vpar_ex_confighash;
 
-void vpar_confighash_init(vpar_confighash *c);
-void vpar_confighash_bytes(vpar_confighash *c, const char *label, const void *p, size_t n);
-void vpar_confighash_str(vpar_confighash *c, const char *label, const char *s);
-void vpar_confighash_u64(vpar_confighash *c, const char *label, uint64_t v);
+void vpar_ex_confighash_init(vpar_ex_confighash *c);
+void vpar_ex_confighash_bytes(vpar_ex_confighash *c, const char *label, const void *p, size_t n);
+void vpar_ex_confighash_str(vpar_ex_confighash *c, const char *label, const char *s);
+void vpar_ex_confighash_u64(vpar_ex_confighash *c, const char *label, uint64_t v);
 /* Hashes a file's whole content under `label`. Returns 0, or -1 with errno
    set (the caller names the file in its message). */
-int vpar_confighash_file(vpar_confighash *c, const char *label, const char *path);
+int vpar_ex_confighash_file(vpar_ex_confighash *c, const char *label, const char *path);
+/* Formats a message into err (when err and len) and returns -1: the error
+   path of the functions here. */
+int vpar_ex_errmsg(char *err, size_t len, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* FNV-1a 64 over n bytes, continuing from h (start from
+   VPAR_EX_FNV_OFFSET). */
+#define VPAR_EX_FNV_OFFSET 0xcbf29ce484222325ULL
+uint64_t vpar_ex_fnv1a(uint64_t h, const void *p, size_t n);
+/* FNV-1a 64 of a file's whole content continuing from *hash, and its size.
+   Returns 0, or -1 with errno set. */
+int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash);
 /* The hash as 16 lowercase hex digits + NUL. */
-void vpar_confighash_hex(const vpar_confighash *c, char out[17]);
+void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]);
 
 #endif
