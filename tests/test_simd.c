@@ -90,10 +90,36 @@ static void fill(double *x, size_t n, int p, int f32) {
 
 static int npaths;
 static vpar_simd_path paths[VPAR_SIMD_PATH_COUNT];
+/* The vector paths every cross-path loop compares with scalar. So that
+   those loops cannot run zero times unnoticed: on x86-64 the AVX2 path
+   must be among them (a CPU without AVX2: set VPAR_TEST_NO_AVX2_OK=1;
+   CI's CPUs have it), and AVX-512 too when this CPU has it; on aarch64
+   NEON. test_path_availability_matches_cpu prints the list. */
 static void find_paths(void) {
     npaths = 0;
     for (int p = VPAR_SIMD_AVX2; p < VPAR_SIMD_PATH_COUNT; p++)
         if (vpar_simd_available((vpar_simd_path)p)) paths[npaths++] = (vpar_simd_path)p;
+#if defined(__x86_64__) && !defined(VPAR_NO_SIMD) && !defined(VPAR_NO_AVX2) && !defined(VPAR_NO_AVX512)
+    const char *optout = getenv("VPAR_TEST_NO_AVX2_OK");
+    int allow_none = optout && strcmp(optout, "1") == 0;
+    __builtin_cpu_init();
+    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                     __builtin_cpu_supports("fma");
+    int seen_avx2 = 0, seen_avx512 = 0;
+    for (int i = 0; i < npaths; i++) {
+        seen_avx2 |= paths[i] == VPAR_SIMD_AVX2;
+        seen_avx512 |= paths[i] == VPAR_SIMD_AVX512;
+    }
+    CHECK(seen_avx2 || (allow_none && !has_avx2),
+          "x86-64: the AVX2 path is not exercised (CPU has it: %d); set VPAR_TEST_NO_AVX2_OK=1 only on a "
+          "CPU without AVX2", has_avx2);
+    CHECK(seen_avx512 == has_avx512, "x86-64: CPU has AVX-512F/DQ: %d, path exercised: %d", has_avx512,
+          seen_avx512);
+#endif
+#if defined(__aarch64__) && !defined(VPAR_NO_SIMD)
+    CHECK(npaths == 1 && paths[0] == VPAR_SIMD_NEON, "aarch64: the NEON path is not exercised");
+#endif
 }
 
 static void use(vpar_simd_path p) { CHECK_EQ(vpar_simd_set_path(p), VPAR_OK); }
@@ -133,6 +159,85 @@ static double bound_k(size_t n) {
     size_t b = (n + 255) / 256, k = 0;
     while (((size_t)1 << k) < b) k++;
     return 14.0 + (double)k;
+}
+
+/* var/std reference: a compensated two-pass computation. The mean comes
+   from SumK; each deviation d_i = x_i - mean is kept with its rounding
+   error e_i (TwoSum), so d_i + e_i is exact for that mean, and
+   ssd = Dot2(d, d) + 2 Dot2(d, e) (e_i^2 is below 2^-106 d_i^2). The
+   mean's own error shifts the ssd by m * delta^2 only (deviations about
+   the true mean sum to 0). As numpy: a non-finite value among those
+   considered gives NaN; dof = m - ddof <= 0 gives NaN (0/0) or +inf for
+   var (and NaN for nanvar: numpy and bottleneck agree).
+   The tolerance is in the result's own units (var: squared units, std:
+   the data's units), from the library's documented two-pass algorithm:
+   its mean is off by delta <= bound_k(m) u sum|x| / m + u |mean|, which
+   adds m delta^2 to its ssd; rounding the deviations (2u), the pairwise
+   accumulation of their squares (bound_k(m) u: nonnegative terms) and the
+   division (u) add (bound_k(m) + 4) u ssd. For std, |sqrt(a) - sqrt(b)|
+   <= min(|a - b| / sqrt(b), sqrt(|a - b|)), plus the rounding of sqrt and
+   of the result (2u std). */
+typedef struct var_ref {
+    double var, std;       /* true values (NaN/inf as numpy)          */
+    double var_tol, std_tol;
+} var_ref;
+
+static var_ref ref_var(const double *x, size_t n, int ddof, int skipnan) {
+    var_ref r = {NAN, NAN, 0, 0};
+    double *v = malloc((n ? n : 1) * sizeof *v), *e = malloc((n ? n : 1) * sizeof *e);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_ptr_nonnull(e);
+    size_t m = 0;
+    int nonfinite = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (skipnan && isnan(x[i])) continue;
+        if (!isfinite(x[i])) nonfinite = 1;
+        v[m++] = x[i];
+    }
+    double dof = (double)m - (double)ddof;
+    if (m == 0 || nonfinite || (skipnan && dof <= 0)) goto done;
+    double sabs = 0;
+    for (size_t i = 0; i < m; i++) sabs += fabs(v[i]);
+    double mean = ref_sum(v, m) / (double)m;
+    for (size_t i = 0; i < m; i++) {
+        double d, err;
+        two_sum(v[i], -mean, &d, &err);
+        v[i] = d;
+        e[i] = err;
+    }
+    double ssd = ref_dot(v, v, m) + 2.0 * ref_dot(v, e, m);
+    if (ssd < 0) ssd = 0;
+    if (dof <= 0) {
+        r.var = r.std = ssd == 0 ? NAN : INFINITY;
+        goto done;
+    }
+    const double u = 0x1p-53;
+    double delta = bound_k(m) * u * sabs / (double)m + u * fabs(mean);
+    r.var = ssd / dof;
+    r.std = sqrt(r.var);
+    r.var_tol = ((bound_k(m) + 4) * u * ssd + 1.01 * (double)m * delta * delta) / dof;
+    double dstd = r.std > 0 ? r.var_tol / r.std : INFINITY, rstd = sqrt(r.var_tol);
+    r.std_tol = (dstd < rstd ? dstd : rstd) + 2 * u * r.std;
+done:
+    free(v);
+    free(e);
+    return r;
+}
+
+/* got within the reference's tolerance, or the same NaN/inf class. */
+static int var_ok(double got, double want, double tol) {
+    if (!isfinite(want)) return same(got, want) || (isnan(got) && isnan(want));
+    return fabs(got - want) <= tol;
+}
+
+/* The bound test_simd used before for std/nanstd across paths: absolute,
+   in squared units (built from the sum of squares), times 1 + 1/|x|. Kept
+   only for test_std_bound_in_own_units, which shows it accepting a wrong
+   std. */
+static int old_std_bound_accepts(double scalar, double got, size_t n, double scale) {
+    double tol = 2.0 * (bound_k(n) + 2.0) * 0x1p-53 * scale + 1e-300;
+    return fabs(scalar - got) <= tol * (1.0 + 1.0 / (fabs(scalar) + 1e-300)) ||
+           fabs(scalar - got) <= 1e-13 * fabs(scalar);
 }
 
 /* ---- path selection ----------------------------------------------------- */
@@ -175,7 +280,7 @@ START_TEST(test_path_availability_matches_cpu) {
     find_paths();
     printf("simd paths compared with scalar:");
     for (int i = 0; i < npaths; i++) printf(" %s", vpar_simd_path_name(paths[i]));
-    printf("\n");
+    printf("%s\n", npaths ? "" : " none (VPAR_TEST_NO_AVX2_OK=1 or a build without SIMD)");
 }
 END_TEST
 
@@ -316,18 +421,39 @@ static void compare(const results *a, const results *b, int nexact, size_t n, do
                           "%s: result %d differs on %s: %.17g vs scalar %.17g (n=%zu pattern=%d off=%zu)",
                           what, k, vpar_simd_path_name(p), b->v[k], a->v[k], n, pattern, off);
         } else {
+            if (k >= 22 && k <= 25) continue; /* var/std: check_var_results */
             double x = a->v[k], y = b->v[k];
             if (isnan(x) || isinf(x) || isnan(y) || isinf(y)) {
                 CHECK(same(x, y) || (isnan(x) && isnan(y)), "%s: result %d class differs on %s: %g vs %g",
                               what, k, vpar_simd_path_name(p), y, x);
             } else {
                 double tol = 2.0 * (bound_k(n) + 2.0) * 0x1p-53 * scale + 1e-300;
-                CHECK(fabs(x - y) <= tol * (k == 23 || k == 25 ? 1.0 + 1.0 / (fabs(x) + 1e-300) : 1.0) ||
-                                  fabs(x - y) <= 1e-13 * fabs(x),
+                CHECK(fabs(x - y) <= tol || fabs(x - y) <= 1e-13 * fabs(x),
                               "%s: result %d on %s: %.17g vs scalar %.17g (tol %g, n=%zu pattern=%d)",
                               what, k, vpar_simd_path_name(p), y, x, tol, n, pattern);
             }
         }
+    }
+}
+
+/* Results 22..25 (var ddof 0, std ddof 1, nanvar ddof 1, nanstd ddof 0)
+   against the compensated reference, each in its own units. */
+static void ref_var_all(const double *x, size_t n, var_ref r[4]) {
+    r[0] = ref_var(x, n, 0, 0);
+    r[1] = ref_var(x, n, 1, 0);
+    r[2] = ref_var(x, n, 1, 1);
+    r[3] = ref_var(x, n, 0, 1);
+}
+static void check_var_results(const results *got, const var_ref r[4], const char *what, size_t n,
+                              int pattern, size_t off) {
+    static const char *names[4] = {"var ddof=0", "std ddof=1", "nanvar ddof=1", "nanstd ddof=0"};
+    for (int i = 0; i < 4; i++) {
+        int is_std = i == 1 || i == 3;
+        double want = is_std ? r[i].std : r[i].var, tol = is_std ? r[i].std_tol : r[i].var_tol;
+        CHECK(var_ok(got->v[22 + i], want, tol),
+              "%s %s on %s: %.17g vs reference %.17g (tol %.3g = %.3g x the value; n=%zu pattern=%d off=%zu)",
+              what, names[i], vpar_simd_path_name(vpar_simd_active()), got->v[22 + i], want, tol,
+              tol / (fabs(want) + 1e-300), n, pattern, off);
     }
 }
 
@@ -354,19 +480,27 @@ static void cross_check(size_t n, size_t off, int pattern) {
         if (!isnan(xf[i])) { s2f += (double)xf[i] * xf[i]; sxyf += fabs((double)xf[i] * yf[i]); }
     }
     results ref, got;
+    var_ref vr[4], vrf[4];
+    ref_var_all(x, n, vr);
+    for (size_t i = 0; i < n; i++) tmp[i] = (double)xf[i];
+    ref_var_all(tmp, n, vrf);
     use(VPAR_SIMD_SCALAR);
     run_all_f64(x, y, n, &ref);
+    check_var_results(&ref, vr, "f64", n, pattern, off);
     for (int i = 0; i < npaths; i++) {
         use(paths[i]);
         run_all_f64(x, y, n, &got);
         compare(&ref, &got, 20, n, s2 + sxy + s2 / (n ? (double)n : 1.0), "f64", paths[i], pattern, off);
+        check_var_results(&got, vr, "f64", n, pattern, off);
     }
     use(VPAR_SIMD_SCALAR);
     run_all_f32(xf, yf, n, &ref);
+    check_var_results(&ref, vrf, "f32", n, pattern, off);
     for (int i = 0; i < npaths; i++) {
         use(paths[i]);
         run_all_f32(xf, yf, n, &got);
         compare(&ref, &got, 22, n, s2f + sxyf, "f32", paths[i], pattern, off);
+        check_var_results(&got, vrf, "f32", n, pattern, off);
     }
     (void)sumabs;
     free(bx); free(by); free(fx); free(fy); free(tmp);
@@ -391,6 +525,40 @@ START_TEST(test_paths_agree_large_sizes) {
     for (size_t i = 0; i < nsizes; i++)
         for (size_t off = 0; off < 8; off += lv ? 5 : 3)
             for (int p = 0; p < NPATTERNS; p++) cross_check(sizes[i], off, p);
+    use(VPAR_SIMD_AUTO);
+}
+END_TEST
+
+/* The old cross-path bound for std (squared units) accepted errors of
+   hundreds of times the std itself: on pattern 9 (+-1e15 plus noise), n=67,
+   a std 100x too large passes it. The bound used now (the data's units,
+   relative to a compensated reference) rejects that and accepts the
+   library's answer; the same on pattern 1 (magnitudes 1e-150..1e150)
+   with a std off by a factor 1e6. */
+START_TEST(test_std_bound_in_own_units) {
+    static const struct { int pattern; double factor; } cases[] = {{9, 100.0}, {1, 1e6}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = 67, off = 0;
+        int pattern = cases[c].pattern;
+        double x[67], y[67];
+        rng_seed(n * 131 + off * 7 + (size_t)pattern); /* as cross_check */
+        fill(x, n, pattern, 0);
+        fill(y, n, 0, 0);
+        double s2 = 0, sxy = 0;
+        for (size_t i = 0; i < n; i++) { s2 += x[i] * x[i]; sxy += fabs(x[i] * y[i]); }
+        double scale = s2 + sxy + s2 / (double)n;
+        use(VPAR_SIMD_SCALAR);
+        double sd = vpar_std_f64(x, n, 1), wrong = sd * cases[c].factor;
+        var_ref r = ref_var(x, n, 1, 0);
+        CHECK(old_std_bound_accepts(sd, wrong, n, scale),
+              "pattern %d: the old bound should (wrongly) accept %.17g for std %.17g", pattern, wrong, sd);
+        CHECK(!var_ok(wrong, r.std, r.std_tol), "pattern %d: the new bound accepts %.17g (reference %.17g, tol %g)",
+              pattern, wrong, r.std, r.std_tol);
+        CHECK(var_ok(sd, r.std, r.std_tol), "pattern %d: std %.17g vs reference %.17g (tol %g)", pattern, sd,
+              r.std, r.std_tol);
+        /* And it is tight: a few units in the last place, not orders of magnitude. */
+        CHECK(r.std_tol <= 64 * 0x1p-52 * r.std, "pattern %d: tol %g for std %g", pattern, r.std_tol, r.std);
+    }
     use(VPAR_SIMD_AUTO);
 }
 END_TEST
@@ -666,6 +834,39 @@ static double ref_colsum(const double *a, size_t nrows, size_t ld, size_t j, int
     return total;
 }
 
+/* Independent reference for one row of an axis=1 sum/mean/nansum/nanmean
+   (numpy semantics): NaN (not skipped) or +inf with -inf: NaN; one
+   infinity: it; otherwise SumK (compensated), with the documented bound
+   bound_k(m) u sum|x| (mean: divided by the count, plus u |mean|). */
+static double ref_row(int op, const double *x, size_t n, double *tol) {
+    int skip = op == VPAR_AXIS_NANSUM || op == VPAR_AXIS_NANMEAN;
+    int mean = op == VPAR_AXIS_MEAN || op == VPAR_AXIS_NANMEAN;
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    size_t m = 0;
+    int nan = 0, pinf = 0, ninf = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i])) { nan |= !skip; continue; }
+        if (isinf(x[i])) { if (x[i] > 0) pinf = 1; else ninf = 1; }
+        v[m++] = x[i];
+    }
+    double r;
+    *tol = 0;
+    if (nan || (pinf && ninf)) r = NAN;
+    else if (pinf || ninf) r = pinf ? INFINITY : -INFINITY;
+    else {
+        r = ref_sum(v, m);
+        *tol = bound_k(m) * 0x1p-53 * sumabs(v, m);
+        if (mean) {
+            r = m ? r / (double)m : NAN;
+            *tol = m ? *tol / (double)m + 0x1p-53 * fabs(r) : 0;
+        }
+    }
+    if (mean && m == 0) r = NAN;
+    free(v);
+    return r;
+}
+
 static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int f32) {
     size_t ld = ncols + pad, len = nrows ? (nrows - 1) * ld + ncols : 0;
     double *a = malloc((len + 1) * sizeof *a), *out = malloc((nrows + ncols + 1) * sizeof *out);
@@ -690,8 +891,23 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
             CHECK(st == VPAR_OK, "%s", vpar_last_error());
             for (size_t k = 0; k < nout; k++) {
                 if (axis == 1) {
-                    /* A row is reduced exactly as the whole-array function. */
+                    /* Independent expectation: a compensated sum (or a
+                       plain loop for min/max) of the row. */
                     const double *row = a + k * ld;
+                    double rt = 0, rv;
+                    if (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX) {
+                        size_t arg;
+                        int found;
+                        rv = ref_ext(row, ncols, op == VPAR_AXIS_MAX, 0, &arg, &found);
+                    } else {
+                        rv = ref_row(op, row, ncols, &rt);
+                    }
+                    CHECK(isfinite(rv) ? fabs(out[k] - rv) <= rt : (same(out[k], rv) || (isnan(out[k]) && isnan(rv))),
+                          "axis 1 op %d %s %zux%zu ld %zu row %zu: %.17g vs reference %.17g (tol %g) on %s", op,
+                          f32 ? "f32" : "f64", nrows, ncols, ld, k, out[k], rv, rt,
+                          vpar_simd_path_name(vpar_simd_active()));
+                    /* Documented besides: a row is reduced exactly as the
+                       whole-array function (checked below, bit for bit). */
                     const float *rowf = af + k * ld;
                     vpar_status s2 = VPAR_OK;
                     float fv;
@@ -782,6 +998,78 @@ START_TEST(test_axis_errors) {
     CHECK_EQ(vpar_colsums_f64(a, 2, 3, 3, out), VPAR_OK);
     ck_assert_double_eq(out[0], 5);
     ck_assert_double_eq(out[2], 9);
+}
+END_TEST
+
+/* vpar_rowsums_f64 / vpar_colsums_f64 beyond the 2x3 case: shapes across
+   the 128-row column block and the 1024-column tile, with ld > ncols.
+   Integer data (every partial sum exact, so any order gives the exact
+   total, computed here with integers), then random data against a
+   compensated reference within the documented bounds (rows: bound_k(ncols)
+   u sum|x|; columns: (128 + nrows/128) u sum|x|), then NaN in one row and
+   one column. */
+START_TEST(test_rowsums_colsums_shapes) {
+    static const size_t shapes[][3] = {{300, 1029, 1031}, {1, 5000, 5000}, {5000, 1, 3}, {129, 7, 9},
+                                       {257, 2050, 2050}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        size_t nr = shapes[si][0], nc = shapes[si][1], ld = shapes[si][2], len = (nr - 1) * ld + nc;
+        double *a = malloc(len * sizeof *a), *rs = malloc(nr * sizeof *rs), *cs = malloc(nc * sizeof *cs);
+        double *col = malloc(nr * sizeof *col);
+        long long *ri = calloc(nr, sizeof *ri), *ci = calloc(nc, sizeof *ci);
+        CHECK1(a && rs && cs && col && ri && ci);
+        rng_seed(si + 41);
+        for (int pass = 0; pass < 3; pass++) {
+            for (size_t i = 0; i < nr; i++)
+                for (size_t j = 0; j < nc; j++) {
+                    long long v = (long long)(rng_next() % 2000001) - 1000000;
+                    a[i * ld + j] = pass == 0 ? (double)v : rng_sym() * (j % 5 == 0 ? 1e6 : 1.0);
+                }
+            if (pass == 2) {
+                a[(nr / 2) * ld + nc / 3] = NAN;
+            }
+            CHECK_EQ(vpar_rowsums_f64(a, nr, nc, ld, rs), VPAR_OK);
+            CHECK_EQ(vpar_colsums_f64(a, nr, nc, ld, cs), VPAR_OK);
+            if (pass == 0) {
+                memset(ri, 0, nr * sizeof *ri);
+                memset(ci, 0, nc * sizeof *ci);
+                for (size_t i = 0; i < nr; i++)
+                    for (size_t j = 0; j < nc; j++) {
+                        ri[i] += (long long)a[i * ld + j];
+                        ci[j] += (long long)a[i * ld + j];
+                    }
+                for (size_t i = 0; i < nr; i++)
+                    CHECK(rs[i] == (double)ri[i], "rowsums %zux%zu [%zu]: %.17g vs %lld", nr, nc, i, rs[i], ri[i]);
+                for (size_t j = 0; j < nc; j++)
+                    CHECK(cs[j] == (double)ci[j], "colsums %zux%zu [%zu]: %.17g vs %lld", nr, nc, j, cs[j], ci[j]);
+                continue;
+            }
+            for (size_t i = 0; i < nr; i++) {
+                const double *row = a + i * ld;
+                int has_nan = 0;
+                for (size_t j = 0; j < nc; j++) has_nan |= isnan(row[j]);
+                if (has_nan) {
+                    CHECK(isnan(rs[i]), "rowsums [%zu] with a NaN: %g", i, rs[i]);
+                    continue;
+                }
+                double want = ref_sum(row, nc), tol = bound_k(nc) * 0x1p-53 * sumabs(row, nc);
+                CHECK(fabs(rs[i] - want) <= tol, "rowsums %zux%zu [%zu]: %.17g vs %.17g", nr, nc, i, rs[i], want);
+            }
+            for (size_t j = 0; j < nc; j++) {
+                int has_nan = 0;
+                for (size_t i = 0; i < nr; i++) {
+                    col[i] = a[i * ld + j];
+                    has_nan |= isnan(col[i]);
+                }
+                if (has_nan) {
+                    CHECK(isnan(cs[j]), "colsums [%zu] with a NaN: %g", j, cs[j]);
+                    continue;
+                }
+                double want = ref_sum(col, nr), tol = (128.0 + (double)nr / 128.0) * 0x1p-53 * sumabs(col, nr);
+                CHECK(fabs(cs[j] - want) <= tol, "colsums %zux%zu [%zu]: %.17g vs %.17g", nr, nc, j, cs[j], want);
+            }
+        }
+        free(a); free(rs); free(cs); free(col); free(ri); free(ci);
+    }
 }
 END_TEST
 
@@ -887,12 +1175,14 @@ int main(void) {
     tcase_add_test(tc, test_env_forces_path);
     tcase_add_test(tc, test_paths_agree_small_sizes);
     tcase_add_test(tc, test_paths_agree_large_sizes);
+    tcase_add_test(tc, test_std_bound_in_own_units);
     tcase_add_test(tc, test_scalar_against_references);
     tcase_add_test(tc, test_accuracy_every_path);
     tcase_add_test(tc, test_numpy_semantics_every_path);
     tcase_add_test(tc, test_status_errors);
     tcase_add_test(tc, test_axis_every_path);
     tcase_add_test(tc, test_axis_errors);
+    tcase_add_test(tc, test_rowsums_colsums_shapes);
     tcase_add_test(tc, test_parallel_bit_identical);
     tcase_add_test(tc, test_parallel_axis_bit_identical);
     suite_add_tcase(s, tc);

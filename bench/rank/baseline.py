@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Baselines and data for bench/rank/run (issue 5).
 
-  baseline.py gen5000 PATH         5000 x 5000 float64, standard normal (seed 0)
-  baseline.py gen17198 PATH        17198 x 17198 float32 symmetric network:
-                                   standard normal upper triangle mirrored,
-                                   values rounded to 4 decimals (ties, as in
-                                   real correlation networks)
-  baseline.py time PATH REPS       medians (seconds) of the workflow's rank()
+  baseline.py gen5000 PATH [N]     N x N float64 (default 5000), standard
+                                   normal (seed 0)
+  baseline.py gen17198 PATH [N]    N x N float32 (default 17198) symmetric
+                                   network: standard normal upper triangle
+                                   mirrored, values rounded to 4 decimals
+                                   (ties, as in real correlation networks)
+  baseline.py time PATH REPS [OUT] medians (seconds) of the workflow's rank()
                                    with bottleneck.rankdata, bottleneck.rankdata
-                                   alone, scipy.stats.rankdata, np.argsort
-  baseline.py timebn PATH REPS     only the bottleneck rank() (large arrays)
+                                   alone, scipy.stats.rankdata, np.argsort;
+                                   OUT: save rank()'s result (.npy)
+  baseline.py timebn PATH REPS [OUT]  only the bottleneck rank() (large arrays)
+  baseline.py check A B            are the two .npy results equal bit for bit
+                                   (vpar documents exactly numpy's operations)?
+                                   prints check=ok or check=DIFFER <count, first>
 
 The workflow's rank(): rank all finite entries of the flattened array with
 average ties, (rank - 1) / max(rank - 1), NaN/inf -> 0.5, in place.
@@ -30,24 +35,53 @@ def rank_bn(data):
     return data
 
 
-def median_time(fn, make_input, reps):
+def median_time(fn, make_input, reps, keep=None):
+    """Median seconds of fn over reps fresh inputs; keep: a list that gets
+    the last result."""
     ts = []
     for _ in range(reps):
         a = make_input()
         t0 = time.perf_counter()
-        fn(a)
+        r = fn(a)
         ts.append(time.perf_counter() - t0)
-        del a
+        if keep is not None:
+            keep[:] = [r]
+        del a, r
     return float(np.median(ts))
+
+
+def check(pa, pb):
+    """Bit-for-bit comparison of two .npy arrays, in chunks (memory-mapped:
+    the 17198 x 17198 results are 1.2 GB each)."""
+    a, b = np.load(pa, mmap_mode="r"), np.load(pb, mmap_mode="r")
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"check=DIFFER shape/dtype {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    step, bad, first = 1 << 24, 0, None
+    for i in range(0, fa.size, step):
+        x, y = np.asarray(fa[i:i + step]), np.asarray(fb[i:i + step])
+        ne = (x != y) | (np.signbit(x) != np.signbit(y))
+        ne &= ~(np.isnan(x) & np.isnan(y))
+        if ne.any():
+            bad += int(ne.sum())
+            if first is None:
+                k = int(np.flatnonzero(ne)[0])
+                first = (i + k, x[k], y[k])
+    if bad:
+        return f"check=DIFFER {bad} of {fa.size} entries, first [{first[0]}]: {first[1]!r} vs {first[2]!r}"
+    return "check=ok exact"
 
 
 def main():
     cmd, path = sys.argv[1], sys.argv[2]
-    if cmd == "gen5000":
+    if cmd == "check":
+        print(check(path, sys.argv[3]))
+    elif cmd == "gen5000":
+        n = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
         rng = np.random.default_rng(0)
-        np.save(path, rng.standard_normal((5000, 5000)))
+        np.save(path, rng.standard_normal((n, n)))
     elif cmd == "gen17198":
-        n = 17198
+        n = int(sys.argv[3]) if len(sys.argv) > 3 else 17198
         rng = np.random.default_rng(0)
         a = np.empty((n, n), dtype=np.float32)
         for i in range(0, n, 1024):  # row blocks: bounded temporaries
@@ -58,7 +92,11 @@ def main():
     elif cmd in ("time", "timebn"):
         reps = int(sys.argv[3])
         src = np.load(path, mmap_mode="r")
-        out = {"bn_rank": median_time(rank_bn, lambda: np.array(src), reps)}
+        keep = []
+        out = {"bn_rank": median_time(rank_bn, lambda: np.array(src), reps, keep)}
+        if len(sys.argv) > 4:
+            np.save(sys.argv[4], keep[0])
+        keep.clear()
         if cmd == "time":
             import bottleneck as bn
             import scipy.stats

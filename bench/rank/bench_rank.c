@@ -1,6 +1,8 @@
 /* vpar-rank-bench: times vpar_rank_standardize on a .npy file.
    usage: vpar-rank-bench FILE.npy [--threads T] [--reps R] [--symmetric]
-   Each repetition re-reads the file with read() into one buffer (not
+                          [--out OUT.npy]
+   --out writes the result of the last repetition (for the runner's check
+   against the baseline). Each repetition re-reads the file with read() into one buffer (not
    timed) and standardizes it in place; prints the median wall time and
    the peak RSS relative to the matrix size (getrusage ru_maxrss), which
    therefore counts the caller's matrix plus everything vpar allocates. */
@@ -31,17 +33,18 @@ static int read_all(const char *path, void *buf, size_t off, size_t len) {
 }
 
 int main(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *outp = NULL;
     int threads = 0, reps = 5, sym = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--symmetric")) sym = 1;
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) outp = argv[++i];
         else if (argv[i][0] != '-') path = argv[i];
         else { fprintf(stderr, "vpar-rank-bench: unknown option %s\n", argv[i]); return 2; }
     }
     if (!path || reps < 1) {
-        fprintf(stderr, "usage: vpar-rank-bench FILE.npy [--threads T] [--reps R] [--symmetric]\n");
+        fprintf(stderr, "usage: vpar-rank-bench FILE.npy [--threads T] [--reps R] [--symmetric] [--out OUT.npy]\n");
         return 2;
     }
     /* header only: map, parse, unmap (keeps RSS free of the file) */
@@ -77,12 +80,17 @@ int main(int argc, char **argv) {
         t[r] = bench_now() - t0;
         if (st != VPAR_OK) { fprintf(stderr, "vpar-rank-bench: %s\n", vpar_last_error()); return 1; }
     }
+    if (outp && vpar_npy_write(outp, buf, a.dtype, a.ndim, a.shape) != VPAR_OK) {
+        fprintf(stderr, "vpar-rank-bench: %s\n", vpar_last_error());
+        return 1;
+    }
     double med = bench_median(t, reps);  /* sorts t: t[0] is the fastest */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double peak = (double)ru.ru_maxrss * 1024.0;
-    printf("vpar_s=%.6f min_s=%.6f peak_rss_bytes=%.0f matrix_bytes=%zu peak_over_matrix=%.3f threads=%d\n",
-           med, t[0], peak, a.nbytes, peak / (double)a.nbytes, vpar_pool_size(pool));
+    printf("vpar_s=%.6f min_s=%.6f peak_rss_bytes=%.0f matrix_bytes=%zu peak_over_matrix=%.3f threads=%d mode=%s\n",
+           med, t[0], peak, a.nbytes, peak / (double)a.nbytes, pool ? vpar_pool_size(pool) : 1,
+           sym ? "symmetric" : "full");
     vpar_pool_destroy(pool);
     free(buf);
     free(t);

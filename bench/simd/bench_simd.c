@@ -1,8 +1,13 @@
 /* vpar_bench_simd — the C side of bench/simd/run.
 
    vpar_bench_simd --context       print `#` lines: path, caches, read ceiling
-   vpar_bench_simd NAME [REPS]     time one benchmark, print
-                                   `vpar_s=<median> ...` and `#` context lines
+   vpar_bench_simd NAME [REPS [IN.npy [OUT.npy]]]
+                                   time one benchmark, print
+                                   `vpar_s=<median> ...` and `#` context lines;
+                                   with IN.npy the input is that array (what
+                                   baseline.py gen writes, so both sides get
+                                   the same data, at any size), and OUT.npy
+                                   receives vpar's result for the check
 
    The read-bandwidth ceiling is measured here, on the same buffer, by loops
    that only load (8 independent OR accumulators, no floating-point
@@ -11,7 +16,8 @@
    target is a fraction of that ceiling) each repetition times vpar and
    then every read loop, in turn, so both medians come from the same
    seconds; the 1000 x 1000 lines time vpar back to back, then the loops.
-   Inputs match baseline.py. */
+   Without IN.npy the input is generated here (uniform [0, 1), 1% NaN for
+   nansum) at the named size. */
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 
@@ -97,21 +103,22 @@ static int read_fns(read_fn *fns) {
 /* ---- the benchmarks ---- */
 typedef struct job {
     const char *name;
-    double *a;      /* 1000 x 1000 or 1e7 doubles */
+    double *a;      /* rows x cols (1000 x 1000) or n (1e7) doubles */
     float *f;
-    double *out;
+    double *out;    /* rows or cols values; out[0] for the whole-array sums */
+    size_t rows, cols, n;
     vpar_pool *pool;
 } job;
 
 static void run_once(job *j) {
     const char *n = j->name;
     if (!strcmp(n, "rowsum_f64_1000_1t") || !strcmp(n, "rowsum_f64_1000_2t"))
-        vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, j->a, 1000, 1000, 1000, j->out, j->pool);
+        vpar_reduce_axis_f64(VPAR_AXIS_SUM, 1, j->a, j->rows, j->cols, j->cols, j->out, j->pool);
     else if (!strcmp(n, "colsum_f64_1000_1t"))
-        vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, j->a, 1000, 1000, 1000, j->out, NULL);
-    else if (!strcmp(n, "sum_f64_1e7")) sink = vpar_sum_f64(j->a, 10000000);
-    else if (!strcmp(n, "nansum_f64_1e7")) sink = vpar_nansum_f64(j->a, 10000000);
-    else sink = vpar_sum_f32(j->f, 10000000);
+        vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, j->a, j->rows, j->cols, j->cols, j->out, NULL);
+    else if (!strcmp(n, "sum_f64_1e7")) sink = j->out[0] = vpar_sum_f64(j->a, j->n);
+    else if (!strcmp(n, "nansum_f64_1e7")) sink = j->out[0] = vpar_nansum_f64(j->a, j->n);
+    else sink = j->out[0] = vpar_sum_f32(j->f, j->n);
 }
 
 static double time_median(job *j, int reps) {
@@ -187,11 +194,14 @@ static double unit(void) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: vpar_bench_simd --context | NAME [REPS]\n"
+    fprintf(f, "usage: vpar_bench_simd --context | NAME [REPS [IN.npy [OUT.npy]]]\n"
                "  --context   print the active SIMD path, cache sizes and the read ceiling\n"
                "  NAME        one of:");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) fprintf(f, " %s", names[i]);
     fprintf(f, "\n  REPS        timed repetitions (default 31); prints the median\n"
+               "  IN.npy      the input (float64, or float32 for sum_f32_1e7; 2-D for the\n"
+               "              row/column sums); default: generated at the named size\n"
+               "  OUT.npy     write vpar's result there (for the runner's check)\n"
                "environment: VPAR_SIMD forces a path (scalar, avx2, avx512, neon)\n");
 }
 
@@ -223,23 +233,54 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vpar_bench_simd: REPS must be 1..100000, got '%s'\n", argv[2]);
         return 2;
     }
-    job j = {name, NULL, NULL, NULL, NULL};
+    job j = {name, NULL, NULL, NULL, 0, 0, 0, NULL};
     int big = !strncmp(name, "sum_", 4) || !strncmp(name, "nansum", 6);
+    int is_f32 = !strcmp(name, "sum_f32_1e7");
+    const char *in = argc > 3 ? argv[3] : NULL, *outp = argc > 4 ? argv[4] : NULL;
     size_t n = big ? 10000000 : 1000000;
-    j.a = malloc(n * sizeof *j.a);
-    j.f = malloc(n * sizeof *j.f);
-    j.out = malloc(1000 * sizeof *j.out);
+    j.rows = j.cols = 1000;
+    if (in) {
+        vpar_npy arr;
+        if (vpar_npy_open(&arr, in, 0) != VPAR_OK) {
+            fprintf(stderr, "vpar_bench_simd: %s\n", vpar_last_error());
+            return 2;
+        }
+        if (arr.dtype != (is_f32 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64) || (!big && arr.ndim != 2) || arr.count == 0) {
+            fprintf(stderr, "vpar_bench_simd: %s: expected a non-empty %s%s array for %s\n", in,
+                    is_f32 ? "float32" : "float64", big ? "" : " 2-D", name);
+            vpar_npy_close(&arr);
+            return 2;
+        }
+        n = arr.count;
+        j.rows = arr.shape[0];
+        j.cols = arr.shape[1];
+        j.a = malloc(n * sizeof *j.a);
+        j.f = malloc(n * sizeof *j.f);
+        if (j.a && j.f) {
+            vpar_npy_to_f64(&arr, j.a);
+            vpar_npy_to_f32(&arr, j.f);
+        }
+        vpar_npy_close(&arr);
+    } else {
+        j.a = malloc(n * sizeof *j.a);
+        j.f = malloc(n * sizeof *j.f);
+        if (j.a && j.f) {
+            for (size_t i = 0; i < n; i++) {
+                j.a[i] = unit();
+                j.f[i] = (float)unit();
+            }
+            if (!strcmp(name, "nansum_f64_1e7"))
+                for (size_t i = 0; i < n; i++)
+                    if (unit() < 0.01) j.a[i] = NAN;
+        }
+    }
+    j.n = n;
+    size_t nout = j.rows > j.cols ? j.rows : j.cols;
+    j.out = malloc((nout ? nout : 1) * sizeof *j.out);
     if (!j.a || !j.f || !j.out) {
         fprintf(stderr, "vpar_bench_simd: out of memory\n");
         return 1;
     }
-    for (size_t i = 0; i < n; i++) {
-        j.a[i] = unit();
-        j.f[i] = (float)unit();
-    }
-    if (!strcmp(name, "nansum_f64_1e7"))
-        for (size_t i = 0; i < n; i++)
-            if (unit() < 0.01) j.a[i] = NAN;
     if (!strcmp(name, "rowsum_f64_1000_2t")) {
         vpar_pool_desc d = {0};
         d.num_threads = 2;
@@ -248,8 +289,8 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    size_t bytes = !strcmp(name, "sum_f32_1e7") ? n * sizeof(float) : n * sizeof(double);
-    const void *buf = !strcmp(name, "sum_f32_1e7") ? (const void *)j.f : (const void *)j.a;
+    size_t bytes = is_f32 ? n * sizeof(float) : n * sizeof(double);
+    const void *buf = is_f32 ? (const void *)j.f : (const void *)j.a;
     double t, ceiling;
     if (big) {
         /* the DRAM lines, whose target is a fraction of the ceiling */
@@ -260,6 +301,14 @@ int main(int argc, char **argv) {
            rowsum (~70 us); their ceiling is context only */
         t = time_median(&j, reps);
         ceiling = read_ceiling(buf, bytes, reps);
+    }
+    if (outp) {
+        /* the result of the last timed call (every call computes the same) */
+        size_t shape[1] = {big ? 1 : !strncmp(name, "rowsum", 6) ? j.rows : j.cols};
+        if (vpar_npy_write(outp, j.out, VPAR_DTYPE_F64, 1, shape) != VPAR_OK) {
+            fprintf(stderr, "vpar_bench_simd: %s\n", vpar_last_error());
+            return 1;
+        }
     }
     printf("vpar_s=%.6g bytes=%zu ceiling_gbs=%.2f\n", t, bytes, ceiling);
     printf("# %s on %s: vpar %.1f GB/s = %.0f%% of the single-thread read ceiling %.1f GB/s "

@@ -8,7 +8,7 @@
 
 struct vpar_agg {
     size_t n, k;
-    vpar_npy *nets;              /* k mapped networks (zeroed for HDF5 ones) */
+    vpar_egad_network *nets;     /* k opened .npy networks (zeroed for HDF5 ones) */
     unsigned char *is_h5;        /* k flags: read per step from pandas HDF5 */
     char **paths;                /* k copies of the paths as given */
     char **genes;                /* n gene IDs (HDF5 label checks) */
@@ -26,59 +26,18 @@ size_t vpar_agg_terms(const vpar_agg *agg) { return vpar_egad_plan_nterms(agg->p
 const char *const *vpar_agg_names(const vpar_agg *agg) { return (const char *const *)agg->paths; }
 int vpar_agg_symmetric(const vpar_agg *agg) { return agg->symmetric; }
 
-/* Reads one pandas HDF5 network and checks it against the genes. On
-   success *values is VPAR_MALLOC'd n x n float32/float64 (*dtype). When
-   genes is NULL, *labels receives the row labels (caller frees). */
-static vpar_status vpar__agg_read_h5(const char *path, const char *key, size_t n,
-                                     const char *const *genes, void **values, vpar_dtype *dtype,
-                                     size_t *rows_out, char ***labels) {
-    size_t rows = 0, cols = 0;
-    char **rn = NULL, **cn = NULL;
-    *values = NULL;
-    vpar_status st = vpar_egad_hdf5_read_frame(path, key, values, dtype, &rows, &cols, &rn, &cn);
-    if (st != VPAR_OK) return st;
-    if (rows != cols)
-        st = vpar_fail(VPAR_ERR_SHAPE, "%s: network is %zu x %zu, not square", path, rows, cols);
-    else if (*dtype != VPAR_DTYPE_F32 && *dtype != VPAR_DTYPE_F64)
-        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: network values must be float32 or float64", path);
-    else if (genes && rows != n)
-        st = vpar_fail(VPAR_ERR_SHAPE, "%s: network has %zu genes, the other inputs %zu", path, rows, n);
-    for (size_t i = 0; st == VPAR_OK && i < rows; i++) {
-        if (strcmp(rn[i], cn[i]) != 0)
-            st = vpar_fail(VPAR_ERR_FORMAT, "%s: row and column labels differ at %zu ('%s' vs '%s')",
-                           path, i, rn[i], cn[i]);
-        else if (genes && strcmp(rn[i], genes[i]) != 0)
-            st = vpar_fail(VPAR_ERR_FORMAT,
-                           "%s: gene %zu is '%s' but '%s' in the other inputs: aggregated "
-                           "networks must list the same genes in the same order", path, i, rn[i],
-                           genes[i]);
-    }
-    VPAR_FREE(cn);
-    if (st == VPAR_OK && labels) {
-        *labels = rn;
-        rn = NULL;
-    }
-    VPAR_FREE(rn);
-    if (st != VPAR_OK) {
-        VPAR_FREE(*values);
-        *values = NULL;
-    }
-    *rows_out = rows;
-    return st;
-}
-
 /* Symmetry as the ranker defines it (NaN equals NaN, -0 equals +0): sums
    of such matrices, added in the same order, are again symmetric in that
    sense, so the ranker's half-work symmetric layout applies to every
    aggregate. Checked once per network (tiled, on the caller's pool). */
-static int vpar__agg_is_symmetric(const vpar_npy *a, vpar_pool *pool) {
-    return vpar_rank_check_symmetric(a->data, a->dtype, a->shape[0], pool, NULL, NULL) == VPAR_OK;
+static int vpar__agg_is_symmetric(const vpar_egad_network *a, vpar_pool *pool) {
+    return vpar_rank_check_symmetric(a->w, a->dtype, a->n, pool, NULL, NULL) == VPAR_OK;
 }
 
 void vpar_agg_destroy(vpar_agg *agg) {
     if (!agg) return;
     if (agg->nets)
-        for (size_t i = 0; i < agg->k; i++) vpar_npy_close(&agg->nets[i]);
+        for (size_t i = 0; i < agg->k; i++) vpar_egad_network_close(&agg->nets[i]);
     VPAR_FREE(agg->nets);
     VPAR_FREE(agg->is_h5);
     VPAR_FREE(agg->paths);
@@ -89,6 +48,46 @@ void vpar_agg_destroy(vpar_agg *agg) {
     VPAR_FREE(agg->sum);
     VPAR_FREE(agg->work);
     VPAR_FREE(agg);
+}
+
+/* Genes: given, or the labels of the first network when it is HDF5. */
+static vpar_status vpar__agg_genes(vpar_agg *a, const char *const *genes, size_t n,
+                                   const char *first) {
+    if (genes) {
+        if (n == 0) return vpar_fail(VPAR_ERR_INVALID, "the genes file lists no genes");
+        a->genes = vpar_ex_strings_copy(genes, n);
+        if (!a->genes) return vpar_fail(VPAR_ERR_NOMEM, "out of memory");
+        a->n = n;
+        return VPAR_OK;
+    }
+    if (!a->is_h5[0])
+        return vpar_fail(VPAR_ERR_INVALID, "%s: .npy networks need a genes file (--genes)", first);
+    vpar_egad_network net;
+    vpar_status st = vpar_egad_network_open(&net, first, a->nw_key, NULL, 0);
+    if (st == VPAR_OK) {
+        a->genes = vpar_ex_strings_copy(net.genes, net.n);
+        a->n = net.n;
+        if (!a->genes) st = vpar_fail(VPAR_ERR_NOMEM, "out of memory");
+    }
+    vpar_egad_network_close(&net);
+    return st;
+}
+
+/* Opens network i: .npy files are mapped and checked now (and their
+   symmetry), HDF5 ones when read (once per permutation). */
+static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_pool *pool) {
+    if (a->is_h5[i]) {
+        if (!vpar_egad_have_hdf5())
+            return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: this build has no HDF5 support "
+                             "(install libhdf5-dev and rebuild, or convert to .npy)", path);
+        a->symmetric = 0;
+        return VPAR_OK;
+    }
+    vpar_status st = vpar_egad_network_open(&a->nets[i], path, a->nw_key,
+                                            (const char *const *)a->genes, a->n);
+    if (st != VPAR_OK) return st;
+    if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(&a->nets[i], pool);
+    return VPAR_OK;
 }
 
 vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
@@ -105,7 +104,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     a->k = k;
     a->symmetric = 1;
     const char *key = desc && desc->nw_key ? desc->nw_key : "nw";
-    a->nets = (vpar_npy *)VPAR_MALLOC(k * sizeof *a->nets);
+    a->nets = (vpar_egad_network *)VPAR_MALLOC(k * sizeof *a->nets);
     a->is_h5 = (unsigned char *)VPAR_MALLOC(k);
     a->paths = vpar_ex_strings_copy(paths, k);
     a->nw_key = (char *)VPAR_MALLOC(strlen(key) + 1);
@@ -116,53 +115,10 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     memcpy(a->nw_key, key, strlen(key) + 1);
     memset(a->nets, 0, k * sizeof *a->nets);
     for (size_t i = 0; i < k; i++) a->is_h5[i] = (unsigned char)vpar_ex_is_hdf5_name(paths[i]);
-
-    /* Genes: given, or the labels of the first network when it is HDF5. */
-    if (genes) {
-        if (n == 0) {
-            st = vpar_fail(VPAR_ERR_INVALID, "the genes file lists no genes");
-            goto fail;
-        }
-        a->genes = vpar_ex_strings_copy(genes, n);
-        if (!a->genes) { st = vpar_fail(VPAR_ERR_NOMEM, "out of memory"); goto fail; }
-        a->n = n;
-    } else if (a->is_h5[0]) {
-        void *vals;
-        vpar_dtype dt;
-        st = vpar__agg_read_h5(paths[0], a->nw_key, 0, NULL, &vals, &dt, &a->n, &a->genes);
-        if (st != VPAR_OK) goto fail;
-        VPAR_FREE(vals);
-    } else {
-        st = vpar_fail(VPAR_ERR_INVALID, "%s: .npy networks need a genes file (--genes)", paths[0]);
-        goto fail;
-    }
-
-    for (size_t i = 0; i < k; i++) {
-        if (a->is_h5[i]) {
-            /* Checked when read (once per permutation); symmetry unknown. */
-            if (!vpar_egad_have_hdf5()) {
-                st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: this build has no HDF5 support "
-                               "(install libhdf5-dev and rebuild, or convert to .npy)", paths[i]);
-                goto fail;
-            }
-            a->symmetric = 0;
-            continue;
-        }
-        st = vpar_npy_open(&a->nets[i], paths[i], 0);
-        if (st != VPAR_OK) goto fail;
-        const vpar_npy *w = &a->nets[i];
-        if (w->dtype != VPAR_DTYPE_F32 && w->dtype != VPAR_DTYPE_F64)
-            st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: dtype %s: networks must be float32 or float64",
-                           paths[i], vpar_dtype_descr(w->dtype));
-        else if (w->ndim != 2 || w->shape[0] != w->shape[1])
-            st = vpar_fail(VPAR_ERR_SHAPE, "%s: network is %zu x %zu, not square", paths[i],
-                           w->shape[0], w->ndim == 2 ? w->shape[1] : (size_t)1);
-        else if (w->shape[0] != a->n)
-            st = vpar_fail(VPAR_ERR_SHAPE, "%s: network has %zu genes but the genes file lists %zu",
-                           paths[i], w->shape[0], a->n);
-        if (st != VPAR_OK) goto fail;
-        if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(w, desc ? desc->pool : NULL);
-    }
+    st = vpar__agg_genes(a, genes, n, paths[0]);
+    for (size_t i = 0; i < k && st == VPAR_OK; i++)
+        st = vpar__agg_open(a, i, paths[i], desc ? desc->pool : NULL);
+    if (st != VPAR_OK) goto fail;
     /* After rank standardization no entry is NaN, so no gene is dropped
        and one plan serves every step (drop = NULL). */
     st = vpar_egad_plan_create(&a->plan, ann, (const char *const *)a->genes, a->n, NULL,
@@ -238,20 +194,19 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
             return vpar_fail(VPAR_ERR_INTERRUPTED, "interrupted after %zu of %zu steps", s, agg->k);
         const char *path = agg->paths[order[s]];
         vpar__agg_add add = {agg->sum, agg->work, NULL, VPAR_DTYPE_F64, agg->n, s == 0};
-        void *owned = NULL;
-        vpar_status st;
+        vpar_egad_network h5;
+        const vpar_egad_network *net = &agg->nets[order[s]];
+        vpar_status st = VPAR_OK;
         if (agg->is_h5[order[s]]) {
-            size_t rows;
-            st = vpar__agg_read_h5(path, agg->nw_key, agg->n, (const char *const *)agg->genes,
-                                   &owned, &add.dtype, &rows, NULL);
-            if (st != VPAR_OK) return st;
-            add.w = owned;
-        } else {
-            add.w = agg->nets[order[s]].data;
-            add.dtype = agg->nets[order[s]].dtype;
+            st = vpar_egad_network_open(&h5, path, agg->nw_key, (const char *const *)agg->genes, agg->n);
+            net = &h5;
         }
-        st = vpar_parallel_for(pool, 0, agg->n, 0, vpar__agg_add_rows, &add);
-        VPAR_FREE(owned);
+        if (st == VPAR_OK) {
+            add.w = net->w;
+            add.dtype = net->dtype;
+            st = vpar_parallel_for(pool, 0, agg->n, 0, vpar__agg_add_rows, &add);
+        }
+        if (agg->is_h5[order[s]]) vpar_egad_network_close(&h5);
         if (st != VPAR_OK) return st;
         st = vpar__agg_rank_standardize(agg->work, agg->n, agg->symmetric, pool);
         if (st != VPAR_OK) return st;

@@ -296,15 +296,18 @@ static void vpar__agg_curve(vpar_ex_buf *b, const double *y, size_t k, double x0
     }
 }
 
-vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
-                               size_t k, const char *title) {
-    const double W = 900, H = 560, ml = 90, mr = 170, mt = 60, mb = 70;
-    const double pw = W - ml - mr, ph = H - mt - mb;
-    double *med = (double *)VPAR_MALLOC((k ? k : 1) * sizeof *med);
-    if (!med) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    vpar_status st = vpar_agg_median(auc, p, k, med);
-    if (st != VPAR_OK) { VPAR_FREE(med); return st; }
+/* Plot geometry: canvas, margins, plot area, y range and steps. */
+typedef struct vpar__agg_plot {
+    double W, H, ml, mr, mt, mb, pw, ph;
+    double ylo, yhi, ystep;   /* y axis */
+    double x0, dx;            /* x of step s (1..k): x0 + dx * (s - 1) */
+    size_t xstep;             /* label every xstep-th step */
+} vpar__agg_plot;
 
+static void vpar__agg_plot_layout(vpar__agg_plot *g, const double *auc, size_t p, size_t k) {
+    g->W = 900; g->H = 560; g->ml = 90; g->mr = 170; g->mt = 60; g->mb = 70;
+    g->pw = g->W - g->ml - g->mr;
+    g->ph = g->H - g->mt - g->mb;
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < p * k; i++)
         if (isfinite(auc[i])) {
@@ -313,16 +316,88 @@ vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
         }
     if (!(lo <= hi)) { lo = 0.5; hi = 1.0; }
     if (hi - lo < 1e-6) { lo -= 0.005; hi += 0.005; }
-    double ystep = vpar__agg_nice_step(hi - lo, 6);
-    double ylo = floor(lo / ystep) * ystep, yhi = ceil(hi / ystep) * ystep;
-    if (yhi - ylo < ystep) yhi = ylo + ystep;
+    g->ystep = vpar__agg_nice_step(hi - lo, 6);
+    g->ylo = floor(lo / g->ystep) * g->ystep;
+    g->yhi = ceil(hi / g->ystep) * g->ystep;
+    if (g->yhi - g->ylo < g->ystep) g->yhi = g->ylo + g->ystep;
+    /* A single step sits in the middle. */
+    g->dx = k > 1 ? g->pw / (double)(k - 1) : 0;
+    g->x0 = k > 1 ? g->ml : g->ml + g->pw / 2;
+    g->xstep = 1;
+    while (k / g->xstep > 12) g->xstep = g->xstep == 1 ? 2 : g->xstep == 2 ? 5 : g->xstep * 2;
+}
 
-    /* x: step s (1..k) at ml + (s-1) * dx; a single step sits in the middle. */
-    double dx = k > 1 ? pw / (double)(k - 1) : 0, x0 = k > 1 ? ml : ml + pw / 2;
-    size_t xstep = 1;
-    while (k / xstep > 12) xstep = xstep == 1 ? 2 : xstep == 2 ? 5 : xstep * 2;
+/* Grid, ticks, tick labels and the two axes. */
+static void vpar__agg_svg_axes(vpar_ex_buf *b, const vpar__agg_plot *g, size_t k) {
+    const double ml = g->ml, mt = g->mt, pw = g->pw, ph = g->ph;
+    vpar_ex_buf_printf(b, "<g class=\"axes\" stroke=\"#000\" stroke-width=\"1\" font-size=\"13\">\n");
+    for (double v = g->ylo; v <= g->yhi + g->ystep * 1e-6; v += g->ystep) {
+        double py = mt + ph * (g->yhi - v) / (g->yhi - g->ylo);
+        int decimals = g->ystep >= 1 ? 0 : (int)ceil(-log10(g->ystep) - 1e-9);
+        vpar_ex_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e0e0e0\"/>\n",
+                           ml, py, ml + pw, py);
+        vpar_ex_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml - 5, py, ml, py);
+        vpar_ex_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"end\" "
+                              "dominant-baseline=\"middle\">%.*f</text>\n",
+                           ml - 8, py, decimals, v);
+    }
+    for (size_t s = 1; s <= k; s++) {
+        if (s != 1 && s % g->xstep != 0) continue;
+        double px = g->x0 + g->dx * (double)(s - 1);
+        vpar_ex_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
+                           px, mt + ph, px, mt + ph + 5);
+        vpar_ex_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"middle\">%zu</text>\n",
+                           px, mt + ph + 20, s);
+    }
+    vpar_ex_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt, ml, mt + ph);
+    vpar_ex_buf_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt + ph, ml + pw, mt + ph);
+    vpar_ex_buf_printf(b, "</g>\n");
+}
 
-    vpar_ex_buf b = {0};
+/* Axis labels and the title. */
+static void vpar__agg_svg_labels(vpar_ex_buf *b, const vpar__agg_plot *g, const char *title) {
+    vpar_ex_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\">"
+                          "Number of aggregated datasets</text>\n", g->ml + g->pw / 2, g->H - 22);
+    vpar_ex_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\" "
+                          "transform=\"rotate(-90 %.2f %.2f)\">Mean AUROC over GO terms</text>\n",
+                       24.0, g->mt + g->ph / 2, 24.0, g->mt + g->ph / 2);
+    vpar_ex_buf_printf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"17\" "
+                          "font-weight=\"bold\">", g->W / 2, 32.0);
+    vpar__agg_xml_text(b, title);
+    vpar_ex_buf_printf(b, "</text>\n");
+}
+
+/* One thin path per permutation, the median on top, the legend. */
+static void vpar__agg_svg_curves(vpar_ex_buf *b, const vpar__agg_plot *g, const double *auc,
+                                 const double *med, size_t p, size_t k) {
+    vpar_ex_buf_printf(b, "<g class=\"permutations\" fill=\"none\" stroke=\"#4682b4\" "
+                          "stroke-opacity=\"0.45\" stroke-width=\"1\">\n");
+    for (size_t i = 0; i < p; i++) {
+        vpar_ex_buf_printf(b, "<path class=\"perm\" d=\"");
+        vpar__agg_curve(b, auc + i * k, k, g->x0, g->dx, g->ylo, g->yhi, g->mt, g->ph);
+        vpar_ex_buf_printf(b, "\"><title>permutation %zu</title></path>\n", i + 1);
+    }
+    vpar_ex_buf_printf(b, "</g>\n<path class=\"median\" fill=\"none\" stroke=\"#d62728\" "
+                          "stroke-width=\"3\" d=\"");
+    vpar__agg_curve(b, med, k, g->x0, g->dx, g->ylo, g->yhi, g->mt, g->ph);
+    vpar_ex_buf_printf(b, "\"><title>median</title></path>\n");
+    double lx = g->ml + g->pw + 20, ly = g->mt + 10;
+    vpar_ex_buf_printf(b, "<g class=\"legend\" font-size=\"13\">\n"
+                          "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#4682b4\" stroke-width=\"1\"/>\n"
+                          "<text x=\"%.2f\" y=\"%.2f\" dominant-baseline=\"middle\">permutation (%zu)</text>\n"
+                          "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#d62728\" stroke-width=\"3\"/>\n"
+                          "<text x=\"%.2f\" y=\"%.2f\" dominant-baseline=\"middle\">median</text>\n</g>\n",
+                       lx, ly, lx + 30, ly, lx + 38, ly, p, lx, ly + 22, lx + 30, ly + 22, lx + 38, ly + 22);
+}
+
+vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
+                               size_t k, const char *title) {
+    double *med = (double *)VPAR_MALLOC((k ? k : 1) * sizeof *med);
+    if (!med) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    vpar_status st = vpar_agg_median(auc, p, k, med);
+    if (st != VPAR_OK) { VPAR_FREE(med); return st; }
+    vpar__agg_plot g;
+    vpar__agg_plot_layout(&g, auc, p, k);
     char deftitle[160];
     if (!title) {
         snprintf(deftitle, sizeof deftitle,
@@ -330,70 +405,18 @@ vpar_status vpar_agg_write_svg(const char *path, const double *auc, size_t p,
                  p == 1 ? "" : "s", k);
         title = deftitle;
     }
+    vpar_ex_buf b = {0};
     vpar_ex_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                         "viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica, Arial, sans-serif\">\n",
-                     W, H, W, H);
+                           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                           "viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica, Arial, sans-serif\">\n",
+                       g.W, g.H, g.W, g.H);
     vpar_ex_buf_printf(&b, "<title>");
     vpar__agg_xml_text(&b, title);
-    vpar_ex_buf_printf(&b, "</title>\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
-
-    /* grid, ticks and tick labels */
-    vpar_ex_buf_printf(&b, "<g class=\"axes\" stroke=\"#000\" stroke-width=\"1\" font-size=\"13\">\n");
-    for (double v = ylo; v <= yhi + ystep * 1e-6; v += ystep) {
-        double py = mt + ph * (yhi - v) / (yhi - ylo);
-        int decimals = ystep >= 1 ? 0 : (int)ceil(-log10(ystep) - 1e-9);
-        vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e0e0e0\"/>\n",
-                         ml, py, ml + pw, py);
-        vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml - 5, py, ml, py);
-        vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"end\" "
-                             "dominant-baseline=\"middle\">%.*f</text>\n",
-                         ml - 8, py, decimals, v);
-    }
-    for (size_t s = 1; s <= k; s++) {
-        if (s != 1 && s % xstep != 0) continue;
-        double px = x0 + dx * (double)(s - 1);
-        vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
-                         px, mt + ph, px, mt + ph + 5);
-        vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" stroke=\"none\" text-anchor=\"middle\">%zu</text>\n",
-                         px, mt + ph + 20, s);
-    }
-    vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt, ml, mt + ph);
-    vpar_ex_buf_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, mt + ph, ml + pw, mt + ph);
-    vpar_ex_buf_printf(&b, "</g>\n");
-
-    /* labels and title */
-    vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\">"
-                         "Number of aggregated datasets</text>\n", ml + pw / 2, H - 22);
-    vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"15\" "
-                         "transform=\"rotate(-90 %.2f %.2f)\">Mean AUROC over GO terms</text>\n",
-                     24.0, mt + ph / 2, 24.0, mt + ph / 2);
-    vpar_ex_buf_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" font-size=\"17\" "
-                         "font-weight=\"bold\">", W / 2, 32.0);
-    vpar__agg_xml_text(&b, title);
-    vpar_ex_buf_printf(&b, "</text>\n");
-
-    /* curves: one path per permutation, then the median on top */
-    vpar_ex_buf_printf(&b, "<g class=\"permutations\" fill=\"none\" stroke=\"#4682b4\" "
-                         "stroke-opacity=\"0.45\" stroke-width=\"1\">\n");
-    for (size_t i = 0; i < p; i++) {
-        vpar_ex_buf_printf(&b, "<path class=\"perm\" d=\"");
-        vpar__agg_curve(&b, auc + i * k, k, x0, dx, ylo, yhi, mt, ph);
-        vpar_ex_buf_printf(&b, "\"><title>permutation %zu</title></path>\n", i + 1);
-    }
-    vpar_ex_buf_printf(&b, "</g>\n<path class=\"median\" fill=\"none\" stroke=\"#d62728\" "
-                         "stroke-width=\"3\" d=\"");
-    vpar__agg_curve(&b, med, k, x0, dx, ylo, yhi, mt, ph);
-    vpar_ex_buf_printf(&b, "\"><title>median</title></path>\n");
-
-    /* legend */
-    double lx = ml + pw + 20, ly = mt + 10;
-    vpar_ex_buf_printf(&b, "<g class=\"legend\" font-size=\"13\">\n"
-                         "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#4682b4\" stroke-width=\"1\"/>\n"
-                         "<text x=\"%.2f\" y=\"%.2f\" dominant-baseline=\"middle\">permutation (%zu)</text>\n"
-                         "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#d62728\" stroke-width=\"3\"/>\n"
-                         "<text x=\"%.2f\" y=\"%.2f\" dominant-baseline=\"middle\">median</text>\n</g>\n",
-                     lx, ly, lx + 30, ly, lx + 38, ly, p, lx, ly + 22, lx + 30, ly + 22, lx + 38, ly + 22);
+    vpar_ex_buf_printf(&b, "</title>\n<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n",
+                       g.W, g.H);
+    vpar__agg_svg_axes(&b, &g, k);
+    vpar__agg_svg_labels(&b, &g, title);
+    vpar__agg_svg_curves(&b, &g, auc, med, p, k);
     vpar_ex_buf_printf(&b, "</svg>\n");
     VPAR_FREE(med);
     st = vpar_ex_buf_write_atomic(path, &b);

@@ -2,6 +2,7 @@
    docs/workflows.md). */
 #define VPAR_IMPLEMENTATION
 #include "aggregate.h"
+#include "egad_cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,14 +32,10 @@ static const char *usage_text =
     "vpar-egad; record the mean AUC over GO terms.\n"
     "\n"
     "inputs:\n"
-    "      --annotations FILE  gene<TAB>term annotations (.tsv or .tsv.gz, header\n"
-    "                          optional), or a pandas HDF5 genes x terms frame (.h5)\n"
-    "      --genes FILE        one gene ID per line: rows/columns of every .npy network\n"
     "  NET.npy ...             N x N float32/float64 networks (memory-mapped), or pandas\n"
     "                          HDF5 frames (.h5, read once per permutation, labels must\n"
     "                          equal the genes); the dataset name is the file name\n"
     "                          (e.g. nw_03.npy)\n"
-
     "orders:\n"
     "  -p, --permutations P    number of random dataset orders (permutations)\n"
     "  -s, --seed S            seed of the orders, an unsigned 64-bit integer (default 1);\n"
@@ -51,17 +48,6 @@ static const char *usage_text =
     "      --plot FILE.svg     draw mean AUC vs number of aggregated datasets\n"
     "      --no-resume         recompute permutations whose CSV already exists\n"
     "                          (by default a rerun skips them: interrupted runs resume)\n"
-    "EGAD (as vpar-egad):\n"
-    "      --nfold N           cross-validation folds (default 3)\n"
-    "      --min N             keep terms with more than N genes (default 20)\n"
-    "      --max N             keep terms with fewer than N genes (default 1000)\n"
-    "      --gaf               annotation columns as in GAF (gene col 2, term col 5)\n"
-    "      --gene-col N        1-based annotation column of gene IDs (default 1)\n"
-    "      --term-col N        1-based annotation column of terms (default 2)\n"
-    "      --header | --no-header   the annotation file has / has no header line\n"
-    "                          (default: detected from the first line)\n"
-    "      --nw-key KEY        HDF5 key of network frames (default nw)\n"
-    "      --go-key KEY        HDF5 key of the annotation frame (default go)\n"
     "parallelism:\n"
     "  -j, --jobs N            permutations in N worker processes (default: auto)\n"
     "  -t, --threads N         threads per worker for ranking and EGAD (default: auto)\n"
@@ -70,6 +56,9 @@ static const char *usage_text =
     "  -q, --quiet             no progress bar or summary\n"
     "  -h, --help              this text\n"
     "      --version\n"
+    "\n";
+
+static const char *usage_tail =
     "\n"
     "Exit status: 0 done, 1 a permutation or output failed, 2 bad usage or input,\n"
     "130 interrupted (rerun the same command to resume).\n";
@@ -90,105 +79,93 @@ static int parse_int(const char *opt, const char *s, int min, int *out) {
 /* ---- options ----------------------------------------------------------- */
 
 typedef struct options {
-    const char *annotations, *genes, *order, *out, *plot, *nw_key, *go_key;
+    vpar_egad_cli egad;           /* the options shared with vpar-egad */
+    const char *order, *out, *plot;
     uint64_t seed;
     int have_seed, permutations, jobs, threads, quiet, no_resume;
-    vpar_egad_annot_desc adesc;
     vpar_agg_desc desc;
     const char *const *networks;
     size_t k;
 } options;
 
-/* Returns 0 on success, else the exit status (after printing the error). */
-static int parse_options(int argc, char **argv, options *o) {
-    memset(o, 0, sizeof *o);
-    o->out = ".";
-    o->nw_key = "nw";
-    o->go_key = "go";
-    o->seed = 1;
-    enum { O_ANN = 256, O_GENES, O_ORDER, O_OUT, O_PLOT, O_NORESUME, O_NFOLD, O_MIN, O_MAX,
-           O_GAF, O_GCOL, O_TCOL, O_HDR, O_NOHDR, O_NWKEY, O_GOKEY, O_VERSION };
-    static const struct option longs[] = {
-        {"annotations", required_argument, 0, O_ANN}, {"genes", required_argument, 0, O_GENES},
-        {"permutations", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
-        {"order", required_argument, 0, O_ORDER}, {"out", required_argument, 0, 'o'},
-        {"plot", required_argument, 0, O_PLOT}, {"no-resume", no_argument, 0, O_NORESUME},
-        {"nfold", required_argument, 0, O_NFOLD}, {"min", required_argument, 0, O_MIN},
-        {"max", required_argument, 0, O_MAX}, {"gaf", no_argument, 0, O_GAF},
-        {"gene-col", required_argument, 0, O_GCOL}, {"term-col", required_argument, 0, O_TCOL},
-        {"header", no_argument, 0, O_HDR}, {"no-header", no_argument, 0, O_NOHDR},
-        {"nw-key", required_argument, 0, O_NWKEY}, {"go-key", required_argument, 0, O_GOKEY},
-        {"jobs", required_argument, 0, 'j'}, {"threads", required_argument, 0, 't'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    int gcol = 1, tcol = 2, c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:s:o:j:t:qh", longs, NULL)) != -1) {
-        switch (c) {
-        case O_ANN: o->annotations = optarg; break;
-        case O_GENES: o->genes = optarg; break;
-        case 'p': if (!parse_int("--permutations", optarg, 1, &o->permutations)) return EXIT_USAGE; break;
-        case 's':
-            if (!vpar_ex_opt_u64(PROG, "--seed", optarg, &o->seed)) return EXIT_USAGE;
-            o->have_seed = 1;
-            break;
-        case O_ORDER: o->order = optarg; break;
-        case 'o': o->out = optarg; break;
-        case O_PLOT: o->plot = optarg; break;
-        case O_NORESUME: o->no_resume = 1; break;
-        case O_NFOLD: if (!parse_int("--nfold", optarg, 1, &o->desc.egad.nfold)) return EXIT_USAGE; break;
-        case O_MIN: if (!parse_int("--min", optarg, 1, &o->desc.egad.min_genes)) return EXIT_USAGE; break;
-        case O_MAX: if (!parse_int("--max", optarg, 1, &o->desc.egad.max_genes)) return EXIT_USAGE; break;
-        case O_GAF: gcol = 2; tcol = 5; break;
-        case O_GCOL: if (!parse_int("--gene-col", optarg, 1, &gcol)) return EXIT_USAGE; break;
-        case O_TCOL: if (!parse_int("--term-col", optarg, 1, &tcol)) return EXIT_USAGE; break;
-        case O_HDR: o->adesc.header = 1; break;
-        case O_NOHDR: o->adesc.header = -1; break;
-        case O_NWKEY: o->nw_key = optarg; break;
-        case O_GOKEY: o->go_key = optarg; break;
-        case 'j': if (!parse_int("--jobs", optarg, 1, &o->jobs)) return EXIT_USAGE; break;
-        case 't': if (!parse_int("--threads", optarg, 1, &o->threads)) return EXIT_USAGE; break;
-        case 'q': o->quiet = 1; break;
-        case 'h': fputs(usage_text, stdout); return -1;
-        case O_VERSION: printf("vpar-aggregate %s\n", VPAR_VERSION_STRING); return -1;
-        case ':':
-            fprintf(stderr, "vpar-aggregate: %s needs a value (try --help)\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "vpar-aggregate: unknown option '%s' (try --help)\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
+/* This program's own options; 1 handled, 0 not one, EXIT_USAGE + 2 bad
+   value (printed), -1 --help/--version done. */
+static int own_option(options *o, int c, char **argv) {
+    switch (c) {
+    case 'p': return parse_int("--permutations", optarg, 1, &o->permutations) ? 1 : EXIT_USAGE + 2;
+    case 's':
+        if (!vpar_ex_opt_u64(PROG, "--seed", optarg, &o->seed)) return EXIT_USAGE + 2;
+        o->have_seed = 1;
+        return 1;
+    case 256: o->order = optarg; return 1;
+    case 'o': o->out = optarg; return 1;
+    case 257: o->plot = optarg; return 1;
+    case 258: o->no_resume = 1; return 1;
+    case 'j': return parse_int("--jobs", optarg, 1, &o->jobs) ? 1 : EXIT_USAGE + 2;
+    case 't': return parse_int("--threads", optarg, 1, &o->threads) ? 1 : EXIT_USAGE + 2;
+    case 'q': o->quiet = 1; return 1;
+    case 'h': fputs(usage_text, stdout); fputs(vpar_egad_cli_usage, stdout); fputs(usage_tail, stdout); return -1;
+    case 259: printf("vpar-aggregate %s\n", VPAR_VERSION_STRING); return -1;
+    case ':':
+        fprintf(stderr, "vpar-aggregate: %s needs a value (try --help)\n", argv[optind - 1]);
+        return EXIT_USAGE + 2;
+    default:
+        fprintf(stderr, "vpar-aggregate: unknown option '%s' (try --help)\n", argv[optind - 1]);
+        return EXIT_USAGE + 2;
     }
-    o->networks = (const char *const *)(argv + optind);
-    o->k = (size_t)(argc - optind);
+}
+
+/* Checks across options once all are read. 0 or EXIT_USAGE (printed). */
+static int check_options(options *o) {
     const char *err = NULL;
-    if (!o->annotations) err = "--annotations FILE is required";
-    else if (o->k == 0) err = "no network given";
+    if (o->k == 0) err = "no network given";
     else if (o->order && o->have_seed) err = "--order gives one fixed order; --seed is for random orders: use one of them";
     else if (o->order && o->permutations > 1) err = "--order gives one fixed order: --permutations must be 1 or omitted";
     else if (!o->order && !o->permutations) err = "--permutations P (random orders) or --order FILE is required";
-    else if (gcol == tcol) err = "--gene-col and --term-col must differ";
     if (err) {
         fprintf(stderr, "vpar-aggregate: %s (try --help)\n", err);
         return EXIT_USAGE;
     }
     if (o->order) o->permutations = 1;
-    o->adesc.gene_col = gcol - 1;
-    o->adesc.term_col = tcol - 1;
-    o->desc.nw_key = o->nw_key;
-    int mn = o->desc.egad.min_genes ? o->desc.egad.min_genes : 20;
-    if (o->desc.egad.max_genes && o->desc.egad.max_genes <= mn + 1) {
-        fprintf(stderr, "vpar-aggregate: --min %d --max %d keeps no term (kept: min < genes < max)\n",
-                mn, o->desc.egad.max_genes);
-        return EXIT_USAGE;
-    }
+    o->desc.egad = o->egad.desc;
+    o->desc.nw_key = o->egad.nw_key;
     int any_npy = 0;
     for (size_t i = 0; i < o->k; i++) any_npy |= !vpar_ex_is_hdf5_name(o->networks[i]);
-    if (any_npy && !o->genes) {
+    if (any_npy && !o->egad.genes) {
         fprintf(stderr, "vpar-aggregate: .npy networks need --genes FILE (try --help)\n");
         return EXIT_USAGE;
     }
     return 0;
+}
+
+/* Returns 0 on success, -1 after --help/--version, else the exit status
+   (after printing the error). */
+static int parse_options(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    vpar_egad_cli_init(&o->egad);
+    o->out = ".";
+    o->seed = 1;
+    static const struct option longs[] = {
+        VPAR_EGAD_CLI_OPTIONS,
+        {"permutations", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
+        {"order", required_argument, 0, 256}, {"out", required_argument, 0, 'o'},
+        {"plot", required_argument, 0, 257}, {"no-resume", no_argument, 0, 258},
+        {"jobs", required_argument, 0, 'j'}, {"threads", required_argument, 0, 't'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 259}, {0, 0, 0, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:s:o:j:t:qh", longs, NULL)) != -1) {
+        int r = vpar_egad_cli_option(&o->egad, c, optarg, PROG);
+        if (r < 0) return EXIT_USAGE;
+        if (r == 0) r = own_option(o, c, argv);
+        if (r < 0) return -1;
+        if (r > 1) return r - 2;
+    }
+    o->networks = (const char *const *)(argv + optind);
+    o->k = (size_t)(argc - optind);
+    if (!vpar_egad_cli_finish(&o->egad, PROG)) return EXIT_USAGE;
+    return check_options(o);
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -401,194 +378,220 @@ static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any
     *threads = t;
 }
 
-int main(int argc, char **argv) {
+/* Everything main sets up, freed by job_free. */
+typedef struct job {
     options o;
-    int rc = parse_options(argc, argv, &o);
-    if (rc) return rc < 0 ? 0 : rc;
-    const size_t k = o.k, p = (size_t)o.permutations;
-    int exit_code = EXIT_USAGE;
-    size_t *orders = NULL, *todo = NULL;
-    double *auc = NULL;
-    unsigned char *done = NULL;
-    vpar_egad_annotations *ann = NULL;
-    char **genes = NULL;
-    vpar_agg *agg = NULL;
-    vpar_agg_progress *progress = MAP_FAILED;
-    vpar_status st;
+    size_t k, p;
+    size_t *orders, *todo;        /* p x k; permutations to compute */
+    double *auc;                  /* p x k */
+    unsigned char *done;          /* p */
+    size_t ntodo, resumed;
+    vpar_egad_annotations *ann;
+    char **genes;
+    vpar_agg *agg;
+    vpar_agg_progress *progress;  /* MAP_SHARED, or MAP_FAILED */
+    double t0, t1, t2;            /* start, setup done, permutations done */
+} job;
 
-    if (vpar_agg_check_names(o.networks, k) != VPAR_OK) {
+/* The orders: read (--order) or drawn (--permutations): cheap checks
+   first, before loading anything. 0 or the exit status (printed). */
+static int job_orders(job *J) {
+    const size_t k = J->k, p = J->p;
+    if (vpar_agg_check_names(J->o.networks, k) != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        goto out;
+        return EXIT_USAGE;
     }
     size_t pk;
     if (!vpar__mul_size(p, k, &pk) || pk > SIZE_MAX / sizeof(double)) {
         fputs("vpar-aggregate: --permutations too large\n", stderr);
-        goto out;
+        return EXIT_USAGE;
     }
-    orders = (size_t *)malloc(pk * sizeof *orders);
-    auc = (double *)malloc(pk * sizeof *auc);
-    done = (unsigned char *)calloc(p, 1);
-    todo = (size_t *)malloc(p * sizeof *todo);
-    if (!orders || !auc || !done || !todo) {
+    J->orders = (size_t *)malloc(pk * sizeof *J->orders);
+    J->auc = (double *)malloc(pk * sizeof *J->auc);
+    J->done = (unsigned char *)calloc(p, 1);
+    J->todo = (size_t *)malloc(p * sizeof *J->todo);
+    if (!J->orders || !J->auc || !J->done || !J->todo) {
         fputs("vpar-aggregate: out of memory\n", stderr);
-        exit_code = 1;
-        goto out;
+        return 1;
     }
-    /* Cheap checks first: the order file before loading anything. */
-    if (o.order) {
-        if (vpar_agg_read_order(o.order, o.networks, k, orders) != VPAR_OK) {
-            fprintf(stderr, "vpar-aggregate: --order %s\n", vpar_last_error());
-            goto out;
-        }
-    } else {
-        vpar_agg_permutations(o.seed, p, k, orders);
+    if (!J->o.order) {
+        vpar_agg_permutations(J->o.seed, p, k, J->orders);
+    } else if (vpar_agg_read_order(J->o.order, J->o.networks, k, J->orders) != VPAR_OK) {
+        fprintf(stderr, "vpar-aggregate: --order %s\n", vpar_last_error());
+        return EXIT_USAGE;
     }
+    return 0;
+}
 
-    double t0 = vpar_ex_now();
-    st = vpar_ex_is_hdf5_name(o.annotations) ? vpar_egad_annotations_load_hdf5(&ann, o.annotations, o.go_key)
-                                     : vpar_egad_annotations_load(&ann, o.annotations, &o.adesc);
-    if (st != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        goto out;
-    }
+/* Annotations, genes, the engine (networks opened and checked); then the
+   output directory, only once the inputs are known to be good. */
+static int job_inputs(job *J) {
+    options *o = &J->o;
+    J->t0 = vpar_ex_now();
     size_t ngenes = 0;
-    if (o.genes && vpar_egad_read_genes(o.genes, &genes, &ngenes) != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        goto out;
-    }
+    if (!vpar_egad_cli_load(&o->egad, PROG, &J->ann, &J->genes, &ngenes)) return EXIT_USAGE;
     /* A pool only for the set-up checks, gone before any worker is forked. */
     vpar_pool *setup_pool = NULL;
     vpar_pool_desc pd = {0};
-    pd.num_threads = o.threads ? o.threads : vpar_ex_cpu_count();
+    pd.num_threads = o->threads ? o->threads : vpar_ex_cpu_count();
     if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) != VPAR_OK) setup_pool = NULL;
-    o.desc.pool = setup_pool;
-    st = vpar_agg_create(&agg, ann, (const char *const *)genes, ngenes, o.networks, k, &o.desc);
-    o.desc.pool = NULL;
+    o->desc.pool = setup_pool;
+    vpar_status st = vpar_agg_create(&J->agg, J->ann, (const char *const *)J->genes, ngenes,
+                                     o->networks, J->k, &o->desc);
+    o->desc.pool = NULL;
     if (setup_pool) vpar_pool_destroy(setup_pool);
     if (st != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        goto out;
+        return EXIT_USAGE;
     }
-    const size_t n = vpar_agg_genes(agg);
-    int any_h5 = 0;
-    for (size_t i = 0; i < k; i++) any_h5 |= vpar_ex_is_hdf5_name(o.networks[i]);
-    /* The output directory only once the inputs are known to be good. */
-    if (vpar_ex_mkdir_p(o.out) != 0) {
-        fprintf(stderr, "vpar-aggregate: --out %s: cannot create directory: %s\n", o.out, strerror(errno));
-        goto out;
+    if (vpar_ex_mkdir_p(o->out) != 0) {
+        fprintf(stderr, "vpar-aggregate: --out %s: cannot create directory: %s\n", o->out, strerror(errno));
+        return EXIT_USAGE;
     }
+    return 0;
+}
 
-    /* Resume: a permutation whose file exists and matches is done (the
-       files are written atomically, so an existing one is complete). */
-    size_t ntodo = 0, resumed = 0;
-    for (size_t i = 0; i < p; i++) {
+/* Resume: a permutation whose file exists and matches is done (the files
+   are written atomically, so an existing one is complete). */
+static int job_resume(job *J) {
+    const options *o = &J->o;
+    const size_t k = J->k;
+    for (size_t i = 0; i < J->p; i++) {
         char path[4096];
-        if (!vpar_agg_perm_csv_path(path, sizeof path, o.out, i + 1)) {
-            fprintf(stderr, "vpar-aggregate: --out %s: path too long\n", o.out);
-            goto out;
+        if (!vpar_agg_perm_csv_path(path, sizeof path, o->out, i + 1)) {
+            fprintf(stderr, "vpar-aggregate: --out %s: path too long\n", o->out);
+            return EXIT_USAGE;
         }
-        st = o.no_resume ? VPAR_ERR_NOT_FOUND
-                         : vpar_agg_read_perm_csv(path, o.networks, orders + i * k, k, auc + i * k);
+        vpar_status st = o->no_resume ? VPAR_ERR_NOT_FOUND
+                                      : vpar_agg_read_perm_csv(path, o->networks, J->orders + i * k, k,
+                                                               J->auc + i * k);
         if (st == VPAR_OK) {
-            done[i] = 1;
-            resumed++;
+            J->done[i] = 1;
+            J->resumed++;
             continue;
         }
         if (st != VPAR_ERR_NOT_FOUND)
             fprintf(stderr, "vpar-aggregate: %s; recomputing it\n", vpar_last_error());
-        todo[ntodo++] = i;
+        J->todo[J->ntodo++] = i;
     }
-    remove_stale_temps(o.out);
-
-    int jobs, threads;
-    choose_parallelism(&o, n, ntodo, any_h5, &jobs, &threads);
-    int tty = !o.quiet && isatty(2);
-    if (!o.quiet && resumed)
+    remove_stale_temps(o->out);
+    if (!o->quiet && J->resumed)
         fprintf(stderr, "vpar-aggregate: resuming: %zu of %zu permutations already complete in %s\n",
-                resumed, p, o.out);
+                J->resumed, J->p, o->out);
+    return 0;
+}
 
+/* Computes the permutations still to do (in process or on the process
+   pool), under SIGINT/SIGTERM handlers that interrupt cleanly. 0 or the
+   exit status; *c gets the counts. */
+static int job_run(job *J, run_ctx *c, int jobs, int threads) {
     /* Shared with forked workers: they count steps, whoever finishes one
        redraws the bar. */
-    progress = (vpar_agg_progress *)mmap(NULL, sizeof *progress, PROT_READ | PROT_WRITE,
-                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (progress == MAP_FAILED) {
+    J->progress = (vpar_agg_progress *)mmap(NULL, sizeof *J->progress, PROT_READ | PROT_WRITE,
+                                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (J->progress == MAP_FAILED) {
         fprintf(stderr, "vpar-aggregate: mmap: %s\n", strerror(errno));
-        exit_code = 1;
-        goto out;
+        return 1;
     }
-    vpar_agg_progress_init(progress, (uint64_t)ntodo * k, tty);
-
-    run_ctx c;
-    memset(&c, 0, sizeof c);
-    c.o = &o;
-    c.agg = agg;
-    c.k = k;
-    c.p = p;
-    c.orders = orders;
-    c.todo = todo;
-    c.ntodo = ntodo;
-    c.auc = auc;
-    c.done = done;
-    c.progress = progress;
-    c.threads = threads;
+    vpar_agg_progress_init(J->progress, (uint64_t)J->ntodo * J->k, !J->o.quiet && isatty(2));
+    memset(c, 0, sizeof *c);
+    c->o = &J->o;
+    c->agg = J->agg;
+    c->k = J->k;
+    c->p = J->p;
+    c->orders = J->orders;
+    c->todo = J->todo;
+    c->ntodo = J->ntodo;
+    c->auc = J->auc;
+    c->done = J->done;
+    c->progress = J->progress;
+    c->threads = threads;
     const char *hold = getenv("VPAR_AGGREGATE_TEST_HOLD_AFTER");
-    c.hold_after = hold ? strtol(hold, NULL, 10) : 0;
-
+    c->hold_after = hold ? strtol(hold, NULL, 10) : 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    double t1 = vpar_ex_now();
+    J->t1 = vpar_ex_now();
     int ok = 1;
-    if (ntodo > 0) ok = jobs > 1 ? run_on_procpool(&c, jobs) : run_in_process(&c);
-    double t2 = vpar_ex_now();
-    vpar_agg_progress_finish(progress);
-    size_t ndone = resumed + c.written;
-    int interrupted = atomic_load_explicit(&g_cancel, memory_order_relaxed) && ndone < p;
+    if (J->ntodo > 0) ok = jobs > 1 ? run_on_procpool(c, jobs) : run_in_process(c);
+    J->t2 = vpar_ex_now();
+    vpar_agg_progress_finish(J->progress);
+    return ok ? 0 : 1;
+}
 
-    exit_code = 0;
-    if (interrupted) {
+/* The end: interrupted, failed, or aggregate.csv + plot + summary line. */
+static int job_report(const job *J, const run_ctx *c, int run_rc, int jobs, int threads) {
+    const options *o = &J->o;
+    const size_t p = J->p, k = J->k, ndone = J->resumed + c->written;
+    if (atomic_load_explicit(&g_cancel, memory_order_relaxed) && ndone < p) {
         fprintf(stderr, "vpar-aggregate: interrupted: %zu of %zu permutations complete in %s; "
-                        "rerun the same command to resume\n", ndone, p, o.out);
-        exit_code = EXIT_INTERRUPTED;
-    } else if (!ok || c.failed || ndone < p) {
+                        "rerun the same command to resume\n", ndone, p, o->out);
+        return EXIT_INTERRUPTED;
+    }
+    if (run_rc || c->failed || ndone < p) {
         fprintf(stderr, "vpar-aggregate: %zu of %zu permutations failed; aggregate.csv not written "
                         "(rerun to retry them)\n", p - ndone, p);
-        exit_code = 1;
-    } else {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/aggregate.csv", o.out);
-        if (vpar_agg_write_aggregate_csv(path, o.networks, orders, auc, p, k) != VPAR_OK) {
-            fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-            exit_code = 1;
-        }
-        if (o.plot && vpar_agg_write_svg(o.plot, auc, p, k, NULL) != VPAR_OK) {
-            fprintf(stderr, "vpar-aggregate: --plot %s\n", vpar_last_error());
-            exit_code = 1;
-        }
-        if (!o.quiet && exit_code == 0) {
-            size_t steps = c.written * k;
-            fprintf(stderr, "vpar-aggregate: %zu permutation%s x %zu datasets, %zu genes, %zu terms: "
-                            "%zu steps computed in %.2f s (%.3f s per step, -j %d -t %d), "
-                            "%zu permutation%s resumed, setup %.2f s; results in %s/aggregate.csv%s%s\n",
-                    p, p == 1 ? "" : "s", k, n, vpar_agg_terms(agg), steps, t2 - t1,
-                    steps ? (t2 - t1) / (double)steps : 0.0, jobs, threads, resumed,
-                    resumed == 1 ? "" : "s", t1 - t0, o.out, o.plot ? ", plot in " : "",
-                    o.plot ? o.plot : "");
-        }
+        return 1;
     }
-out:
-    if (progress != MAP_FAILED) munmap(progress, sizeof *progress);
-    vpar_agg_destroy(agg);
-    if (g_pool) vpar_pool_destroy(g_pool);
-    VPAR_FREE(genes);
-    vpar_egad_annotations_destroy(ann);
-    free(orders);
-    free(auc);
-    free(done);
-    free(todo);
+    int exit_code = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/aggregate.csv", o->out);
+    if (vpar_agg_write_aggregate_csv(path, o->networks, J->orders, J->auc, p, k) != VPAR_OK) {
+        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
+        exit_code = 1;
+    }
+    if (o->plot && vpar_agg_write_svg(o->plot, J->auc, p, k, NULL) != VPAR_OK) {
+        fprintf(stderr, "vpar-aggregate: --plot %s\n", vpar_last_error());
+        exit_code = 1;
+    }
+    if (!o->quiet && exit_code == 0) {
+        size_t steps = c->written * k;
+        double t = J->t2 - J->t1;
+        fprintf(stderr, "vpar-aggregate: %zu permutation%s x %zu datasets, %zu genes, %zu terms: "
+                        "%zu steps computed in %.2f s (%.3f s per step, -j %d -t %d), "
+                        "%zu permutation%s resumed, setup %.2f s; results in %s/aggregate.csv%s%s\n",
+                p, p == 1 ? "" : "s", k, vpar_agg_genes(J->agg), vpar_agg_terms(J->agg), steps, t,
+                steps ? t / (double)steps : 0.0, jobs, threads, J->resumed,
+                J->resumed == 1 ? "" : "s", J->t1 - J->t0, o->out, o->plot ? ", plot in " : "",
+                o->plot ? o->plot : "");
+    }
     return exit_code;
+}
+
+static void job_free(job *J) {
+    if (J->progress != MAP_FAILED) munmap(J->progress, sizeof *J->progress);
+    vpar_agg_destroy(J->agg);
+    if (g_pool) vpar_pool_destroy(g_pool);
+    VPAR_FREE(J->genes);
+    vpar_egad_annotations_destroy(J->ann);
+    free(J->orders);
+    free(J->auc);
+    free(J->done);
+    free(J->todo);
+}
+
+int main(int argc, char **argv) {
+    job J;
+    memset(&J, 0, sizeof J);
+    J.progress = MAP_FAILED;
+    int rc = parse_options(argc, argv, &J.o);
+    if (rc) return rc < 0 ? 0 : rc;
+    J.k = J.o.k;
+    J.p = (size_t)J.o.permutations;
+    rc = job_orders(&J);
+    if (!rc) rc = job_inputs(&J);
+    if (!rc) rc = job_resume(&J);
+    if (!rc) {
+        int any_h5 = 0, jobs, threads;
+        for (size_t i = 0; i < J.k; i++) any_h5 |= vpar_ex_is_hdf5_name(J.o.networks[i]);
+        choose_parallelism(&J.o, vpar_agg_genes(J.agg), J.ntodo, any_h5, &jobs, &threads);
+        run_ctx c;
+        int run_rc = job_run(&J, &c, jobs, threads);
+        rc = J.progress == MAP_FAILED ? 1 : job_report(&J, &c, run_rc, jobs, threads);
+    }
+    job_free(&J);
+    return rc;
 }

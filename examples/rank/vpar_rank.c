@@ -39,42 +39,57 @@ static void usage(FILE *f) {
         "2 usage error.\n");
 }
 
-int main(int argc, char **argv) {
-    const char *in = NULL, *out = NULL;
-    int sym = 0, upper = 0, check = 1, threads = 0;
+typedef struct args {
+    const char *in, *out;
+    int sym, upper, check, threads;
+} args;
+
+/* Returns 0 to go on, else the exit status + 1 (--help: 1). */
+static int parse_args(int argc, char **argv, args *A) {
+    memset(A, 0, sizeof *A);
+    A->check = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--symmetric")) sym = 1;
-        else if (!strcmp(a, "--upper")) upper = 1;
-        else if (!strcmp(a, "--no-check")) check = 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 1; }
+        else if (!strcmp(a, "--symmetric")) A->sym = 1;
+        else if (!strcmp(a, "--upper")) A->upper = 1;
+        else if (!strcmp(a, "--no-check")) A->check = 0;
         else if (!strcmp(a, "-j") || !strncmp(a, "-j", 2)) {
             const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
             long long n;
             if (!vpar_ex_parse_int(v, 1, 4096, &n)) {
                 fprintf(stderr, "vpar-rank: -j needs a thread count from 1 to 4096, got '%s'\n", v ? v : "");
-                return 2;
+                return 3;
             }
-            threads = (int)n;
+            A->threads = (int)n;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "vpar-rank: unknown option '%s' (see --help)\n", a);
-            return 2;
-        } else if (!in) in = a;
-        else if (!out) out = a;
+            return 3;
+        } else if (!A->in) A->in = a;
+        else if (!A->out) A->out = a;
         else {
             fprintf(stderr, "vpar-rank: unexpected argument '%s' (see --help)\n", a);
-            return 2;
+            return 3;
         }
     }
-    if (!in || !out) {
+    if (!A->in || !A->out) {
         fprintf(stderr, "vpar-rank: need IN.npy and OUT.npy\n");
         usage(stderr);
-        return 2;
+        return 3;
     }
-    if (sym && upper) {
+    if (A->sym && A->upper) {
         fprintf(stderr, "vpar-rank: --symmetric and --upper exclude each other\n");
-        return 2;
+        return 3;
     }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    args A;
+    int prc = parse_args(argc, argv, &A);
+    if (prc) return prc - 1;
+    const char *in = A.in, *out = A.out;
+    int sym = A.sym, upper = A.upper, check = A.check, threads = A.threads;
 
     vpar_npy a;
     /* copy-on-write mapping: the file is never modified, pages we rank

@@ -56,50 +56,19 @@ static double tmedian(timing *t) {
     return t->t[t->n / 2];
 }
 
-int main(int argc, char **argv) {
-    size_t n = 1000, mm = 256, threads = 0, reps = 15;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "vpar-rowsums: %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int ok = !strcmp(a, "--n") ? parse_size(a, v, 1, 20000, &n)
-               : !strcmp(a, "--matmul-n") ? parse_size(a, v, 0, 2000, &mm)
-               : !strcmp(a, "--threads") ? parse_size(a, v, 1, 1024, &threads)
-               : !strcmp(a, "--reps") ? parse_size(a, v, 1, 101, &reps)
-               : (fprintf(stderr, "vpar-rowsums: unknown option '%s' (see --help)\n", a), 0);
-        if (!ok) return 2;
-    }
-    if (vpar_simd_init() != VPAR_OK) {
-        fprintf(stderr, "vpar-rowsums: %s\n", vpar_last_error());
-        return 2;
-    }
-    vpar_pool *pool = NULL;
-    vpar_pool_desc desc = {0};
-    desc.num_threads = (int)threads;
-    if (vpar_pool_create(&pool, &desc) != VPAR_OK) {
-        fprintf(stderr, "vpar-rowsums: cannot create the thread pool: %s\n", vpar_last_error());
-        return 2;
-    }
+/* 1. rowSums four ways, timed; 1 when a variant is wrong, -1 on a setup
+   error (printed), else 0. *s: the generator's state. */
+static int bench_rowsums(size_t n, size_t reps, vpar_pool *pool, uint64_t *s) {
     int bad = 0;
-
-    /* ---- 1. rowSums ---- */
     double *a = malloc(n * n * sizeof *a), *r[4];
     for (int k = 0; k < 4; k++) r[k] = malloc(n * sizeof *r[k]);
     if (!a || !r[0] || !r[1] || !r[2] || !r[3]) {
         fprintf(stderr, "vpar-rowsums: out of memory for a %zu x %zu matrix\n", n, n);
-        return 2;
+        return -1;
     }
-    uint64_t s = 12345;
     for (size_t i = 0; i < n * n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        a[i] = (double)(s >> 11) * 0x1.0p-53;
+        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+        a[i] = (double)(*s >> 11) * 0x1.0p-53;
     }
     const char *label[4] = {"Python-style loop (1 accumulator)", "column walk (wrong loop order)",
                             "vpar, 1 thread", "vpar, pool"};
@@ -122,7 +91,7 @@ int main(int argc, char **argv) {
         double t4 = vpar_ex_now();
         if (st != VPAR_OK) {
             fprintf(stderr, "vpar-rowsums: %s\n", vpar_last_error());
-            return 2;
+            return -1;
         }
         tm[0].t[tm[0].n++] = t1 - t0;
         tm[1].t[tm[1].n++] = t2 - t1;
@@ -155,65 +124,107 @@ int main(int argc, char **argv) {
     free(a);
     for (int k = 0; k < 4; k++) free(r[k]);
 
-    /* ---- 2. int64 vs float64 matrix multiply ---- */
-    if (mm > 0) {
-        size_t m2 = mm * mm;
-        int64_t *ia = malloc(m2 * sizeof *ia), *ib = malloc(m2 * sizeof *ib), *ic = malloc(m2 * sizeof *ic);
-        double *fa = malloc(m2 * sizeof *fa), *fb = malloc(m2 * sizeof *fb), *fbt = malloc(m2 * sizeof *fbt);
-        double *fc = malloc(m2 * sizeof *fc), *fc2 = malloc(m2 * sizeof *fc2);
-        if (!ia || !ib || !ic || !fa || !fb || !fbt || !fc || !fc2) {
-            fprintf(stderr, "vpar-rowsums: out of memory for %zu x %zu matrices\n", mm, mm);
+    return bad;
+}
+
+/* 2. An mm x mm multiply of small integers as int64 and as float64,
+   timed; returns 1 when the products differ (checked only while `bad` is
+   0), -1 on a setup error, else `bad`. */
+static int bench_matmul(size_t mm, size_t reps, uint64_t *s, int bad) {
+    size_t m2 = mm * mm;
+    int64_t *ia = malloc(m2 * sizeof *ia), *ib = malloc(m2 * sizeof *ib), *ic = malloc(m2 * sizeof *ic);
+    double *fa = malloc(m2 * sizeof *fa), *fb = malloc(m2 * sizeof *fb), *fbt = malloc(m2 * sizeof *fbt);
+    double *fc = malloc(m2 * sizeof *fc), *fc2 = malloc(m2 * sizeof *fc2);
+    if (!ia || !ib || !ic || !fa || !fb || !fbt || !fc || !fc2) {
+        fprintf(stderr, "vpar-rowsums: out of memory for %zu x %zu matrices\n", mm, mm);
+        return -1;
+    }
+    for (size_t i = 0; i < m2; i++) {
+        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+        ia[i] = (int64_t)(*s >> 58) - 32; /* small integers: every product */
+        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+        ib[i] = (int64_t)(*s >> 58) - 32; /* and sum is exact in float64 */
+        fa[i] = (double)ia[i];
+        fb[i] = (double)ib[i];
+    }
+    for (size_t i = 0; i < mm; i++)
+        for (size_t j = 0; j < mm; j++) fbt[j * mm + i] = fb[i * mm + j];
+    timing mt[3] = {{{0}, 0}};
+    for (size_t rep = 0; rep < reps; rep++) {
+        double t0 = vpar_ex_now();
+        memset(ic, 0, m2 * sizeof *ic);
+        for (size_t i = 0; i < mm; i++)
+            for (size_t k = 0; k < mm; k++) {
+                int64_t aik = ia[i * mm + k];
+                for (size_t j = 0; j < mm; j++) ic[i * mm + j] += aik * ib[k * mm + j];
+            }
+        double t1 = vpar_ex_now();
+        memset(fc, 0, m2 * sizeof *fc);
+        for (size_t i = 0; i < mm; i++)
+            for (size_t k = 0; k < mm; k++) {
+                double aik = fa[i * mm + k];
+                for (size_t j = 0; j < mm; j++) fc[i * mm + j] += aik * fb[k * mm + j];
+            }
+        double t2 = vpar_ex_now();
+        for (size_t i = 0; i < mm; i++)
+            for (size_t j = 0; j < mm; j++) fc2[i * mm + j] = vpar_dot_f64(fa + i * mm, fbt + j * mm, mm);
+        double t3 = vpar_ex_now();
+        mt[0].t[mt[0].n++] = t1 - t0;
+        mt[1].t[mt[1].n++] = t2 - t1;
+        mt[2].t[mt[2].n++] = t3 - t2;
+    }
+    const char *ml[3] = {"int64, i-k-j loop", "float64, i-k-j loop", "float64, vpar_dot_f64 rows x B^T"};
+    printf("matrix multiply, %zu x %zu, small integers (median of %zu runs):\n", mm, mm, reps);
+    double b0 = tmedian(&mt[0]);
+    for (int k = 0; k < 3; k++) {
+        double t = k ? tmedian(&mt[k]) : b0;
+        printf("  %-36s %10.3f ms  %6.1fx  %.2f GFLOP/s\n", ml[k], t * 1e3, b0 / t, 2.0 * (double)m2 * (double)mm / t / 1e9);
+    }
+    for (size_t i = 0; i < m2 && !bad; i++)
+        if ((double)ic[i] != fc[i] || fc[i] != fc2[i]) {
+            fprintf(stderr, "vpar-rowsums: WRONG: product element %zu: int64 %lld, float64 %.17g, vpar %.17g\n",
+                    i, (long long)ic[i], fc[i], fc2[i]);
+            bad = 1;
+        }
+    free(ia); free(ib); free(ic); free(fa); free(fb); free(fbt); free(fc); free(fc2);
+    return bad;
+}
+
+int main(int argc, char **argv) {
+    size_t n = 1000, mm = 256, threads = 0, reps = 15;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "vpar-rowsums: %s needs a value (see --help)\n", a);
             return 2;
         }
-        for (size_t i = 0; i < m2; i++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            ia[i] = (int64_t)(s >> 58) - 32; /* small integers: every product */
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            ib[i] = (int64_t)(s >> 58) - 32; /* and sum is exact in float64 */
-            fa[i] = (double)ia[i];
-            fb[i] = (double)ib[i];
-        }
-        for (size_t i = 0; i < mm; i++)
-            for (size_t j = 0; j < mm; j++) fbt[j * mm + i] = fb[i * mm + j];
-        timing mt[3] = {{{0}, 0}};
-        for (size_t rep = 0; rep < reps; rep++) {
-            double t0 = vpar_ex_now();
-            memset(ic, 0, m2 * sizeof *ic);
-            for (size_t i = 0; i < mm; i++)
-                for (size_t k = 0; k < mm; k++) {
-                    int64_t aik = ia[i * mm + k];
-                    for (size_t j = 0; j < mm; j++) ic[i * mm + j] += aik * ib[k * mm + j];
-                }
-            double t1 = vpar_ex_now();
-            memset(fc, 0, m2 * sizeof *fc);
-            for (size_t i = 0; i < mm; i++)
-                for (size_t k = 0; k < mm; k++) {
-                    double aik = fa[i * mm + k];
-                    for (size_t j = 0; j < mm; j++) fc[i * mm + j] += aik * fb[k * mm + j];
-                }
-            double t2 = vpar_ex_now();
-            for (size_t i = 0; i < mm; i++)
-                for (size_t j = 0; j < mm; j++) fc2[i * mm + j] = vpar_dot_f64(fa + i * mm, fbt + j * mm, mm);
-            double t3 = vpar_ex_now();
-            mt[0].t[mt[0].n++] = t1 - t0;
-            mt[1].t[mt[1].n++] = t2 - t1;
-            mt[2].t[mt[2].n++] = t3 - t2;
-        }
-        const char *ml[3] = {"int64, i-k-j loop", "float64, i-k-j loop", "float64, vpar_dot_f64 rows x B^T"};
-        printf("matrix multiply, %zu x %zu, small integers (median of %zu runs):\n", mm, mm, reps);
-        double b0 = tmedian(&mt[0]);
-        for (int k = 0; k < 3; k++) {
-            double t = k ? tmedian(&mt[k]) : b0;
-            printf("  %-36s %10.3f ms  %6.1fx  %.2f GFLOP/s\n", ml[k], t * 1e3, b0 / t, 2.0 * (double)m2 * (double)mm / t / 1e9);
-        }
-        for (size_t i = 0; i < m2 && !bad; i++)
-            if ((double)ic[i] != fc[i] || fc[i] != fc2[i]) {
-                fprintf(stderr, "vpar-rowsums: WRONG: product element %zu: int64 %lld, float64 %.17g, vpar %.17g\n",
-                        i, (long long)ic[i], fc[i], fc2[i]);
-                bad = 1;
-            }
-        free(ia); free(ib); free(ic); free(fa); free(fb); free(fbt); free(fc); free(fc2);
+        const char *v = argv[++i];
+        int ok = !strcmp(a, "--n") ? parse_size(a, v, 1, 20000, &n)
+               : !strcmp(a, "--matmul-n") ? parse_size(a, v, 0, 2000, &mm)
+               : !strcmp(a, "--threads") ? parse_size(a, v, 1, 1024, &threads)
+               : !strcmp(a, "--reps") ? parse_size(a, v, 1, 101, &reps)
+               : (fprintf(stderr, "vpar-rowsums: unknown option '%s' (see --help)\n", a), 0);
+        if (!ok) return 2;
     }
+    if (vpar_simd_init() != VPAR_OK) {
+        fprintf(stderr, "vpar-rowsums: %s\n", vpar_last_error());
+        return 2;
+    }
+    vpar_pool *pool = NULL;
+    vpar_pool_desc desc = {0};
+    desc.num_threads = (int)threads;
+    if (vpar_pool_create(&pool, &desc) != VPAR_OK) {
+        fprintf(stderr, "vpar-rowsums: cannot create the thread pool: %s\n", vpar_last_error());
+        return 2;
+    }
+    uint64_t s = 12345;
+    int bad = bench_rowsums(n, reps, pool, &s);
+    if (bad >= 0 && mm > 0) bad = bench_matmul(mm, reps, &s, bad);
+    if (bad < 0) return 2;
     vpar_pool_destroy(pool);
     if (!bad) printf("all variants agree\n");
     return bad ? 1 : 0;

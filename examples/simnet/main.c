@@ -157,8 +157,8 @@ static int parse_size(const char *opt, const char *s, double lo, double hi, doub
     return vpar_ex_opt_double("vpar-simnet", opt, s, lo, hi, out);
 }
 
-int main(int argc, char **argv) {
-    opts o = {NULL, ".", "f32", 2000, 100, 1, 0, 0, 1, 0.2, 0.6};
+/* Returns 0 to go on, else the exit status + 1 (--help: 1). */
+static int parse_options(int argc, char **argv, opts *o, int *f64) {
     static const struct option longs[] = {
         {"annotations", required_argument, 0, 'a'}, {"genes", required_argument, 0, 'g'},
         {"samples", required_argument, 0, 's'}, {"networks", required_argument, 0, 'k'},
@@ -170,164 +170,193 @@ int main(int argc, char **argv) {
     double v;
     while ((c = getopt_long(argc, argv, "t:qh", longs, NULL)) != -1) {
         switch (c) {
-        case 'a': o.annotations = optarg; break;
-        case 'g': if (!parse_size("--genes", optarg, 0, 1e9, &v)) return 2; o.ngenes = (size_t)v; break;
-        case 's': if (!parse_size("--samples", optarg, 3, 1e6, &v)) return 2; o.samples = (int)v; break;
-        case 'k': if (!parse_size("--networks", optarg, 1, 100000, &v)) return 2; o.networks = (int)v; break;
-        case 'S': if (!parse_size("--seed", optarg, 0, 1e18, &v)) return 2; o.seed = (uint64_t)v; break;
-        case 'm': if (!parse_size("--module-frac", optarg, 0, 1, &o.module_frac)) return 2; break;
-        case 'A': if (!parse_size("--strength", optarg, 0, 100, &o.strength)) return 2; break;
-        case 'd': o.dtype = optarg; break;
-        case 'o': o.out = optarg; break;
-        case 't': if (!parse_size("--threads", optarg, 1, 4096, &v)) return 2; o.threads = (int)v; break;
-        case 'q': o.quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: fputs("Try 'vpar-simnet --help'.\n", stderr); return 2;
+        case 'a': o->annotations = optarg; break;
+        case 'g': if (!parse_size("--genes", optarg, 0, 1e9, &v)) return 3; o->ngenes = (size_t)v; break;
+        case 's': if (!parse_size("--samples", optarg, 3, 1e6, &v)) return 3; o->samples = (int)v; break;
+        case 'k': if (!parse_size("--networks", optarg, 1, 100000, &v)) return 3; o->networks = (int)v; break;
+        case 'S': if (!parse_size("--seed", optarg, 0, 1e18, &v)) return 3; o->seed = (uint64_t)v; break;
+        case 'm': if (!parse_size("--module-frac", optarg, 0, 1, &o->module_frac)) return 3; break;
+        case 'A': if (!parse_size("--strength", optarg, 0, 100, &o->strength)) return 3; break;
+        case 'd': o->dtype = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 't': if (!parse_size("--threads", optarg, 1, 4096, &v)) return 3; o->threads = (int)v; break;
+        case 'q': o->quiet = 1; break;
+        case 'h': usage(stdout); return 1;
+        default: fputs("Try 'vpar-simnet --help'.\n", stderr); return 3;
         }
     }
-    if (!o.annotations) { fputs("vpar-simnet: --annotations FILE is required (try --help)\n", stderr); return 2; }
-    if (optind < argc) { fprintf(stderr, "vpar-simnet: unexpected argument '%s'\n", argv[optind]); return 2; }
-    int f64 = 0;
-    if (strcmp(o.dtype, "f64") == 0 || strcmp(o.dtype, "float64") == 0) f64 = 1;
-    else if (strcmp(o.dtype, "f32") != 0 && strcmp(o.dtype, "float32") != 0) {
-        fprintf(stderr, "vpar-simnet: --dtype: expected f32 or f64, got '%s'\n", o.dtype);
-        return 2;
+    if (!o->annotations) { fputs("vpar-simnet: --annotations FILE is required (try --help)\n", stderr); return 3; }
+    if (optind < argc) { fprintf(stderr, "vpar-simnet: unexpected argument '%s'\n", argv[optind]); return 3; }
+    *f64 = 0;
+    if (strcmp(o->dtype, "f64") == 0 || strcmp(o->dtype, "float64") == 0) *f64 = 1;
+    else if (strcmp(o->dtype, "f32") != 0 && strcmp(o->dtype, "float32") != 0) {
+        fprintf(stderr, "vpar-simnet: --dtype: expected f32 or f64, got '%s'\n", o->dtype);
+        return 3;
     }
-    if (vpar_ex_mkdir_p(o.out) != 0) {
-        fprintf(stderr, "vpar-simnet: --out %s: %s\n", o.out, strerror(errno));
-        return 2;
-    }
-    vpar_egad_annotations *ann;
-    if (vpar_egad_annotations_load(&ann, o.annotations, NULL) != VPAR_OK) {
-        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-        return 2;
-    }
-    size_t total = vpar_egad_annotations_ngenes(ann);
-    size_t n = o.ngenes == 0 || o.ngenes > total ? total : o.ngenes;
-    if (o.ngenes > total) fprintf(stderr, "vpar-simnet: only %zu annotated genes; using all\n", total);
-    size_t S = (size_t)o.samples;
+    return 0;
+}
 
-    /* Seeded choice of n genes, kept in annotation order. */
-    rng r;
-    rng_seed(&r, o.seed, 0);
+/* The simulation: chosen genes, the EGAD plan of their terms, the active
+   modules, and the buffers of one network. */
+typedef struct sim {
+    const opts *o;
+    int f64;
+    vpar_egad_annotations *ann;
+    size_t n, S, nterms;
+    const char **names;        /* n chosen genes, annotation order */
+    vpar_egad_plan *plan;      /* terms passing EGAD's default filter */
+    double *load;              /* nterms: module loading, 0 = inactive */
+    double *gscale;            /* n: 1/sqrt(active modules of the gene) */
+    double *z, *xd;            /* nterms x S latent factors, n x S expression */
+    float *x;                  /* n x S standardised rows */
+    void *net;                 /* n x n output */
+    vpar_ex_rng r;
+} sim;
+
+/* Seeded choice of n genes (partial Fisher-Yates on stream 0), kept in
+   annotation order; then their plan. */
+static int sim_genes(sim *m) {
+    size_t total = vpar_egad_annotations_ngenes(m->ann);
+    m->n = m->o->ngenes == 0 || m->o->ngenes > total ? total : m->o->ngenes;
+    if (m->o->ngenes > total) fprintf(stderr, "vpar-simnet: only %zu annotated genes; using all\n", total);
+    rng_seed(&m->r, m->o->seed, 0);
     size_t *perm = (size_t *)malloc(total * sizeof *perm);
     unsigned char *chosen = (unsigned char *)calloc(total, 1);
-    const char **names = (const char **)malloc(n * sizeof *names);
-    float *x = NULL;
-    void *net = NULL;
-    double *z = NULL, *load = NULL;
-    vpar_egad_plan *plan = NULL;
-    int rc = 2;
-    if (!perm || !chosen || !names) { fputs("vpar-simnet: out of memory\n", stderr); goto out; }
-    for (size_t i = 0; i < total; i++) perm[i] = i;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i + (size_t)(vpar_ex_rng_unif(&r) * (double)(total - i));
+    m->names = (const char **)malloc(m->n * sizeof *m->names);
+    int ok = perm && chosen && m->names;
+    if (!ok) fputs("vpar-simnet: out of memory\n", stderr);
+    for (size_t i = 0; ok && i < total; i++) perm[i] = i;
+    for (size_t i = 0; ok && i < m->n; i++) {
+        size_t j = i + (size_t)(vpar_ex_rng_unif(&m->r) * (double)(total - i));
         if (j >= total) j = total - 1;
         size_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
         chosen[perm[i]] = 1;
     }
-    for (size_t i = 0, k = 0; i < total; i++)
-        if (chosen[i]) names[k++] = vpar_egad_annotations_gene(ann, i);
-
-    /* Terms that pass EGAD's default filter among the chosen genes. */
-    if (vpar_egad_plan_create(&plan, ann, names, n, NULL, NULL, o.annotations) != VPAR_OK) {
-        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-        goto out;
-    }
-    size_t nterms = vpar_egad_plan_nterms(plan);
-    /* Active modules and their loadings: chosen once, shared by all networks. */
-    load = (double *)calloc(nterms, sizeof *load);
-    z = (double *)malloc(nterms * S * sizeof *z);
-    x = (float *)malloc(n * S * sizeof *x);
-    size_t nbytes = n * n * (f64 ? sizeof(double) : sizeof(float));
-    net = malloc(nbytes ? nbytes : 1);
-    if (!load || !z || !x || !net) { fputs("vpar-simnet: out of memory\n", stderr); goto out; }
-    size_t active = 0;
-    for (size_t t = 0; t < nterms; t++)
-        if (vpar_ex_rng_unif(&r) < o.module_frac) {
-            load[t] = o.strength * (0.5 + vpar_ex_rng_unif(&r));
-            active++;
-        }
-    /* Number of active modules of each gene: loadings are scaled by
-       1/sqrt(count) so that genes in many (nested) GO terms do not get
-       an ever larger signal. */
-    double *gscale = (double *)calloc(n, sizeof *gscale);
-    double *xd = (double *)malloc(n * S * sizeof *xd);
-    if (!gscale || !xd) { free(gscale); free(xd); fputs("vpar-simnet: out of memory\n", stderr); goto out; }
-    for (size_t t = 0; t < nterms; t++) {
-        if (load[t] == 0) continue;
-        size_t m;
-        const uint32_t *mem = vpar_egad_plan_term_members(plan, t, &m);
-        for (size_t i = 0; i < m; i++) gscale[mem[i]] += 1;
-    }
-    for (size_t g = 0; g < n; g++) gscale[g] = gscale[g] > 0 ? 1.0 / sqrt(gscale[g]) : 0;
-    if (!o.quiet)
-        fprintf(stderr, "vpar-simnet: %zu genes, %zu samples, %zu filtered terms, %zu active modules\n",
-                n, S, nterms, active);
-
-    vpar_pool *pool = NULL;
-    {
-        vpar_pool_desc pd = {o.threads, 0};
-        if (vpar_pool_create(&pool, &pd) != VPAR_OK) {
-            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-            free(gscale); free(xd);
-            goto out;
-        }
-    }
-    gemm_ctx g = {x, n, S, f64 ? NULL : (float *)net, f64 ? (double *)net : NULL};
-    for (int k = 0; k < o.networks; k++) {
-        rng_seed(&r, o.seed, (uint64_t)k + 1);
-        for (size_t i = 0; i < nterms * S; i++) z[i] = load[i / S] != 0 ? rng_norm(&r) : 0.0;
-        for (size_t i = 0; i < n * S; i++) xd[i] = rng_norm(&r);
-        for (size_t t = 0; t < nterms; t++) {
-            if (load[t] == 0) continue;
-            size_t m;
-            const uint32_t *mem = vpar_egad_plan_term_members(plan, t, &m);
-            for (size_t i = 0; i < m; i++) {
-                double *row = xd + (size_t)mem[i] * S, a = load[t] * gscale[mem[i]];
-                const double *zt = z + t * S;
-                for (size_t s = 0; s < S; s++) row[s] += a * zt[s];
-            }
-        }
-        /* Standardise rows: correlation = dot product of unit vectors. */
-        for (size_t i = 0; i < n; i++) {
-            double *row = xd + i * S, mean = 0, ss = 0;
-            for (size_t s = 0; s < S; s++) mean += row[s];
-            mean /= (double)S;
-            for (size_t s = 0; s < S; s++) ss += (row[s] - mean) * (row[s] - mean);
-            double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
-            for (size_t s = 0; s < S; s++) x[i * S + s] = (float)((row[s] - mean) * inv);
-        }
-        size_t nblk = (n + SIM_BI - 1) / SIM_BI;
-        if (vpar_parallel_for(pool, 0, nblk, 1, sim_rows, &g) != VPAR_OK) {
-            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-            free(gscale); free(xd); vpar_pool_destroy(pool);
-            goto out;
-        }
-        char path[4096];
-        snprintf(path, sizeof path, "%s/nw_%02d.npy", o.out, k);
-        size_t shape[2] = {n, n};
-        if (vpar_npy_write(path, net, f64 ? VPAR_DTYPE_F64 : VPAR_DTYPE_F32, 2, shape) != VPAR_OK) {
-            fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
-            free(gscale); free(xd); vpar_pool_destroy(pool);
-            goto out;
-        }
-        if (!o.quiet) fprintf(stderr, "vpar-simnet: wrote %s\n", path);
-    }
-    vpar_pool_destroy(pool);
-    free(gscale);
-    free(xd);
-    if (!write_text(&o, names, n, ann)) goto out;
-    rc = 0;
-out:
-    vpar_egad_plan_destroy(plan);
-    vpar_egad_annotations_destroy(ann);
+    for (size_t i = 0, k = 0; ok && i < total; i++)
+        if (chosen[i]) m->names[k++] = vpar_egad_annotations_gene(m->ann, i);
     free(perm);
     free(chosen);
-    free(names);
-    free(x);
-    free(net);
-    free(z);
-    free(load);
-    return rc;
+    if (ok && vpar_egad_plan_create(&m->plan, m->ann, m->names, m->n, NULL, NULL, m->o->annotations) != VPAR_OK) {
+        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+        ok = 0;
+    }
+    return ok;
+}
+
+/* Active modules and their loadings (chosen once, shared by all
+   networks); each gene's loadings are scaled by 1/sqrt(its active
+   modules) so that genes in many (nested) GO terms do not get an ever
+   larger signal. Allocates the per-network buffers. */
+static int sim_modules(sim *m) {
+    const size_t n = m->n, S = m->S, nterms = m->nterms = vpar_egad_plan_nterms(m->plan);
+    m->load = (double *)calloc(nterms, sizeof *m->load);
+    m->z = (double *)malloc(nterms * S * sizeof *m->z);
+    m->x = (float *)malloc(n * S * sizeof *m->x);
+    size_t nbytes = n * n * (m->f64 ? sizeof(double) : sizeof(float));
+    m->net = malloc(nbytes ? nbytes : 1);
+    m->gscale = (double *)calloc(n, sizeof *m->gscale);
+    m->xd = (double *)malloc(n * S * sizeof *m->xd);
+    if (!m->load || !m->z || !m->x || !m->net || !m->gscale || !m->xd) {
+        fputs("vpar-simnet: out of memory\n", stderr);
+        return 0;
+    }
+    size_t active = 0;
+    for (size_t t = 0; t < nterms; t++)
+        if (vpar_ex_rng_unif(&m->r) < m->o->module_frac) {
+            m->load[t] = m->o->strength * (0.5 + vpar_ex_rng_unif(&m->r));
+            active++;
+        }
+    for (size_t t = 0; t < nterms; t++) {
+        if (m->load[t] == 0) continue;
+        size_t cnt;
+        const uint32_t *mem = vpar_egad_plan_term_members(m->plan, t, &cnt);
+        for (size_t i = 0; i < cnt; i++) m->gscale[mem[i]] += 1;
+    }
+    for (size_t g = 0; g < n; g++) m->gscale[g] = m->gscale[g] > 0 ? 1.0 / sqrt(m->gscale[g]) : 0;
+    if (!m->o->quiet)
+        fprintf(stderr, "vpar-simnet: %zu genes, %zu samples, %zu filtered terms, %zu active modules\n",
+                n, S, nterms, active);
+    return 1;
+}
+
+/* Expression of network k (stream k + 1): latent factors of the active
+   modules, noise, loadings; rows standardised (correlation = dot product
+   of unit vectors) into x. */
+static void sim_expression(sim *m, int k) {
+    const size_t n = m->n, S = m->S, nterms = m->nterms;
+    rng_seed(&m->r, m->o->seed, (uint64_t)k + 1);
+    for (size_t i = 0; i < nterms * S; i++) m->z[i] = m->load[i / S] != 0 ? rng_norm(&m->r) : 0.0;
+    for (size_t i = 0; i < n * S; i++) m->xd[i] = rng_norm(&m->r);
+    for (size_t t = 0; t < nterms; t++) {
+        if (m->load[t] == 0) continue;
+        size_t cnt;
+        const uint32_t *mem = vpar_egad_plan_term_members(m->plan, t, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            double *row = m->xd + (size_t)mem[i] * S, a = m->load[t] * m->gscale[mem[i]];
+            const double *zt = m->z + t * S;
+            for (size_t s = 0; s < S; s++) row[s] += a * zt[s];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        double *row = m->xd + i * S, mean = 0, ss = 0;
+        for (size_t s = 0; s < S; s++) mean += row[s];
+        mean /= (double)S;
+        for (size_t s = 0; s < S; s++) ss += (row[s] - mean) * (row[s] - mean);
+        double inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
+        for (size_t s = 0; s < S; s++) m->x[i * S + s] = (float)((row[s] - mean) * inv);
+    }
+}
+
+/* Every network: expression, correlations on the pool, nw_XX.npy. */
+static int sim_networks(sim *m) {
+    vpar_pool *pool = NULL;
+    vpar_pool_desc pd = {m->o->threads, 0};
+    if (vpar_pool_create(&pool, &pd) != VPAR_OK) {
+        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+        return 0;
+    }
+    gemm_ctx g = {m->x, m->n, m->S, m->f64 ? NULL : (float *)m->net, m->f64 ? (double *)m->net : NULL};
+    int ok = 1;
+    for (int k = 0; k < m->o->networks && ok; k++) {
+        sim_expression(m, k);
+        size_t nblk = (m->n + SIM_BI - 1) / SIM_BI;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/nw_%02d.npy", m->o->out, k);
+        size_t shape[2] = {m->n, m->n};
+        ok = vpar_parallel_for(pool, 0, nblk, 1, sim_rows, &g) == VPAR_OK &&
+             vpar_npy_write(path, m->net, m->f64 ? VPAR_DTYPE_F64 : VPAR_DTYPE_F32, 2, shape) == VPAR_OK;
+        if (!ok) fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+        else if (!m->o->quiet) fprintf(stderr, "vpar-simnet: wrote %s\n", path);
+    }
+    vpar_pool_destroy(pool);
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    opts o = {NULL, ".", "f32", 2000, 100, 1, 0, 0, 1, 0.2, 0.6};
+    sim m;
+    memset(&m, 0, sizeof m);
+    m.o = &o;
+    int rc = parse_options(argc, argv, &o, &m.f64);
+    if (rc) return rc - 1;
+    if (vpar_ex_mkdir_p(o.out) != 0) {
+        fprintf(stderr, "vpar-simnet: --out %s: %s\n", o.out, strerror(errno));
+        return 2;
+    }
+    if (vpar_egad_annotations_load(&m.ann, o.annotations, NULL) != VPAR_OK) {
+        fprintf(stderr, "vpar-simnet: %s\n", vpar_last_error());
+        return 2;
+    }
+    m.S = (size_t)o.samples;
+    int ok = sim_genes(&m) && sim_modules(&m) && sim_networks(&m) && write_text(&o, m.names, m.n, m.ann);
+    vpar_egad_plan_destroy(m.plan);
+    vpar_egad_annotations_destroy(m.ann);
+    free(m.names);
+    free(m.x);
+    free(m.net);
+    free(m.z);
+    free(m.xd);
+    free(m.gscale);
+    free(m.load);
+    return ok ? 0 : 2;
 }

@@ -263,6 +263,46 @@ VPAR_API vpar_status vpar_rowsums_f64(const double *a, size_t nrows,
 VPAR_API vpar_status vpar_colsums_f64(const double *a, size_t nrows,
         size_t ncols, size_t ld, double *out);
 
+/* ---- accumulate kernels (EGAD fold sums, aggregation) --------------------
+   Element-wise additions into a double accumulator, one kernel per path
+   behind the same dispatch as the reductions.
+
+   SUMMATION ORDER (the contract; the same on every path, bit for bit):
+   the listed rows are taken in order in groups of 4 (r0, r1, r2, r3) and
+   each group is added as  acc = acc + ((r0 + r1) + (r2 + r3)); after the
+   last full group a remaining pair is added as acc = acc + (r0 + r1) and a
+   remaining single row as acc = acc + r0 (3 left over: a pair, then a
+   single). float input is widened to double exactly before any addition
+   (so every partial sum of up to 4 float32 values is exact in double).
+   There are only additions (no multiply, so nothing to contract into an
+   FMA), and vectors change nothing per column: every path gives results
+   bit-identical to the scalar path, NaN payloads aside (any NaN in a
+   column's inputs gives NaN there; +inf and -inf together give NaN).
+   This is the order of the row-add kernels EGAD used before they moved
+   here, so EGAD's results are unchanged.
+
+   Columns are processed in tiles of 2048 (all row groups of one tile,
+   then the next tile) so that the accumulator tile stays in L1; tiling
+   does not change the per-column order, so callers need not tile.
+   acc must not overlap x or the rows read. Pointers may be NULL only
+   when nothing is read through them (n == 0; for the row versions,
+   nrows == 0 or c1 <= c0), checked with VPAR_ASSERT. Any thread, concurrently on disjoint accumulators, including
+   inside pool tasks. */
+
+/* acc[i] += x[i] for i in [0, n). */
+VPAR_API void vpar_acc_f64(double *acc, const double *x, size_t n);
+/* acc[i] += (double)x[i] for i in [0, n). */
+VPAR_API void vpar_acc_f32_f64(double *acc, const float *x, size_t n);
+/* acc[j - c0] += sum over r < nrows of m[rows[r] * ld + j], for j in
+   [c0, c1), in the order above. m is row-major with a row stride of ld
+   elements; rows may repeat and need not be sorted (their order is the
+   summation order). c1 < c0 is treated as an empty range. */
+VPAR_API void vpar_acc_rows_f64(double *acc, const double *m, size_t ld,
+        const uint32_t *rows, size_t nrows, size_t c0, size_t c1);
+/* The same for float32 m, widened to double. */
+VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld,
+        const uint32_t *rows, size_t nrows, size_t c0, size_t c1);
+
 #ifdef __cplusplus
 }
 #endif
@@ -413,6 +453,8 @@ typedef struct vpar__simd_ops {
     void (*colnansum_f32)(double *acc, double *cnt, const float *x, size_t ld, int nr, size_t n);
     void (*colext_f64)(int want_max, double *acc, const double *x, size_t ld, int nr, size_t n);
     void (*colext_f32)(int want_max, double *acc, const float *x, size_t ld, int nr, size_t n);
+    void (*addk_f64)(double *acc, const double *const *rows, int k, size_t n);
+    void (*addk_f32)(double *acc, const float *const *rows, int k, size_t n);
 } vpar__simd_ops;
 
 /* ---- scalar primitives (the specification) -------------------------------
@@ -621,7 +663,8 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
       vpar__##B##_count_finite_f64, vpar__##B##_count_finite_f32,             \
       vpar__##B##_colsum_f64, vpar__##B##_colsum_f32,                         \
       vpar__##B##_colnansum_f64, vpar__##B##_colnansum_f32,                   \
-      vpar__##B##_colext_f64, vpar__##B##_colext_f32 }
+      vpar__##B##_colext_f64, vpar__##B##_colext_f32,                         \
+      vpar__##B##_addk_f64, vpar__##B##_addk_f32 }
 
 static const vpar__simd_ops vpar__ops_scalar = VPAR__OPS_TABLE(scalar, VPAR_SIMD_SCALAR);
 #ifdef VPAR__HAVE_AVX2
@@ -812,6 +855,53 @@ VPAR_API vpar_status vpar_colsums_f64(const double *a, size_t nrows, size_t ncol
                                       size_t ld, double *out) {
     return vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, a, nrows, ncols, ld, out, NULL);
 }
+
+/* ---- accumulate kernels ----------------------------------------------------
+   Columns per tile of the row versions: 2048 doubles (16 KiB) of
+   accumulator stay in L1 while the row groups stream past. */
+#ifndef VPAR__ACCTILE
+#  define VPAR__ACCTILE 2048
+#endif
+
+VPAR_API void vpar_acc_f64(double *acc, const double *x, size_t n) {
+    if (n == 0) return;
+    VPAR_ASSERT(acc && x);
+    vpar__simd_get()->addk_f64(acc, &x, 1, n);
+}
+
+VPAR_API void vpar_acc_f32_f64(double *acc, const float *x, size_t n) {
+    if (n == 0) return;
+    VPAR_ASSERT(acc && x);
+    vpar__simd_get()->addk_f32(acc, &x, 1, n);
+}
+
+/* Rows in groups of 4, then a pair, then a single (the documented order),
+   tile by tile. */
+#define VPAR__ACC_ROWS_BODY(T, KERNEL)                                               \
+    if (nrows == 0 || c1 <= c0) return;                                              \
+    VPAR_ASSERT(acc && m && rows);                                                   \
+    const vpar__simd_ops *ops = vpar__simd_get();                                   \
+    for (size_t t0 = c0; t0 < c1; t0 += VPAR__ACCTILE) {                            \
+        size_t len = c1 - t0 < VPAR__ACCTILE ? c1 - t0 : VPAR__ACCTILE;             \
+        for (size_t q = 0; q < nrows;) {                                             \
+            int k = nrows - q >= 4 ? 4 : nrows - q >= 2 ? 2 : 1;                     \
+            const T *r[4];                                                           \
+            for (int x = 0; x < k; x++) r[x] = m + (size_t)rows[q + (size_t)x] * ld + t0; \
+            ops->KERNEL(acc + (t0 - c0), r, k, len);                                 \
+            q += (size_t)k;                                                          \
+        }                                                                            \
+    }
+
+VPAR_API void vpar_acc_rows_f64(double *acc, const double *m, size_t ld, const uint32_t *rows,
+                                size_t nrows, size_t c0, size_t c1) {
+    VPAR__ACC_ROWS_BODY(double, addk_f64)
+}
+
+VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld, const uint32_t *rows,
+                                    size_t nrows, size_t c0, size_t c1) {
+    VPAR__ACC_ROWS_BODY(float, addk_f32)
+}
+#undef VPAR__ACC_ROWS_BODY
 
 #endif /* VPAR_IMPLEMENTATION */
 
@@ -1066,6 +1156,44 @@ static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR
     } else {
         if (nr == 4) VPAR__K(_colexti_)(0, acc, x, ld, 4, n);
         else VPAR__K(_colexti_)(0, acc, x, ld, 1, n);
+    }
+}
+/* Accumulate kernel (see "accumulate kernels" above): with k rows r,
+   acc[i] = acc[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i])) for k == 4,
+   acc[i] + (r0[i] + r1[i]) for k == 2, acc[i] + r0[i] for k == 1; the
+   vector body and the scalar tail compute the same expression. `k` is a
+   constant in every specialisation. */
+static VPAR__INLINE VPAR__TARGET void VPAR__K(_addki_)(double *acc, const VPAR__T *const *r, int k,
+                                                      size_t n) {
+    size_t i = 0;
+    if (k == 4) {
+        const VPAR__T *a = r[0], *b = r[1], *c = r[2], *d = r[3];
+        for (; i + VPAR__W <= n; i += VPAR__W) {
+            VPAR__VD s = VPAR__P(_add)(VPAR__P(_add)(VPAR__LD(a + i), VPAR__LD(b + i)),
+                                       VPAR__P(_add)(VPAR__LD(c + i), VPAR__LD(d + i)));
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), s));
+        }
+        for (; i < n; i++)
+            acc[i] = acc[i] + (((double)a[i] + (double)b[i]) + ((double)c[i] + (double)d[i]));
+    } else if (k == 2) {
+        const VPAR__T *a = r[0], *b = r[1];
+        for (; i + VPAR__W <= n; i += VPAR__W)
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i),
+                                                VPAR__P(_add)(VPAR__LD(a + i), VPAR__LD(b + i))));
+        for (; i < n; i++) acc[i] = acc[i] + ((double)a[i] + (double)b[i]);
+    } else {
+        const VPAR__T *a = r[0];
+        for (; i + VPAR__W <= n; i += VPAR__W)
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), VPAR__LD(a + i)));
+        for (; i < n; i++) acc[i] = acc[i] + (double)a[i];
+    }
+}
+
+static VPAR__TARGET void VPAR__K(_addk_)(double *acc, const VPAR__T *const *r, int k, size_t n) {
+    switch (k) {
+    case 4: VPAR__K(_addki_)(acc, r, 4, n); break;
+    case 2: VPAR__K(_addki_)(acc, r, 2, n); break;
+    default: VPAR__K(_addki_)(acc, r, 1, n); break;
     }
 }
 #undef VPAR__LDACC

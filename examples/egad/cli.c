@@ -1,0 +1,92 @@
+/* examples/egad/cli.c — the options vpar-egad and vpar-aggregate share
+   (egad_cli.h). */
+#include "egad_cli.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+const char vpar_egad_cli_usage[] =
+"EGAD inputs and parameters (the same in vpar-egad and vpar-aggregate)\n"
+"  --annotations FILE  gene<TAB>term TSV (header optional, .gz ok), or a pandas\n"
+"                      HDF5 file (.h5/.hdf5) with a dense genes x terms frame\n"
+"  --genes FILE        gene IDs, one per line: the rows/columns of every .npy\n"
+"                      network (needed for .npy, not for HDF5 networks)\n"
+"  --gaf               annotation columns as in GAF (gene col 2, term col 5)\n"
+"  --gene-col N        1-based column of gene IDs (default 1)\n"
+"  --term-col N        1-based column of terms (default 2)\n"
+"  --header | --no-header   the annotation file has / has no header line\n"
+"                      (default: detected from the first line)\n"
+"  --nw-key KEY        HDF5 key of networks (default nw)\n"
+"  --go-key KEY        HDF5 key of the annotation frame (default go)\n"
+"  --nfold N           cross-validation folds (default 3)\n"
+"  --min N             keep terms with more than N genes (default 20)\n"
+"  --max N             keep terms with fewer than N genes (default 1000)\n";
+
+void vpar_egad_cli_init(vpar_egad_cli *o) {
+    memset(o, 0, sizeof *o);
+    o->nw_key = "nw";
+    o->go_key = "go";
+    o->gene_col = 1;
+    o->term_col = 2;
+}
+
+static int vpar__egad_cli_int(const char *prog, const char *opt, const char *arg, int *out) {
+    return vpar_ex_opt_int(prog, opt, arg, 1, INT_MAX, out) ? 1 : -1;
+}
+
+int vpar_egad_cli_option(vpar_egad_cli *o, int code, const char *arg, const char *prog) {
+    switch (code) {
+    case VPAR_EGAD_O_ANNOTATIONS: o->annotations = arg; return 1;
+    case VPAR_EGAD_O_GENES: o->genes = arg; return 1;
+    case VPAR_EGAD_O_NFOLD: return vpar__egad_cli_int(prog, "--nfold", arg, &o->desc.nfold);
+    case VPAR_EGAD_O_MIN: return vpar__egad_cli_int(prog, "--min", arg, &o->desc.min_genes);
+    case VPAR_EGAD_O_MAX: return vpar__egad_cli_int(prog, "--max", arg, &o->desc.max_genes);
+    case VPAR_EGAD_O_GAF: o->gene_col = 2; o->term_col = 5; return 1;
+    case VPAR_EGAD_O_GENE_COL: return vpar__egad_cli_int(prog, "--gene-col", arg, &o->gene_col);
+    case VPAR_EGAD_O_TERM_COL: return vpar__egad_cli_int(prog, "--term-col", arg, &o->term_col);
+    case VPAR_EGAD_O_HEADER: o->adesc.header = 1; return 1;
+    case VPAR_EGAD_O_NO_HEADER: o->adesc.header = -1; return 1;
+    case VPAR_EGAD_O_NW_KEY: o->nw_key = arg; return 1;
+    case VPAR_EGAD_O_GO_KEY: o->go_key = arg; return 1;
+    default: return 0;
+    }
+}
+
+int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog) {
+    if (!o->annotations) {
+        fprintf(stderr, "%s: --annotations FILE is required (try --help)\n", prog);
+        return 0;
+    }
+    if (o->gene_col == o->term_col) {
+        fprintf(stderr, "%s: --gene-col and --term-col must differ (try --help)\n", prog);
+        return 0;
+    }
+    o->adesc.gene_col = o->gene_col - 1;
+    o->adesc.term_col = o->term_col - 1;
+    int mn = o->desc.min_genes ? o->desc.min_genes : 20;
+    if (o->desc.max_genes && o->desc.max_genes <= mn + 1) {
+        fprintf(stderr, "%s: --min %d --max %d keeps no term (kept: min < genes < max)\n", prog, mn,
+                o->desc.max_genes);
+        return 0;
+    }
+    return 1;
+}
+
+int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annotations **ann,
+                       char ***genes, size_t *ngenes) {
+    *genes = NULL;
+    *ngenes = 0;
+    vpar_status st = vpar_ex_is_hdf5_name(o->annotations)
+                         ? vpar_egad_annotations_load_hdf5(ann, o->annotations, o->go_key)
+                         : vpar_egad_annotations_load(ann, o->annotations, &o->adesc);
+    if (st == VPAR_OK && o->genes) {
+        st = vpar_egad_read_genes(o->genes, genes, ngenes);
+        if (st != VPAR_OK) {
+            vpar_egad_annotations_destroy(*ann);
+            *ann = NULL;
+        }
+    }
+    if (st != VPAR_OK) fprintf(stderr, "%s: %s\n", prog, vpar_last_error());
+    return st == VPAR_OK;
+}

@@ -1,0 +1,361 @@
+/* examples/egad/driver.c — vpar_egad_run: node degrees, then each term on
+   the pool (fold sums, training scores, held-out ranks, AUROC, P value,
+   degree-null AUROC). The loops over rows and scores are in kernels.c. */
+#include "egad_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct vpar__egad_ctx {
+    const vpar_egad_plan *plan;
+    const void *w;
+    vpar_dtype dt;
+    int clean;                 /* NaN/inf count as 0 (slow path) */
+    int ident;                 /* universe == all network genes, in order */
+    double *degree;            /* n, valid at universe columns */
+    double *du;                /* nu: degree in universe order */
+    double *drank;             /* nu: rank of degree among the universe */
+    vpar_egad_term_result *res;
+    unsigned char *scratch;    /* per tid, scratch_stride bytes */
+    size_t scratch_stride;
+} vpar__egad_ctx;
+
+static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    vpar__egad_ctx *c = (vpar__egad_ctx *)user;
+    const vpar_egad_plan *p = c->plan;
+    double acc[512];
+    for (size_t blk = begin; blk < end; blk++) {
+        size_t c0 = blk * 512, c1 = c0 + 512 < p->n ? c0 + 512 : p->n;
+        memset(acc, 0, sizeof acc);
+        for (size_t u = 0; u < p->nu; u++)
+            vpar__egad_add_row(acc, c->w, c->dt, p->n, p->univ[u], c0, c1, c->clean);
+        memcpy(c->degree + c0, acc, (c1 - c0) * sizeof *acc);
+    }
+}
+
+#ifndef VPAR__EGAD_SMALL_K
+#  define VPAR__EGAD_SMALL_K 64
+#endif
+
+static int vpar__egad_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Scratch of one thread, in doubles: F (nfold x n), T (nu), v (nu), held
+   (max_pos), then uint32 rows (max_pos). */
+static size_t vpar__egad_scratch_bytes(const vpar_egad_plan *p) {
+    size_t nf = (size_t)p->desc.nfold;
+    size_t bytes = (nf * p->n + 2 * p->nu + p->max_pos) * sizeof(double) + p->max_pos * sizeof(uint32_t);
+    return (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
+}
+
+/* Fold sums F_f = sum of the rows of fold f's positives (full width). */
+static void vpar__egad_fold_sums(const vpar__egad_ctx *c, double *F, const uint32_t *rows,
+                                 const size_t *hoff) {
+    const vpar_egad_plan *p = c->plan;
+    const size_t n = p->n;
+    const int nf = p->desc.nfold;
+    memset(F, 0, (size_t)nf * n * sizeof *F);
+    for (int f = 0; f < nf; f++) {
+        double *acc = F + (size_t)f * n;
+        size_t q = hoff[f], qe = hoff[f + 1];
+        if (c->clean) {
+            for (; q < qe; q++) vpar__egad_add_row(acc, c->w, c->dt, n, rows[q], 0, n, 1);
+            continue;
+        }
+        while (q < qe) {
+            int k = qe - q >= 4 ? 4 : qe - q >= 2 ? 2 : 1;
+            if (c->dt == VPAR_DTYPE_F32) {
+                const float *r[4];
+                for (int x = 0; x < k; x++) r[x] = (const float *)c->w + rows[q + x] * n;
+                vpar__egad_addk_f32(acc, r, k, n);
+            } else {
+                const double *r[4];
+                for (int x = 0; x < k; x++) r[x] = (const double *)c->w + rows[q + x] * n;
+                vpar__egad_addk_f64(acc, r, k, n);
+            }
+            q += (size_t)k;
+        }
+        /* The rows above carried their own diagonal W_jj into column j:
+           swap it for 1 (exact for float32: all these sums are exact in
+           double); a non-finite diagonal entry poisoned the sum, so that
+           column is recomputed without it. */
+        for (size_t a = hoff[f]; a < qe; a++) {
+            size_t j = rows[a];
+            double wjj = c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[j * n + j]
+                                                 : ((const double *)c->w)[j * n + j];
+            if (isfinite(wjj)) {
+                acc[j] = acc[j] - wjj + 1.0;
+                continue;
+            }
+            double s = 0;
+            for (size_t b = hoff[f]; b < qe; b++) {
+                size_t r = rows[b];
+                s += r == j ? 1.0
+                            : (c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[r * n + j]
+                                                       : ((const double *)c->w)[r * n + j]);
+            }
+            acc[j] = s;
+        }
+    }
+}
+
+/* One thread's scratch, carved from its block (vpar__egad_scratch_bytes). */
+typedef struct vpar__egad_work {
+    double *F;        /* nfold x n: fold sums */
+    double *T;        /* nu: total over folds, universe order */
+    double *v;        /* nu: training scores of the current fold */
+    double *held;     /* max_pos: held-out scores */
+    uint32_t *rows;   /* max_pos: network rows of the positives, by fold */
+    size_t hoff[257]; /* fold f's positives are rows[hoff[f] .. hoff[f + 1]) */
+} vpar__egad_work;
+
+/* Positives of term t grouped by fold (universe order within a fold). */
+static void vpar__egad_group_folds(const vpar_egad_plan *p, size_t t, vpar__egad_work *w) {
+    const int nf = p->desc.nfold;
+    size_t b = p->pos_ptr[t], e = p->pos_ptr[t + 1], fill[256];
+    for (int f = 0; f <= nf; f++) w->hoff[f] = 0;
+    for (size_t i = b; i < e; i++) w->hoff[p->pos_fold[i] + 1]++;
+    for (int f = 0; f < nf; f++) w->hoff[f + 1] += w->hoff[f];
+    for (int f = 0; f < nf; f++) fill[f] = w->hoff[f];
+    for (size_t i = b; i < e; i++) w->rows[fill[p->pos_fold[i]]++] = p->pos_net[i];
+}
+
+/* T = total over folds, in universe order. */
+static void vpar__egad_totals(const vpar__egad_ctx *c, vpar__egad_work *w) {
+    const vpar_egad_plan *p = c->plan;
+    const size_t n = p->n, nu = p->nu;
+    const int nf = p->desc.nfold;
+    if (c->ident) {
+        memcpy(w->T, w->F, nu * sizeof *w->T);
+        for (int f = 1; f < nf; f++) {
+            const double *Ff = w->F + (size_t)f * n;
+            for (size_t u = 0; u < nu; u++) w->T[u] += Ff[u];
+        }
+    } else {
+        for (size_t u = 0; u < nu; u++) {
+            size_t j = p->univ[u];
+            double s = w->F[j];
+            for (int f = 1; f < nf; f++) s += w->F[(size_t)f * n + j];
+            w->T[u] = s;
+        }
+    }
+}
+
+/* Held-out fold f of term t: its AUROC and Mann-Whitney z. Returns 0 for
+   a fold without positives or a term covering the universe (NaN fold). */
+static int vpar__egad_fold_auc(const vpar__egad_ctx *c, vpar__egad_work *w, size_t t, int f,
+                               double *auc_out, double *z_out) {
+    const vpar_egad_plan *p = c->plan;
+    const size_t nu = p->nu, b = p->pos_ptr[t], e = p->pos_ptr[t + 1], np_all = e - b;
+    size_t k = w->hoff[f + 1] - w->hoff[f];
+    if (k == 0 || nu == np_all) return 0;
+    const double *Ff = w->F + (size_t)f * p->n, *du = c->du;
+    double *v = w->v, *held = w->held;
+    /* Training score of fold f = (total - held-out fold) / degree. */
+    if (c->ident) {
+        vpar__egad_scores(v, w->T, Ff, du, nu);
+    } else {
+        for (size_t u = 0; u < nu; u++) v[u] = fabs((w->T[u] - Ff[p->univ[u]]) / du[u]);
+    }
+    size_t h = 0;
+    for (size_t i = b; i < e; i++) {
+        if (p->pos_fold[i] == f) held[h++] = v[p->pos_univ[i]];
+    }
+    /* Training positives are no candidates: a sentinel below every
+       |score| makes each count as 2k in acc2, removed below. */
+    for (size_t i = b; i < e; i++)
+        if (p->pos_fold[i] != f) v[p->pos_univ[i]] = -1.0;
+    qsort(held, k, sizeof *held, vpar__egad_cmp_double);
+    /* acc2 = sum over candidates of 2 x (held-out scores above it)
+       + (held-out scores equal to it) = 2 x rank sum - k. */
+    long long acc2 = k <= VPAR__EGAD_SMALL_K ? vpar__egad_count_small(v, nu, held, k)
+                                             : vpar__egad_count_search(v, nu, held, k);
+    acc2 -= 2LL * (long long)k * (long long)(np_all - k);
+    double nn = (double)(nu - np_all), npf = (double)k;
+    double psum = ((double)k + (double)acc2) / 2.0;
+    double auc = (psum / npf - (npf + 1.0) / 2.0) / nn;
+    double U = auc * npf * nn;
+    *z_out = fabs(U - npf * nn / 2.0) / sqrt(npf * nn * (npf + nn + 1.0) / 12.0);
+    *auc_out = auc;
+    return 1;
+}
+
+/* AVG_NODE_DEGREE and DEGREE_NULL_AUC of term t. */
+static void vpar__egad_degree_null(const vpar__egad_ctx *c, size_t t, vpar_egad_term_result *r) {
+    const vpar_egad_plan *p = c->plan;
+    size_t b = p->pos_ptr[t], e = p->pos_ptr[t + 1], np_all = e - b;
+    double dsum = 0, rsum = 0;
+    for (size_t i = b; i < e; i++) {
+        dsum += c->du[p->pos_univ[i]];
+        rsum += c->drank[p->pos_univ[i]];
+    }
+    r->avg_node_degree = dsum / (double)np_all;
+    if (p->nu == np_all) {
+        r->degree_null_auc = NAN;
+    } else {
+        double npd = (double)np_all, nn = (double)(p->nu - np_all);
+        r->degree_null_auc = (rsum / npd - (npd + 1.0) / 2.0) / nn;
+    }
+}
+
+static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid) {
+    vpar__egad_ctx *c = (vpar__egad_ctx *)user;
+    const vpar_egad_plan *p = c->plan;
+    const int nf = p->desc.nfold;
+    vpar__egad_work w;
+    w.F = (double *)(c->scratch + (size_t)tid * c->scratch_stride);
+    w.T = w.F + (size_t)nf * p->n;
+    w.v = w.T + p->nu;
+    w.held = w.v + p->nu;
+    w.rows = (uint32_t *)(w.held + p->max_pos);
+    for (size_t t = begin; t < end; t++) {
+        vpar__egad_group_folds(p, t, &w);
+        vpar__egad_fold_sums(c, w.F, w.rows, w.hoff);
+        vpar__egad_totals(c, &w);
+        double auc_sum = 0, z_sum = 0;
+        int auc_cnt = 0;
+        for (int f = 0; f < nf; f++) {
+            double auc, z;
+            if (!vpar__egad_fold_auc(c, &w, t, f, &auc, &z)) continue;
+            auc_sum += auc;
+            z_sum += z;
+            auc_cnt++;
+        }
+        vpar_egad_term_result *r = &c->res[t];
+        r->auc = auc_cnt ? auc_sum / auc_cnt : NAN;
+        double zz = z_sum / sqrt((double)nf);
+        r->p_value = 0.5 * erfc(zz / sqrt(2.0));
+        vpar__egad_degree_null(c, t, r);
+    }
+}
+
+/* Runs fn over [0, count) on the pool (serially without one). Terms are
+   handed out one at a time (grain 1): their cost varies 50-fold with size. */
+static vpar_status vpar__egad_for(vpar_pool *pool, size_t count, size_t grain,
+                                  vpar_range_fn fn, void *user) {
+    return vpar_parallel_for(pool, 0, count, grain, fn, user);
+}
+
+/* Locates the first non-finite element of the universe sub-matrix. */
+static vpar_status vpar__egad_nonfinite_error(const vpar_egad_plan *p, const void *w,
+                                              vpar_dtype dt, const char *name) {
+    for (size_t a = 0; a < p->nu; a++) {
+        size_t i = p->univ[a];
+        for (size_t b = 0; b < p->nu; b++) {
+            size_t j = p->univ[b];
+            if (i == j) continue;
+            double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * p->n + j]
+                                            : ((const double *)w)[i * p->n + j];
+            if (!isfinite(v))
+                return vpar_fail(VPAR_ERR_FORMAT,
+                                 "%s: %s at row %zu, column %zu (0-based) in a row that is not all-NaN; "
+                                 "EGAD needs finite weights (option: treat non-finite as 0)",
+                                 name, isnan(v) ? "NaN" : "infinite value", i, j);
+        }
+    }
+    return vpar_fail(VPAR_ERR_FORMAT, "%s: node degrees overflow to infinity", name);
+}
+
+/* Whole network: vpar's column sums, then the diagonal taken as 1 (a
+   non-finite diagonal entry: that column again). */
+static vpar_status vpar__egad_column_degrees(vpar__egad_ctx *c, vpar_pool *pool) {
+    const size_t n = c->plan->n;
+    const void *w = c->w;
+    const vpar_dtype dt = c->dt;
+    vpar_status st = dt == VPAR_DTYPE_F32
+                         ? vpar_reduce_axis_f32(VPAR_AXIS_SUM, 0, (const float *)w, n, n, n, c->degree, pool)
+                         : vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, (const double *)w, n, n, n, c->degree, pool);
+    if (st != VPAR_OK) return st;
+    for (size_t j = 0; j < n; j++) {
+        double wjj = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[j * n + j]
+                                          : ((const double *)w)[j * n + j];
+        if (isfinite(wjj)) {
+            c->degree[j] = c->degree[j] - wjj + 1.0;
+        } else {
+            double s = 0;
+            for (size_t i = 0; i < n; i++)
+                s += i == j ? 1.0
+                            : (dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * n + j]
+                                                    : ((const double *)w)[i * n + j]);
+            c->degree[j] = s;
+        }
+    }
+    return VPAR_OK;
+}
+
+/* Node degrees in universe order (c->du); with nonfinite_as_zero a second
+   pass treats NaN/inf as 0, else a non-finite degree is an error. */
+static vpar_status vpar__egad_degrees(vpar__egad_ctx *c, vpar_pool *pool, const char *name) {
+    const vpar_egad_plan *p = c->plan;
+    size_t nblocks = (p->n + 511) / 512;
+    for (int pass = 0; pass < 2; pass++) {
+        vpar_status st = c->ident && !c->clean
+                             ? vpar__egad_column_degrees(c, pool)
+                             : vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, c);
+        if (st != VPAR_OK) return st;
+        int bad = 0;
+        for (size_t u = 0; u < p->nu; u++) {
+            c->du[u] = c->degree[p->univ[u]];
+            if (!isfinite(c->du[u])) bad = 1;
+        }
+        if (!bad) return VPAR_OK;
+        if (!p->desc.nonfinite_as_zero || c->clean) break;
+        c->clean = 1; /* second pass with NaN/inf as 0 */
+    }
+    return vpar__egad_nonfinite_error(p, c->w, c->dt, name);
+}
+
+/* Every term on the pool, each thread in its own scratch block. */
+static vpar_status vpar__egad_all_terms(vpar__egad_ctx *c, vpar_pool *pool, const char *name) {
+    int nt = vpar_pool_size(pool);
+    if (nt < 1) nt = 1;
+    size_t bytes = vpar__egad_scratch_bytes(c->plan);
+    c->scratch_stride = bytes;
+    c->scratch = (unsigned char *)vpar__egad_alloc((size_t)nt, bytes);
+    if (!c->scratch)
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %d x %zu bytes of scratch", name, nt, bytes);
+    return vpar__egad_for(pool, c->plan->nterms, 1, vpar__egad_terms_range, c);
+}
+
+vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
+        vpar_pool *pool, vpar_egad_term_result *results, double *mean_auc, const char *name) {
+    if (!name) name = "network";
+    if (!p || !w || !results)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_run: plan, network or results is NULL", name);
+    if (dt != VPAR_DTYPE_F32 && dt != VPAR_DTYPE_F64)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: network dtype %s; EGAD needs float32 or float64",
+                         name, vpar_dtype_descr(dt));
+    vpar__egad_ctx c;
+    memset(&c, 0, sizeof c);
+    c.plan = p;
+    c.w = w;
+    c.dt = dt;
+    c.res = results;
+    c.ident = p->nu == p->n;
+    c.degree = (double *)vpar__egad_alloc(p->n, sizeof *c.degree);
+    c.drank = (double *)vpar__egad_alloc(p->nu, sizeof *c.drank);
+    double *ud = (double *)vpar__egad_alloc(p->nu, sizeof *ud);
+    c.du = ud;
+    vpar_status st = VPAR_OK;
+    if (!c.degree || !c.drank || !ud) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    if (st == VPAR_OK) st = vpar__egad_degrees(&c, pool, name);
+    /* Degree ranks (average ties) for DEGREE_NULL_AUC: the vpar ranker. */
+    if (st == VPAR_OK) st = vpar_rankdata_f64(ud, p->nu, c.drank, NULL, pool);
+    if (st == VPAR_OK) st = vpar__egad_all_terms(&c, pool, name);
+    if (st == VPAR_OK && mean_auc) {
+        double s = 0;
+        size_t k = 0;
+        for (size_t t = 0; t < p->nterms; t++)
+            if (!isnan(results[t].auc)) { s += results[t].auc; k++; }
+        *mean_auc = k ? s / (double)k : NAN;
+    }
+    VPAR_FREE(c.degree);
+    VPAR_FREE(c.drank);
+    VPAR_FREE(c.scratch);
+    VPAR_FREE(ud);
+    return st;
+}

@@ -1,0 +1,73 @@
+/* examples/egad/egad_internal.h — what the units of the EGAD library share
+   and nobody else needs: allocation helpers, the plan's layout, the
+   kernels (kernels.c) that the driver (driver.c) calls. Not installed;
+   names are vpar__egad_* (private). See docs/design.md for which unit
+   holds what. */
+#ifndef VPAR_EGAD_INTERNAL_H
+#define VPAR_EGAD_INTERNAL_H
+
+#include <string.h>
+
+#include "egad.h"
+
+/* count x size bytes (at least 1), NULL on overflow or no memory. */
+static inline void *vpar__egad_alloc(size_t count, size_t size) {
+    size_t bytes;
+    if (!vpar__mul_size(count, size, &bytes)) return NULL;
+    return VPAR_MALLOC(bytes ? bytes : 1);
+}
+
+/* The same, zero-filled. */
+static inline void *vpar__egad_zalloc(size_t count, size_t size) {
+    size_t bytes;
+    if (!vpar__mul_size(count, size, &bytes)) return NULL;
+    void *p = VPAR_MALLOC(bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes ? bytes : 1);
+    return p;
+}
+
+/* ---- plan.c ---- */
+
+struct vpar_egad_plan {
+    size_t n;              /* network size */
+    size_t nu;             /* universe size */
+    uint32_t *univ;        /* network index of universe gene u */
+    size_t nterms;
+    char **term_names;     /* one allocation: pointers + strings */
+    size_t *pos_ptr;       /* nterms + 1 */
+    uint32_t *pos_net;     /* network index of each positive, universe order */
+    uint32_t *pos_univ;    /* universe index of each positive */
+    unsigned char *pos_fold;
+    size_t max_pos;        /* largest term */
+    vpar_egad_desc desc;   /* with defaults filled in */
+};
+
+/* ---- annotations.c ---- */
+
+/* Parses annotation text (TSV/GAF lines, as vpar_egad_annotations_load
+   after reading the file; gcol/tcol 0-based and distinct, header as in
+   vpar_egad_annot_desc). `path` names the input in errors. Exposed for
+   the fuzz target. */
+vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char *text,
+                                         size_t len, int gcol, int tcol, int header,
+                                         const char *path);
+
+/* ---- kernels.c (see there for the summation orders) ---- */
+
+/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as 1;
+   `clean` adds NaN/inf as 0. */
+void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, size_t j,
+                        size_t c0, size_t c1, int clean);
+/* acc[i] += (a[i] + b[i]) + (c[i] + d[i]) for k = 4 rows, a[i] + b[i] for
+   2, a[i] for 1; i in [0, len). */
+void vpar__egad_addk_f32(double *restrict acc, const float *const *rows, int k, size_t len);
+void vpar__egad_addk_f64(double *restrict acc, const double *const *rows, int k, size_t len);
+/* v[u] = |(T[u] - F[u]) / d[u]| */
+void vpar__egad_scores(double *restrict v, const double *restrict T, const double *restrict F,
+                       const double *restrict d, size_t len);
+/* Sum over u of 2 x (values of sorted h[0..k) above v[u]) + (values equal
+   to it): one pass per threshold (small k) or a search per candidate. */
+long long vpar__egad_count_small(const double *restrict v, size_t len, const double *h, size_t k);
+long long vpar__egad_count_search(const double *restrict v, size_t len, const double *h, size_t k);
+
+#endif /* VPAR_EGAD_INTERNAL_H */

@@ -1,0 +1,222 @@
+/* examples/egad/kernels.c — the inner loops of vpar_egad_run (declared in
+   egad_internal.h): row accumulation, the training scores, and the two
+   ways of counting held-out scores above each candidate. */
+#include "egad_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* acc[0..len) += row[0..len) in double; `clean` replaces NaN/inf by 0. */
+static void vpar__egad_add_f32(double *restrict acc, const float *restrict row, size_t len) {
+    for (size_t i = 0; i < len; i++) acc[i] += (double)row[i];
+}
+static void vpar__egad_add_f64(double *restrict acc, const double *restrict row, size_t len) {
+    for (size_t i = 0; i < len; i++) acc[i] += row[i];
+}
+static void vpar__egad_add_clean(double *restrict acc, const void *row, vpar_dtype dt, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)row)[i] : ((const double *)row)[i];
+        if (isfinite(v)) acc[i] += v;
+    }
+}
+
+/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as 1. */
+void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, size_t j,
+                               size_t c0, size_t c1, int clean) {
+    size_t es = dt == VPAR_DTYPE_F32 ? 4 : 8;
+    const char *row = (const char *)w + (j * n) * es;
+    size_t cut[3] = {c0, c1, c1};
+    int diag = j >= c0 && j < c1;
+    if (diag) { cut[1] = j; cut[2] = j + 1; }
+    size_t segs[2][2] = {{cut[0], cut[1]}, {cut[2], c1}};
+    for (int s = 0; s < (diag ? 2 : 1); s++) {
+        size_t b = segs[s][0], e = segs[s][1];
+        if (e <= b) continue;
+        if (clean) vpar__egad_add_clean(acc + (b - c0), row + b * es, dt, e - b);
+        else if (dt == VPAR_DTYPE_F32) vpar__egad_add_f32(acc + (b - c0), (const float *)row + b, e - b);
+        else vpar__egad_add_f64(acc + (b - c0), (const double *)row + b, e - b);
+    }
+    if (diag) acc[j - c0] += 1.0;
+}
+
+/* acc[i] += (a[i] + b[i]) + (c[i] + d[i]): four rows per pass over the
+   accumulator (the accumulator traffic, not the rows, bounds a one-row
+   loop). For float32 input every partial sum is exact in double.
+   Written with GCC/Clang vector extensions (gcc -O2 does not vectorize the
+   plain loops); on x86-64 GCC also builds an AVX2 clone chosen at load
+   time (define VPAR_NO_SIMD or VPAR_NO_AVX2 to keep the baseline only). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(VPAR_NO_SIMD)
+#  define VPAR__EGAD_VEC 1
+/* Unaligned vector loads/stores as plain expressions (no helper
+   functions: passing 32-byte vectors by value would change the ABI without
+   AVX). */
+typedef double vpar__egad_d4 __attribute__((vector_size(32)));
+typedef double vpar__egad_d4u __attribute__((vector_size(32), aligned(8), may_alias));
+typedef float vpar__egad_f4u __attribute__((vector_size(16), aligned(4), may_alias));
+#  define vpar__egad_ld4d(p) (*(const vpar__egad_d4u *)(const void *)(p))
+#  define vpar__egad_ld4f(p) __builtin_convertvector(*(const vpar__egad_f4u *)(const void *)(p), vpar__egad_d4)
+#  define vpar__egad_st4d(p, v) (*(vpar__egad_d4u *)(void *)(p) = (v))
+#endif
+/* No clones under sanitizers: an ifunc resolver runs before the sanitizer
+   runtime is initialised (TSan crashes in it). */
+#if defined(VPAR__EGAD_VEC) && defined(__x86_64__) && !defined(__clang__) && !defined(VPAR_NO_AVX2) && \
+    defined(__GLIBC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+#  define VPAR__EGAD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#  define VPAR__EGAD_CLONES
+#endif
+
+VPAR__EGAD_CLONES
+void vpar__egad_addk_f32(double *restrict acc, const float *const *rows, int k, size_t len) {
+    size_t i = 0;
+#ifdef VPAR__EGAD_VEC
+    if (k == 4) {
+        const float *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) +
+                                         ((vpar__egad_ld4f(a + i) + vpar__egad_ld4f(b + i)) +
+                                          (vpar__egad_ld4f(c + i) + vpar__egad_ld4f(d + i))));
+    } else if (k == 2) {
+        const float *a = rows[0], *b = rows[1];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + (vpar__egad_ld4f(a + i) + vpar__egad_ld4f(b + i)));
+    } else {
+        const float *a = rows[0];
+        for (; i + 4 <= len; i += 4) vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + vpar__egad_ld4f(a + i));
+    }
+#endif
+    for (; i < len; i++) {
+        if (k == 4)
+            acc[i] += ((double)rows[0][i] + (double)rows[1][i]) + ((double)rows[2][i] + (double)rows[3][i]);
+        else if (k == 2)
+            acc[i] += (double)rows[0][i] + (double)rows[1][i];
+        else
+            acc[i] += (double)rows[0][i];
+    }
+}
+
+VPAR__EGAD_CLONES
+void vpar__egad_addk_f64(double *restrict acc, const double *const *rows, int k, size_t len) {
+    size_t i = 0;
+#ifdef VPAR__EGAD_VEC
+    if (k == 4) {
+        const double *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) +
+                                         ((vpar__egad_ld4d(a + i) + vpar__egad_ld4d(b + i)) +
+                                          (vpar__egad_ld4d(c + i) + vpar__egad_ld4d(d + i))));
+    } else if (k == 2) {
+        const double *a = rows[0], *b = rows[1];
+        for (; i + 4 <= len; i += 4)
+            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + (vpar__egad_ld4d(a + i) + vpar__egad_ld4d(b + i)));
+    } else {
+        const double *a = rows[0];
+        for (; i + 4 <= len; i += 4) vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + vpar__egad_ld4d(a + i));
+    }
+#endif
+    for (; i < len; i++) {
+        if (k == 4) acc[i] += (rows[0][i] + rows[1][i]) + (rows[2][i] + rows[3][i]);
+        else if (k == 2) acc[i] += rows[0][i] + rows[1][i];
+        else acc[i] += rows[0][i];
+    }
+}
+
+/* v[u] = |(T[u] - F[u]) / d[u]| */
+VPAR__EGAD_CLONES
+void vpar__egad_scores(double *restrict v, const double *restrict T, const double *restrict F,
+                              const double *restrict d, size_t len) {
+    size_t i = 0;
+#ifdef VPAR__EGAD_VEC
+    for (; i + 4 <= len; i += 4) {
+        typedef unsigned long long vpar__egad_u4 __attribute__((vector_size(32)));
+        const vpar__egad_u4 mask = {~(1ull << 63), ~(1ull << 63), ~(1ull << 63), ~(1ull << 63)};
+        vpar__egad_d4 x = (vpar__egad_ld4d(T + i) - vpar__egad_ld4d(F + i)) / vpar__egad_ld4d(d + i);
+        vpar__egad_st4d(v + i, (vpar__egad_d4)((vpar__egad_u4)x & mask)); /* fabs */
+    }
+#endif
+    for (; i < len; i++) v[i] = fabs((T[i] - F[i]) / d[i]);
+}
+
+/* Sum over u of 2 x (values of h[0..k) above v[u]) + (values equal to it),
+   for small k: k vector passes beat a search per candidate. */
+/* Number of entries of sorted x[0..k) (k >= 1) that are < v: branch-free
+   lower bound (the comparison outcome is unpredictable). */
+static inline size_t vpar__egad_lower(const double *x, size_t k, double v) {
+    const double *base = x;
+    size_t len = k;
+    while (len > 1) {
+        size_t half = len >> 1;
+        base = base[half] < v ? base + half : base;
+        len -= half;
+    }
+    return (size_t)(base - x) + (*base < v);
+}
+
+VPAR__EGAD_CLONES
+long long vpar__egad_count_small(const double *restrict v, size_t len, const double *h, size_t k) {
+    long long total = 0;
+    size_t q = 0;
+#ifdef VPAR__EGAD_VEC
+    typedef long long vpar__egad_l4 __attribute__((vector_size(32)));
+    /* Four thresholds per pass over v; comparison masks are -1 for true. */
+    for (; q + 4 <= k; q += 4) {
+        const vpar__egad_d4 h0 = {h[q], h[q], h[q], h[q]}, h1 = {h[q + 1], h[q + 1], h[q + 1], h[q + 1]},
+                            h2 = {h[q + 2], h[q + 2], h[q + 2], h[q + 2]},
+                            h3 = {h[q + 3], h[q + 3], h[q + 3], h[q + 3]};
+        vpar__egad_l4 a = {0, 0, 0, 0}, e = {0, 0, 0, 0};
+        size_t i = 0;
+        for (; i + 4 <= len; i += 4) {
+            vpar__egad_d4 x = vpar__egad_ld4d(v + i);
+            a += ((vpar__egad_l4)(x < h0) + (vpar__egad_l4)(x < h1)) + ((vpar__egad_l4)(x < h2) + (vpar__egad_l4)(x < h3));
+            e += ((vpar__egad_l4)(x == h0) + (vpar__egad_l4)(x == h1)) + ((vpar__egad_l4)(x == h2) + (vpar__egad_l4)(x == h3));
+        }
+        long long lt = -(a[0] + a[1] + a[2] + a[3]), eq = -(e[0] + e[1] + e[2] + e[3]);
+        for (; i < len; i++)
+            for (int z = 0; z < 4; z++) {
+                lt += v[i] < h[q + (size_t)z];
+                eq += v[i] == h[q + (size_t)z];
+            }
+        total += 2 * lt + eq;
+    }
+#endif
+    for (; q < k; q++) {
+        const double hq = h[q];
+        long long lt = 0, eq = 0;
+        for (size_t i = 0; i < len; i++) {
+            lt += v[i] < hq;
+            eq += v[i] == hq;
+        }
+        total += 2 * lt + eq;
+    }
+    return total;
+}
+
+/* The same sum for larger k: a branch-free lower bound per candidate,
+   eight candidates interleaved so that their dependency chains overlap. */
+long long vpar__egad_count_search(const double *restrict v, size_t len, const double *h, size_t k) {
+    long long total = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        const double *base[8];
+        double x[8];
+        for (int z = 0; z < 8; z++) { base[z] = h; x[z] = v[i + (size_t)z]; }
+        size_t n = k;
+        while (n > 1) {
+            size_t half = n >> 1;
+            for (int z = 0; z < 8; z++) base[z] = base[z][half] < x[z] ? base[z] + half : base[z];
+            n -= half;
+        }
+        for (int z = 0; z < 8; z++) {
+            size_t lt = (size_t)(base[z] - h) + (*base[z] < x[z]), le = lt;
+            while (le < k && h[le] == x[z]) le++;
+            total += (long long)(2 * (k - le) + (le - lt));
+        }
+    }
+    for (; i < len; i++) {
+        size_t lt = vpar__egad_lower(h, k, v[i]), le = lt;
+        while (le < k && h[le] == v[i]) le++;
+        total += (long long)(2 * (k - le) + (le - lt));
+    }
+    return total;
+}
+
