@@ -31,7 +31,8 @@ args=(signal "$dir/sig.journal"); run "$@" || fail signal
 # A rank crash: the job dies (MPI aborts it); the journal keeps what
 # finished. Rank 0 dies after 40 journaled records, or the last rank after
 # sending 25 results.
-for victim in 0 $((np - 1)); do
+victims=0; [ "$np" -gt 1 ] && victims="0 $((np - 1))"
+for victim in $victims; do
   echo "--- crash of rank $victim, then resume (np=$np)"
   j="$dir/crash$victim.journal"
   k=40; [ "$victim" != 0 ] && k=25
@@ -43,6 +44,5 @@ for victim in 0 $((np - 1)); do
   [ -s "$j" ] || fail "no journal after the crash"
   strict=strict; [ "$victim" != 0 ] && strict=lenient
   args=(resume "$j" $strict); run "$@" || fail "resume after a crash of rank $victim"
-  [ "$victim" = 0 ] || break
 done
 echo "farm tests passed (np=$np)"
