@@ -13,7 +13,11 @@
      MPI_THREAD_FUNNELED.
 
      Rank 0 assigns tasks dynamically: each rank holds at most
-     threads + prefetch tasks, and gets more as it returns results; with a
+     threads + prefetch tasks, and gets more as it returns results (the
+     default prefetch adapts to the measured task time so that short tasks
+     travel in batches of about 2 ms of work per thread; near the end only
+     idle threads get work, so no task waits in a queue while a rank
+     idles); with a
      cost estimate (desc.cost) tasks go out largest first (ties in index
      order), otherwise in index order. Rank 0 also computes: its main
      thread dispatches (polling MPI with MPI_Iprobe between waits on its
@@ -100,6 +104,8 @@
    CONFIGURATION
      VPAR_FARM_MESSAGE_MAX   bytes of a failure message, with NUL (256)
      VPAR_FARM_HOST_MAX      bytes of a host name, with NUL (64)
+     VPAR_FARM_MAX_QUEUE     most tasks queued on a rank beyond its threads
+                             with the adaptive prefetch (1024)
      The implementation is compiled where VPAR_IMPLEMENTATION or
      VPAR_FARM_IMPLEMENTATION is defined (the latter compiles only the
      farm: the rest of vpar comes from the TU with VPAR_IMPLEMENTATION).
@@ -144,6 +150,9 @@ extern "C" {
 #ifndef VPAR_FARM_HOST_MAX
 #  define VPAR_FARM_HOST_MAX 64
 #endif
+#ifndef VPAR_FARM_MAX_QUEUE
+#  define VPAR_FARM_MAX_QUEUE 1024
+#endif
 
 /* Exit status of a program whose farm was interrupted (EX_TEMPFAIL). */
 #define VPAR_FARM_EXIT_INTERRUPTED 75
@@ -176,7 +185,8 @@ typedef struct vpar_farm_desc {
                                 `threads` worker threads for the map */
     int threads;             /* 0: $VPAR_NUM_THREADS if set, else online CPUs */
     int prefetch;            /* tasks queued per rank beyond its threads;
-                                0: as many as threads; < 0: none */
+                                0: adaptive (about 2 ms of work per thread,
+                                at least one task per thread); < 0: none */
     const double *cost;      /* n estimates (rank 0): largest first; NULL:
                                 index order */
     int retries;             /* extra attempts of a failed task */
@@ -273,6 +283,7 @@ VPAR_API vpar_status vpar_farm_journal_read(const char *path, uint64_t *n_tasks,
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -519,10 +530,9 @@ typedef struct vpar__farm_assign { uint64_t index; int32_t attempt, pad; } vpar_
 
 typedef struct vpar__farm_item {        /* one finished attempt on the wire */
     uint64_t index;
-    int32_t attempt, state, code, pad;
+    int32_t attempt, state, code, msg_len;
     double start, end;
-    char msg[VPAR_FARM_MESSAGE_MAX];
-} vpar__farm_item;                      /* followed by result_size bytes */
+} vpar__farm_item;                      /* then msg_len bytes, result_size bytes */
 
 struct vpar__farm_ctx;
 typedef struct vpar__farm_slot {
@@ -656,7 +666,8 @@ typedef struct vpar__farm_master {
     uint64_t *retry; int *retry_att; size_t retry_head, retry_len, retry_cap;
     int *attempts;                      /* per task: attempts started */
     int size;
-    int *threads, *cap, *outstanding;   /* per rank */
+    int *threads, *cap, *maxcap, *outstanding;   /* per rank */
+    double task_s; size_t task_n;       /* measured attempt times */
     char (*hosts)[VPAR_FARM_HOST_MAX];
     vpar__farm_assign **abuf; MPI_Request *areq;
     int jfd; const char *jpath;
@@ -764,6 +775,8 @@ static void vpar__farm_handle(vpar__farm_master *m, int rank, uint64_t index, in
         return;
     }
     m->rep.attempts++;
+    m->task_s += secs;
+    m->task_n++;
     if (m->error == VPAR_OK) {
         vpar_status s = vpar__farm_jrecord(m, index, attempt, rank, state, code, start, end,
                                            msg, result);
@@ -917,6 +930,31 @@ static void vpar__farm_fill_remote(vpar__farm_master *m, MPI_Comm comm, int r, s
               VPAR__FARM_TAG_ASSIGN, comm, &m->areq[r]);
 }
 
+/* Most tasks queued beyond the threads (slots a rank allocates). */
+static int vpar__farm_max_pre(const vpar_farm_desc *d, int threads) {
+    if (d->prefetch < 0) return 0;
+    if (d->prefetch > 0) return d->prefetch;
+    return VPAR_FARM_MAX_QUEUE > threads ? VPAR_FARM_MAX_QUEUE : threads;
+}
+
+/* Adaptive prefetch: about 2 ms of work queued per thread. */
+static size_t vpar__farm_update_caps(vpar__farm_master *m) {
+    size_t total = 0;
+    for (int r = 0; r < m->size; r++) {
+        int t = m->threads[r];
+        if (t && m->d->prefetch == 0 && m->task_n > 0) {
+            double mean = m->task_s / (double)m->task_n;
+            if (mean < 1e-8) mean = 1e-8;
+            double pre = (double)t * 2e-3 / mean;
+            int maxpre = m->maxcap[r] - t;
+            int p = pre > (double)maxpre ? maxpre : pre < (double)t ? t : (int)pre;
+            m->cap[r] = t + p;
+        }
+        total += (size_t)m->cap[r];
+    }
+    return total;
+}
+
 static int vpar__farm_threads(const vpar_farm_desc *d) {
     if (d->pool) return vpar_pool_size(d->pool) > 1 ? vpar_pool_size(d->pool) - 1 : 1;
     if (d->threads > 0) return d->threads;
@@ -1025,13 +1063,14 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
             M.attempts = (int *)calloc(nn, sizeof *M.attempts);
             M.threads = (int *)calloc((size_t)size, sizeof(int));
             M.cap = (int *)calloc((size_t)size, sizeof(int));
+            M.maxcap = (int *)calloc((size_t)size, sizeof(int));
             M.outstanding = (int *)calloc((size_t)size, sizeof(int));
             M.hosts = (char (*)[VPAR_FARM_HOST_MAX])hosts;
             M.abuf = (vpar__farm_assign **)calloc((size_t)size, sizeof *M.abuf);
             M.areq = (MPI_Request *)VPAR_MALLOC((size_t)size * sizeof *M.areq);
             done = (unsigned char *)calloc(nn, 1);
             if (!M.status || !M.order || !M.retry || !M.retry_att || !M.attempts ||
-                !M.threads || !M.cap || !M.outstanding || !M.abuf || !M.areq || !done)
+                !M.threads || !M.cap || !M.maxcap || !M.outstanding || !M.abuf || !M.areq || !done)
                 st = vpar_fail(VPAR_ERR_NOMEM, "vpar_farm_map: out of memory");
         }
         if (st == VPAR_OK) {
@@ -1046,8 +1085,9 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 M.threads[r] = (int)all[4 * r + 2];
                 int pre = d->prefetch == 0 ? M.threads[r] : d->prefetch < 0 ? 0 : d->prefetch;
                 M.cap[r] = M.threads[r] ? M.threads[r] + pre : 0;
+                M.maxcap[r] = M.threads[r] ? M.threads[r] + vpar__farm_max_pre(d, M.threads[r]) : 0;
                 if (r > 0 && M.cap[r]) {
-                    M.abuf[r] = (vpar__farm_assign *)VPAR_MALLOC((size_t)M.cap[r] * sizeof **M.abuf);
+                    M.abuf[r] = (vpar__farm_assign *)VPAR_MALLOC((size_t)M.maxcap[r] * sizeof **M.abuf);
                     if (!M.abuf[r]) st = vpar_fail(VPAR_ERR_NOMEM, "vpar_farm_map: out of memory");
                 }
             }
@@ -1073,8 +1113,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
     /* This rank's executor. */
     int slots = 0;
     if (st == VPAR_OK && computes) {
-        int pre = d->prefetch == 0 ? nthreads : d->prefetch < 0 ? 0 : d->prefetch;
-        slots = nthreads + pre;
+        slots = nthreads + vpar__farm_max_pre(d, nthreads);
         if (d->pool) C.pool = d->pool;
         else if (nthreads > 1 || size > 1) {
             vpar_pool_desc pd = {0};
@@ -1111,14 +1150,14 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         st = vpar_fail((vpar_status)any_bad, "vpar_farm_map: another rank failed to start the "
                        "farm (%s)", vpar_status_str((vpar_status)any_bad));
 
-    size_t item_size = sizeof(vpar__farm_item) + result_size;
+    size_t item_size = sizeof(vpar__farm_item) + VPAR_FARM_MESSAGE_MAX + result_size; /* at most */
     unsigned char *msgbuf = NULL;
     size_t msgcap = 0;
     if (st == VPAR_OK) {
         msgcap = item_size * (size_t)(slots > 0 ? slots : 1);
         if (rank == 0) {
             for (int r = 1; r < size; r++)
-                if ((size_t)M.cap[r] * item_size > msgcap) msgcap = (size_t)M.cap[r] * item_size;
+                if ((size_t)M.maxcap[r] * item_size > msgcap) msgcap = (size_t)M.maxcap[r] * item_size;
         }
         msgbuf = (unsigned char *)VPAR_MALLOC(msgcap);
         if (!msgbuf) st = vpar_fail(VPAR_ERR_NOMEM, "vpar_farm_map: out of memory");
@@ -1137,9 +1176,9 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                                  M.results ? M.results + i * result_size : NULL, &M.status[i]);
         M.finals = M.rep.restored;
         M.rep.ok = M.rep.restored;
-        size_t total_cap = 0;
-        for (int r = 0; r < size; r++) total_cap += (size_t)M.cap[r];
+        size_t total_cap = vpar__farm_update_caps(&M);
         double wait = 20e-6, t_intr = 0;
+        int idle = 0;
         double grace = d->grace_s == 0 ? 60.0 : d->grace_s < 0 ? 0 : d->grace_s;
         int sent_intr = 0;
         for (;;) {
@@ -1170,12 +1209,20 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 }
                 MPI_Recv(msgbuf, bytes, MPI_BYTE, ms.MPI_SOURCE, VPAR__FARM_TAG_RESULT, comm,
                          MPI_STATUS_IGNORE);
-                for (size_t off = 0; off + item_size <= (size_t)bytes; off += item_size) {
+                for (size_t off = 0; off + sizeof(vpar__farm_item) <= (size_t)bytes;) {
                     vpar__farm_item it;
+                    char msg[VPAR_FARM_MESSAGE_MAX];
                     memcpy(&it, msgbuf + off, sizeof it);
-                    it.msg[VPAR_FARM_MESSAGE_MAX - 1] = '\0';
+                    off += sizeof it;
+                    size_t ml = it.msg_len > 0 && it.msg_len < VPAR_FARM_MESSAGE_MAX
+                                    ? (size_t)it.msg_len : 0;
+                    if (off + ml + result_size > (size_t)bytes) break;
+                    memcpy(msg, msgbuf + off, ml);
+                    msg[ml] = '\0';
+                    off += ml;
                     vpar__farm_handle(&M, ms.MPI_SOURCE, it.index, it.attempt, it.state, it.code,
-                                      it.start, it.end, it.msg, msgbuf + off + sizeof it);
+                                      it.start, it.end, msg, msgbuf + off);
+                    off += result_size;
                 }
                 busy = 1;
             }
@@ -1197,10 +1244,11 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 if (js != VPAR_OK) { M.error = js; M.stopping = 1; }
             }
             /* hand out work */
+            total_cap = vpar__farm_update_caps(&M);
             if (!M.stopping) {
                 for (int r = 1; r < size; r++) vpar__farm_fill_remote(&M, comm, r, total_cap);
                 if (computes) {
-                    int want = C.nslots - C.inflight;
+                    int want = M.cap[0] - C.inflight;
                     if (vpar__farm_left(&M) < total_cap) want = M.threads[0] - C.inflight;
                     uint64_t idx; int att;
                     while (want-- > 0 && vpar__farm_next(&M, &idx, &att)) {
@@ -1223,7 +1271,8 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 M.rep.grace_expired = 1;
                 break;
             }
-            if (busy) wait = 20e-6;
+            if (busy) { wait = 20e-6; idle = 0; }
+            else if (++idle < 64) sched_yield();   /* a short spin before sleeping */
             else {
                 if (computes && C.inline_mode && C.npending) {
                     /* the next collect runs a pending task */
@@ -1296,6 +1345,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         int code = VPAR_OK, stop = 0;
         long sent = 0;
         double wait = 20e-6;
+        int idle = 0;
         vpar__farm_assign *ab = (vpar__farm_assign *)VPAR_MALLOC(
             sizeof(vpar__farm_assign) * (size_t)(slots ? slots : 1));
         if (!ab) code = vpar_fail(VPAR_ERR_NOMEM, "vpar_farm_map: out of memory");
@@ -1339,10 +1389,14 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                     memset(&it, 0, sizeof it);
                     it.index = s->index; it.attempt = s->attempt; it.state = s->state;
                     it.code = s->code; it.start = s->start; it.end = s->end;
-                    memcpy(it.msg, s->msg, sizeof it.msg);
+                    size_t ml = s->state == VPAR_TASK_OK ? 0 : strnlen(s->msg, sizeof s->msg - 1);
+                    it.msg_len = (int32_t)ml;
                     memcpy(msgbuf + bytes, &it, sizeof it);
-                    if (result_size) memcpy(msgbuf + bytes + sizeof it, s->result, result_size);
-                    bytes += item_size;
+                    bytes += sizeof it;
+                    memcpy(msgbuf + bytes, s->msg, ml);
+                    bytes += ml;
+                    if (result_size) memcpy(msgbuf + bytes, s->result, result_size);
+                    bytes += result_size;
                     vpar__farm_release(&C, id);
                     id = nx;
                     sent++;
@@ -1351,7 +1405,8 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 if (crash_after >= 0 && sent >= crash_after) raise(SIGKILL);
                 busy = 1;
             }
-            if (busy) wait = 20e-6;
+            if (busy) { wait = 20e-6; idle = 0; }
+            else if (++idle < 64) sched_yield();   /* a short spin before sleeping */
             else {
                 if (!C.inline_mode || C.npending == 0) {
                     pthread_mutex_lock(&C.mu);
@@ -1395,7 +1450,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         free(M.abuf);
         VPAR_FREE(M.areq);
         VPAR_FREE(M.order); VPAR_FREE(M.retry); VPAR_FREE(M.retry_att);
-        free(M.attempts); free(M.threads); free(M.cap); free(M.outstanding);
+        free(M.attempts); free(M.threads); free(M.cap); free(M.maxcap); free(M.outstanding);
         VPAR_FREE(M.jbuf);
         VPAR_FREE(own_status);
         free(done);
