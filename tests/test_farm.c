@@ -479,6 +479,15 @@ static int task_sigterm(void *user, size_t i, void *out) {
     return 0;
 }
 
+static int task_grace(void *user, size_t i, void *out) {
+    (void)user;
+    atomic_fetch_add(&g_calls, 1);
+    if (i == 0) kill(getpid(), SIGUSR1);
+    sleep_us(1500000);
+    compute(i, (res *)out);
+    return 0;
+}
+
 static void check_interrupted_journal(const char *path, const res *out,
                                       const vpar_farm_status *st, size_t n,
                                       const vpar_farm_report *rep) {
@@ -554,6 +563,29 @@ static void mode_signal(const char *path) {
     s = vpar_farm_map_report(n, task_plain, NULL, out, sizeof(res), st, &d, &rep);
     CHECK(s == VPAR_OK && total_calls() == (long)n - done, "resume: %s", vpar_last_error());
     if (g_rank == 0) { check_reference(out, st, n, 1); unlink(path); }
+
+    /* Grace period: every task runs 1.5 s; the one with index 0 signals its
+       own process (whichever rank runs it) right away; grace is 0.2 s, so
+       rank 0 gives up on the running tasks, journals nothing and says so. */
+    d.threads = g_size == 1 ? 2 : 1;   /* one rank, one thread: runs inline */
+    d.prefetch = -1;
+    d.grace_s = 0.2;
+    size_t gn = 2 * (size_t)g_size;
+    reset_calls();
+    s = vpar_farm_map_report(gn, task_grace, NULL, out, sizeof(res), st, &d, &rep);
+    CHECK(s == VPAR_ERR_INTERRUPTED, "grace: status %d (%s)", (int)s, vpar_last_error());
+    if (g_rank == 0) {
+        CHECK(rep.grace_expired == 1 && rep.interrupted == 1 && rep.ok == 0 &&
+              rep.not_run == gn, "grace: expired %d ok %zu not_run %zu", rep.grace_expired,
+              rep.ok, rep.not_run);
+        CHECK(strstr(vpar_last_error(), "grace period expired") != NULL, "%s", vpar_last_error());
+        jcount c = {0, 0, calloc(gn, 1), gn, 0};
+        CHECK(vpar_farm_journal_read(path, NULL, NULL, NULL, count_rec, &c, NULL) == VPAR_OK &&
+              c.records == 0, "grace: %zu records journaled", c.records);
+        free(c.seen);
+        unlink(path);
+        printf("grace period expired as expected\n");
+    }
     free(out); free(st);
 }
 

@@ -1193,6 +1193,16 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 for (int r = 1; r < size; r++)
                     MPI_Send(NULL, 0, MPI_BYTE, r, VPAR__FARM_TAG_INTR, comm);
             }
+            /* a rank that got the signal itself says so at once */
+            for (;;) {
+                int flag = 0;
+                MPI_Status ms;
+                MPI_Iprobe(MPI_ANY_SOURCE, VPAR__FARM_TAG_INTR, comm, &flag, &ms);
+                if (!flag) break;
+                MPI_Recv(NULL, 0, MPI_BYTE, ms.MPI_SOURCE, VPAR__FARM_TAG_INTR, comm,
+                         MPI_STATUS_IGNORE);
+                if (!M.stopping || !M.rep.interrupted) { M.stopping = 1; M.rep.interrupted = 1; }
+            }
             /* results from other ranks */
             for (;;) {
                 int flag = 0;
@@ -1349,9 +1359,16 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         vpar__farm_assign *ab = (vpar__farm_assign *)VPAR_MALLOC(
             sizeof(vpar__farm_assign) * (size_t)(slots ? slots : 1));
         if (!ab) code = vpar_fail(VPAR_ERR_NOMEM, "vpar_farm_map: out of memory");
+        int told = 0;
         while (!stop) {
             int busy = 0, flag = 0;
             MPI_Status ms;
+            if (!told && atomic_load_explicit(&vpar__farm_stop_req, memory_order_relaxed)) {
+                /* our own signal (or rank 0's INTR): rank 0 must know even
+                   while all our tasks are still running */
+                told = 1;
+                MPI_Send(NULL, 0, MPI_BYTE, 0, VPAR__FARM_TAG_INTR, comm);
+            }
             MPI_Iprobe(0, MPI_ANY_TAG, comm, &flag, &ms);
             if (flag) {
                 busy = 1;
