@@ -21,6 +21,9 @@ set(_farm_sh ${CMAKE_CURRENT_SOURCE_DIR}/farm_test.sh)
 # the farm tests run without leak checking (ASan's other checks stay on).
 set(_farm_env "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0"
               "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/farm_lsan.supp"
+              # MPICH on Debian loads UCX, whose memory hooks (libucm) crash
+              # under TSan at thread exit; the farm does not need them.
+              "UCX_MEM_EVENTS=no" "UCX_MEM_MMAP_HOOK_MODE=none"
               "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=${CMAKE_CURRENT_SOURCE_DIR}/farm_tsan.supp")
 if(NOT VPAR_HAVE_MPI)
   add_test(NAME farm_mpi COMMAND sh -c "echo 'SKIP: MPI not found (VPAR_WITH_MPI=${VPAR_WITH_MPI}; apt-get install libopenmpi-dev openmpi-bin)'; exit 77")

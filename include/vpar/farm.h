@@ -524,7 +524,7 @@ static vpar_status vpar__farm_sync_dir(const char *path) {
 /* ---- the map ------------------------------------------------------------- */
 
 enum { VPAR__FARM_TAG_ASSIGN = 1, VPAR__FARM_TAG_RESULT = 2,
-       VPAR__FARM_TAG_INTR = 3, VPAR__FARM_TAG_STOP = 4 };
+       VPAR__FARM_TAG_INTR = 3, VPAR__FARM_TAG_STOP = 4, VPAR__FARM_TAG_DONE = 5 };
 
 typedef struct vpar__farm_assign { uint64_t index; int32_t attempt, pad; } vpar__farm_assign;
 
@@ -1349,6 +1349,22 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
             if (M.areq[r] != MPI_REQUEST_NULL) MPI_Wait(&M.areq[r], MPI_STATUS_IGNORE);
             MPI_Send(&code, 1, MPI_INT, r, VPAR__FARM_TAG_STOP, comm);
         }
+        /* Drain: every worker answers STOP with DONE, its last message;
+           messages between two ranks do not overtake each other, so after
+           DONE nothing of this map is left in flight (a late INTR or result
+           would otherwise match in the next map's communicator, which may
+           reuse this one's context id). */
+        for (int r = 1; r < size; r++) {
+            for (;;) {
+                MPI_Status ms;
+                int bytes = 0;
+                MPI_Probe(r, MPI_ANY_TAG, comm, &ms);
+                MPI_Get_count(&ms, MPI_BYTE, &bytes);
+                /* msgcap holds the largest message a worker can send */
+                MPI_Recv(msgbuf, bytes, MPI_BYTE, r, ms.MPI_TAG, comm, MPI_STATUS_IGNORE);
+                if (ms.MPI_TAG == VPAR__FARM_TAG_DONE) break;
+            }
+        }
         if (report) *report = M.rep;
     } else if (st == VPAR_OK) {
         /* Worker rank: run what rank 0 assigns, send results back. */
@@ -1392,6 +1408,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                     atomic_store_explicit(&vpar__farm_stop_req, 1, memory_order_relaxed);
                 } else {
                     MPI_Recv(&code, 1, MPI_INT, 0, VPAR__FARM_TAG_STOP, comm, MPI_STATUS_IGNORE);
+                    MPI_Send(NULL, 0, MPI_BYTE, 0, VPAR__FARM_TAG_DONE, comm);
                     stop = 1;
                     break;
                 }
