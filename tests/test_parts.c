@@ -43,6 +43,8 @@ static void run_shard(unsigned long s, unsigned long count, const char *config, 
     vpar_ex_parts p;
     char err[512];
     ck_assert_int_eq(vpar_ex_parts_init(&p, "vpar-egad", config, &sh, names, 5), 0);
+    ck_assert_int_eq(vpar_ex_parts_add_meta(&p, "k=5"), 0);
+    ck_assert_int_eq(vpar_ex_parts_add_meta(&p, "a b"), -1);
     ck_assert_int_eq(vpar_ex_parts_write(&p, dir, err, sizeof err), 0);
     int done = 0;
     for (size_t i = 0; i < 5; i++) {
@@ -52,7 +54,7 @@ static void run_shard(unsigned long s, unsigned long count, const char *config, 
         snprintf(file, sizeof file, "%s.csv", names[i]);
         snprintf(text, sizeof text, "term,AUC\nGO:%zu,0.5\n", i);
         write_text(file, text);
-        ck_assert_msg(vpar_ex_parts_done(&p, dir, i, file, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(vpar_ex_parts_done(&p, dir, i, file, i == 3 ? NULL : "ok:7:0.5", err, sizeof err) == 0, "%s", err);
         done++;
     }
     vpar_ex_parts_free(&p);
@@ -88,6 +90,7 @@ START_TEST(test_merge_complete_and_missing) {
     vpar_ex_parts own, expect;
     vpar_ex_shard s3 = {3, 3};
     ck_assert_int_eq(vpar_ex_parts_init(&expect, "vpar-egad", "00112233445566aa", &s3, names, 5), 0);
+    ck_assert_int_eq(vpar_ex_parts_add_meta(&expect, "k=5"), 0);
     ck_assert_int_eq(vpar_ex_parts_load_own(&own, dir, &expect, err, sizeof err), 0);
     ck_assert_int_eq(own.items[2].done, 0);
     vpar_ex_parts_free(&own);
@@ -97,6 +100,11 @@ START_TEST(test_merge_complete_and_missing) {
     ck_assert_int_eq(vpar_ex_parts_merge(&m, dir, "vpar-egad", err, sizeof err), 0);
     for (size_t i = 0; i < 5; i++) ck_assert_int_eq(m.items[i].done, 1);
     ck_assert_uint_eq(vpar_ex_parts_missing_spec(&m, spec, sizeof spec), 0);
+    /* Job meta and item notes survive the round trip. */
+    ck_assert_uint_eq(m.nmeta, 1);
+    ck_assert_str_eq(m.meta[0], "k=5");
+    ck_assert_str_eq(m.items[0].meta, "ok:7:0.5");
+    ck_assert_ptr_null(m.items[3].meta);
     vpar_ex_parts_free(&m);
     /* The wrong program finds these parts foreign. */
     ck_assert_int_eq(vpar_ex_parts_merge(&m, dir, "vpar-aggregate", err, sizeof err), -1);
@@ -119,6 +127,7 @@ START_TEST(test_merge_refuses_mismatch_torn_renamed) {
     vpar_ex_parts own, expect;
     vpar_ex_shard s2 = {2, 2};
     ck_assert_int_eq(vpar_ex_parts_init(&expect, "vpar-egad", "00112233445566aa", &s2, names, 5), 0);
+    ck_assert_int_eq(vpar_ex_parts_add_meta(&expect, "k=5"), 0);
     ck_assert_int_eq(vpar_ex_parts_load_own(&own, dir, &expect, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "other inputs or options"), "%s", err);
     vpar_ex_parts_free(&expect);
@@ -155,7 +164,7 @@ END_TEST
 START_TEST(test_parse_rejects) {
     static const char *good =
         "vpar-part 1\nprogram p\nconfig 0123456789abcdef\nshard 1 2\nitems 2\n"
-        "item 0 a\nitem 1 b\ndone 0 a.csv 10 00000000000000ff\nend\n";
+        "item 0 a\nitem 1 b\nmeta x=1\ndone 0 a.csv 10 00000000000000ff\nend\n";
     vpar_ex_parts p;
     char err[512];
     ck_assert_int_eq(vpar_ex_parts_parse(&p, good, strlen(good), "m", err, sizeof err), 0);
@@ -175,6 +184,10 @@ START_TEST(test_parse_rejects) {
          "done 0 a.csv 1 1\ndone 0 a.csv 1 1\nend\n", "twice"},
         {"vpar-part 1\nprogram p\nconfig 0123456789abcdef\nshard 1 1\nitems 1\nitem 0 a\nend\nx\n", "after"},
         {"vpar-part 1\nprogram p\nconfig 0123456789abcdef\nshard 1 1\nitems 1\nitem 0 a\ndone 0 a", "m:7:"},
+        {"vpar-part 1\nprogram p\nconfig 0123456789abcdef\nshard 1 1\nitems 1\nitem 0 a\n"
+         "done 0 a.csv 1 1\nmeta late\nend\n", "m:8:"},
+        {"vpar-part 1\nprogram p\nconfig 0123456789abcdef\nshard 1 1\nitems 1\nitem 0 a\n"
+         "done 0 a.csv 1 1 n1 n2\nend\n", "m:7:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = '\0';

@@ -24,8 +24,11 @@ void vpar_ex_parts_free(vpar_ex_parts *p) {
     for (size_t i = 0; i < p->nitems && p->items; i++) {
         free(p->items[i].name);
         free(p->items[i].file);
+        free(p->items[i].meta);
     }
     free(p->items);
+    for (size_t i = 0; i < p->nmeta; i++) free(p->meta[i]);
+    free(p->meta);
     memset(p, 0, sizeof *p);
 }
 
@@ -57,6 +60,16 @@ int vpar_ex_parts_init(vpar_ex_parts *p, const char *program, const char *config
     return 0;
 }
 
+int vpar_ex_parts_add_meta(vpar_ex_parts *p, const char *token) {
+    if (!parts__token_ok(token)) return -1;
+    char **nm = (char **)realloc(p->meta, (p->nmeta + 1) * sizeof *nm);
+    if (!nm) return -1;
+    p->meta = nm;
+    if (!(nm[p->nmeta] = strdup(token))) return -1;
+    p->nmeta++;
+    return 0;
+}
+
 int vpar_ex_parts_path(char *buf, size_t len, const char *dir, const vpar_ex_shard *s) {
     return snprintf(buf, len, "%s/vpar-part-%lu-of-%lu.txt", dir, s->index, s->count);
 }
@@ -69,10 +82,13 @@ static char *parts__format(const vpar_ex_parts *p, size_t *len) {
     fprintf(f, "vpar-part 1\nprogram %s\nconfig %s\nshard %lu %lu\nitems %zu\n", p->program,
             p->config, p->shard.index, p->shard.count, p->nitems);
     for (size_t i = 0; i < p->nitems; i++) fprintf(f, "item %zu %s\n", i, p->items[i].name);
-    for (size_t i = 0; i < p->nitems; i++)
-        if (p->items[i].done)
-            fprintf(f, "done %zu %s %" PRIu64 " %016" PRIx64 "\n", i, p->items[i].file,
-                    p->items[i].size, p->items[i].hash);
+    for (size_t i = 0; i < p->nmeta; i++) fprintf(f, "meta %s\n", p->meta[i]);
+    for (size_t i = 0; i < p->nitems; i++) {
+        const vpar_ex_part_item *it = &p->items[i];
+        if (!it->done) continue;
+        fprintf(f, "done %zu %s %" PRIu64 " %016" PRIx64 "%s%s\n", i, it->file, it->size,
+                it->hash, it->meta ? " " : "", it->meta ? it->meta : "");
+    }
     fputs("end\n", f);
     if (ferror(f)) {
         fclose(f);
@@ -99,22 +115,32 @@ int vpar_ex_parts_write(const vpar_ex_parts *p, const char *dir, char *err, size
     return 0;
 }
 
-int vpar_ex_parts_done(vpar_ex_parts *p, const char *dir, size_t item, const char *file, char *err,
-                    size_t errlen) {
+int vpar_ex_parts_done(vpar_ex_parts *p, const char *dir, size_t item, const char *file,
+                       const char *meta, char *err, size_t errlen) {
     if (item >= p->nitems) return vpar_ex_errmsg(err, errlen, "%s: item %zu out of range", dir, item);
-    if (!parts__token_ok(file))
-        return vpar_ex_errmsg(err, errlen, "%s: output name '%s' has spaces or control characters",
-                           dir, file);
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
-        return vpar_ex_errmsg(err, errlen, "%s/%s: path too long", dir, file);
+    if (!parts__token_ok(file) || (meta && !parts__token_ok(meta)))
+        return vpar_ex_errmsg(err, errlen, "%s: output name '%s' or note '%s' has spaces or "
+                              "control characters", dir, file, meta ? meta : "");
     vpar_ex_part_item *it = &p->items[item];
-    if (vpar_ex_parts_hash_file(path, &it->size, &it->hash) != 0)
-        return vpar_ex_errmsg(err, errlen, "%s: cannot read it back: %s", path, strerror(errno));
-    char *f = strdup(file);
-    if (!f) return vpar_ex_errmsg(err, errlen, "%s: out of memory", path);
+    it->size = 0;
+    it->hash = 0;
+    if (strcmp(file, "-") != 0) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
+            return vpar_ex_errmsg(err, errlen, "%s/%s: path too long", dir, file);
+        if (vpar_ex_parts_hash_file(path, &it->size, &it->hash) != 0)
+            return vpar_ex_errmsg(err, errlen, "%s: cannot read it back: %s", path, strerror(errno));
+    }
+    char *f = strdup(file), *m = meta ? strdup(meta) : NULL;
+    if (!f || (meta && !m)) {
+        free(f);
+        free(m);
+        return vpar_ex_errmsg(err, errlen, "%s/%s: out of memory", dir, file);
+    }
     free(it->file);
+    free(it->meta);
     it->file = f;
+    it->meta = m;
     it->done = 1;
     return vpar_ex_parts_write(p, dir, err, errlen);
 }
@@ -189,20 +215,30 @@ static int parts__items(vpar_ex_parts *p, parts__cursor *c, char *err, size_t le
 }
 
 static int parts__done_lines(vpar_ex_parts *p, parts__cursor *c, char *err, size_t len) {
+    int in_meta = 1;
     for (;;) {
         if (!parts__line(c)) return parts__bad(c, err, len, "torn manifest: no 'end' line");
         if (strcmp(c->buf, "end") == 0) break;
+        if (strncmp(c->buf, "meta ", 5) == 0) {
+            if (!in_meta || vpar_ex_parts_add_meta(p, c->buf + 5) != 0)
+                return parts__bad(c, err, len, "bad 'meta' line (one token, before 'done' lines)");
+            continue;
+        }
+        in_meta = 0;
         size_t idx;
-        char file[1024], extra[2];
+        char file[1024], meta[2048], extra[2];
         uint64_t size, hash;
-        if (sscanf(c->buf, "done %zu %1023s %" SCNu64 " %" SCNx64 " %1s", &idx, file, &size,
-                   &hash, extra) != 4 || idx >= p->nitems)
-            return parts__bad(c, err, len, "expected 'done INDEX FILE SIZE HASH'");
+        int nf = sscanf(c->buf, "done %zu %1023s %" SCNu64 " %" SCNx64 " %2047s %1s", &idx, file,
+                        &size, &hash, meta, extra);
+        if ((nf != 4 && nf != 5) || idx >= p->nitems)
+            return parts__bad(c, err, len, "expected 'done INDEX FILE SIZE HASH [NOTE]'");
         if (p->items[idx].done) return parts__bad(c, err, len, "item listed done twice");
         if (vpar_ex_shard_of(idx, p->shard.count) != p->shard.index)
             return parts__bad(c, err, len, "item done by a shard that does not own it");
         p->items[idx].file = strdup(file);
-        if (!p->items[idx].file) return parts__bad(c, err, len, "out of memory");
+        if (nf == 5) p->items[idx].meta = strdup(meta);
+        if (!p->items[idx].file || (nf == 5 && !p->items[idx].meta))
+            return parts__bad(c, err, len, "out of memory");
         p->items[idx].size = size;
         p->items[idx].hash = hash;
         p->items[idx].done = 1;
@@ -267,7 +303,7 @@ static size_t parts__verify(vpar_ex_parts *p, const char *dir) {
     size_t bad = 0;
     for (size_t i = 0; i < p->nitems; i++) {
         vpar_ex_part_item *it = &p->items[i];
-        if (!it->done) continue;
+        if (!it->done || strcmp(it->file, "-") == 0) continue;
         char path[4096];
         uint64_t size, hash;
         if (snprintf(path, sizeof path, "%s/%s", dir, it->file) >= (int)sizeof path ||
@@ -286,6 +322,9 @@ static int parts__same_job(const vpar_ex_parts *a, const vpar_ex_parts *b) {
         return 0;
     for (size_t i = 0; i < a->nitems; i++)
         if (strcmp(a->items[i].name, b->items[i].name)) return 0;
+    if (a->nmeta != b->nmeta) return 0;
+    for (size_t i = 0; i < a->nmeta; i++)
+        if (strcmp(a->meta[i], b->meta[i])) return 0;
     return 1;
 }
 
@@ -360,6 +399,9 @@ static int parts__absorb(vpar_ex_parts *out, vpar_ex_parts *part, const char *pa
         free(dst->file);
         dst->file = part->items[i].file;
         part->items[i].file = NULL;
+        free(dst->meta);
+        dst->meta = part->items[i].meta;
+        part->items[i].meta = NULL;
         dst->size = part->items[i].size;
         dst->hash = part->items[i].hash;
         dst->done = 1;

@@ -15,7 +15,10 @@
        items 6
        item 0 nw_00                     (every item of the whole job, by index)
        ...
-       done 1 nw_01.csv 41233 8c1f...   (index, file, size, FNV-1a 64 of it)
+       meta datasets=6                  (what the merge needs, program-defined)
+       ...
+       done 1 nw_01.csv 41233 8c1f... ok:4458:0.78:2.1  (index, file or '-',
+                                        size, FNV-1a 64 of it, item meta)
        end
 
    The last line `end` marks a complete manifest (a file without it is torn
@@ -35,7 +38,9 @@
 
 typedef struct vpar_ex_part_item {
     char *name;     /* item name (network or permutation number) */
-    char *file;     /* output file relative to the directory, when done */
+    char *file;     /* output file relative to the directory, when done;
+                       "-" for an item without one */
+    char *meta;     /* the program's note on the item (no whitespace), or NULL */
     uint64_t size, hash;
     int done;       /* 1 when a part lists it done and the file verified */
     unsigned long shard; /* shard that owns it (1-based) */
@@ -48,12 +53,18 @@ typedef struct vpar_ex_parts {
     vpar_ex_shard shard;  /* for a shard's own manifest */
     size_t nitems;
     vpar_ex_part_item *items;
+    size_t nmeta;      /* job-wide tokens, part of the job's identity */
+    char **meta;
 } vpar_ex_parts;
 
 /* Starts a manifest for shard `s` of `program` with the job's item names.
    Returns 0, or -1 (out of memory). */
 int vpar_ex_parts_init(vpar_ex_parts *p, const char *program, const char *config_hex,
                     const vpar_ex_shard *s, const char *const *names, size_t nitems);
+
+/* Appends a job-wide meta token (no whitespace; compared across parts).
+   Returns 0, or -1 (bad token or out of memory). */
+int vpar_ex_parts_add_meta(vpar_ex_parts *p, const char *token);
 
 /* Frees what init/read/merge allocated; a zeroed struct is fine. */
 void vpar_ex_parts_free(vpar_ex_parts *p);
@@ -62,11 +73,12 @@ void vpar_ex_parts_free(vpar_ex_parts *p);
    Returns the length like snprintf. */
 int vpar_ex_parts_path(char *buf, size_t len, const char *dir, const vpar_ex_shard *s);
 
-/* Marks item done with its output file (relative to dir): hashes the file,
-   then rewrites the manifest atomically. Returns 0, or -1 with the reason in
-   err (names the file). */
-int vpar_ex_parts_done(vpar_ex_parts *p, const char *dir, size_t item, const char *file, char *err,
-                    size_t errlen);
+/* Marks item done with its output file (relative to dir; "-" for none) and
+   the program's meta token (NULL: none): hashes the file, then rewrites the
+   manifest atomically. Returns 0, or -1 with the reason in err (names the
+   file). */
+int vpar_ex_parts_done(vpar_ex_parts *p, const char *dir, size_t item, const char *file,
+                       const char *meta, char *err, size_t errlen);
 
 /* Writes the manifest as it is (atomically). 0 or -1 with err. */
 int vpar_ex_parts_write(const vpar_ex_parts *p, const char *dir, char *err, size_t errlen);
