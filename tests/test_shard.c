@@ -7,6 +7,7 @@
 #include "shard.h"
 #include "vpar_check.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,9 @@
 
 /* A fake environment: NULL-terminated name/value pairs. */
 static const char *const *fake_env;
-static const char *env_lookup(const char *name) {
+static char *env_lookup(const char *name) {
     for (const char *const *p = fake_env; p && p[0]; p += 2)
-        if (strcmp(p[0], name) == 0) return p[1];
+        if (strcmp(p[0], name) == 0) return (char *)(uintptr_t)p[1];
     return NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int vpar_ex_errmsg(char *err, size_t len, const char *fmt, ...) {
@@ -259,6 +260,56 @@ int vpar_ex_confighash_file(vpar_ex_confighash *c, const char *label, const char
     vpar_ex_confighash_str(c, "file", label);
     vpar_ex_confighash_u64(c, "size", size);
     vpar_ex_confighash_u64(c, "content", h);
+    return 0;
+}
+
+int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    const size_t cap = 1u << 20;
+    size_t got = 0;
+    unsigned char *h = (unsigned char *)malloc(cap);
+    if (!h) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    while (got < cap) {
+        ssize_t r = read(fd, h + got, cap - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(h);
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    const char *base = strrchr(path, '/');
+    vpar_ex_confighash_str(c, "input", label);
+    vpar_ex_confighash_str(c, "name", base ? base + 1 : path);
+    vpar_ex_confighash_u64(c, "size", (uint64_t)sb.st_size);
+    vpar_ex_confighash_bytes(c, "head", h, got);
+    free(h);
+    return 0;
+}
+
+int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = env(vars[i]);
+        if (v && *v) return 1;
+    }
     return 0;
 }
 

@@ -34,7 +34,7 @@ typedef struct vpar_ex_shard {
     unsigned long count; /* >= 1; {1, 1} is the whole job */
 } vpar_ex_shard;
 
-typedef const char *(*vpar_ex_shard_getenv_fn)(const char *name);
+typedef char *(*vpar_ex_shard_getenv_fn)(const char *name); /* getenv */
 
 /* Parses a --shard argument (forms above) into *out. `env` is getenv in the
    programs and a table in the tests. Returns 0, or -1 with a one-line reason
@@ -83,6 +83,19 @@ uint64_t vpar_ex_fnv1a(uint64_t h, const void *p, size_t n);
 /* FNV-1a 64 of a file's whole content continuing from *hash, and its size.
    Returns 0, or -1 with errno set. */
 int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash);
+/* An input too big to read whole (a network): its file name (no
+   directory: staging to node-local disk keeps the identity), size and the
+   FNV-1a of its first MiB (the .npy header and the first rows). 0, or -1
+   with errno. */
+int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const char *path);
+
+/* 1 when this process was started by an MPI launcher (mpirun/mpiexec of
+   OpenMPI or MPICH/Hydra, srun with PMI/PMIx): one of
+   OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMI_RANK, PMIX_RANK is set. The programs
+   then run as ranks of a farm; without a launcher they never initialise
+   MPI (so an MPI build runs as before, at the same speed). */
+int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env);
+
 /* The hash as 16 lowercase hex digits + NUL. */
 void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]);
 
