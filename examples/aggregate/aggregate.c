@@ -159,20 +159,19 @@ static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
     (void)tid;
     const vpar__agg_add *t = (const vpar__agg_add *)user;
     size_t lo = begin * t->n, hi = end * t->n;
-    double *sum = t->sum, *work = t->work;
+    double *sum = t->sum + lo;
     if (t->dtype == VPAR_DTYPE_F32) {
-        const float *w = (const float *)t->w;
+        const float *w = (const float *)t->w + lo;
         if (t->first)
-            for (size_t i = lo; i < hi; i++) work[i] = sum[i] = (double)w[i];
+            for (size_t i = 0; i < hi - lo; i++) sum[i] = (double)w[i];
         else
-            for (size_t i = lo; i < hi; i++) work[i] = sum[i] = sum[i] + (double)w[i];
+            vpar_acc_f32_f64(sum, w, hi - lo);  /* simd.h: sum[i] += (double)w[i] */
     } else {
-        const double *w = (const double *)t->w;
-        if (t->first)
-            for (size_t i = lo; i < hi; i++) work[i] = sum[i] = w[i];
-        else
-            for (size_t i = lo; i < hi; i++) work[i] = sum[i] = sum[i] + w[i];
+        const double *w = (const double *)t->w + lo;
+        if (t->first) memcpy(sum, w, (hi - lo) * sizeof *sum);
+        else vpar_acc_f64(sum, w, hi - lo);
     }
+    memcpy(t->work + lo, sum, (hi - lo) * sizeof *sum);
 }
 
 vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,

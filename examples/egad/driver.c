@@ -66,19 +66,13 @@ static void vpar__egad_fold_sums(const vpar__egad_ctx *c, double *F, const uint3
             for (; q < qe; q++) vpar__egad_add_row(acc, c->w, c->dt, n, rows[q], 0, n, 1);
             continue;
         }
-        while (q < qe) {
-            int k = qe - q >= 4 ? 4 : qe - q >= 2 ? 2 : 1;
-            if (c->dt == VPAR_DTYPE_F32) {
-                const float *r[4];
-                for (int x = 0; x < k; x++) r[x] = (const float *)c->w + rows[q + x] * n;
-                vpar__egad_addk_f32(acc, r, k, n);
-            } else {
-                const double *r[4];
-                for (int x = 0; x < k; x++) r[x] = (const double *)c->w + rows[q + x] * n;
-                vpar__egad_addk_f64(acc, r, k, n);
-            }
-            q += (size_t)k;
-        }
+        /* Rows four at a time ((a + b) + (c + d)), then a pair, then a
+           single: simd.h's documented order (the order of the kernels EGAD
+           had before they moved there). */
+        if (c->dt == VPAR_DTYPE_F32)
+            vpar_acc_rows_f32_f64(acc, (const float *)c->w, n, rows + q, qe - q, 0, n);
+        else
+            vpar_acc_rows_f64(acc, (const double *)c->w, n, rows + q, qe - q, 0, n);
         /* The rows above carried their own diagonal W_jj into column j:
            swap it for 1 (exact for float32: all these sums are exact in
            double); a non-finite diagonal entry poisoned the sum, so that

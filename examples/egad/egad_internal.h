@@ -58,10 +58,6 @@ vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char
    `clean` adds NaN/inf as 0. */
 void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, size_t j,
                         size_t c0, size_t c1, int clean);
-/* acc[i] += (a[i] + b[i]) + (c[i] + d[i]) for k = 4 rows, a[i] + b[i] for
-   2, a[i] for 1; i in [0, len). */
-void vpar__egad_addk_f32(double *restrict acc, const float *const *rows, int k, size_t len);
-void vpar__egad_addk_f64(double *restrict acc, const double *const *rows, int k, size_t len);
 /* v[u] = |(T[u] - F[u]) / d[u]| */
 void vpar__egad_scores(double *restrict v, const double *restrict T, const double *restrict F,
                        const double *restrict d, size_t len);

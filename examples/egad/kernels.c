@@ -6,13 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-/* acc[0..len) += row[0..len) in double; `clean` replaces NaN/inf by 0. */
-static void vpar__egad_add_f32(double *restrict acc, const float *restrict row, size_t len) {
-    for (size_t i = 0; i < len; i++) acc[i] += (double)row[i];
-}
-static void vpar__egad_add_f64(double *restrict acc, const double *restrict row, size_t len) {
-    for (size_t i = 0; i < len; i++) acc[i] += row[i];
-}
+/* acc[0..len) += row[0..len) in double with NaN/inf as 0 (the plain sums
+   are simd.h's vpar_acc_f32_f64 / vpar_acc_f64). */
 static void vpar__egad_add_clean(double *restrict acc, const void *row, vpar_dtype dt, size_t len) {
     for (size_t i = 0; i < len; i++) {
         double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)row)[i] : ((const double *)row)[i];
@@ -33,18 +28,18 @@ void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, siz
         size_t b = segs[s][0], e = segs[s][1];
         if (e <= b) continue;
         if (clean) vpar__egad_add_clean(acc + (b - c0), row + b * es, dt, e - b);
-        else if (dt == VPAR_DTYPE_F32) vpar__egad_add_f32(acc + (b - c0), (const float *)row + b, e - b);
-        else vpar__egad_add_f64(acc + (b - c0), (const double *)row + b, e - b);
+        else if (dt == VPAR_DTYPE_F32) vpar_acc_f32_f64(acc + (b - c0), (const float *)row + b, e - b);
+        else vpar_acc_f64(acc + (b - c0), (const double *)row + b, e - b);
     }
     if (diag) acc[j - c0] += 1.0;
 }
 
-/* acc[i] += (a[i] + b[i]) + (c[i] + d[i]): four rows per pass over the
-   accumulator (the accumulator traffic, not the rows, bounds a one-row
-   loop). For float32 input every partial sum is exact in double.
-   Written with GCC/Clang vector extensions (gcc -O2 does not vectorize the
-   plain loops); on x86-64 GCC also builds an AVX2 clone chosen at load
-   time (define VPAR_NO_SIMD or VPAR_NO_AVX2 to keep the baseline only). */
+/* The fold sums (rows added four at a time) are simd.h's
+   vpar_acc_rows_f64 / vpar_acc_rows_f32_f64, behind its dispatch. The two
+   kernels below are written with GCC/Clang vector extensions (gcc -O2
+   does not vectorize the plain loops); on x86-64 GCC also builds an AVX2
+   clone chosen at load time (define VPAR_NO_SIMD or VPAR_NO_AVX2 to keep
+   the baseline only). */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(VPAR_NO_SIMD)
 #  define VPAR__EGAD_VEC 1
 /* Unaligned vector loads/stores as plain expressions (no helper
@@ -52,9 +47,7 @@ void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, siz
    AVX). */
 typedef double vpar__egad_d4 __attribute__((vector_size(32)));
 typedef double vpar__egad_d4u __attribute__((vector_size(32), aligned(8), may_alias));
-typedef float vpar__egad_f4u __attribute__((vector_size(16), aligned(4), may_alias));
 #  define vpar__egad_ld4d(p) (*(const vpar__egad_d4u *)(const void *)(p))
-#  define vpar__egad_ld4f(p) __builtin_convertvector(*(const vpar__egad_f4u *)(const void *)(p), vpar__egad_d4)
 #  define vpar__egad_st4d(p, v) (*(vpar__egad_d4u *)(void *)(p) = (v))
 #endif
 /* No clones under sanitizers: an ifunc resolver runs before the sanitizer
@@ -65,61 +58,6 @@ typedef float vpar__egad_f4u __attribute__((vector_size(16), aligned(4), may_ali
 #else
 #  define VPAR__EGAD_CLONES
 #endif
-
-VPAR__EGAD_CLONES
-void vpar__egad_addk_f32(double *restrict acc, const float *const *rows, int k, size_t len) {
-    size_t i = 0;
-#ifdef VPAR__EGAD_VEC
-    if (k == 4) {
-        const float *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
-        for (; i + 4 <= len; i += 4)
-            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) +
-                                         ((vpar__egad_ld4f(a + i) + vpar__egad_ld4f(b + i)) +
-                                          (vpar__egad_ld4f(c + i) + vpar__egad_ld4f(d + i))));
-    } else if (k == 2) {
-        const float *a = rows[0], *b = rows[1];
-        for (; i + 4 <= len; i += 4)
-            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + (vpar__egad_ld4f(a + i) + vpar__egad_ld4f(b + i)));
-    } else {
-        const float *a = rows[0];
-        for (; i + 4 <= len; i += 4) vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + vpar__egad_ld4f(a + i));
-    }
-#endif
-    for (; i < len; i++) {
-        if (k == 4)
-            acc[i] += ((double)rows[0][i] + (double)rows[1][i]) + ((double)rows[2][i] + (double)rows[3][i]);
-        else if (k == 2)
-            acc[i] += (double)rows[0][i] + (double)rows[1][i];
-        else
-            acc[i] += (double)rows[0][i];
-    }
-}
-
-VPAR__EGAD_CLONES
-void vpar__egad_addk_f64(double *restrict acc, const double *const *rows, int k, size_t len) {
-    size_t i = 0;
-#ifdef VPAR__EGAD_VEC
-    if (k == 4) {
-        const double *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
-        for (; i + 4 <= len; i += 4)
-            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) +
-                                         ((vpar__egad_ld4d(a + i) + vpar__egad_ld4d(b + i)) +
-                                          (vpar__egad_ld4d(c + i) + vpar__egad_ld4d(d + i))));
-    } else if (k == 2) {
-        const double *a = rows[0], *b = rows[1];
-        for (; i + 4 <= len; i += 4)
-            vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + (vpar__egad_ld4d(a + i) + vpar__egad_ld4d(b + i)));
-    } else {
-        const double *a = rows[0];
-        for (; i + 4 <= len; i += 4) vpar__egad_st4d(acc + i, vpar__egad_ld4d(acc + i) + vpar__egad_ld4d(a + i));
-    }
-#endif
-    for (; i < len; i++) {
-        if (k == 4) acc[i] += (rows[0][i] + rows[1][i]) + (rows[2][i] + rows[3][i]);
-        else if (k == 2) acc[i] += rows[0][i] + rows[1][i];
-        else acc[i] += rows[0][i];
-    }
-}
 
 /* v[u] = |(T[u] - F[u]) / d[u]| */
 VPAR__EGAD_CLONES
