@@ -1,8 +1,7 @@
 /* vpar-aggregate — the network aggregation workflow (see aggregate.h and
    docs/workflows.md). */
 #define VPAR_IMPLEMENTATION
-#include "aggregate.h"
-#include "egad_cli.h"
+#include "prog.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 static const char *usage_text =
     "usage: vpar-aggregate --annotations GO.tsv --genes GENES.txt\n"
@@ -48,6 +46,17 @@ static const char *usage_text =
     "      --plot FILE.svg     draw mean AUC vs number of aggregated datasets\n"
     "      --no-resume         recompute permutations whose CSV already exists\n"
     "                          (by default a rerun skips them: interrupted runs resume)\n"
+    "clusters (docs/cluster.md):\n"
+    "      --shard I/N         compute permutations i with (i-1) % N == I-1 (1-based I);\n"
+    "                          also `auto` (Slurm/Grid Engine array range) and `auto/N`\n"
+    "                          (the array task id is I); writes DIR's permutation files\n"
+    "                          and DIR/vpar-part-I-of-N.txt, not aggregate.csv\n"
+    "      --merge DIR         assemble the shards' parts in DIR: DIR/aggregate.csv (and\n"
+    "                          --plot) exactly as one run writes them\n"
+    "      --journal FILE      under mpirun: rank 0 journals every finished permutation;\n"
+    "                          a rerun restores them (--no-resume: start over)\n"
+    "                          Under mpirun/srun permutations are farmed to the MPI ranks\n"
+    "                          (one at a time per rank, -t threads each)\n"
     "parallelism:\n"
     "  -j, --jobs N            permutations in N worker processes (default: auto)\n"
     "  -t, --threads N         threads per worker for ranking and EGAD (default: auto)\n"
@@ -61,7 +70,9 @@ static const char *usage_text =
 static const char *usage_tail =
     "\n"
     "Exit status: 0 done, 1 a permutation or output failed, 2 bad usage or input,\n"
-    "130 interrupted (rerun the same command to resume).\n";
+    "3 --merge found permutations not done (it lists the shards to resubmit),\n"
+    "75 interrupted by SIGTERM/SIGUSR1 under MPI, 130 interrupted (rerun the same\n"
+    "command to resume).\n";
 
 static atomic_int g_cancel;
 
@@ -70,7 +81,6 @@ static void on_signal(int sig) {
     atomic_store_explicit(&g_cancel, 1, memory_order_relaxed);
 }
 
-#define PROG "vpar-aggregate"
 
 static int parse_int(const char *opt, const char *s, int min, int *out) {
     return vpar_ex_opt_int(PROG, opt, s, min, INT_MAX, out);
@@ -78,15 +88,6 @@ static int parse_int(const char *opt, const char *s, int min, int *out) {
 
 /* ---- options ----------------------------------------------------------- */
 
-typedef struct options {
-    vpar_egad_cli egad;           /* the options shared with vpar-egad */
-    const char *order, *out, *plot;
-    uint64_t seed;
-    int have_seed, permutations, jobs, threads, quiet, no_resume;
-    vpar_agg_desc desc;
-    const char *const *networks;
-    size_t k;
-} options;
 
 /* This program's own options; 1 handled, 0 not one, EXIT_USAGE + 2 bad
    value (printed), -1 --help/--version done. */
@@ -106,6 +107,10 @@ static int own_option(options *o, int c, char **argv) {
     case 'q': o->quiet = 1; return 1;
     case 'h': fputs(usage_text, stdout); fputs(vpar_egad_cli_usage, stdout); fputs(usage_tail, stdout); return -1;
     case 259: printf("vpar-aggregate %s\n", VPAR_VERSION_STRING); return -1;
+    case 260: o->shard_arg = optarg; return 1;
+    case 261: o->merge_dir = optarg; return 1;
+    case 262: o->journal = optarg; return 1;
+    case 263: o->no_resume = 0; return 1;
     case ':':
         fprintf(stderr, "vpar-aggregate: %s needs a value (try --help)\n", argv[optind - 1]);
         return EXIT_USAGE + 2;
@@ -145,6 +150,7 @@ static int parse_options(int argc, char **argv, options *o) {
     vpar_egad_cli_init(&o->egad);
     o->out = ".";
     o->seed = 1;
+    o->shard.index = o->shard.count = 1;
     static const struct option longs[] = {
         VPAR_EGAD_CLI_OPTIONS,
         {"permutations", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
@@ -152,7 +158,9 @@ static int parse_options(int argc, char **argv, options *o) {
         {"plot", required_argument, 0, 257}, {"no-resume", no_argument, 0, 258},
         {"jobs", required_argument, 0, 'j'}, {"threads", required_argument, 0, 't'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 259}, {0, 0, 0, 0}};
+        {"version", no_argument, 0, 259}, {"shard", required_argument, 0, 260},
+        {"merge", required_argument, 0, 261}, {"journal", required_argument, 0, 262},
+        {"resume", no_argument, 0, 263}, {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":p:s:o:j:t:qh", longs, NULL)) != -1) {
@@ -164,26 +172,26 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     o->networks = (const char *const *)(argv + optind);
     o->k = (size_t)(argc - optind);
+    if (o->merge_dir) {
+        if (o->k) {
+            fputs("vpar-aggregate: --merge DIR takes no networks (it reads the parts in DIR)\n", stderr);
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    if (o->shard_arg) {
+        char err[512];
+        if (vpar_ex_shard_parse(o->shard_arg, getenv, &o->shard, err, sizeof err) != 0) {
+            fprintf(stderr, "vpar-aggregate: %s\n", err);
+            return EXIT_USAGE;
+        }
+    }
     if (!vpar_egad_cli_finish(&o->egad, PROG)) return EXIT_USAGE;
     return check_options(o);
 }
 
 /* ---- running ------------------------------------------------------------ */
 
-typedef struct run_ctx {
-    const options *o;
-    vpar_agg *agg;
-    size_t k, p;
-    const size_t *orders;         /* p x k */
-    const size_t *todo;           /* permutation indices (0-based) to compute */
-    size_t ntodo;
-    double *auc;                  /* p x k results (parent) */
-    unsigned char *done;          /* p flags (parent) */
-    vpar_agg_progress *progress;  /* MAP_SHARED */
-    int threads;
-    size_t written, failed;
-    long hold_after;              /* test hook, see hold_for_interrupt */
-} run_ctx;
 
 static vpar_pool *g_pool;               /* this process's thread pool */
 static vpar_procpool *g_procpool;       /* for the signal handler */
@@ -213,7 +221,7 @@ static void hold_for_interrupt(const run_ctx *c, size_t task) {
 }
 
 /* Parent: permutation i finished with mean AUCs `auc`: write its file. */
-static int finish_permutation(run_ctx *c, size_t i, const double *auc) {
+int agg_finish_permutation(run_ctx *c, size_t i, const double *auc) {
     char path[4096];
     if (!vpar_agg_perm_csv_path(path, sizeof path, c->o->out, i + 1)) {
         fprintf(stderr, "vpar-aggregate: --out %s: path too long\n", c->o->out);
@@ -226,6 +234,7 @@ static int finish_permutation(run_ctx *c, size_t i, const double *auc) {
     }
     c->done[i] = 1;
     c->written++;
+    agg_job_done(c->job, i);
     return 1;
 }
 
@@ -255,7 +264,7 @@ static int run_in_process(run_ctx *c) {
             c->failed++;
             continue;
         }
-        if (!finish_permutation(c, i, auc)) c->failed++;
+        if (!agg_finish_permutation(c, i, auc)) c->failed++;
         if (atomic_load_explicit(&g_cancel, memory_order_relaxed)) break;
     }
     free(auc);
@@ -286,7 +295,7 @@ static int on_result(void *user, size_t index, const void *result, const vpar_pr
     run_ctx *c = (run_ctx *)user;
     size_t i = c->todo[index];
     if (s->state == VPAR_TASK_OK) {
-        if (!finish_permutation(c, i, (const double *)result)) c->failed++;
+        if (!agg_finish_permutation(c, i, (const double *)result)) c->failed++;
     } else if (s->state != VPAR_TASK_NOT_RUN) {
         c->failed++;
         if (s->state == VPAR_TASK_ERROR)
@@ -327,20 +336,26 @@ static int run_on_procpool(run_ctx *c, int jobs) {
    SIGKILL or a power cut left behind. They are never mistaken for results
    (only the final name counts), this only tidies up. One run per output
    directory at a time. */
-static void remove_stale_temps(const char *dir) {
-    DIR *d = opendir(dir);
+static void remove_stale_temps(const options *o) {
+    DIR *d = opendir(o->out);
     if (!d) return;
     struct dirent *e;
     char path[4096];
     static const char prefix[] = "permute_network_performance_";
     while ((e = readdir(d))) {
         const char *tmp = strstr(e->d_name, ".csv.tmp.");
-        if ((strncmp(e->d_name, prefix, sizeof prefix - 1) == 0 ||
-             strncmp(e->d_name, "aggregate.csv.tmp.", 18) == 0) &&
-            tmp && strlen(tmp) == 15) {
-            int w = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            if (w > 0 && (size_t)w < sizeof path) unlink(path);
+        if (!tmp || strlen(tmp) != 15) continue;
+        int ours = 0;
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) == 0) {
+            /* Only this shard's permutations: other shards may be writing
+               into the same directory right now. */
+            unsigned long i = strtoul(e->d_name + sizeof prefix - 1, NULL, 10);
+            ours = i >= 1 && vpar_ex_shard_owns(&o->shard, (size_t)(i - 1));
+        } else if (o->shard.count == 1) {
+            ours = strncmp(e->d_name, "aggregate.csv.tmp.", 18) == 0;
         }
+        int w = snprintf(path, sizeof path, "%s/%s", o->out, e->d_name);
+        if (ours && w > 0 && (size_t)w < sizeof path) unlink(path);
     }
     closedir(d);
 }
@@ -378,20 +393,6 @@ static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any
     *threads = t;
 }
 
-/* Everything main sets up, freed by job_free. */
-typedef struct job {
-    options o;
-    size_t k, p;
-    size_t *orders, *todo;        /* p x k; permutations to compute */
-    double *auc;                  /* p x k */
-    unsigned char *done;          /* p */
-    size_t ntodo, resumed;
-    vpar_egad_annotations *ann;
-    char **genes;
-    vpar_agg *agg;
-    vpar_agg_progress *progress;  /* MAP_SHARED, or MAP_FAILED */
-    double t0, t1, t2;            /* start, setup done, permutations done */
-} job;
 
 /* The orders: read (--order) or drawn (--permutations): cheap checks
    first, before loading anything. 0 or the exit status (printed). */
@@ -453,10 +454,12 @@ static int job_inputs(job *J) {
 
 /* Resume: a permutation whose file exists and matches is done (the files
    are written atomically, so an existing one is complete). */
-static int job_resume(job *J) {
+int agg_job_resume(job *J) {
     const options *o = &J->o;
     const size_t k = J->k;
+    if (!agg_job_manifest(J)) return EXIT_USAGE;
     for (size_t i = 0; i < J->p; i++) {
+        if (!vpar_ex_shard_owns(&o->shard, i)) continue; /* another shard's */
         char path[4096];
         if (!vpar_agg_perm_csv_path(path, sizeof path, o->out, i + 1)) {
             fprintf(stderr, "vpar-aggregate: --out %s: path too long\n", o->out);
@@ -468,16 +471,17 @@ static int job_resume(job *J) {
         if (st == VPAR_OK) {
             J->done[i] = 1;
             J->resumed++;
+            agg_job_done(J, i);
             continue;
         }
         if (st != VPAR_ERR_NOT_FOUND)
             fprintf(stderr, "vpar-aggregate: %s; recomputing it\n", vpar_last_error());
         J->todo[J->ntodo++] = i;
     }
-    remove_stale_temps(o->out);
+    remove_stale_temps(o);
     if (!o->quiet && J->resumed)
         fprintf(stderr, "vpar-aggregate: resuming: %zu of %zu permutations already complete in %s\n",
-                J->resumed, J->p, o->out);
+                J->resumed, J->ntodo + J->resumed, o->out);
     return 0;
 }
 
@@ -506,6 +510,7 @@ static int job_run(job *J, run_ctx *c, int jobs, int threads) {
     c->done = J->done;
     c->progress = J->progress;
     c->threads = threads;
+    c->job = J;
     const char *hold = getenv("VPAR_AGGREGATE_TEST_HOLD_AFTER");
     c->hold_after = hold ? strtol(hold, NULL, 10) : 0;
     struct sigaction sa;
@@ -522,19 +527,31 @@ static int job_run(job *J, run_ctx *c, int jobs, int threads) {
     return ok ? 0 : 1;
 }
 
-/* The end: interrupted, failed, or aggregate.csv + plot + summary line. */
-static int job_report(const job *J, const run_ctx *c, int run_rc, int jobs, int threads) {
+/* The end: interrupted, failed, a shard's line, or aggregate.csv + plot +
+   summary line. */
+int agg_job_report(const job *J, const run_ctx *c, int run_rc, int jobs, int threads,
+                   int interrupted) {
     const options *o = &J->o;
-    const size_t p = J->p, k = J->k, ndone = J->resumed + c->written;
-    if (atomic_load_explicit(&g_cancel, memory_order_relaxed) && ndone < p) {
+    const size_t k = J->k, ndone = J->resumed + c->written;
+    const size_t p = J->ntodo + J->resumed; /* this shard's permutations */
+    if (interrupted && ndone < p) {
         fprintf(stderr, "vpar-aggregate: interrupted: %zu of %zu permutations complete in %s; "
                         "rerun the same command to resume\n", ndone, p, o->out);
         return EXIT_INTERRUPTED;
     }
-    if (run_rc || c->failed || ndone < p) {
-        fprintf(stderr, "vpar-aggregate: %zu of %zu permutations failed; aggregate.csv not written "
-                        "(rerun to retry them)\n", p - ndone, p);
+    if (run_rc || c->failed || ndone < p || !J->manifest_ok) {
+        fprintf(stderr, "vpar-aggregate: %zu of %zu permutations failed; %s not written "
+                        "(rerun to retry them)\n", p - ndone, p,
+                o->shard.count > 1 ? "this shard's part is incomplete: aggregate.csv" : "aggregate.csv");
         return 1;
+    }
+    if (o->shard.count > 1) {
+        if (!o->quiet)
+            fprintf(stderr, "vpar-aggregate: shard %lu/%lu: %zu permutations complete (%zu resumed) "
+                            "in %s; when every shard is done: vpar-aggregate --merge %s%s%s\n",
+                    o->shard.index, o->shard.count, ndone, J->resumed, o->out, o->out,
+                    o->plot ? " --plot " : "", o->plot ? o->plot : "");
+        return 0;
     }
     int exit_code = 0;
     char path[4096];
@@ -571,6 +588,7 @@ static void job_free(job *J) {
     free(J->auc);
     free(J->done);
     free(J->todo);
+    vpar_ex_parts_free(&J->parts);
 }
 
 int main(int argc, char **argv) {
@@ -579,18 +597,23 @@ int main(int argc, char **argv) {
     J.progress = MAP_FAILED;
     int rc = parse_options(argc, argv, &J.o);
     if (rc) return rc < 0 ? 0 : rc;
+    if (J.o.merge_dir) return agg_merge(&J.o);
     J.k = J.o.k;
     J.p = (size_t)J.o.permutations;
     rc = job_orders(&J);
     if (!rc) rc = job_inputs(&J);
-    if (!rc) rc = job_resume(&J);
+    if (!rc && agg_mpi_main(&J, &rc)) {
+        job_free(&J);
+        return rc;
+    }
+    if (!rc) rc = agg_job_resume(&J);
     if (!rc) {
         int any_h5 = 0, jobs, threads;
         for (size_t i = 0; i < J.k; i++) any_h5 |= vpar_ex_is_hdf5_name(J.o.networks[i]);
         choose_parallelism(&J.o, vpar_agg_genes(J.agg), J.ntodo, any_h5, &jobs, &threads);
         run_ctx c;
         int run_rc = job_run(&J, &c, jobs, threads);
-        rc = J.progress == MAP_FAILED ? 1 : job_report(&J, &c, run_rc, jobs, threads);
+        rc = J.progress == MAP_FAILED ? 1 : agg_job_report(&J, &c, run_rc, jobs, threads, atomic_load_explicit(&g_cancel, memory_order_relaxed));
     }
     job_free(&J);
     return rc;

@@ -2,6 +2,7 @@
    (egad_cli.h). */
 #include "egad_cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,4 +90,26 @@ int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annot
     }
     if (st != VPAR_OK) fprintf(stderr, "%s: %s\n", prog, vpar_last_error());
     return st == VPAR_OK;
+}
+
+int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_confighash *h) {
+    const char *files[2] = {o->annotations, o->genes};
+    const char *labels[2] = {"annotations", "genes"};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i]) continue;
+        if (vpar_ex_confighash_file(h, labels[i], files[i]) != 0) {
+            fprintf(stderr, "%s: %s: cannot read: %s\n", prog, files[i], strerror(errno));
+            return 0;
+        }
+    }
+    vpar_ex_confighash_u64(h, "gene_col", (uint64_t)o->adesc.gene_col);
+    vpar_ex_confighash_u64(h, "term_col", (uint64_t)o->adesc.term_col);
+    vpar_ex_confighash_u64(h, "header", (uint64_t)(o->adesc.header + 1));
+    vpar_ex_confighash_str(h, "nw_key", o->nw_key);
+    vpar_ex_confighash_str(h, "go_key", o->go_key);
+    vpar_ex_confighash_u64(h, "nfold", (uint64_t)o->desc.nfold);
+    vpar_ex_confighash_u64(h, "min", (uint64_t)o->desc.min_genes);
+    vpar_ex_confighash_u64(h, "max", (uint64_t)o->desc.max_genes);
+    vpar_ex_confighash_u64(h, "nonfinite_as_zero", (uint64_t)o->desc.nonfinite_as_zero);
+    return 1;
 }

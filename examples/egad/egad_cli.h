@@ -24,6 +24,7 @@
 #include <getopt.h>
 
 #include "egad.h"
+#include "shard.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +79,13 @@ int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog);
    *genes = NULL, *ngenes = 0). 0 after printing "<prog>: <error>". */
 int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annotations **ann,
                        char ***genes, size_t *ngenes);
+
+/* Feeds everything of these options that changes results into a sharded
+   run's configuration hash (shard.h): the annotation and genes files'
+   contents, columns, header mode, HDF5 keys, nfold/min/max. 0 after
+   printing "<prog>: <file>: cannot read: ..." when a file is unreadable,
+   1 when fine. */
+int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_confighash *h);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,194 @@
+/* examples/aggregate/mpi.c — vpar-aggregate as an MPI farm
+   (include/vpar/farm.h): under mpirun/srun rank 0 hands out the
+   permutations this shard owns; each rank computes one at a time on its
+   own threads (-t) and its own two N x N buffers, and sends back the k mean
+   AUCs; rank 0 writes every permutation file as its result arrives (so the
+   output directory need not be shared), keeps the manifest and, with
+   --journal, the farm's journal, and at the end writes aggregate.csv and the
+   plot. On SIGTERM/SIGUSR1 every rank stops its permutation at the next
+   step (it is recomputed on resume), the journal is synced and the job
+   exits 75. Built only when CMake found MPI (VPAR_EX_WITH_MPI). */
+#include "prog.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef VPAR_EX_WITH_MPI
+
+int agg_mpi_main(job *J, int *exit_code) {
+    if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
+    fputs(J->o.journal ? "vpar-aggregate: --journal needs a build with MPI (cmake found none) run "
+                         "under mpirun\n"
+                       : "vpar-aggregate: started by an MPI launcher, but this vpar-aggregate was "
+                         "built without MPI (install libopenmpi-dev or libmpich-dev and rebuild)\n",
+          stderr);
+    *exit_code = EXIT_USAGE;
+    return 1;
+}
+
+#else
+
+#include <mpi.h>
+#define VPAR_FARM_IMPLEMENTATION
+#include "vpar/farm.h"
+
+static atomic_int g_stop; /* SIGTERM/SIGUSR1/SIGINT seen: stop at the next step */
+
+static void agg_mpi_on_signal(int sig) {
+    (void)sig;
+    atomic_store_explicit(&g_stop, 1, memory_order_relaxed);
+}
+
+typedef struct agg_mpi {
+    job *J;
+    run_ctx c;                 /* rank 0: what agg_finish_permutation needs */
+    size_t *todo, ntodo;       /* every rank */
+    vpar_pool *compute;
+    vpar_agg_progress progress;
+} agg_mpi;
+
+static int agg_mpi_task(void *user, size_t i, void *result) {
+    agg_mpi *m = (agg_mpi *)user;
+    job *J = m->J;
+    vpar_agg_hooks hooks = {NULL, NULL, &g_stop};
+    return (int)vpar_agg_run(J->agg, J->orders + m->todo[i] * J->k, m->compute, &hooks,
+                             (double *)result);
+}
+
+static int agg_mpi_result(void *user, size_t i, const void *result, const vpar_farm_status *st) {
+    agg_mpi *m = (agg_mpi *)user;
+    size_t p = m->todo[i];
+    if (st->state == VPAR_TASK_OK) {
+        if (!agg_finish_permutation(&m->c, p, (const double *)result)) m->c.failed++;
+        for (size_t s = 0; s < m->J->k; s++) vpar_agg_progress_step(&m->progress);
+    } else if (st->state == VPAR_TASK_ERROR && st->code != VPAR_ERR_INTERRUPTED) {
+        m->c.failed++;
+        fprintf(stderr, "\nvpar-aggregate: permutation %zu failed on rank %d: %s\n", p + 1, st->rank,
+                st->message);
+    }
+    return 0;
+}
+
+/* Rank 0: the manifest and which permutations to farm (the files of a
+   previous run count only without a journal: the journal's task numbering
+   must not change between runs); then every rank gets the list. */
+static int agg_mpi_plan(agg_mpi *m, int rank) {
+    job *J = m->J;
+    long long hdr[2] = {0, 0};
+    if (rank == 0) {
+        int rc;
+        if (J->o.journal) {
+            rc = agg_job_manifest(J) ? 0 : EXIT_USAGE;
+            for (size_t i = 0; !rc && i < J->p; i++)
+                if (vpar_ex_shard_owns(&J->o.shard, i)) J->todo[J->ntodo++] = i;
+        } else {
+            rc = agg_job_resume(J);
+        }
+        hdr[0] = rc;
+        hdr[1] = (long long)J->ntodo;
+    }
+    MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    if (hdr[0]) return (int)hdr[0];
+    m->ntodo = (size_t)hdr[1];
+    unsigned long long *buf = (unsigned long long *)calloc(m->ntodo + 1, sizeof *buf);
+    m->todo = (size_t *)calloc(m->ntodo + 1, sizeof *m->todo);
+    if (!buf || !m->todo) {
+        fputs("vpar-aggregate: out of memory\n", stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    for (size_t i = 0; rank == 0 && i < m->ntodo; i++) buf[i] = J->todo[i];
+    MPI_Bcast(buf, (int)m->ntodo, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    for (size_t i = 0; i < m->ntodo; i++) m->todo[i] = (size_t)buf[i];
+    free(buf);
+    return 0;
+}
+
+static int agg_mpi_farm(agg_mpi *m, int rank, int size, int threads) {
+    job *J = m->J;
+    run_ctx *c = &m->c;
+    c->o = &J->o;
+    c->k = J->k;
+    c->p = J->p;
+    c->orders = J->orders;
+    c->auc = J->auc;
+    c->done = J->done;
+    c->job = J;
+    vpar_agg_progress_init(&m->progress, (uint64_t)m->ntodo * J->k, rank == 0 && !J->o.quiet && isatty(2));
+    vpar_farm_desc d;
+    memset(&d, 0, sizeof d);
+    d.threads = 1;        /* one permutation at a time: its steps use m->compute */
+    d.prefetch = -1;      /* permutations are long: no queue behind one */
+    d.journal = rank == 0 ? J->o.journal : NULL;
+    d.resume = !J->o.no_resume;
+    d.journal_key = rank == 0 ? strtoull(J->config, NULL, 16) : 0;
+    d.on_result = agg_mpi_result;
+    d.on_result_user = m;
+    double *results = rank == 0 ? (double *)calloc(m->ntodo * J->k + 1, sizeof *results) : NULL;
+    if (rank == 0 && !results) MPI_Abort(MPI_COMM_WORLD, 1);
+    vpar_farm_report rep;
+    memset(&rep, 0, sizeof rep);
+    J->t1 = vpar_ex_now();
+    vpar_status st = vpar_farm_map_report(m->ntodo, agg_mpi_task, m, results, J->k * sizeof(double),
+                                          NULL, &d, &rep);
+    J->t2 = vpar_ex_now();
+    free(results);
+    int code = 0;
+    if (rank == 0) {
+        vpar_agg_progress_finish(&m->progress);
+        int interrupted = st == VPAR_ERR_INTERRUPTED || atomic_load(&g_stop);
+        if (st != VPAR_OK && !interrupted && !c->failed) {
+            fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
+            c->failed++;
+        }
+        if (rep.restored && !J->o.quiet)
+            fprintf(stderr, "vpar-aggregate: %zu permutation%s restored from the journal %s\n",
+                    rep.restored, rep.restored == 1 ? "" : "s", J->o.journal);
+        J->ntodo = m->ntodo; /* what the report counts */
+        code = agg_job_report(J, c, 0, size, threads, interrupted);
+        if (interrupted && code == EXIT_INTERRUPTED) code = VPAR_FARM_EXIT_INTERRUPTED;
+        if (rep.grace_expired) MPI_Abort(MPI_COMM_WORLD, VPAR_FARM_EXIT_INTERRUPTED);
+    }
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return code;
+}
+
+int agg_mpi_main(job *J, int *exit_code) {
+    if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
+    int provided = 0, rank = 0, size = 1;
+    MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* Our handler first: running permutations stop at the next step; the
+       farm's own handler (installed during the map) chains to it. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = agg_mpi_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    if (J->o.jobs > 1 && rank == 0 && !J->o.quiet)
+        fputs("vpar-aggregate: under MPI each rank runs one permutation at a time: -j is ignored "
+              "(use more ranks)\n", stderr);
+    agg_mpi m;
+    memset(&m, 0, sizeof m);
+    m.J = J;
+    int threads = J->o.threads ? J->o.threads : vpar_ex_cpu_count();
+    vpar_pool_desc pd = {threads, 0};
+    if (vpar_pool_create(&m.compute, &pd) != VPAR_OK) {
+        fprintf(stderr, "vpar-aggregate: rank %d: thread pool: %s\n", rank, vpar_last_error());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    int code = agg_mpi_plan(&m, rank);
+    if (!code) code = agg_mpi_farm(&m, rank, size, threads);
+    vpar_pool_destroy(m.compute);
+    free(m.todo);
+    MPI_Finalize();
+    *exit_code = code;
+    return 1;
+}
+
+#endif

@@ -1,0 +1,92 @@
+/* examples/aggregate/prog.h — the vpar-aggregate program's own units (the
+   engine is aggregate.h, the bookkeeping I/O aggregate_io.h). Who holds
+   what:
+     main.c   options, the one-machine run (in process or on the process
+              pool), resume from the permutation files, the report, main
+     jobs.c   the shard manifest (examples/common/parts.h), the
+              configuration hash, --merge
+     mpi.c    the same run as an MPI farm (built when MPI was found)
+   A new option: options (here), own_option/parse_options (main.c), the
+   usage text; if it changes results, also agg_config_hash (jobs.c). */
+#ifndef VPAR_AGGREGATE_PROG_H
+#define VPAR_AGGREGATE_PROG_H
+
+#include <stdatomic.h>
+
+#include "aggregate.h"
+#include "egad_cli.h"
+#include "parts.h"
+#include "shard.h"
+
+#define PROG "vpar-aggregate"
+
+enum { EXIT_USAGE = 2, EXIT_INCOMPLETE = 3, EXIT_INTERRUPTED = 130 };
+
+typedef struct options {
+    vpar_egad_cli egad;           /* the options shared with vpar-egad */
+    const char *order, *out, *plot;
+    uint64_t seed;
+    int have_seed, permutations, jobs, threads, quiet, no_resume;
+    const char *shard_arg, *merge_dir, *journal;
+    vpar_ex_shard shard;          /* {1, 1} unless --shard */
+    vpar_agg_desc desc;
+    const char *const *networks;
+    size_t k;
+} options;
+
+/* Everything main sets up, freed by job_free. */
+typedef struct job {
+    options o;
+    size_t k, p;
+    size_t *orders, *todo;        /* p x k; permutations to compute */
+    double *auc;                  /* p x k */
+    unsigned char *done;          /* p */
+    size_t ntodo, resumed;
+    vpar_egad_annotations *ann;
+    char **genes;
+    vpar_agg *agg;
+    vpar_agg_progress *progress;  /* MAP_SHARED, or MAP_FAILED */
+    double t0, t1, t2;            /* start, setup done, permutations done */
+    vpar_ex_parts parts;          /* this shard's manifest (jobs.c) */
+    char config[17];
+    int manifest_ok;              /* 0 after a manifest write failed (printed) */
+} job;
+
+typedef struct run_ctx {
+    const options *o;
+    vpar_agg *agg;
+    size_t k, p;
+    const size_t *orders;         /* p x k */
+    const size_t *todo;           /* permutation indices (0-based) to compute */
+    size_t ntodo;
+    double *auc;                  /* p x k results (parent) */
+    unsigned char *done;          /* p flags (parent) */
+    vpar_agg_progress *progress;  /* MAP_SHARED */
+    int threads;
+    size_t written, failed;
+    long hold_after;              /* test hook, see hold_for_interrupt */
+    struct job *job;              /* the manifest (parent / rank 0) */
+} run_ctx;
+
+/* main.c: permutation i finished with k mean AUCs: its CSV (and the
+   manifest). 0 after printing a failure. */
+int agg_finish_permutation(run_ctx *c, size_t i, const double *auc);
+/* main.c: the end of a run: aggregate.csv + plot + summary line, or the
+   shard's line, or why not. Returns the exit status. */
+int agg_job_report(const job *J, const run_ctx *c, int run_rc, int jobs, int threads,
+                   int interrupted);
+
+/* main.c: which permutations are left (files of a previous run that
+   verify are done; only this shard's); writes the manifest first. 0 or the
+   exit status (printed). */
+int agg_job_resume(job *J);
+
+/* jobs.c */
+int agg_job_manifest(job *J);            /* hash, manifest, written; 0: printed */
+void agg_job_done(job *J, size_t i);     /* permutation i's file is final */
+int agg_merge(const options *o);         /* --merge: the exit status */
+
+/* mpi.c: 1 when this process runs as an MPI rank (and *exit_code is set). */
+int agg_mpi_main(job *J, int *exit_code);
+
+#endif

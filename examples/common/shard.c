@@ -1,0 +1,318 @@
+/* shard.c — see shard.h. */
+#include "shard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int vpar_ex_errmsg(char *err, size_t len, const char *fmt, ...) {
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* A decimal integer >= 0 filling the whole string (no sign, no spaces). */
+static int shard__ulong(const char *s, unsigned long *out) {
+    if (!s || *s < '0' || *s > '9') return 0;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+/* Reads an environment variable as an integer; 0 when unset, -1 when set
+   but not an integer (Grid Engine's "undefined" counts as unset). */
+static int shard__env(vpar_ex_shard_getenv_fn env, const char *name, unsigned long *out) {
+    const char *v = env(name);
+    if (!v || !*v || strcmp(v, "undefined") == 0) return 0;
+    return shard__ulong(v, out) ? 1 : -1;
+}
+
+typedef struct shard__array {
+    const char *engine, *id_name;
+    unsigned long id, first, last, step, count;
+    int have_last, have_count;
+} shard__array;
+
+static int shard__bad_env(char *err, size_t len, const char *name, vpar_ex_shard_getenv_fn env) {
+    return vpar_ex_errmsg(err, len, "--shard auto: %s='%s' is not a non-negative integer", name,
+                       env(name));
+}
+
+/* Fills *a from Slurm's or Grid Engine's variables. 1 found, 0 none, -1 error. */
+static int shard__array_env(vpar_ex_shard_getenv_fn env, shard__array *a, char *err, size_t len) {
+    memset(a, 0, sizeof *a);
+    a->step = 1;
+    int r = shard__env(env, "SLURM_ARRAY_TASK_ID", &a->id);
+    if (r < 0) return shard__bad_env(err, len, "SLURM_ARRAY_TASK_ID", env);
+    if (r > 0) {
+        static const char *names[] = {"SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX",
+                                      "SLURM_ARRAY_TASK_STEP", "SLURM_ARRAY_TASK_COUNT"};
+        unsigned long *dst[] = {&a->first, &a->last, &a->step, &a->count};
+        int got[4];
+        for (int i = 0; i < 4; i++) {
+            got[i] = shard__env(env, names[i], dst[i]);
+            if (got[i] < 0) return shard__bad_env(err, len, names[i], env);
+        }
+        if (!got[0]) a->first = 1;
+        if (!got[2] || a->step == 0) a->step = 1;
+        a->have_last = got[1];
+        a->have_count = got[3];
+        a->engine = "Slurm";
+        a->id_name = "SLURM_ARRAY_TASK_ID";
+        return 1;
+    }
+    r = shard__env(env, "SGE_TASK_ID", &a->id);
+    if (r < 0) return shard__bad_env(err, len, "SGE_TASK_ID", env);
+    if (r > 0) {
+        static const char *names[] = {"SGE_TASK_FIRST", "SGE_TASK_LAST", "SGE_TASK_STEPSIZE"};
+        unsigned long *dst[] = {&a->first, &a->last, &a->step};
+        int got[3];
+        for (int i = 0; i < 3; i++) {
+            got[i] = shard__env(env, names[i], dst[i]);
+            if (got[i] < 0) return shard__bad_env(err, len, names[i], env);
+        }
+        if (!got[0]) a->first = 1;
+        if (!got[2] || a->step == 0) a->step = 1;
+        a->have_last = got[1];
+        a->engine = "Grid Engine";
+        a->id_name = "SGE_TASK_ID";
+        return 1;
+    }
+    return 0;
+}
+
+/* "auto": the task's position in a range array. */
+static int shard__auto_range(const shard__array *a, vpar_ex_shard *out, char *err, size_t len) {
+    unsigned long n;
+    if (a->have_last) {
+        if (a->last < a->first)
+            return vpar_ex_errmsg(err, len, "--shard auto: %s array range %lu-%lu is empty", a->engine,
+                               a->first, a->last);
+        n = (a->last - a->first) / a->step + 1;
+        if (a->have_count && a->count != n)
+            return vpar_ex_errmsg(err, len,
+                               "--shard auto: the %s array is not a range (%lu tasks between %lu "
+                               "and %lu): use --shard auto/N with N the shard count of the first "
+                               "submission",
+                               a->engine, a->count, a->first, a->last);
+    } else if (a->have_count) {
+        n = a->count;
+    } else {
+        return vpar_ex_errmsg(err, len, "--shard auto: %s gives the task id but not the array size: "
+                                     "use --shard auto/N", a->engine);
+    }
+    if (a->id < a->first || (a->id - a->first) % a->step != 0 || (a->id - a->first) / a->step >= n)
+        return vpar_ex_errmsg(err, len, "--shard auto: %s=%lu is not in the array range", a->id_name,
+                           a->id);
+    out->index = (a->id - a->first) / a->step + 1;
+    out->count = n;
+    return 0;
+}
+
+int vpar_ex_shard_parse(const char *arg, vpar_ex_shard_getenv_fn env, vpar_ex_shard *out, char *err,
+                     size_t errlen) {
+    if (!arg) arg = "";
+    const char *slash = strchr(arg, '/');
+    int is_auto = strncmp(arg, "auto", 4) == 0 && (arg[4] == '\0' || arg[4] == '/');
+    unsigned long n = 0, i = 0;
+    if (slash && !shard__ulong(slash + 1, &n))
+        return vpar_ex_errmsg(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
+    if (slash && n == 0)
+        return vpar_ex_errmsg(err, errlen, "--shard '%s': the shard count must be at least 1", arg);
+    if (!is_auto) {
+        char head[32];
+        size_t hl = slash ? (size_t)(slash - arg) : 0;
+        if (!slash || hl == 0 || hl >= sizeof head)
+            return vpar_ex_errmsg(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
+        memcpy(head, arg, hl);
+        head[hl] = '\0';
+        if (!shard__ulong(head, &i))
+            return vpar_ex_errmsg(err, errlen, "--shard '%s': expected I/N, auto or auto/N", arg);
+        if (i < 1 || i > n)
+            return vpar_ex_errmsg(err, errlen, "--shard '%s': shard index must be between 1 and %lu",
+                               arg, n);
+        out->index = i;
+        out->count = n;
+        return 0;
+    }
+    shard__array a;
+    int r = shard__array_env(env, &a, err, errlen);
+    if (r < 0) return -1;
+    if (r == 0)
+        return vpar_ex_errmsg(err, errlen, "--shard %s: not inside a job array (SLURM_ARRAY_TASK_ID "
+                                        "and SGE_TASK_ID are unset or 'undefined')", arg);
+    if (!slash) return shard__auto_range(&a, out, err, errlen);
+    if (a.id < 1 || a.id > n)
+        return vpar_ex_errmsg(err, errlen, "--shard %s: %s=%lu is outside 1..%lu (number the array "
+                                        "1-%lu)", arg, a.id_name, a.id, n, n);
+    out->index = a.id;
+    out->count = n;
+    return 0;
+}
+
+int vpar_ex_shard_owns(const vpar_ex_shard *s, size_t item) {
+    return s->count <= 1 || item % s->count == s->index - 1;
+}
+
+unsigned long vpar_ex_shard_of(size_t item, unsigned long count) {
+    return count <= 1 ? 1 : (unsigned long)(item % count) + 1;
+}
+
+static int shard__cmp(const void *a, const void *b) {
+    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+    return (x > y) - (x < y);
+}
+
+size_t vpar_ex_array_spec(unsigned long *ids, size_t n, char *buf, size_t len) {
+    if (n > 1) qsort(ids, n, sizeof *ids, shard__cmp);
+    size_t need = 0;
+    if (buf && len) buf[0] = '\0';
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && (ids[j + 1] == ids[j] || ids[j + 1] == ids[j] + 1)) j++;
+        /* distinct values in ids[i..j] */
+        size_t distinct = (size_t)(ids[j] - ids[i]) + 1;
+        char piece[64];
+        int w;
+        if (distinct >= 3)
+            w = snprintf(piece, sizeof piece, "%s%lu-%lu", need ? "," : "", ids[i], ids[j]);
+        else if (distinct == 2)
+            w = snprintf(piece, sizeof piece, "%s%lu,%lu", need ? "," : "", ids[i], ids[j]);
+        else
+            w = snprintf(piece, sizeof piece, "%s%lu", need ? "," : "", ids[i]);
+        if (buf && need + (size_t)w < len) memcpy(buf + need, piece, (size_t)w + 1);
+        else if (buf && len) buf[need < len ? need : len - 1] = '\0';
+        need += (size_t)w;
+        i = j + 1;
+    }
+    return need;
+}
+
+uint64_t vpar_ex_fnv1a(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static void shard__fnv(vpar_ex_confighash *c, const void *p, size_t n) {
+    c->h = vpar_ex_fnv1a(c->h, p, n);
+}
+
+int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    uint64_t h = *hash, total = 0;
+    unsigned char buf[1 << 16];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (r == 0) break;
+        h = vpar_ex_fnv1a(h, buf, (size_t)r);
+        total += (uint64_t)r;
+    }
+    close(fd);
+    *size = total;
+    *hash = h;
+    return 0;
+}
+
+void vpar_ex_confighash_init(vpar_ex_confighash *c) { c->h = VPAR_EX_FNV_OFFSET; }
+
+/* label, its length and the value's length go in too, so ("ab","c") and
+   ("a","bc") differ. */
+void vpar_ex_confighash_bytes(vpar_ex_confighash *c, const char *label, const void *p, size_t n) {
+    uint64_t ll = strlen(label), nn = n;
+    shard__fnv(c, &ll, sizeof ll);
+    shard__fnv(c, label, (size_t)ll);
+    shard__fnv(c, &nn, sizeof nn);
+    shard__fnv(c, p, n);
+}
+
+void vpar_ex_confighash_str(vpar_ex_confighash *c, const char *label, const char *s) {
+    vpar_ex_confighash_bytes(c, label, s ? s : "", s ? strlen(s) : 0);
+}
+
+void vpar_ex_confighash_u64(vpar_ex_confighash *c, const char *label, uint64_t v) {
+    vpar_ex_confighash_bytes(c, label, &v, sizeof v);
+}
+
+int vpar_ex_confighash_file(vpar_ex_confighash *c, const char *label, const char *path) {
+    uint64_t size, h = VPAR_EX_FNV_OFFSET;
+    if (vpar_ex_hash_file(path, &size, &h) != 0) return -1;
+    vpar_ex_confighash_str(c, "file", label);
+    vpar_ex_confighash_u64(c, "size", size);
+    vpar_ex_confighash_u64(c, "content", h);
+    return 0;
+}
+
+int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    const size_t cap = 1u << 20;
+    size_t got = 0;
+    unsigned char *h = (unsigned char *)malloc(cap);
+    if (!h) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    while (got < cap) {
+        ssize_t r = read(fd, h + got, cap - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(h);
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    const char *base = strrchr(path, '/');
+    vpar_ex_confighash_str(c, "input", label);
+    vpar_ex_confighash_str(c, "name", base ? base + 1 : path);
+    vpar_ex_confighash_u64(c, "size", (uint64_t)sb.st_size);
+    vpar_ex_confighash_bytes(c, "head", h, got);
+    free(h);
+    return 0;
+}
+
+int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = env(vars[i]);
+        if (v && *v) return 1;
+    }
+    return 0;
+}
+
+void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]) {
+    snprintf(out, 17, "%016llx", (unsigned long long)c->h);
+}

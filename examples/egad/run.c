@@ -1,0 +1,83 @@
+/* examples/egad/run.c — one network of vpar-egad: open, plan, run, write
+   its CSV. Used by the process-pool workers (main.c) and the MPI ranks
+   (mpi.c). */
+#include "prog.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Test hook (docs/egad.md): VPAR_EGAD_TEST_CRASH=NAME[:SIG] makes the
+   process that runs network NAME die by SIGKILL (or SIGSEGV) before it
+   computes anything: crash isolation with -j, an aborted MPI job under
+   mpirun. */
+static void test_crash_hook(const char *name) {
+    const char *h = getenv("VPAR_EGAD_TEST_CRASH");
+    if (!h || !*h) return;
+    char want[256];
+    snprintf(want, sizeof want, "%s", h);
+    int sig = SIGKILL;
+    char *colon = strchr(want, ':');
+    if (colon) {
+        *colon = '\0';
+        if (strcmp(colon + 1, "SEGV") == 0) sig = SIGSEGV;
+    }
+    if (strcmp(want, name) == 0) {
+        fflush(NULL);
+        if (sig == SIGSEGV) signal(SIGSEGV, SIG_DFL);
+        raise(sig);
+    }
+}
+
+/* Opens, plans, runs and writes one network. */
+static vpar_status egad_one(const shared_in *in, const char *path, const char *name,
+                            vpar_pool *pool, net_result *r) {
+    const options *o = in->opt;
+    vpar_egad_network net;
+    unsigned char *drop = NULL;
+    vpar_egad_plan *plan = NULL;
+    vpar_egad_term_result *res = NULL;
+    /* HDF5 networks carry their labels; --genes is for .npy ones. */
+    const char *const *genes = vpar_ex_is_hdf5_name(path) ? NULL : (const char *const *)in->genes;
+    vpar_status st = vpar_egad_network_open(&net, path, o->egad.nw_key, genes, in->ngenes);
+    if (st == VPAR_OK) {
+        drop = (unsigned char *)calloc(net.n ? net.n : 1, 1);
+        if (!drop) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows(net.w, net.dtype, net.n, drop);
+    if (st == VPAR_OK) st = vpar_egad_plan_create(&plan, in->ann, net.genes, net.n, drop, &o->egad.desc, path);
+    if (st == VPAR_OK) {
+        res = (vpar_egad_term_result *)calloc(vpar_egad_plan_nterms(plan), sizeof *res);
+        if (!res) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (st == VPAR_OK) st = vpar_egad_run(plan, net.w, net.dtype, pool, res, &r->mean_auc, path);
+    char csv[4096];
+    if (st == VPAR_OK && !vpar_ex_path(csv, sizeof csv, "%s/%s.csv", o->out, name))
+        st = vpar_fail(VPAR_ERR_INVALID, "%s/%s.csv: path too long", o->out, name);
+    if (st == VPAR_OK) st = vpar_egad_write_csv(csv, plan, res);
+    if (st == VPAR_OK) r->nterms = (int)vpar_egad_plan_nterms(plan);
+    free(res);
+    vpar_egad_plan_destroy(plan);
+    free(drop);
+    vpar_egad_network_close(&net);
+    return st;
+}
+
+void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result *r) {
+    const char *path = in->opt->networks[idx];
+    char name[256];
+    egad_network_name(path, name, sizeof name);
+    memset(r, 0, sizeof *r);
+    r->mean_auc = NAN;
+    double t0 = vpar_ex_now();
+    test_crash_hook(name);
+    vpar_status st = egad_one(in, path, name, pool, r);
+    r->status = (int)st;
+    if (st != VPAR_OK) {
+        snprintf(r->message, sizeof r->message, "%.479s", vpar_last_error());
+        r->mean_auc = NAN;
+    }
+    r->seconds = vpar_ex_now() - t0;
+}

@@ -1,0 +1,236 @@
+/* Job-array shards (examples/common/shard.h): --shard parsing from explicit
+   values and from Slurm / Grid Engine environments, item ownership, array
+   specs for resubmission, the configuration hash. Expected values follow
+   the schedulers' documented variables (Slurm sbatch(1) "OUTPUT ENVIRONMENT
+   VARIABLES"; Grid Engine qsub(1) -t: SGE_TASK_ID/FIRST/LAST/STEPSIZE, and
+   "undefined" outside arrays). */
+#include "shard.h"
+#include "vpar_check.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A fake environment: NULL-terminated name/value pairs. */
+static const char *const *fake_env;
+static char *env_lookup(const char *name) {
+    for (const char *const *p = fake_env; p && p[0]; p += 2)
+        if (strcmp(p[0], name) == 0) return (char *)(uintptr_t)p[1];
+    return NULL;
+}
+
+static int parse_env(const char *arg, const char *const *env, vpar_ex_shard *s, char *err) {
+    fake_env = env;
+    return vpar_ex_shard_parse(arg, env_lookup, s, err, 256);
+}
+
+START_TEST(test_explicit) {
+    vpar_ex_shard s;
+    char err[256];
+    ck_assert_int_eq(parse_env("3/7", NULL, &s, err), 0);
+    ck_assert_uint_eq(s.index, 3);
+    ck_assert_uint_eq(s.count, 7);
+    ck_assert_int_eq(parse_env("1/1", NULL, &s, err), 0);
+    const char *bad[] = {"0/3", "4/3", "3", "/3", "3/", "3/0", "-1/3", "a/3", "3/x", "", "1/3/4",
+                         " 1/3", "autox", "auto/0", "auto/-2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        ck_assert_msg(parse_env(bad[i], NULL, &s, err) == -1, "'%s' accepted", bad[i]);
+        ck_assert_msg(strstr(err, "--shard") != NULL, "'%s': message '%s'", bad[i], err);
+    }
+    parse_env("4/3", NULL, &s, err);
+    ck_assert_str_eq(err, "--shard '4/3': shard index must be between 1 and 3");
+}
+END_TEST
+
+START_TEST(test_slurm_range) {
+    vpar_ex_shard s;
+    char err[256];
+    /* sbatch --array=1-10: task 4 is shard 4/10. */
+    const char *e1[] = {"SLURM_ARRAY_TASK_ID", "4", "SLURM_ARRAY_TASK_MIN", "1",
+                        "SLURM_ARRAY_TASK_MAX", "10", "SLURM_ARRAY_TASK_COUNT", "10",
+                        "SLURM_ARRAY_TASK_STEP", "1", NULL};
+    ck_assert_int_eq(parse_env("auto", e1, &s, err), 0);
+    ck_assert_uint_eq(s.index, 4);
+    ck_assert_uint_eq(s.count, 10);
+    /* --array=0-9: task 0 is the first shard. */
+    const char *e2[] = {"SLURM_ARRAY_TASK_ID", "0", "SLURM_ARRAY_TASK_MIN", "0",
+                        "SLURM_ARRAY_TASK_MAX", "9", "SLURM_ARRAY_TASK_COUNT", "10", NULL};
+    ck_assert_int_eq(parse_env("auto", e2, &s, err), 0);
+    ck_assert_uint_eq(s.index, 1);
+    ck_assert_uint_eq(s.count, 10);
+    /* --array=1-20:2 -> tasks 1,3,...,19: task 7 is the 4th of 10. */
+    const char *e3[] = {"SLURM_ARRAY_TASK_ID", "7", "SLURM_ARRAY_TASK_MIN", "1",
+                        "SLURM_ARRAY_TASK_MAX", "19", "SLURM_ARRAY_TASK_STEP", "2",
+                        "SLURM_ARRAY_TASK_COUNT", "10", NULL};
+    ck_assert_int_eq(parse_env("auto", e3, &s, err), 0);
+    ck_assert_uint_eq(s.index, 4);
+    ck_assert_uint_eq(s.count, 10);
+    /* Only ID and COUNT (older Slurm): MIN defaults to 1. */
+    const char *e4[] = {"SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "5", NULL};
+    ck_assert_int_eq(parse_env("auto", e4, &s, err), 0);
+    ck_assert_uint_eq(s.index, 2);
+    ck_assert_uint_eq(s.count, 5);
+}
+END_TEST
+
+START_TEST(test_slurm_resubmission) {
+    vpar_ex_shard s;
+    char err[256];
+    /* A resubmission --array=3,7 of a 10-shard run: not a range, so plain
+       `auto` must refuse (it would compute 2 shards)... */
+    const char *e[] = {"SLURM_ARRAY_TASK_ID", "7", "SLURM_ARRAY_TASK_MIN", "3",
+                       "SLURM_ARRAY_TASK_MAX", "7", "SLURM_ARRAY_TASK_COUNT", "2", NULL};
+    ck_assert_int_eq(parse_env("auto", e, &s, err), -1);
+    ck_assert_msg(strstr(err, "auto/N") != NULL, "%s", err);
+    /* ...and auto/10 takes the task id as the shard. */
+    ck_assert_int_eq(parse_env("auto/10", e, &s, err), 0);
+    ck_assert_uint_eq(s.index, 7);
+    ck_assert_uint_eq(s.count, 10);
+    const char *e11[] = {"SLURM_ARRAY_TASK_ID", "11", NULL};
+    ck_assert_int_eq(parse_env("auto/10", e11, &s, err), -1);
+    ck_assert_msg(strstr(err, "outside 1..10") != NULL, "%s", err);
+    const char *ebad[] = {"SLURM_ARRAY_TASK_ID", "x1", NULL};
+    ck_assert_int_eq(parse_env("auto", ebad, &s, err), -1);
+    ck_assert_msg(strstr(err, "SLURM_ARRAY_TASK_ID='x1'") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_sge) {
+    vpar_ex_shard s;
+    char err[256];
+    /* qsub -t 2-10:2 -> tasks 2,4,6,8,10: task 6 is shard 3 of 5. */
+    const char *e1[] = {"SGE_TASK_ID", "6", "SGE_TASK_FIRST", "2", "SGE_TASK_LAST", "10",
+                        "SGE_TASK_STEPSIZE", "2", NULL};
+    ck_assert_int_eq(parse_env("auto", e1, &s, err), 0);
+    ck_assert_uint_eq(s.index, 3);
+    ck_assert_uint_eq(s.count, 5);
+    /* Outside an array Grid Engine sets "undefined". */
+    const char *e2[] = {"SGE_TASK_ID", "undefined", "SGE_TASK_FIRST", "undefined",
+                        "SGE_TASK_LAST", "undefined", "SGE_TASK_STEPSIZE", "undefined", NULL};
+    ck_assert_int_eq(parse_env("auto", e2, &s, err), -1);
+    ck_assert_msg(strstr(err, "not inside a job array") != NULL, "%s", err);
+    ck_assert_int_eq(parse_env("auto", NULL, &s, err), -1);
+    /* A task id off the step grid. */
+    const char *e3[] = {"SGE_TASK_ID", "5", "SGE_TASK_FIRST", "2", "SGE_TASK_LAST", "10",
+                        "SGE_TASK_STEPSIZE", "2", NULL};
+    ck_assert_int_eq(parse_env("auto", e3, &s, err), -1);
+    /* qsub -t 1-8 -tc 2 with auto/8. */
+    const char *e4[] = {"SGE_TASK_ID", "8", "SGE_TASK_FIRST", "1", "SGE_TASK_LAST", "8",
+                        "SGE_TASK_STEPSIZE", "1", NULL};
+    ck_assert_int_eq(parse_env("auto/8", e4, &s, err), 0);
+    ck_assert_uint_eq(s.index, 8);
+    /* Slurm's variables win when both are present (a Slurm job on a host
+       that also exports SGE's). */
+    const char *e5[] = {"SGE_TASK_ID", "1", "SLURM_ARRAY_TASK_ID", "3", "SLURM_ARRAY_TASK_COUNT",
+                        "4", NULL};
+    ck_assert_int_eq(parse_env("auto", e5, &s, err), 0);
+    ck_assert_uint_eq(s.index, 3);
+}
+END_TEST
+
+START_TEST(test_ownership_partitions) {
+    /* Every item is owned by exactly one shard, shard sizes differ by at most
+       one, and vpar_ex_shard_of agrees with vpar_ex_shard_owns. */
+    for (unsigned long n = 1; n <= 9; n++) {
+        for (size_t items = 0; items <= 23; items++) {
+            size_t per[10] = {0};
+            for (size_t it = 0; it < items; it++) {
+                int owners = 0;
+                for (unsigned long i = 1; i <= n; i++) {
+                    vpar_ex_shard s = {i, n};
+                    if (vpar_ex_shard_owns(&s, it)) {
+                        owners++;
+                        per[i]++;
+                        ck_assert_uint_eq(vpar_ex_shard_of(it, n), i);
+                    }
+                }
+                ck_assert_int_eq(owners, 1);
+            }
+            size_t lo = items, hi = 0;
+            for (unsigned long i = 1; i <= n; i++) {
+                if (per[i] < lo) lo = per[i];
+                if (per[i] > hi) hi = per[i];
+            }
+            ck_assert(hi - lo <= 1);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_array_spec) {
+    char buf[64];
+    unsigned long a[] = {14, 3, 12, 7, 13};
+    ck_assert_uint_eq(vpar_ex_array_spec(a, 5, buf, sizeof buf), strlen("3,7,12-14"));
+    ck_assert_str_eq(buf, "3,7,12-14");
+    unsigned long b[] = {2, 1, 2};
+    vpar_ex_array_spec(b, 3, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1,2");
+    unsigned long c[] = {5};
+    vpar_ex_array_spec(c, 1, buf, sizeof buf);
+    ck_assert_str_eq(buf, "5");
+    ck_assert_uint_eq(vpar_ex_array_spec(NULL, 0, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, "");
+    unsigned long d[] = {1, 2, 3, 4, 9, 10, 11, 20};
+    /* Truncation: the return value is the full length, the buffer holds a
+       NUL-terminated prefix. */
+    size_t need = vpar_ex_array_spec(d, 8, buf, 6);
+    ck_assert_uint_eq(need, strlen("1-4,9-11,20"));
+    ck_assert(strlen(buf) < 6);
+    vpar_ex_array_spec(d, 8, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1-4,9-11,20");
+}
+END_TEST
+
+START_TEST(test_confighash) {
+    vpar_ex_confighash a, b;
+    char ha[17], hb[17];
+    /* FNV-1a 64 of nothing is the offset basis. */
+    vpar_ex_confighash_init(&a);
+    vpar_ex_confighash_hex(&a, ha);
+    ck_assert_str_eq(ha, "cbf29ce484222325");
+    /* Field boundaries matter. */
+    vpar_ex_confighash_init(&a);
+    vpar_ex_confighash_str(&a, "x", "ab");
+    vpar_ex_confighash_str(&a, "y", "c");
+    vpar_ex_confighash_init(&b);
+    vpar_ex_confighash_str(&b, "x", "a");
+    vpar_ex_confighash_str(&b, "y", "bc");
+    ck_assert(a.h != b.h);
+    /* Same fields, same hash; a one-bit change in a file changes it. */
+    char path[] = "/tmp/vpar_ex_shard_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "gene\tterm\n1\tGO:1\n", 17), 17);
+    vpar_ex_confighash_init(&a);
+    ck_assert_int_eq(vpar_ex_confighash_file(&a, "go", path), 0);
+    vpar_ex_confighash_init(&b);
+    ck_assert_int_eq(vpar_ex_confighash_file(&b, "go", path), 0);
+    ck_assert(a.h == b.h);
+    ck_assert_int_eq(pwrite(fd, "2", 1, 10), 1);
+    vpar_ex_confighash_init(&b);
+    ck_assert_int_eq(vpar_ex_confighash_file(&b, "go", path), 0);
+    ck_assert(a.h != b.h);
+    close(fd);
+    unlink(path);
+    vpar_ex_confighash_hex(&b, hb);
+    ck_assert_uint_eq(strlen(hb), 16);
+    ck_assert_int_eq(vpar_ex_confighash_file(&b, "go", path), -1);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("shard");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_explicit);
+    tcase_add_test(tc, test_slurm_range);
+    tcase_add_test(tc, test_slurm_resubmission);
+    tcase_add_test(tc, test_sge);
+    tcase_add_test(tc, test_ownership_partitions);
+    tcase_add_test(tc, test_array_spec);
+    tcase_add_test(tc, test_confighash);
+    suite_add_tcase(s, tc);
+    return vpar_test_run(s);
+}
