@@ -92,9 +92,12 @@
      VPAR_ERR_INTERRUPTED. Programs then exit with
      VPAR_FARM_EXIT_INTERRUPTED (75, EX_TEMPFAIL: "rerun with --resume").
      Tasks still running when the grace period ends are reported NOT_RUN
-     and rank 0 returns without them (report.grace_expired = 1): rank 0
-     should then call MPI_Abort(comm, VPAR_FARM_EXIT_INTERRUPTED), because
-     the other ranks are still busy.
+     and not journaled (report.grace_expired = 1); the journal is synced
+     at that moment. Every rank still waits for its own running tasks
+     before returning (they use the caller's memory) and drops their
+     results; a rank 0 that sees grace_expired should call
+     MPI_Abort(comm, VPAR_FARM_EXIT_INTERRUPTED) at once rather than wait
+     in MPI_Finalize for busy ranks.
 
    TEST HOOK
      VPAR_FARM_TEST_CRASH=<rank>:<k> makes that rank kill itself with
