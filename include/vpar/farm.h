@@ -1145,14 +1145,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         pthread_cond_init(&C.cv, NULL);
         mu_init = 1;
     }
-    /* A local setup failure after the agreement cannot be hidden from the
-       others: every rank learns it here. */
-    int local_bad = st != VPAR_OK ? (int)st : 0, any_bad = 0;
-    MPI_Allreduce(&local_bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
-    if (any_bad && st == VPAR_OK)
-        st = vpar_fail((vpar_status)any_bad, "vpar_farm_map: another rank failed to start the "
-                       "farm (%s)", vpar_status_str((vpar_status)any_bad));
-
+    /* Message buffer: the largest batch a worker can send. */
     size_t item_size = sizeof(vpar__farm_item) + VPAR_FARM_MESSAGE_MAX + result_size; /* at most */
     unsigned char *msgbuf = NULL;
     size_t msgcap = 0;
@@ -1164,10 +1157,14 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         }
         msgbuf = (unsigned char *)VPAR_MALLOC(msgcap);
         if (!msgbuf) st = vpar_fail(VPAR_ERR_NOMEM, "vpar_farm_map: out of memory");
-        /* Allocation failure here is unrecoverable in a collective way;
-           MPI_Abort would be the honest answer, but keep the job alive: a
-           worker without a buffer reports nothing and rank 0 waits. */
     }
+    /* A local setup failure after the agreement cannot be hidden from the
+       others: every rank learns it here, and all return it. */
+    int local_bad = st != VPAR_OK ? (int)st : 0, any_bad = 0;
+    MPI_Allreduce(&local_bad, &any_bad, 1, MPI_INT, MPI_MAX, comm);
+    if (any_bad && st == VPAR_OK)
+        st = vpar_fail((vpar_status)any_bad, "vpar_farm_map: another rank failed to start the "
+                       "farm (%s)", vpar_status_str((vpar_status)any_bad));
 
     vpar_status final = st;
     if (st == VPAR_OK && rank == 0) {
