@@ -34,12 +34,33 @@ endif()
 add_executable(test_farm test_farm.c)
 target_link_libraries(test_farm PRIVATE vpar::farm vpar_warnings m)
 
+# Two TUs: the farm compiled alone next to the rest of vpar; NULL desc.
+add_executable(test_farm_two_tu test_farm_tu_a.c test_farm_tu_b.c)
+target_link_libraries(test_farm_two_tu PRIVATE vpar::farm vpar_warnings m)
+set(_farm_launch_extra "")
+if(VPAR_MPI_FLAVOR STREQUAL "openmpi")
+  set(_farm_launch_extra --oversubscribe)
+endif()
+add_test(NAME farm_two_tu COMMAND ${VPAR_MPIEXEC} ${_farm_launch_extra} -np 2 $<TARGET_FILE:test_farm_two_tu>)
+set_tests_properties(farm_two_tu PROPERTIES TIMEOUT 120 LABELS "mpi" RESOURCE_LOCK vpar_mpi
+  ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;${_farm_env}")
+
 function(vpar_farm_tests flavor launcher binary)
   set(extra "")
   if(flavor STREQUAL "openmpi")
     set(extra --oversubscribe)
   endif()
-  foreach(np 1 2 3 4)
+  # Sanitizer builds (slow under TSan: ~100 s per run) keep one rank
+  # count per MPI: 2 for OpenMPI, 3 for MPICH.
+  set(nps 1 2 3 4)
+  if(VPAR_SANITIZER)
+    if(flavor STREQUAL "mpich")
+      set(nps 3)
+    else()
+      set(nps 2)
+    endif()
+  endif()
+  foreach(np ${nps})
     add_test(NAME farm_${flavor}_np${np}
              COMMAND bash ${_farm_sh} ${launcher} ${np} ${binary} ${extra})
     set_tests_properties(farm_${flavor}_np${np} PROPERTIES
