@@ -39,7 +39,8 @@ if(VPAR_BUILD_PYTHON AND NOT CMAKE_CROSSCOMPILING)
     file(GLOB VPAR_PY_DEPS CONFIGURE_DEPENDS
          ${VPAR_PY_DIR}/setup.py ${VPAR_PY_DIR}/src/*.c ${VPAR_PY_DIR}/vpar/*.py
          ${PROJECT_SOURCE_DIR}/include/*.h ${PROJECT_SOURCE_DIR}/include/vpar/*.h
-         ${PROJECT_SOURCE_DIR}/examples/egad/*.h ${PROJECT_SOURCE_DIR}/examples/egad/*.c)
+         ${PROJECT_SOURCE_DIR}/examples/egad/*.h ${PROJECT_SOURCE_DIR}/examples/egad/*.c
+         ${PROJECT_SOURCE_DIR}/examples/common/*.h ${PROJECT_SOURCE_DIR}/examples/common/*.c)
     add_custom_command(
       OUTPUT ${VPAR_PY_LIB}/.built
       COMMAND ${CMAKE_COMMAND} -E env VPAR_ROOT=${PROJECT_SOURCE_DIR} ${VPAR_PY_ENV}

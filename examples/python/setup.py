@@ -28,12 +28,17 @@ def rel(p):
     return os.path.relpath(p, HERE)
 
 
-# The EGAD core (examples/egad). Today egad.h is header-only and its
-# implementation is compiled by src/vpar_impl.c; when it becomes a static
-# library of .c units, list them here (e.g. ROOT / "examples/egad/egad_plan.c")
-# and drop `#include "egad.h"` from src/vpar_impl.c. This is the only place
-# that names the EGAD sources.
-EGAD_SOURCES = []
+# The EGAD core (examples/egad: the units of the vpar_egad library, not the
+# vpar-egad program's main/run/jobs/mpi) and the example helpers it uses
+# (examples/common: file reading with gzip detection, CSV formatting, the
+# configuration hash of its option unit). This is the only place that names
+# them; keep it in step with examples/egad/CMakeLists.txt and
+# examples/common/CMakeLists.txt. zlib and HDF5 are not compiled in: .gz
+# annotations go through `gzip -dc`.
+EGAD_SOURCES = [ROOT / "examples" / "egad" / f for f in (
+    "annotations.c", "plan.c", "network.c", "kernels.c", "driver.c", "csv.c", "hdf5.c", "cli.c")]
+EGAD_SOURCES += [ROOT / "examples" / "common" / f for f in (
+    "args.c", "buf.c", "file.c", "progress.c", "rng.c", "sys.c", "shard.c", "parts.c")]
 
 # Extra flags, e.g. the sanitizer builds of tests/python.cmake:
 # VPAR_PY_CFLAGS="-fsanitize=address" VPAR_PY_LDFLAGS="-fsanitize=address".
@@ -43,7 +48,8 @@ EXTRA_LDFLAGS = os.environ.get("VPAR_PY_LDFLAGS", "").split()
 ext = Extension(
     "vpar._vpar",
     sources=["src/_vpar.c", "src/vpar_impl.c"] + [rel(p) for p in EGAD_SOURCES],
-    include_dirs=[str(ROOT / "include"), str(ROOT / "examples" / "egad"), np.get_include()],
+    include_dirs=[str(ROOT / "include"), str(ROOT / "examples" / "egad"),
+                  str(ROOT / "examples" / "common"), np.get_include()],
     define_macros=[("_GNU_SOURCE", "1"), ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=["-std=gnu11", "-O3", "-fvisibility=hidden", "-pthread",
                         "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-missing-field-initializers",
@@ -52,7 +58,8 @@ ext = Extension(
     libraries=["m"],
     # rebuild when a header changes (setuptools compares timestamps)
     depends=[rel(p) for p in sorted((ROOT / "include").glob("**/*.h"))
-             + sorted((ROOT / "examples" / "egad").glob("*.h"))],
+             + sorted((ROOT / "examples" / "egad").glob("*.h"))
+             + sorted((ROOT / "examples" / "common").glob("*.h"))],
 )
 
 setup(

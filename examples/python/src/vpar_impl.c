@@ -2,11 +2,9 @@
    compiles vpar's implementation (vpar is header-only: exactly one .c file
    defines VPAR_IMPLEMENTATION).
 
-   The EGAD core (examples/egad) is header-only today: its implementation
-   comes with egad.h when VPAR_IMPLEMENTATION is defined. When it becomes a
-   static library of .c units with the same public API, drop the egad.h
-   include below and list those units in EGAD_SOURCES in setup.py (the one
-   place the extension names its sources). */
+   The EGAD core (examples/egad) is a set of .c units listed in
+   EGAD_SOURCES in setup.py (the one place the extension names its
+   sources); they include vpar's headers without the implementation, which
+   this file provides. */
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
-#include "egad.h"
