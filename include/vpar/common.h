@@ -13,7 +13,7 @@
          vpar_status st = vpar_npy_open(&a, "net.npy", 0);
          if (st != VPAR_OK) {
              fprintf(stderr, "error: %s\n", vpar_last_error());
-             // e.g. "net.npy: truncated data: header declares 800 bytes
+             // e.g. "net.npy: truncated data: shape needs 800 bytes
              //       of data but the file holds 640"
              return 1;
          }
