@@ -225,7 +225,7 @@ START_TEST(test_sigchld_ignored) {
             if (p > 0) { if (kill(p, 0) != 0) _exit(15); live++; }
         }
         if (registered_pids() != live) { fprintf(stderr, "%d registered, %d live\n", registered_pids(), live); _exit(16); }
-        ck_assert_int_eq(vpar_procpool_map(pp, 12, segv_every_third, NULL, got, sizeof got[0], st), VPAR_ERR_CRASHED);
+        if (vpar_procpool_map(pp, 12, segv_every_third, NULL, got, sizeof got[0], st) != VPAR_ERR_CRASHED) _exit(18);
         vpar_procpool_destroy(pp);
         if (registered_pids() != 0) _exit(17);
         _exit(0);
@@ -390,7 +390,7 @@ START_TEST(test_hanging_replacement_init) {
     d.workers = 1;
     d.init = hang_replacements;
     d.init_user = &nw;
-    d.timeout_ms = 300;
+    d.timeout_ms = 1000;  /* an initializer that returns at once never comes near it */
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
     uint64_t got[10];
     vpar_procpool_status st[10];
@@ -631,6 +631,10 @@ END_TEST
 /* ---- 9. /dev/shm cleanup on SIGHUP, abort() and exit() -------------------------- */
 
 enum { END_HUP, END_ABRT, END_EXIT, END_TERM, END_PIPE, END_COUNT };
+/* Still reachable at exit(): LeakSanitizer must not count the pool and map
+   the child deliberately leaves undestroyed. */
+static vpar_procpool *left_pool;
+static vpar_shmap *left_map;
 
 START_TEST(test_named_cleanup_on_exit_paths) {
     for (int how = 0; how < END_COUNT; how++) {
@@ -653,6 +657,8 @@ START_TEST(test_named_cleanup_on_exit_paths) {
             vpar_procpool_desc d = {0};
             d.workers = 2;
             if (vpar_procpool_create(&pp, &d) != VPAR_OK) _exit(10);
+            left_pool = pp;
+            left_map = m;
             atomic_store(&shared->pids[0], (int)vpar_procpool_worker_pid(pp, 0));
             atomic_store(&shared->pids[1], (int)vpar_procpool_worker_pid(pp, 1));
             if (count_shm(shm_prefix + 1) != 1) _exit(11);

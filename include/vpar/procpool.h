@@ -731,7 +731,6 @@ struct vpar_procpool {
     int *pidfds;
     int *killed;            /* 1: parent SIGKILLed this worker for a timeout */
     uint64_t *kill_task;    /* the task it was killed for; UINT64_MAX: its initializer */
-    int64_t *spawn_ns;      /* monotonic ns of each worker's fork */
     struct pollfd *pfds;    /* nworkers + 1 entries for vpar__pp_sleep */
     uint32_t map_id;        /* id of the last map started */
     _Atomic int interrupt;
@@ -854,6 +853,9 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
         if (pp->pidfds[k] >= 0) { close(pp->pidfds[k]); pp->pidfds[k] = -1; }
 
     if (pp->desc.init) {
+        /* The initializer's clock starts here, not at fork: a slow fork
+           (big parent, sanitizers, a loaded machine) is not its fault. */
+        atomic_store_explicit(&me->cur_start, vpar__now_ns(), memory_order_release);
         int rc = pp->desc.init(pp->desc.init_user, w);
         if (rc != 0) {
             atomic_store_explicit(&me->init_code, rc, memory_order_relaxed);
@@ -955,6 +957,7 @@ static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w, const char *who) {
     atomic_store_explicit(&me->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&me->head, 0, memory_order_relaxed);
     atomic_store_explicit(&me->cur, 0, memory_order_relaxed);
+    atomic_store_explicit(&me->cur_start, 0, memory_order_relaxed);
     atomic_store_explicit(&me->ring_wait, 0, memory_order_relaxed);
     atomic_store_explicit(&me->idle, 0, memory_order_relaxed);
     atomic_store_explicit(&me->init_code, 0, memory_order_relaxed);
@@ -962,7 +965,6 @@ static vpar_status vpar__pp_spawn(vpar_procpool *pp, int w, const char *who) {
     atomic_store_explicit(&me->err_task, -1, memory_order_relaxed);
     atomic_store_explicit(&me->state, VPAR__W_STARTING, memory_order_release);
     pp->killed[w] = 0;
-    pp->spawn_ns[w] = vpar__now_ns();
     pid_t pid = fork();
     if (pid < 0) return vpar_fail_errno(VPAR_ERR_SYSTEM, errno, "%s: fork of worker %d failed", who, w);
     if (pid == 0) vpar__pp_worker_main(pp, w);
@@ -1097,8 +1099,9 @@ static vpar_status vpar__pp_start_all(vpar_procpool *pp, const char *who) {
                     return vpar_fail(VPAR_ERR_CRASHED, "%s: worker %d exited with status %d while starting",
                                      who, k, WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
                 }
-                if (pp->desc.timeout_ms > 0 &&
-                    vpar__now_ns() - pp->spawn_ns[k] > (int64_t)pp->desc.timeout_ms * 1000000) {
+                int64_t init_start = atomic_load_explicit(&pp->w[k].cur_start, memory_order_acquire);
+                if (pp->desc.timeout_ms > 0 && init_start != 0 &&
+                    vpar__now_ns() - init_start > (int64_t)pp->desc.timeout_ms * 1000000) {
                     vpar__pp_stop_all(pp, 1);
                     return vpar_fail(VPAR_ERR_TIMEOUT, "%s: initializer of worker %d ran longer than %d ms (timeout_ms)",
                                      who, k, pp->desc.timeout_ms);
@@ -1158,7 +1161,6 @@ VPAR_API void vpar_procpool_destroy(vpar_procpool *pp) {
     VPAR_FREE(pp->pidfds);
     VPAR_FREE(pp->killed);
     VPAR_FREE(pp->kill_task);
-    VPAR_FREE(pp->spawn_ns);
     VPAR_FREE(pp->pfds);
     VPAR_FREE(pp);
 }
@@ -1212,9 +1214,8 @@ VPAR_API vpar_status vpar_procpool_create(vpar_procpool **out, const vpar_procpo
     pp->pidfds = (int *)VPAR_MALLOC(sizeof(int) * (size_t)d.workers);
     pp->killed = (int *)VPAR_MALLOC(sizeof(int) * (size_t)d.workers);
     pp->kill_task = (uint64_t *)VPAR_MALLOC(sizeof(uint64_t) * (size_t)d.workers);
-    pp->spawn_ns = (int64_t *)VPAR_MALLOC(sizeof(int64_t) * (size_t)d.workers);
     pp->pfds = (struct pollfd *)VPAR_MALLOC(sizeof(struct pollfd) * ((size_t)d.workers + 1));
-    if (!pp->pids || !pp->pidfds || !pp->killed || !pp->kill_task || !pp->spawn_ns || !pp->pfds) {
+    if (!pp->pids || !pp->pidfds || !pp->killed || !pp->kill_task || !pp->pfds) {
         vpar_procpool_destroy(pp);
         return vpar_fail(VPAR_ERR_NOMEM, "vpar_procpool_create: out of memory");
     }
@@ -1449,7 +1450,8 @@ static int vpar__pp_check_timeouts(vpar_procpool *pp, int *sleep_ms) {
             started = atomic_load_explicit(&pp->w[k].cur_start, memory_order_relaxed);
         } else if (pp->desc.init &&
                    atomic_load_explicit(&pp->w[k].state, memory_order_acquire) == VPAR__W_STARTING) {
-            started = pp->spawn_ns[k];  /* still in its initializer */
+            started = atomic_load_explicit(&pp->w[k].cur_start, memory_order_acquire);
+            if (started == 0) continue;  /* not in its initializer yet */
         } else {
             continue;
         }
