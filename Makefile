@@ -41,7 +41,9 @@ test-aarch64: build/aarch64/CMakeCache.txt
 	cmake --build build/aarch64 -j $(JOBS)
 	cd build/aarch64 && ctest $(CTEST_FLAGS) -L cross
 
-demo: build
+# Only the three programs the demo runs, not the whole test suite.
+demo: build/release/CMakeCache.txt
+	cmake --build build/release -j $(JOBS) --target vpar-simnet vpar-egad vpar-aggregate
 	bash examples/demo.sh build/release
 
 bench: build/bench/CMakeCache.txt

@@ -65,11 +65,6 @@ static const char *usage_tail =
 
 static atomic_int g_cancel;
 
-static void on_signal(int sig) {
-    (void)sig;
-    atomic_store_explicit(&g_cancel, 1, memory_order_relaxed);
-}
-
 #define PROG "vpar-aggregate"
 
 static int parse_int(const char *opt, const char *s, int min, int *out) {
