@@ -19,7 +19,7 @@ typedef struct egad_table {
     double (*v)[4]; /* AUC, AVG_NODE_DEGREE, DEGREE_NULL_AUC, P_Value */
 } egad_table;
 
-static void egad_table_free(egad_table *t) {
+static inline void egad_table_free(egad_table *t) {
     for (size_t i = 0; i < t->n; i++) free(t->term[i]);
     free(t->term);
     free(t->v);
@@ -31,7 +31,7 @@ static void egad_table_free(egad_table *t) {
 
 /* Parses a CSV whose first line is exactly EGAD_CSV_HEADER (else returns 0
    and says why on stderr); fields `term,a,b,c,d`; empty or NaN -> NaN. */
-static int egad_table_read(const char *path, egad_table *t) {
+static inline int egad_table_read(const char *path, egad_table *t) {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
@@ -72,7 +72,7 @@ static int egad_table_read(const char *path, egad_table *t) {
 /* Checks one value against the fixture tolerances: AUC and
    DEGREE_NULL_AUC 1e-9 absolute, AVG_NODE_DEGREE 1e-9 relative,
    P_Value 1e-6 relative or 1e-300 absolute. NaN must match NaN. */
-static int egad_close(int col, double want, double got) {
+static inline int egad_close(int col, double want, double got) {
     if (isnan(want) || isnan(got)) return isnan(want) && isnan(got);
     double d = fabs(want - got);
     switch (col) {
@@ -82,13 +82,13 @@ static int egad_close(int col, double want, double got) {
     }
 }
 
-static const char *egad_col_name(int col) {
+static inline const char *egad_col_name(int col) {
     static const char *const names[] = {"AUC", "AVG_NODE_DEGREE", "DEGREE_NULL_AUC", "P_Value"};
     return names[col];
 }
 
 /* Asserts that `got` equals `want` term by term (same order). */
-static void egad_assert_tables(const egad_table *want, const egad_table *got, const char *what) {
+static inline void egad_assert_tables(const egad_table *want, const egad_table *got, const char *what) {
     ck_assert_msg(want->n == got->n, "%s: %zu terms, expected %zu", what, got->n, want->n);
     for (size_t i = 0; i < want->n; i++) {
         ck_assert_msg(strcmp(want->term[i], got->term[i]) == 0, "%s: term %zu is %s, expected %s", what, i,
@@ -100,7 +100,7 @@ static void egad_assert_tables(const egad_table *want, const egad_table *got, co
 }
 
 /* A fresh directory under $TMPDIR (or /tmp); caller removes it. */
-static char *egad_tmpdir(void) {
+static inline char *egad_tmpdir(void) {
     const char *base = getenv("TMPDIR");
     char *p = (char *)malloc(4096);
     snprintf(p, 4096, "%s/vpar-egad-test-XXXXXX", base && *base ? base : "/tmp");
@@ -108,20 +108,20 @@ static char *egad_tmpdir(void) {
     return p;
 }
 
-static void egad_rmtree(const char *dir) {
+static inline void egad_rmtree(const char *dir) {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static void egad_write_file(const char *path, const char *text) {
+static inline void egad_write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     ck_assert_int_eq(fclose(f), 0);
 }
 
-static char *egad_path(const char *dir, const char *name) {
+static inline char *egad_path(const char *dir, const char *name) {
     static char buf[8][4096];
     static int slot;
     char *b = buf[slot++ & 7];

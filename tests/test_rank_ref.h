@@ -12,7 +12,7 @@
 
 typedef struct ref_item { double v; size_t i; uint64_t w; } ref_item;
 
-static int ref_cmp(const void *a, const void *b) {
+static inline int ref_cmp(const void *a, const void *b) {
     const ref_item *x = (const ref_item *)a, *y = (const ref_item *)b;
     int xn = isnan(x->v), yn = isnan(y->v);
     if (xn != yn) return xn - yn;
@@ -21,11 +21,11 @@ static int ref_cmp(const void *a, const void *b) {
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-static int ref_eq(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+static inline int ref_eq(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
 /* ranks[i] for all i (method as vpar_rank_method, policy as
    vpar_rank_nan_policy), 1-based. */
-static void ref_rankdata(const double *x, size_t n, double *ranks, int method, int policy) {
+static inline void ref_rankdata(const double *x, size_t n, double *ranks, int method, int policy) {
     size_t m = 0, nn = 0;
     for (size_t i = 0; i < n; i++) nn += isnan(x[i]) != 0;
     if (policy == 0 && nn) { for (size_t i = 0; i < n; i++) ranks[i] = NAN; return; }
@@ -56,7 +56,7 @@ static void ref_rankdata(const double *x, size_t n, double *ranks, int method, i
     free(it);
 }
 
-static void ref_argsort(const double *x, size_t n, size_t *perm) {
+static inline void ref_argsort(const double *x, size_t n, size_t *perm) {
     ref_item *it = (ref_item *)malloc((n ? n : 1) * sizeof *it);
     for (size_t i = 0; i < n; i++) { it[i].v = x[i]; it[i].i = i; it[i].w = 1; }
     qsort(it, n, sizeof *it, ref_cmp);
@@ -70,7 +70,7 @@ static void ref_argsort(const double *x, size_t n, size_t *perm) {
    ones get (r - 1) / max(r - 1), others 0.5 (or x's own value for the
    untouched lower triangle in layout 2). Average ranks come from integer
    positions exactly as bottleneck does: sum of positions / count. */
-static void ref_standardize(const double *x, size_t rows, size_t cols, int layout, double *out) {
+static inline void ref_standardize(const double *x, size_t rows, size_t cols, int layout, double *out) {
     size_t n = rows * cols, m = 0;
     ref_item *it = (ref_item *)malloc((n ? n : 1) * sizeof *it);
     for (size_t r = 0; r < rows; r++)
@@ -99,7 +99,7 @@ static void ref_standardize(const double *x, size_t rows, size_t cols, int layou
 }
 
 /* xorshift64* */
-static uint64_t ref_rng(uint64_t *s) {
+static inline uint64_t ref_rng(uint64_t *s) {
     *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
     return *s * 2685821657736338717ull;
 }
@@ -107,7 +107,7 @@ static uint64_t ref_rng(uint64_t *s) {
 /* Test data of several flavours: 0 heavy ties with NaN/inf/-0; 1 random bit
    patterns (all exponents, signs, NaN payloads); 2 a dense cluster plus far
    outliers (one huge bucket: forces the sub-level splits); 3 all equal. */
-static void ref_fill(double *x, size_t n, int flavour, uint64_t seed) {
+static inline void ref_fill(double *x, size_t n, int flavour, uint64_t seed) {
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < n; i++) {
         uint64_t r = ref_rng(&s);

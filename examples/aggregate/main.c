@@ -76,11 +76,6 @@ static const char *usage_tail =
 
 static atomic_int g_cancel;
 
-static void on_signal(int sig) {
-    (void)sig;
-    atomic_store_explicit(&g_cancel, 1, memory_order_relaxed);
-}
-
 
 static int parse_int(const char *opt, const char *s, int min, int *out) {
     return vpar_ex_opt_int(PROG, opt, s, min, INT_MAX, out);

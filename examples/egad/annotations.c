@@ -223,6 +223,11 @@ vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char
         if (le > p && le[-1] == '\r') le--;
         p = eol + 1;
         if (vpar__egad_skip_line(line, le)) continue;
+        if (memchr(line, '\0', (size_t)(le - line))) {
+            /* IDs are C strings: "a\0x" would be stored but never found. */
+            st = vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: NUL byte in the line (not a text file?)", path, lineno);
+            break;
+        }
         const char *gs = NULL, *ts = NULL;
         size_t gl = 0, tl = 0;
         int col = vpar__egad_fields(line, le, gcol, tcol, &gs, &gl, &ts, &tl);

@@ -28,7 +28,7 @@ vpar_status vpar_egad_read_genes(const char *path, char ***out_genes, size_t *ou
     *out_n = 0;
     char **lines;
     size_t k;
-    vpar_status st = vpar_ex_read_lines(path, VPAR_EX_READ_GZIP, &lines, &k, NULL);
+    vpar_status st = vpar_ex_read_lines(path, VPAR_EX_READ_GZIP | VPAR_EX_READ_TEXT, &lines, &k, NULL);
     if (st != VPAR_OK) return st;
     /* Allow trailing blank lines only; an empty ID elsewhere is an error. */
     while (k > 0 && lines[k - 1][0] == '\0') k--;

@@ -1,0 +1,62 @@
+/* Fuzz target: the EGAD annotation reader (examples/egad/annotations.c,
+   TSV and GAF lines). The first byte chooses the gene and term columns
+   (0-3, distinct) and the header mode (auto, none, present); the rest is
+   the file's text, parsed by vpar__egad_annotations_parse exactly as
+   vpar_egad_annotations_load does after reading a file. A success must
+   give consistent tables (every gene findable under its own index, each
+   gene's terms ascending, distinct and in range, pairs = sum of them); a
+   failure must name the input. */
+#define VPAR_IMPLEMENTATION
+#include "vpar.h"
+#include "egad_internal.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "fuzz_egad_annotations: invariant failed: %s (line %d)\n", #cond, \
+                    __LINE__);                                                             \
+            abort();                                                                       \
+        }                                                                                  \
+    } while (0)
+
+static void check_tables(const vpar_egad_annotations *a) {
+    size_t ng = vpar_egad_annotations_ngenes(a), nt = vpar_egad_annotations_nterms(a), pairs = 0;
+    CHECK(ng > 0 && nt > 0);
+    for (size_t g = 0; g < ng; g++) {
+        const char *id = vpar_egad_annotations_gene(a, g);
+        CHECK(id && id[0]);
+        CHECK(vpar_egad_annotations_find_gene(a, id) == (long)g);
+        size_t cnt;
+        const uint32_t *t = vpar_egad_annotations_gene_terms(a, g, &cnt);
+        for (size_t k = 0; k < cnt; k++) {
+            CHECK(t[k] < nt);
+            CHECK(k == 0 || t[k] > t[k - 1]);
+        }
+        pairs += cnt;
+    }
+    for (size_t t = 0; t < nt; t++) CHECK(vpar_egad_annotations_term(a, t) != NULL);
+    CHECK(pairs == vpar_egad_annotations_npairs(a));
+    CHECK(vpar_egad_annotations_gene(a, ng) == NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1) return 0;
+    int gcol = data[0] & 3, tcol = (data[0] >> 2) & 3, header = (data[0] >> 4) % 3 - 1;
+    if (tcol == gcol) tcol = (gcol + 1) & 3;
+    vpar_egad_annotations *a = NULL;
+    vpar_status st = vpar__egad_annotations_parse(&a, (const char *)data + 1, size - 1, gcol, tcol,
+                                                  header, "fuzz.tsv");
+    if (st == VPAR_OK) {
+        check_tables(a);
+        vpar_egad_annotations_destroy(a);
+    } else {
+        CHECK(a == NULL);
+        CHECK(strstr(vpar_last_error(), "fuzz.tsv") != NULL);
+    }
+    return 0;
+}
