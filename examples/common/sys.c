@@ -24,12 +24,7 @@ uint64_t vpar_ex_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int vpar_ex_cpu_count(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
+int vpar_ex_cpu_count(void) { return vpar_cpu_count(); }
 
 uint64_t vpar_ex_mem_available(void) {
     FILE *f = fopen("/proc/meminfo", "r");

@@ -1185,8 +1185,8 @@ static vpar_status vpar__pp_resolve_workers(int *workers) {
         *workers = (int)v;
         return VPAR_OK;
     }
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    *workers = c < 1 ? 1 : c > VPAR_PROCPOOL_MAX_WORKERS ? VPAR_PROCPOOL_MAX_WORKERS : (int)c;
+    int c = vpar_cpu_count(); /* the affinity mask, like the thread pool */
+    *workers = c > VPAR_PROCPOOL_MAX_WORKERS ? VPAR_PROCPOOL_MAX_WORKERS : c;
     return VPAR_OK;
 }
 
