@@ -16,3 +16,8 @@ target_compile_definitions(test_egad_cli PRIVATE
   VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>" VPAR_SIMNET_EXE="$<TARGET_FILE:vpar-simnet>"
   VPAR_EGAD_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 add_dependencies(test_egad_cli vpar-egad vpar-simnet)
+
+# Annotation columns by header names, GAF NOT, --nfold >= 2 (issue 15).
+vpar_add_test(test_egad_columns SOURCES test_egad_columns.c LIBS vpar_egad TIMEOUT 60)
+target_compile_definitions(test_egad_columns PRIVATE VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>")
+add_dependencies(test_egad_columns vpar-egad)

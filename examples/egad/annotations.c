@@ -178,6 +178,109 @@ static int vpar__egad_is_header_word(const char *s, size_t len) {
     return 0;
 }
 
+/* Column names a header can give the gene and the term column ("id" is
+   too vague to choose a column by). */
+static int vpar__egad_gene_word(const char *s, size_t len) {
+    static const char *const words[] = {
+        "gene", "genes", "gene_id", "geneid", "gene id", "entrez", "entrez_id", "entrezgene",
+        "entrez_gene_id", "symbol", "gene_symbol", "db_object_id", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (vpar__egad_strieq(s, len, words[i])) return 1;
+    return 0;
+}
+
+static int vpar__egad_term_word(const char *s, size_t len) {
+    static const char *const words[] = {
+        "term", "terms", "term_id", "go", "go_id", "goid", "go_term", "go term", "annotation",
+        "category", "gene_set", "geneset", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (vpar__egad_strieq(s, len, words[i])) return 1;
+    return 0;
+}
+
+/* The first header field naming a gene column (*hg) and a term column
+   (*ht), -1 when none does. */
+static void vpar__egad_header_names(const char *line, const char *le, int *hg, int *ht,
+                                    const char **gname, size_t *gnl) {
+    *hg = *ht = -1;
+    int col = 0;
+    for (const char *f = line;; col++) {
+        const char *tab = (const char *)memchr(f, '\t', (size_t)(le - f));
+        const char *fe = tab ? tab : le;
+        if (*hg < 0 && vpar__egad_gene_word(f, (size_t)(fe - f))) {
+            *hg = col;
+            *gname = f;
+            *gnl = (size_t)(fe - f);
+        } else if (*ht < 0 && vpar__egad_term_word(f, (size_t)(fe - f))) {
+            *ht = col;
+        }
+        if (!tab) return;
+        f = tab + 1;
+    }
+}
+
+/* A header line: its names choose the columns, unless the user chose them
+   (then a header naming them elsewhere is an error, as is a header naming
+   only the gene column elsewhere: the data would be read from the wrong
+   columns). */
+static vpar_status vpar__egad_header_columns(const char *line, const char *le, int *gcol,
+                                             int *tcol, int given, const char *path,
+                                             size_t lineno) {
+    int hg, ht;
+    const char *gname = "";
+    size_t gnl = 0;
+    vpar__egad_header_names(line, le, &hg, &ht, &gname, &gnl);
+    if (hg < 0 || (hg == *gcol && (ht < 0 || ht == *tcol))) return VPAR_OK;
+    if (!given && ht >= 0) {
+        *gcol = hg;
+        *tcol = ht;
+        return VPAR_OK;
+    }
+    if (given)
+        return vpar_fail(VPAR_ERR_FORMAT,
+                         "%s:%zu: the header names the gene column '%.*s' as column %d, but genes "
+                         "are read from column %d (--gene-col/--gaf): make them agree, or drop "
+                         "--gene-col/--term-col to use the header's names", path, lineno, (int)gnl,
+                         gname, hg + 1, *gcol + 1);
+    return vpar_fail(VPAR_ERR_FORMAT,
+                     "%s:%zu: the header names the gene column '%.*s' as column %d, but no term "
+                     "column; genes would be read from column %d: choose the columns with "
+                     "--gene-col N --term-col M", path, lineno, (int)gnl, gname, hg + 1, *gcol + 1);
+}
+
+/* GAF 2.x: column 4 (Qualifier) holds NOT for negative annotations. */
+static int vpar__egad_gaf_not(const char *line, const char *le) {
+    const char *f = line;
+    for (int col = 0; col < 3; col++) {
+        const char *tab = (const char *)memchr(f, '\t', (size_t)(le - f));
+        if (!tab) return 0;
+        f = tab + 1;
+    }
+    const char *tab = (const char *)memchr(f, '\t', (size_t)(le - f));
+    const char *fe = tab ? tab : le;
+    for (const char *q = f; q + 3 <= fe; q++)
+        if ((q == f || q[-1] == '|') && strncmp(q, "NOT", 3) == 0 && (q + 3 == fe || q[3] == '|'))
+            return 1;
+    return 0;
+}
+
+/* Every term all digits: the index column pandas writes by default, or a
+   numeric column taken for the terms. */
+static vpar_status vpar__egad_check_terms(const vpar_egad_annotations *a, int tcol,
+                                          const char *path) {
+    for (size_t t = 0; t < a->terms.n; t++) {
+        const char *s = vpar_egad_annotations_term(a, t);
+        if (!*s) return VPAR_OK;
+        for (; *s; s++)
+            if (*s < '0' || *s > '9') return VPAR_OK;
+    }
+    return vpar_fail(VPAR_ERR_FORMAT,
+                     "%s: every term in column %d is a number (e.g. '%s'): that is not a term "
+                     "column (a pandas index column, written by to_csv without index=False?); "
+                     "choose the columns with --gene-col N --term-col M", path, tcol + 1,
+                     vpar_egad_annotations_term(a, 0));
+}
+
 /* Splits line[0..le) at tabs far enough to find columns gcol and tcol;
    returns the number of columns seen (at most max(gcol, tcol) + 1). */
 static int vpar__egad_fields(const char *line, const char *le, int gcol, int tcol,
@@ -207,6 +310,12 @@ static int vpar__egad_skip_line(const char *line, const char *le) {
 vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char *text,
                                          size_t len, int gcol, int tcol, int header,
                                          const char *path) {
+    return vpar__egad_annotations_parse2(out, text, len, gcol, tcol, header, 1, 0, path);
+}
+
+vpar_status vpar__egad_annotations_parse2(vpar_egad_annotations **out, const char *text,
+                                          size_t len, int gcol, int tcol, int header,
+                                          int columns_given, int gaf, const char *path) {
     *out = NULL;
     vpar_egad_annotations *a = (vpar_egad_annotations *)vpar__egad_zalloc(1, sizeof *a);
     if (!a) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
@@ -241,9 +350,13 @@ vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char
         if (!seen_data) {
             seen_data = 1;
             if (header == 1 ||
-                (header == 0 && (vpar__egad_is_header_word(gs, gl) || vpar__egad_is_header_word(ts, tl))))
+                (header == 0 && (vpar__egad_is_header_word(gs, gl) || vpar__egad_is_header_word(ts, tl)))) {
+                st = vpar__egad_header_columns(line, le, &gcol, &tcol, columns_given, path, lineno);
+                maxcol = gcol > tcol ? gcol : tcol;
                 continue;
+            }
         }
+        if (gaf && vpar__egad_gaf_not(line, le)) continue;
         if (gl == 0 || tl == 0) {
             st = vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: empty %s field (column %d)", path, lineno,
                            gl == 0 ? "gene" : "term", (gl == 0 ? gcol : tcol) + 1);
@@ -257,6 +370,7 @@ vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char
     if (st == VPAR_OK && pairs.n == 0)
         st = vpar_fail(VPAR_ERR_FORMAT, "%s: no (gene, term) pairs in the file", path);
     if (st == VPAR_OK) st = vpar__egad_ann_finish(a, &pairs, path);
+    if (st == VPAR_OK && !columns_given) st = vpar__egad_check_terms(a, tcol, path);
     VPAR_FREE(pairs.g);
     VPAR_FREE(pairs.t);
     if (st != VPAR_OK) { vpar_egad_annotations_destroy(a); return st; }
@@ -269,17 +383,20 @@ vpar_status vpar_egad_annotations_load(vpar_egad_annotations **out,
     if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load: out is NULL");
     *out = NULL;
     if (!path) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load: path is NULL");
-    int gcol = 0, tcol = 1, header = 0;
+    int gcol = 0, tcol = 1, header = 0, given = 0, gaf = 0;
     if (desc) {
         if (desc->gene_col || desc->term_col) { gcol = desc->gene_col; tcol = desc->term_col; }
         header = desc->header;
+        given = desc->columns_given;
+        gaf = desc->gaf;
     }
     if (gcol < 0 || tcol < 0 || gcol == tcol)
         return vpar_fail(VPAR_ERR_INVALID, "%s: bad annotation columns (gene %d, term %d; 0-based, distinct)",
                          path, gcol, tcol);
     vpar_ex_buf text = {0};
     vpar_status st = vpar_ex_read_file(path, VPAR_EX_READ_GZIP, &text);
-    if (st == VPAR_OK) st = vpar__egad_annotations_parse(out, text.p, text.len, gcol, tcol, header, path);
+    if (st == VPAR_OK)
+        st = vpar__egad_annotations_parse2(out, text.p, text.len, gcol, tcol, header, given, gaf, path);
     vpar_ex_buf_free(&text);
     return st;
 }

@@ -13,14 +13,18 @@ const char vpar_egad_cli_usage[] =
 "                      HDF5 file (.h5/.hdf5) with a dense genes x terms frame\n"
 "  --genes FILE        gene IDs, one per line: the rows/columns of every .npy\n"
 "                      network (needed for .npy, not for HDF5 networks)\n"
-"  --gaf               annotation columns as in GAF (gene col 2, term col 5)\n"
-"  --gene-col N        1-based column of gene IDs (default 1)\n"
-"  --term-col N        1-based column of terms (default 2)\n"
+"  --gaf               a GAF file: gene col 2 (DB Object ID), term col 5 (GO ID);\n"
+"                      NOT-qualified lines are skipped. A raw GAF is not\n"
+"                      propagated up the ontology (docs/egad.md)\n"
+"  --gene-col N        1-based column of gene IDs (default 1, or the column a\n"
+"                      header names gene/gene_id/entrez/symbol/...)\n"
+"  --term-col N        1-based column of terms (default 2, or the column a\n"
+"                      header names term/go/go_id/...)\n"
 "  --header | --no-header   the annotation file has / has no header line\n"
 "                      (default: detected from the first line)\n"
 "  --nw-key KEY        HDF5 key of networks (default nw)\n"
 "  --go-key KEY        HDF5 key of the annotation frame (default go)\n"
-"  --nfold N           cross-validation folds (default 3)\n"
+"  --nfold N           cross-validation folds, at least 2 (default 3)\n"
 "  --min N             keep terms with more than N genes (default 20)\n"
 "  --max N             keep terms with fewer than N genes (default 1000)\n";
 
@@ -40,12 +44,23 @@ int vpar_egad_cli_option(vpar_egad_cli *o, int code, const char *arg, const char
     switch (code) {
     case VPAR_EGAD_O_ANNOTATIONS: o->annotations = arg; return 1;
     case VPAR_EGAD_O_GENES: o->genes = arg; return 1;
-    case VPAR_EGAD_O_NFOLD: return vpar__egad_cli_int(prog, "--nfold", arg, &o->desc.nfold);
+    case VPAR_EGAD_O_NFOLD:
+        /* One fold has no training set: every AUC would be 0.5. */
+        return vpar_ex_opt_int(prog, "--nfold", arg, 2, INT_MAX, &o->desc.nfold) ? 1 : -1;
     case VPAR_EGAD_O_MIN: return vpar__egad_cli_int(prog, "--min", arg, &o->desc.min_genes);
     case VPAR_EGAD_O_MAX: return vpar__egad_cli_int(prog, "--max", arg, &o->desc.max_genes);
-    case VPAR_EGAD_O_GAF: o->gene_col = 2; o->term_col = 5; return 1;
-    case VPAR_EGAD_O_GENE_COL: return vpar__egad_cli_int(prog, "--gene-col", arg, &o->gene_col);
-    case VPAR_EGAD_O_TERM_COL: return vpar__egad_cli_int(prog, "--term-col", arg, &o->term_col);
+    case VPAR_EGAD_O_GAF:
+        o->gene_col = 2;
+        o->term_col = 5;
+        o->adesc.columns_given = 1;
+        o->adesc.gaf = 1;
+        return 1;
+    case VPAR_EGAD_O_GENE_COL:
+        o->adesc.columns_given = 1;
+        return vpar__egad_cli_int(prog, "--gene-col", arg, &o->gene_col);
+    case VPAR_EGAD_O_TERM_COL:
+        o->adesc.columns_given = 1;
+        return vpar__egad_cli_int(prog, "--term-col", arg, &o->term_col);
     case VPAR_EGAD_O_HEADER: o->adesc.header = 1; return 1;
     case VPAR_EGAD_O_NO_HEADER: o->adesc.header = -1; return 1;
     case VPAR_EGAD_O_NW_KEY: o->nw_key = arg; return 1;
@@ -105,6 +120,8 @@ int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_configh
     vpar_ex_confighash_u64(h, "gene_col", (uint64_t)o->adesc.gene_col);
     vpar_ex_confighash_u64(h, "term_col", (uint64_t)o->adesc.term_col);
     vpar_ex_confighash_u64(h, "header", (uint64_t)(o->adesc.header + 1));
+    vpar_ex_confighash_u64(h, "columns_given", (uint64_t)o->adesc.columns_given);
+    vpar_ex_confighash_u64(h, "gaf", (uint64_t)o->adesc.gaf);
     vpar_ex_confighash_str(h, "nw_key", o->nw_key);
     vpar_ex_confighash_str(h, "go_key", o->go_key);
     vpar_ex_confighash_u64(h, "nfold", (uint64_t)o->desc.nfold);

@@ -85,6 +85,12 @@ typedef struct vpar_egad_annot_desc {
     int gene_col, term_col; /* 0-based TSV columns; 0 and 0 mean defaults 0 and 1
                                (GAF: 1 and 4) */
     int header;             /* 0 auto-detect, 1 has header, -1 none */
+    int columns_given;      /* 1: the user chose gene_col/term_col (--gene-col,
+                               --term-col, --gaf): a header naming the gene or
+                               term column elsewhere is an error. 0: such a
+                               header's names choose the columns */
+    int gaf;                /* 1: GAF 2.x: lines whose qualifier (column 4)
+                               contains NOT are skipped */
 } vpar_egad_annot_desc;
 
 /* Loads (gene, term) pairs from a tab-separated file, plain or gzip

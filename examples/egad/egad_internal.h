@@ -51,6 +51,11 @@ struct vpar_egad_plan {
 vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char *text,
                                          size_t len, int gcol, int tcol, int header,
                                          const char *path);
+/* The same with vpar_egad_annot_desc's columns_given and gaf flags (the
+   plain form above is columns_given = 1, gaf = 0). */
+vpar_status vpar__egad_annotations_parse2(vpar_egad_annotations **out, const char *text,
+                                          size_t len, int gcol, int tcol, int header,
+                                          int columns_given, int gaf, const char *path);
 
 /* ---- kernels.c (see there for the summation orders) ---- */
 

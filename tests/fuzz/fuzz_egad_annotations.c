@@ -46,11 +46,14 @@ static void check_tables(const vpar_egad_annotations *a) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
+    /* The first byte chooses the options: columns, header mode, whether the
+       columns were given (else a header's names choose them), GAF NOT. */
     int gcol = data[0] & 3, tcol = (data[0] >> 2) & 3, header = (data[0] >> 4) % 3 - 1;
+    int given = (data[0] >> 6) & 1, gaf = (data[0] >> 7) & 1;
     if (tcol == gcol) tcol = (gcol + 1) & 3;
     vpar_egad_annotations *a = NULL;
-    vpar_status st = vpar__egad_annotations_parse(&a, (const char *)data + 1, size - 1, gcol, tcol,
-                                                  header, "fuzz.tsv");
+    vpar_status st = vpar__egad_annotations_parse2(&a, (const char *)data + 1, size - 1, gcol, tcol,
+                                                   header, given, gaf, "fuzz.tsv");
     if (st == VPAR_OK) {
         check_tables(a);
         vpar_egad_annotations_destroy(a);
