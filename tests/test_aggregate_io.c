@@ -208,6 +208,13 @@ START_TEST(test_order_lenient_forms) {
     ck_assert_int_eq(vpar_agg_read_order(in_dir("o.txt"), g_paths, 6, order), VPAR_OK);
     const size_t want[6] = {5, 4, 3, 2, 1, 0};
     ck_assert_mem_eq(order, want, sizeof want);
+    /* vpar-egad's network names (no extension) name the same datasets
+       (issue 15); a partial stem does not. */
+    write_text(in_dir("o.txt"), "nw_05\nnw_04.npy\nnw_03\nnw_02\nnw_01\nnw_00\n");
+    ck_assert_int_eq(vpar_agg_read_order(in_dir("o.txt"), g_paths, 6, order), VPAR_OK);
+    ck_assert_mem_eq(order, want, sizeof want);
+    write_text(in_dir("o.txt"), "nw_0\nnw_04\nnw_03\nnw_02\nnw_01\nnw_00\n");
+    ck_assert_int_eq(vpar_agg_read_order(in_dir("o.txt"), g_paths, 6, order), VPAR_ERR_NOT_FOUND);
     remove_dir();
 }
 END_TEST
@@ -493,6 +500,26 @@ START_TEST(test_svg) {
     ck_assert_int_eq(vpar_agg_write_svg(in_dir("nan.svg"), nan2, 2, 1, NULL), VPAR_OK);
     svg = read_text(in_dir("nan.svg"));
     ck_assert(xml_check(svg, "path", NULL, &n) && n == 3);
+    free(svg);
+
+    /* The legend fits in the picture with a 4-digit permutation count
+       (issue 15: "permutation (100)" was cut at the right edge). Width of
+       13 px sans-serif text bounded by 0.62 em per character. */
+    static double many[1000];
+    for (int i = 0; i < 1000; i++) many[i] = 0.7;
+    ck_assert_int_eq(vpar_agg_write_svg(in_dir("many.svg"), many, 1000, 1, NULL), VPAR_OK);
+    svg = read_text(in_dir("many.svg"));
+    double width = 0, x = 0;
+    const char *w = strstr(svg, "width=\"");
+    ck_assert_ptr_nonnull(w);
+    width = atof(w + 7);
+    const char *t = strstr(svg, ">permutation (1000)</text>");
+    ck_assert_ptr_nonnull(t);
+    const char *tx = t;
+    while (tx > svg && strncmp(tx, "<text x=\"", 9)) tx--;
+    x = atof(tx + 9);
+    double text_w = 0.62 * 13 * (double)strlen("permutation (1000)");
+    ck_assert_msg(x + text_w <= width, "legend ends at %.1f, picture is %.0f wide", x + text_w, width);
     free(svg);
     remove_dir();
 }

@@ -72,6 +72,14 @@ static char *vpar__agg_trim(char *s) {
     return s;
 }
 
+/* name is file's name without its extension ("nw_03" for "nw_03.npy"): the
+   network name vpar-egad uses. */
+static int vpar__agg_is_stem(const char *name, const char *file) {
+    const char *dot = strrchr(file, '.');
+    size_t n = strlen(name);
+    return dot && dot != file && (size_t)(dot - file) == n && strncmp(name, file, n) == 0;
+}
+
 vpar_status vpar_agg_read_order(const char *path, const char *const *paths,
                                 size_t k, size_t *order) {
     char **lines;
@@ -91,7 +99,8 @@ vpar_status vpar_agg_read_order(const char *path, const char *const *paths,
         if (!*name || *name == '#') continue;
         size_t found = k;
         for (size_t i = 0; i < k && found == k; i++)
-            if (strcmp(name, paths[i]) == 0 || strcmp(name, vpar_agg_dataset_name(paths[i])) == 0)
+            if (strcmp(name, paths[i]) == 0 || strcmp(name, vpar_agg_dataset_name(paths[i])) == 0 ||
+                vpar__agg_is_stem(name, vpar_agg_dataset_name(paths[i])))
                 found = i;
         if (found == k) {
             char known[256];
@@ -305,7 +314,8 @@ typedef struct vpar__agg_plot {
 } vpar__agg_plot;
 
 static void vpar__agg_plot_layout(vpar__agg_plot *g, const double *auc, size_t p, size_t k) {
-    g->W = 900; g->H = 560; g->ml = 90; g->mr = 170; g->mt = 60; g->mb = 70;
+    /* mr: room for the legend's "permutation (1000)" (13 px text). */
+    g->W = 960; g->H = 560; g->ml = 90; g->mr = 230; g->mt = 60; g->mb = 70;
     g->pw = g->W - g->ml - g->mr;
     g->ph = g->H - g->mt - g->mb;
     double lo = INFINITY, hi = -INFINITY;

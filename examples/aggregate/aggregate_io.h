@@ -48,7 +48,9 @@ vpar_status vpar_agg_check_names(const char *const *paths, size_t k);
 
 /* Reads an --order file: one dataset per line (blank lines and lines
    starting with '#' ignored, surrounding whitespace trimmed), each naming a
-   network by its dataset name or by its path exactly as given. Fills
+   network by its dataset name (nw_03.npy), by that name without its
+   extension (nw_03, vpar-egad's network name) or by its path exactly as
+   given. Fills
    order[0..k) with network indices. Errors name the file and line: unknown
    name (VPAR_ERR_NOT_FOUND), repeated name, wrong count (VPAR_ERR_FORMAT),
    unreadable file (VPAR_ERR_IO). Any thread. */
