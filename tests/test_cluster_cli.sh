@@ -186,6 +186,34 @@ if [ "$mode" = shards ]; then
   A -p $P --seed 5 --shard 2/2 --out "$d" -q "${nets[@]}" || fail "aggregate shard 2/2"
   "$agg" --merge "$d" 2>"$tmp/err" || fail "aggregate merge after resume: $(cat "$tmp/err")"
   same_agg "$tmp/ref_a" "$d" "aggregate shards after resume + --merge"
+
+  # ---- a shard told to stop (Slurm --signal=B:USR1, SIGTERM at walltime) ----------
+  # No MPI: the program stops at the next step, exits 75, and the rerun
+  # finishes the shard. The hook holds every permutation after the first
+  # until the signal (see examples/aggregate/main.c), so it is always midway.
+  for sig in USR1 TERM; do
+    for jobs in 1 2; do
+      d=$tmp/sig$sig$jobs
+      VPAR_AGGREGATE_TEST_HOLD_AFTER=1 "$agg" "${common[@]}" -p $P --seed 5 --shard 1/2 -j $jobs -t 1 \
+        --out "$d" -q "${nets[@]}" 2>"$tmp/err" &
+      pid=$!
+      for _ in $(seq 3000); do
+        [ -e "$d/permute_network_performance_1.csv" ] && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.02
+      done
+      kill -$sig $pid; wait $pid; rc=$?
+      [ $rc = 0 ] || [ $rc = 75 ] || kill -KILL $pid 2>/dev/null   # not held forever
+      if [ $rc = 75 ] && grep -q 'interrupted: 1 of 3 permutations complete' "$tmp/err"; then
+        ok "aggregate shard -j $jobs, SIG$sig: exit 75 after permutation 1"
+      else fail "aggregate shard -j $jobs, SIG$sig: exit $rc (want 75): $(cat "$tmp/err")"; fi
+      A -p $P --seed 5 --shard 1/2 -j $jobs -t 1 --out "$d" "${nets[@]}" 2>"$tmp/err" &&
+        grep -q '(1 resumed)' "$tmp/err" || fail "rerun after SIG$sig: $(cat "$tmp/err")"
+      A -p $P --seed 5 --shard 2/2 --out "$d" -q "${nets[@]}" && "$agg" --merge "$d" 2>"$tmp/err" ||
+        fail "merge after SIG$sig: $(cat "$tmp/err")"
+      same_agg "$tmp/ref_a" "$d" "aggregate shard stopped by SIG$sig (-j $jobs), rerun + --merge"
+    done
+  done
 fi
 
 if [ "$mode" = mpi ]; then
