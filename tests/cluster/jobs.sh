@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/common.sh"
 vpar_slurm_require
-egad=$1 agg=$2 data=$3 mpiexec=${4:-} flavor=${5:-}
+egad=$(readlink -f "$1") agg=$(readlink -f "$2") data=$(readlink -f "$3") mpiexec=${4:-} flavor=${5:-}
 fx=$data/fixtures/aggregate
 started=0
 if ! vpar_slurm_up; then
