@@ -22,3 +22,17 @@ if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
   set_tests_properties(test_cluster_mpi PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "mpi" RESOURCE_LOCK vpar_mpi)
 endif()
+
+# The job templates of examples/cluster/ on a real single-node Slurm
+# (tests/cluster/jobs.sh): arrays + merge, scancel --signal=USR1 and the
+# resubmission, mpirun inside sbatch, a rank crash. Uses a running test
+# cluster or starts and stops one; skips (77) without Slurm/munge or root.
+# .ci/run starts the cluster around the `cluster` label.
+if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME cluster_slurm_jobs
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cluster/jobs.sh
+            $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data
+            "$<$<BOOL:${VPAR_HAVE_MPI}>:${VPAR_MPIEXEC}>" "${VPAR_MPI_FLAVOR}")
+  set_tests_properties(cluster_slurm_jobs PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS "cluster" RESOURCE_LOCK vpar_slurm)
+endif()
