@@ -259,6 +259,11 @@ if [ "$mode" = mpi ]; then
   if [ $rc = 0 ] && [ "${restored:-0}" -ge 2 ] && [ "$restored" = "$ndone" ]; then
     ok "rerun after SIGUSR1: the $restored journaled permutations restored, not recomputed"
   else fail "rerun after SIGUSR1: exit $rc, restored '${restored}' of $ndone: $(cat "$tmp/err")"; fi
+  # the summary line counts only the steps this run computed
+  want="$(( (PJ - ${restored:-0}) * 6 )) steps computed"
+  grep -q "$want" "$tmp/err" && grep -q "${restored:-0} permutations\{0,1\} resumed" "$tmp/err" &&
+    ok "rerun after SIGUSR1: the summary counts $want, ${restored:-0} resumed" ||
+    fail "rerun after SIGUSR1: summary line, want '$want' and '${restored:-0} resumed': $(tail -1 "$tmp/err")"
   P=$PJ same_agg "$tmp/ref_u" "$d" "aggregate after SIGUSR1 + rerun"
 
   # ---- a rank crash, then --resume ------------------------------------------------
