@@ -5,7 +5,8 @@
 #   jobs.sh VPAR_EGAD VPAR_AGGREGATE DATA_DIR [MPIEXEC FLAVOR]
 # - slurm-aggregate-array.sh: a job array of 3 shards + the afterany merge
 # - slurm-egad-array.sh: a job array of 2 shards + merge
-# - slurm-aggregate-mpi.sbatch with LAUNCHER=mpirun (2 ranks)
+# - slurm-aggregate-mpi.sbatch with LAUNCHER=mpirun and with srun --mpi=pmix
+#   (2 ranks)
 # each compared with the one-machine outputs (summary.csv without its
 # seconds column, which is timing);
 # - scancel --signal=USR1 on running array tasks: exit 75, the merge exits 3
@@ -137,6 +138,19 @@ else
     [ "$(vpar_job_state "$j")" = COMPLETED ] || fail "MPI job: $(vpar_job_state "$j"): $(cat m.$j.out)"
     same_files ref_a m "mpirun -np 2 inside sbatch" aggregate.csv aggregate.svg $(perms $P)
   else fail "MPI job did not end"; fi
+
+  # the template's default launcher: srun --mpi=pmix (when Slurm has the plugin)
+  if [ "$flavor" = openmpi ] && srun --mpi=list 2>&1 | grep -qw pmix; then
+    j=$(OUT="$work/s" P=$P SEED=$SEED THREADS=1 VPAR_BIN=$(dirname "$agg") \
+      sbatch --parsable --ntasks=2 --cpus-per-task=1 --mem-per-cpu=300M --time=00:10:00 \
+      --output="$work/s.%j.out" "$src/examples/cluster/slurm-aggregate-mpi.sbatch" | cut -d';' -f1)
+    if [ -n "$j" ] && vpar_wait_jobs "$j"; then
+      [ "$(vpar_job_state "$j")" = COMPLETED ] || fail "srun MPI job: $(vpar_job_state "$j"): $(cat s.$j.out)"
+      same_files ref_a s "srun --mpi=pmix (2 ranks) inside sbatch" aggregate.csv aggregate.svg $(perms $P)
+    else fail "srun MPI job did not end"; fi
+  else
+    echo "note: srun --mpi=pmix not available or not OpenMPI: the srun launcher is not tested"
+  fi
 
   # stopped by scancel --full --signal=USR1 (the batch shell, mpirun and the ranks)
   PM=40
