@@ -3,3 +3,36 @@
 # end to end and the real-Slurm runs are in tests/cluster/.
 vpar_add_test(test_shard SOURCES test_shard.c LIBS vpar_examples_common LABELS cross)
 vpar_add_test(test_parts SOURCES test_parts.c LIBS vpar_examples_common LABELS cross)
+
+# The programs end to end beyond one machine (tests/test_cluster_cli.sh):
+# shards + --merge, --shard auto, --resume (no MPI needed), and under
+# mpirun: -np 1..3, SIGUSR1 + journal, a rank crash + --resume. Release
+# builds only: the MPI runs and many program starts are slow under the
+# sanitizers, whose own checks of this code are in test_shard, test_parts
+# and the farm tests.
+if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME test_cluster_shards
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cluster_cli.sh shards
+            $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+  set_tests_properties(test_cluster_shards PROPERTIES TIMEOUT 300 LABELS "cli")
+  add_test(NAME test_cluster_mpi
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cluster_cli.sh mpi
+            $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data
+            "$<$<BOOL:${VPAR_HAVE_MPI}>:${VPAR_MPIEXEC}>" "${VPAR_MPI_FLAVOR}")
+  set_tests_properties(test_cluster_mpi PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "mpi" RESOURCE_LOCK vpar_mpi)
+endif()
+
+# The job templates of examples/cluster/ on a real single-node Slurm
+# (tests/cluster/jobs.sh): arrays + merge, scancel --signal=USR1 and the
+# resubmission, mpirun inside sbatch, a rank crash. Uses a running test
+# cluster or starts and stops one; skips (77) without Slurm/munge or root.
+# .ci/run starts the cluster around the `cluster` label.
+if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME cluster_slurm_jobs
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cluster/jobs.sh
+            $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data
+            "$<$<BOOL:${VPAR_HAVE_MPI}>:${VPAR_MPIEXEC}>" "${VPAR_MPI_FLAVOR}")
+  set_tests_properties(cluster_slurm_jobs PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS "cluster" RESOURCE_LOCK vpar_slurm)
+endif()

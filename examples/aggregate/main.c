@@ -71,8 +71,8 @@ static const char *usage_tail =
     "\n"
     "Exit status: 0 done, 1 a permutation or output failed, 2 bad usage or input,\n"
     "3 --merge found permutations not done (it lists the shards to resubmit),\n"
-    "75 interrupted by SIGTERM/SIGUSR1 under MPI, 130 interrupted (rerun the same\n"
-    "command to resume).\n";
+    "75 stopped by SIGTERM/SIGUSR1 (a batch system's time limit), 130 interrupted\n"
+    "by SIGINT (rerun the same command to resume).\n";
 
 static atomic_int g_cancel;
 
@@ -191,8 +191,10 @@ static int parse_options(int argc, char **argv, options *o) {
 static vpar_pool *g_pool;               /* this process's thread pool */
 static vpar_procpool *g_procpool;       /* for the signal handler */
 
+static atomic_int g_signal; /* the signal that interrupted the run */
+
 static void on_interrupt(int sig) {
-    (void)sig;
+    atomic_store_explicit(&g_signal, sig, memory_order_relaxed);
     atomic_store_explicit(&g_cancel, 1, memory_order_relaxed);
     if (g_procpool) vpar_procpool_interrupt(g_procpool);
 }
@@ -514,6 +516,7 @@ static int job_run(job *J, run_ctx *c, int jobs, int threads) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* Slurm --signal, Grid Engine's s_rt warning */
     J->t1 = vpar_ex_now();
     int ok = 1;
     if (J->ntodo > 0) ok = jobs > 1 ? run_on_procpool(c, jobs) : run_in_process(c);
@@ -609,6 +612,8 @@ int main(int argc, char **argv) {
         run_ctx c;
         int run_rc = job_run(&J, &c, jobs, threads);
         rc = J.progress == MAP_FAILED ? 1 : agg_job_report(&J, &c, run_rc, jobs, threads, atomic_load_explicit(&g_cancel, memory_order_relaxed));
+        int sig = atomic_load(&g_signal);
+        if (rc == EXIT_INTERRUPTED && (sig == SIGTERM || sig == SIGUSR1)) rc = EXIT_STOPPED;
     }
     job_free(&J);
     return rc;

@@ -146,7 +146,12 @@ static int agg_mpi_farm(agg_mpi *m, int rank, int size, int threads) {
         if (rep.restored && !J->o.quiet)
             fprintf(stderr, "vpar-aggregate: %zu permutation%s restored from the journal %s\n",
                     rep.restored, rep.restored == 1 ? "" : "s", J->o.journal);
-        J->ntodo = m->ntodo; /* what the report counts */
+        /* What the report counts: restored permutations were rewritten
+           from the journal, not computed: they count as resumed. */
+        size_t restored = rep.restored <= c->written ? rep.restored : c->written;
+        c->written -= restored;
+        J->resumed += restored;
+        J->ntodo = m->ntodo - restored;
         code = agg_job_report(J, c, 0, size, threads, interrupted);
         if (interrupted && code == EXIT_INTERRUPTED) code = VPAR_FARM_EXIT_INTERRUPTED;
         if (rep.grace_expired) MPI_Abort(MPI_COMM_WORLD, VPAR_FARM_EXIT_INTERRUPTED);

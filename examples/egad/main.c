@@ -65,8 +65,9 @@ static void usage(FILE *f) {
 "summary.csv: network,status,terms,mean_auc,seconds (status ok|error|crashed).\n"
 "Exit status: 0 all networks ok, 1 some network failed, 2 bad usage or input\n"
 "shared by all networks (annotations, genes file, output directory), 3 --merge\n"
-"found networks not done (it lists the shards to resubmit), 75 interrupted by\n"
-"SIGTERM/SIGUSR1 under MPI (rerun with --resume), 130 interrupted.\n", f);
+"found networks not done (it lists the shards to resubmit), 75 stopped by\n"
+"SIGTERM/SIGUSR1 (a batch system's time limit; rerun with --resume), 130\n"
+"interrupted by SIGINT.\n", f);
 }
 
 /* State shared by the parent and (copy-on-write) the workers. */
@@ -207,8 +208,10 @@ static int check_names(const options *o, char *const *names) {
 
 static vpar_procpool *g_procpool; /* for the signal handler */
 
+static atomic_int g_signal; /* the signal that interrupted the run */
+
 static void on_interrupt(int sig) {
-    (void)sig;
+    atomic_store_explicit(&g_signal, sig, memory_order_relaxed);
     atomic_store_explicit(&g_interrupted, 1, memory_order_relaxed);
     if (g_procpool) vpar_procpool_interrupt(g_procpool);
 }
@@ -247,6 +250,7 @@ static int run_all(const options *o, run_state *rs) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* Slurm --signal, Grid Engine's s_rt warning */
     vpar_status mst = vpar_procpool_map_unordered(g_procpool, (size_t)J->ntodo, worker_task, rs, 0,
                                                   on_done, rs);
     if (rs->tty) fputc('\n', stderr);
@@ -310,6 +314,9 @@ int main(int argc, char **argv) {
         if (run_all(&o, &rsd)) {
             report_failures(&o, &rsd);
             exit_code = egad_job_finish(&J, &o, atomic_load(&g_interrupted));
+            int sig = atomic_load(&g_signal);
+            if (exit_code == EGAD_EXIT_INTERRUPTED && (sig == SIGTERM || sig == SIGUSR1))
+                exit_code = EGAD_EXIT_STOPPED;
         }
     }
     if (J.names) egad_job_free(&J, &o);
