@@ -11,6 +11,9 @@
          writes both triangles bit for bit equal to FULL) or VPAR_RANK_UPPER
          (ranks the entries i <= j once each; the strict lower triangle is
          left untouched).
+     vpar_rank_standardize_ws (and _f32_ws/_f64_ws) the same with a
+         caller-owned vpar_rank_workspace that keeps the big buffers
+         between calls (loops: no fresh page faults per call).
      vpar_rankdata_f32/_f64           scipy.stats.rankdata(x) on the
          flattened array: methods average (default), min, max, dense,
          ordinal; NaN policies propagate (default, as scipy), omit (NaN
