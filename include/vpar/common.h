@@ -160,7 +160,8 @@ VPAR_API int vpar_cpu_count(void);
    VPAR_FREE (its own allocator, e.g. to account or cap memory), this
    helper honours them and never calls mmap: the buffer comes from
    VPAR_MALLOC (no huge-page advice), so every byte vpar uses still
-   passes through the program's hooks.
+   passes through the program's hooks. AddressSanitizer builds take the
+   VPAR_MALLOC path as well (mmap'd memory would have no redzones).
    Free only with vpar_free_large(p, bytes) and the same `bytes`. Any
    thread. */
 VPAR_API void *vpar_alloc_large(size_t bytes);
@@ -353,8 +354,16 @@ VPAR_API vpar_status vpar_write_file_atomic(const char *path, const void *const 
     return ok ? VPAR_OK : vpar_fail_errno(VPAR_ERR_IO, e, "%s: write failed", path);
 }
 
-/* Hooks defined by the program: the large buffers go through them too. */
-#if defined(VPAR_MALLOC) && !defined(VPAR__DEFAULT_ALLOC)
+/* Hooks defined by the program: the large buffers go through them too.
+   Under AddressSanitizer too: mmap'd memory has no redzones, malloc'd has. */
+#if defined(__SANITIZE_ADDRESS__)
+#  define VPAR__LARGE_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define VPAR__LARGE_ASAN 1
+#  endif
+#endif
+#if (defined(VPAR_MALLOC) && !defined(VPAR__DEFAULT_ALLOC)) || defined(VPAR__LARGE_ASAN)
 #  define VPAR__LARGE_USE_HOOKS 1
 #elif defined(__linux__)
 #  include <sys/mman.h>
