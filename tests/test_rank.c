@@ -284,6 +284,65 @@ START_TEST(test_symmetric_equals_full_bit_for_bit) {
 }
 END_TEST
 
+/* The workspace path equals the plain path bit for bit, with one
+   workspace reused across sizes (growing and shrinking: stale keys and
+   scratch from a larger call stay in the buffers), dtypes, layouts and
+   pools; 400 x 400 float64 keys (1.28 MB) take vpar_alloc_large's mmap
+   path. */
+START_TEST(test_workspace_equals_plain) {
+    make_pools();
+    vpar_rank_workspace *ws = NULL;
+    ck_assert_int_eq(vpar_rank_workspace_create(&ws), VPAR_OK);
+    ck_assert_uint_eq(vpar_rank_workspace_bytes(ws), 0);
+    const size_t Ns[] = {400, 3, 131, 1, 257, 400, 64};
+    size_t maxn = 400 * 400;
+    double *x = (double *)malloc(maxn * sizeof *x);
+    double *a = (double *)malloc(maxn * sizeof *a), *b = (double *)malloc(maxn * sizeof *b);
+    float *fa = (float *)malloc(maxn * sizeof *fa), *fb = (float *)malloc(maxn * sizeof *fb);
+    for (size_t k = 0; k < sizeof Ns / sizeof Ns[0]; k++) {
+        size_t N = Ns[k], n = N * N;
+        int fl = (int)(k % 4);
+        ref_fill(x, n, fl, 7000 + k);
+        for (size_t r = 0; r < N; r++)
+            for (size_t c = 0; c < r; c++) x[r * N + c] = x[c * N + r];
+        for (int layout = 0; layout <= 2; layout++)
+            for (size_t p = 0; p < NPOOLS; p++) {
+                vpar_rank_layout L = (vpar_rank_layout)layout;
+                memcpy(a, x, n * sizeof *a); memcpy(b, x, n * sizeof *b);
+                for (size_t i = 0; i < n; i++) fa[i] = fb[i] = (float)x[i];
+                ck_assert_int_eq(vpar_rank_standardize(a, VPAR_DTYPE_F64, N, N, L, pools[p]), VPAR_OK);
+                ck_assert_msg(vpar_rank_standardize_ws(ws, b, VPAR_DTYPE_F64, N, N, L, pools[p]) == VPAR_OK,
+                              "%s", vpar_last_error());
+                ck_assert_int_eq(vpar_rank_standardize(fa, VPAR_DTYPE_F32, N, N, L, pools[p]), VPAR_OK);
+                ck_assert_int_eq(vpar_rank_standardize_ws(ws, fb, VPAR_DTYPE_F32, N, N, L, pools[p]), VPAR_OK);
+                ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "f64 N=%zu layout=%d threads=%d", N, layout, pool_sizes[p]);
+                ck_assert_msg(memcmp(fa, fb, n * sizeof *fa) == 0, "f32 N=%zu layout=%d threads=%d", N, layout, pool_sizes[p]);
+            }
+        /* flat variants */
+        memcpy(a, x, n * sizeof *a); memcpy(b, x, n * sizeof *b);
+        for (size_t i = 0; i < n; i++) fa[i] = fb[i] = (float)x[i];
+        ck_assert_int_eq(vpar_rank_standardize_f64(a, n, pools[2]), VPAR_OK);
+        ck_assert_int_eq(vpar_rank_standardize_f64_ws(ws, b, n, pools[2]), VPAR_OK);
+        ck_assert_int_eq(vpar_rank_standardize_f32(fa, n, pools[2]), VPAR_OK);
+        ck_assert_int_eq(vpar_rank_standardize_f32_ws(ws, fb, n, pools[2]), VPAR_OK);
+        ck_assert(memcmp(a, b, n * sizeof *a) == 0);
+        ck_assert(memcmp(fa, fb, n * sizeof *fa) == 0);
+    }
+    /* grown to the largest call (400 x 400 float64 keys), never shrunk */
+    ck_assert_uint_ge(vpar_rank_workspace_bytes(ws), maxn * 8);
+    /* NULL workspace: the plain function */
+    memcpy(a, x, 64 * sizeof *a); memcpy(b, x, 64 * sizeof *b);
+    ck_assert_int_eq(vpar_rank_standardize_f64(a, 64, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_rank_standardize_f64_ws(NULL, b, 64, NULL), VPAR_OK);
+    ck_assert(memcmp(a, b, 64 * sizeof *a) == 0);
+    ck_assert_int_eq(vpar_rank_workspace_create(NULL), VPAR_ERR_INVALID);
+    vpar_rank_workspace_destroy(ws);
+    vpar_rank_workspace_destroy(NULL);
+    free(x); free(a); free(b); free(fa); free(fb);
+    free_pools();
+}
+END_TEST
+
 START_TEST(test_standardize_edge_cases) {
     /* one finite entry: max(rank - 1) == 0, so the reference gives 0/0 */
     double x1[] = {NAN, 4.0, INFINITY};
@@ -419,6 +478,7 @@ int main(void) {
     tcase_add_test(tc, test_argsort_matches_reference);
     tcase_add_test(tc, test_standardize_matches_reference);
     tcase_add_test(tc, test_symmetric_equals_full_bit_for_bit);
+    tcase_add_test(tc, test_workspace_equals_plain);
     tcase_add_test(tc, test_standardize_edge_cases);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_check_symmetric);

@@ -17,6 +17,8 @@ struct vpar_agg {
     vpar_egad_term_result *results;
     double *sum;                 /* running aggregate, n * n */
     double *work;                /* the ranked copy EGAD reads, n * n */
+    size_t mat_bytes;            /* bytes of sum and of work (vpar_alloc_large) */
+    vpar_rank_workspace *rank_ws; /* rank keys and scratch, reused every step */
     int symmetric;               /* every network is exactly symmetric */
 };
 
@@ -45,8 +47,9 @@ void vpar_agg_destroy(vpar_agg *agg) {
     VPAR_FREE(agg->nw_key);
     vpar_egad_plan_destroy(agg->plan);
     VPAR_FREE(agg->results);
-    VPAR_FREE(agg->sum);
-    VPAR_FREE(agg->work);
+    vpar_free_large(agg->sum, agg->mat_bytes);
+    vpar_free_large(agg->work, agg->mat_bytes);
+    vpar_rank_workspace_destroy(agg->rank_ws);
     VPAR_FREE(agg);
 }
 
@@ -139,9 +142,10 @@ fail:
    every network is symmetric, so is the aggregate (the same additions in
    the same order on both sides of the diagonal), and the symmetric layout
    gives the full-matrix result bit for bit with about half the work. */
-static vpar_status vpar__agg_rank_standardize(double *x, size_t n, int symmetric, vpar_pool *pool) {
-    return vpar_rank_standardize(x, VPAR_DTYPE_F64, n, n,
-                                 symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL, pool);
+static vpar_status vpar__agg_rank_standardize(vpar_rank_workspace *ws, double *x, size_t n,
+                                              int symmetric, vpar_pool *pool) {
+    return vpar_rank_standardize_ws(ws, x, VPAR_DTYPE_F64, n, n,
+                                    symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL, pool);
 }
 
 /* One pass over the matrix: sum += w (float64; w converts exactly) and
@@ -179,8 +183,14 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
     size_t nn;
     if (!vpar__mul_size(agg->n, agg->n, &nn) || nn > SIZE_MAX / sizeof(double))
         return vpar_fail(VPAR_ERR_OVERFLOW, "%zu genes: the aggregate does not fit in memory", agg->n);
-    if (!agg->sum) agg->sum = (double *)VPAR_MALLOC(nn * sizeof(double));
-    if (!agg->work) agg->work = (double *)VPAR_MALLOC(nn * sizeof(double));
+    /* Allocated once per engine and reused by every step and permutation:
+       2 MiB aligned with huge pages advised (fewer, cheaper first-touch
+       faults); the rank workspace keeps the ranker's keys mapped too. */
+    agg->mat_bytes = nn * sizeof(double);
+    if (!agg->sum) agg->sum = (double *)vpar_alloc_large(agg->mat_bytes);
+    if (!agg->work) agg->work = (double *)vpar_alloc_large(agg->mat_bytes);
+    if (!agg->rank_ws && vpar_rank_workspace_create(&agg->rank_ws) != VPAR_OK)
+        return vpar_fail(VPAR_ERR_NOMEM, "out of memory");
     if (!agg->sum || !agg->work)
         return vpar_fail(VPAR_ERR_NOMEM, "out of memory for two %zu x %zu float64 matrices "
                          "(%.1f GB)", agg->n, agg->n, 2.0 * (double)nn * 8 / 1e9);
@@ -207,7 +217,7 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
         }
         if (agg->is_h5[order[s]]) vpar_egad_network_close(&h5);
         if (st != VPAR_OK) return st;
-        st = vpar__agg_rank_standardize(agg->work, agg->n, agg->symmetric, pool);
+        st = vpar__agg_rank_standardize(agg->rank_ws, agg->work, agg->n, agg->symmetric, pool);
         if (st != VPAR_OK) return st;
         st = vpar_egad_run(agg->plan, agg->work, VPAR_DTYPE_F64, pool, agg->results,
                            &mean_auc[s], path);

@@ -19,6 +19,7 @@ typedef struct vpar__egad_ctx {
     vpar_egad_term_result *res;
     unsigned char *scratch;    /* per tid, scratch_stride bytes */
     size_t scratch_stride;
+    size_t scratch_bytes;      /* nthreads * scratch_stride (vpar_alloc_large) */
 } vpar__egad_ctx;
 
 static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int tid) {
@@ -309,7 +310,11 @@ static vpar_status vpar__egad_all_terms(vpar__egad_ctx *c, vpar_pool *pool, cons
     if (nt < 1) nt = 1;
     size_t bytes = vpar__egad_scratch_bytes(c->plan);
     c->scratch_stride = bytes;
-    c->scratch = (unsigned char *)vpar__egad_alloc((size_t)nt, bytes);
+    /* nthreads x (nfold x n doubles + ...): megabytes at full size; in
+       2 MiB pages (vpar_alloc_large), so every step faults a few huge
+       pages instead of hundreds of small ones */
+    c->scratch = vpar__mul_size((size_t)nt, bytes, &c->scratch_bytes)
+                     ? (unsigned char *)vpar_alloc_large(c->scratch_bytes) : NULL;
     if (!c->scratch)
         return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %d x %zu bytes of scratch", name, nt, bytes);
     return vpar__egad_for(pool, c->plan->nterms, 1, vpar__egad_terms_range, c);
@@ -349,7 +354,7 @@ vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
     }
     VPAR_FREE(c.degree);
     VPAR_FREE(c.drank);
-    VPAR_FREE(c.scratch);
+    vpar_free_large(c.scratch, c.scratch_bytes);
     VPAR_FREE(ud);
     return st;
 }

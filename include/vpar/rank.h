@@ -11,6 +11,9 @@
          writes both triangles bit for bit equal to FULL) or VPAR_RANK_UPPER
          (ranks the entries i <= j once each; the strict lower triangle is
          left untouched).
+     vpar_rank_standardize_ws (and _f32_ws/_f64_ws) the same with a
+         caller-owned vpar_rank_workspace that keeps the big buffers
+         between calls (loops: no fresh page faults per call).
      vpar_rankdata_f32/_f64           scipy.stats.rankdata(x) on the
          flattened array: methods average (default), min, max, dense,
          ordinal; NaN policies propagate (default, as scipy), omit (NaN
@@ -134,6 +137,36 @@ VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *po
 VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
                                            size_t cols, vpar_rank_layout layout,
                                            vpar_pool *pool);
+
+/* A caller-owned workspace for repeated rank standardizations (a loop
+   that ranks one matrix per step): it keeps the key buffer (one slot per
+   ranked entry: 8 bytes for float64, 4 for float32) and the per-thread
+   leaf scratch between calls, so that later calls reuse memory that is
+   already mapped instead of faulting fresh pages every time. Buffers grow
+   to the largest call so far (allocated with vpar_alloc_large: 2 MiB
+   aligned, transparent huge pages advised) and are released by
+   vpar_rank_workspace_destroy. Results are bit for bit those of the plain
+   functions. One workspace serves one call at a time (a caller that ranks
+   on several threads at once needs one workspace each).
+   create: Errors: VPAR_ERR_INVALID (out NULL), VPAR_ERR_NOMEM. Any
+   thread. destroy: NULL is ignored; not while a call uses it. */
+typedef struct vpar_rank_workspace vpar_rank_workspace;
+VPAR_API vpar_status vpar_rank_workspace_create(vpar_rank_workspace **out);
+VPAR_API void vpar_rank_workspace_destroy(vpar_rank_workspace *ws);
+
+/* Bytes the workspace holds now (0 after create). Any thread. */
+VPAR_API size_t vpar_rank_workspace_bytes(const vpar_rank_workspace *ws);
+
+/* vpar_rank_standardize / _f64 / _f32 with a workspace (ws NULL: exactly
+   the plain function). Same results, errors and calling contexts; the
+   workspace must not be used by another call at the same time. */
+VPAR_API vpar_status vpar_rank_standardize_ws(vpar_rank_workspace *ws, void *x,
+                                              vpar_dtype dtype, size_t rows, size_t cols,
+                                              vpar_rank_layout layout, vpar_pool *pool);
+VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, double *x,
+                                                  size_t n, vpar_pool *pool);
+VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
+                                                  size_t n, vpar_pool *pool);
 
 /* Checks that the n x n matrix equals its transpose (NaN equals NaN,
    -0.0 equals +0.0). VPAR_OK if so; otherwise VPAR_ERR_INVALID with the
@@ -345,8 +378,27 @@ typedef struct vpar__rk {
     unsigned char *scratch;   /* per tid, leaf buffers */
     struct vpar__rk_tbuf *tbuf;   /* per tid, reusable sub-level key buffer */
     size_t scratch_stride;
+    struct vpar_rank_workspace *ws;   /* caller's buffers, or NULL */
+    size_t keys_bytes, scratch_bytes; /* sizes of the buffers owned by this run */
     atomic_int err;       /* first vpar_status from inside a task */
 } vpar__rk;
+
+struct vpar_rank_workspace {
+    void *keys;
+    size_t keys_cap;
+    void *scratch;
+    size_t scratch_cap;
+};
+
+/* A buffer of at least `bytes` from the workspace slot (*p, *cap), grown
+   (not preserved) when too small. */
+static void *vpar__rk_ws_take(void **p, size_t *cap, size_t bytes) {
+    if (*p && *cap >= bytes) return *p;
+    vpar_free_large(*p, *cap);
+    *p = vpar_alloc_large(bytes);
+    *cap = *p ? bytes : 0;
+    return *p;
+}
 
 /* One partition level: chunks x buckets of counts, turned into offsets. */
 typedef struct vpar__rk_level {
@@ -1256,10 +1308,19 @@ static vpar_status vpar__rk_alloc_keys(vpar__rk *rk, vpar__rk_top *T, size_t kep
     size_t sz = rk->slot64 ? 8 : 4, bytes;
     if (!vpar__mul_size(kept, sz, &bytes))
         return vpar_fail(VPAR_ERR_OVERFLOW, "%s: size overflow", rk->fname);
-    T->L.keys = vpar__rk_big_alloc(bytes);
     rk->scratch_stride = (size_t)VPAR_RANK_LEAF * 24 +
                          (((size_t)1 << VPAR__RK_TOP_DIGITS) + 1) * 4 + 60;
-    rk->scratch = (unsigned char *)VPAR_MALLOC(rk->scratch_stride * (size_t)rk->nthreads);
+    size_t sbytes = rk->scratch_stride * (size_t)rk->nthreads;
+    if (rk->ws) {
+        T->L.keys = vpar__rk_ws_take(&rk->ws->keys, &rk->ws->keys_cap, bytes);
+        rk->scratch = (unsigned char *)vpar__rk_ws_take(&rk->ws->scratch,
+                                                         &rk->ws->scratch_cap, sbytes);
+    } else {
+        T->L.keys = vpar_alloc_large(bytes);
+        if (T->L.keys) rk->keys_bytes = bytes;
+        rk->scratch = (unsigned char *)vpar_alloc_large(sbytes);
+        if (rk->scratch) rk->scratch_bytes = sbytes;
+    }
     rk->tbuf = (vpar__rk_tbuf *)VPAR_MALLOC(sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
     if (rk->tbuf) memset(rk->tbuf, 0, sizeof(vpar__rk_tbuf) * (size_t)rk->nthreads);
     if (!T->L.keys || !rk->scratch || !rk->tbuf)
@@ -1340,12 +1401,16 @@ static vpar_status vpar__rk_sort_replay(vpar__rk *rk, vpar__rk_top *T, const vpa
 
 /* Frees everything the steps above allocated (any of it may be NULL). */
 static void vpar__rk_release(vpar__rk *rk, vpar__rk_top *T, uint32_t *map) {
-    VPAR_FREE(T->L.keys);
+    if (!rk->ws) {   /* a workspace keeps its keys and scratch */
+        vpar_free_large(T->L.keys, rk->keys_bytes);
+        vpar_free_large(rk->scratch, rk->scratch_bytes);
+    }
+    T->L.keys = NULL;
+    rk->keys_bytes = rk->scratch_bytes = 0;
     VPAR_FREE(T->cntf);
     VPAR_FREE(map);
     VPAR_FREE(T->L.blo);
     VPAR_FREE(T->L.bbits);
-    VPAR_FREE(rk->scratch);
     if (rk->tbuf)
         for (int t = 0; t < rk->nthreads; t++) VPAR_FREE(rk->tbuf[t].p);
     VPAR_FREE(rk->tbuf);
@@ -1499,9 +1564,9 @@ VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
 
 /* ---- public entry points ---------------------------------------------------- */
 
-static vpar_status vpar__rk_standardize(const char *fname, void *x, vpar_dtype dtype,
-                                       size_t rows, size_t cols, vpar_rank_layout layout,
-                                       vpar_pool *pool) {
+static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *ws, void *x,
+                                       vpar_dtype dtype, size_t rows, size_t cols,
+                                       vpar_rank_layout layout, vpar_pool *pool) {
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
         return vpar_fail(VPAR_ERR_UNSUPPORTED,
                          "%s: dtype %s is not float32 or float64", fname, vpar_dtype_descr(dtype));
@@ -1517,6 +1582,7 @@ static vpar_status vpar__rk_standardize(const char *fname, void *x, vpar_dtype d
     vpar__rk rk;
     memset(&rk, 0, sizeof rk);
     rk.fname = fname;
+    rk.ws = ws;
     rk.pool = pool;
     rk.x = x;
     rk.dst = x;
@@ -1542,14 +1608,46 @@ static vpar_status vpar__rk_standardize(const char *fname, void *x, vpar_dtype d
 VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
                                            size_t cols, vpar_rank_layout layout,
                                            vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize", x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, dtype, rows, cols, layout, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f64", x, VPAR_DTYPE_F64, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f64", NULL, x, VPAR_DTYPE_F64, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f32", x, VPAR_DTYPE_F32, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f32", NULL, x, VPAR_DTYPE_F32, n, 1,
+                                VPAR_RANK_FULL, pool);
+}
+
+VPAR_API vpar_status vpar_rank_workspace_create(vpar_rank_workspace **out) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_rank_workspace_create: out is NULL");
+    *out = (vpar_rank_workspace *)VPAR_MALLOC(sizeof **out);
+    if (!*out) return vpar_fail(VPAR_ERR_NOMEM, "vpar_rank_workspace_create: out of memory");
+    memset(*out, 0, sizeof **out);
+    return VPAR_OK;
+}
+VPAR_API void vpar_rank_workspace_destroy(vpar_rank_workspace *ws) {
+    if (!ws) return;
+    vpar_free_large(ws->keys, ws->keys_cap);
+    vpar_free_large(ws->scratch, ws->scratch_cap);
+    VPAR_FREE(ws);
+}
+VPAR_API size_t vpar_rank_workspace_bytes(const vpar_rank_workspace *ws) {
+    return ws ? ws->keys_cap + ws->scratch_cap : 0;
+}
+VPAR_API vpar_status vpar_rank_standardize_ws(vpar_rank_workspace *ws, void *x,
+                                              vpar_dtype dtype, size_t rows, size_t cols,
+                                              vpar_rank_layout layout, vpar_pool *pool) {
+    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, dtype, rows, cols, layout, pool);
+}
+VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, double *x,
+                                                  size_t n, vpar_pool *pool) {
+    return vpar__rk_standardize("vpar_rank_standardize_f64_ws", ws, x, VPAR_DTYPE_F64, n, 1,
+                                VPAR_RANK_FULL, pool);
+}
+VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
+                                                  size_t n, vpar_pool *pool) {
+    return vpar__rk_standardize("vpar_rank_standardize_f32_ws", ws, x, VPAR_DTYPE_F32, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 
