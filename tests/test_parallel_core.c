@@ -7,9 +7,6 @@
    (shell_quote_scalar: [A-Za-z0-9_+./-] unquoted, '' for empty, else
    single quotes with ' as '"'"'); tests/parallel_compat.sh compares the
    same behaviour with GNU parallel itself where it is installed. */
-/* vpar's implementation (examples/common's CPU count uses vpar_cpu_count). */
-#define VPAR_IMPLEMENTATION
-#include "vpar/common.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

@@ -74,8 +74,8 @@ int vpar_ex_opt_u64(const char *prog, const char *opt, const char *s, uint64_t *
    processes). */
 double vpar_ex_now(void);
 uint64_t vpar_ex_now_ns(void);
-/* CPUs this process may run on: vpar_cpu_count() (the affinity mask), at
-   least 1. */
+/* CPUs this process may run on (the affinity mask, as vpar_cpu_count()),
+   at least 1; links without vpar's implementation. */
 int vpar_ex_cpu_count(void);
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
 uint64_t vpar_ex_mem_available(void);

@@ -24,7 +24,16 @@ uint64_t vpar_ex_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int vpar_ex_cpu_count(void) { return vpar_cpu_count(); }
+/* vpar_cpu_count()'s rule (the affinity mask, else the online CPUs),
+   written here too because this library must link into programs without
+   vpar's implementation (vpar-parallel); masks beyond 1024 CPUs are
+   vpar_cpu_count's concern. */
+int vpar_ex_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
 
 uint64_t vpar_ex_mem_available(void) {
     FILE *f = fopen("/proc/meminfo", "r");

@@ -4,9 +4,6 @@
    single literal separator character the pieces joined by it give the
    string back; with a regular expression every piece is a substring of
    the input, in order. */
-/* vpar's implementation (examples/common's CPU count uses vpar_cpu_count). */
-#define VPAR_IMPLEMENTATION
-#include "vpar/common.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,9 +3,6 @@
    Checks: no crash/UB/leak; the valid length ends just after a '\n' (or
    is 0); every entry's Command lies inside the input; reading only the
    valid prefix gives the same entries (a torn tail is ignored). */
-/* vpar's implementation (examples/common's CPU count uses vpar_cpu_count). */
-#define VPAR_IMPLEMENTATION
-#include "vpar/common.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

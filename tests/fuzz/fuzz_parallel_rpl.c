@@ -5,9 +5,6 @@
    0x01 byte, then arguments separated by '\n' (0x02 starts a new source).
    Checks: no crash/UB/leak; a command without replacement strings ends
    with the quoted argument; rendering is deterministic. */
-/* vpar's implementation (examples/common's CPU count uses vpar_cpu_count). */
-#define VPAR_IMPLEMENTATION
-#include "vpar/common.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
