@@ -29,3 +29,13 @@ if(CMAKE_CROSSCOMPILING)
   set_property(TEST test_simd APPEND PROPERTY ENVIRONMENT "VPAR_TEST_LIGHT=1")
   set_property(TEST test_simd_acc APPEND PROPERTY ENVIRONMENT "VPAR_TEST_LIGHT=1")
 endif()
+# The same rule in every program that computes with simd.h (each fails
+# before reading its inputs: the arguments here need not exist).
+if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME simd_env_unknown_is_error_programs
+           COMMAND sh -c "for p in \"$@\"; do out=$(VPAR_SIMD=foo \"$p\" --annotations x --genes x x.npy 2>&1 </dev/null); rc=$?; \
+[ $rc -eq 2 ] && printf '%s' \"$out\" | grep -q \"VPAR_SIMD='foo'\" || { echo \"$p: exit $rc: $out\"; exit 1; }; done"
+                   sh $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> $<TARGET_FILE:vpar-rank>
+                   $<TARGET_FILE:vpar-simnet>)
+  set_tests_properties(simd_env_unknown_is_error_programs PROPERTIES TIMEOUT 60)
+endif()

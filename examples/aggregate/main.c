@@ -298,6 +298,9 @@ static int on_result(void *user, size_t index, const void *result, const vpar_pr
         if (s->state == VPAR_TASK_ERROR)
             fprintf(stderr, "\nvpar-aggregate: permutation %zu failed: %s\n", i + 1,
                     vpar_status_str((vpar_status)s->code));
+        else if (s->state == VPAR_TASK_LOST)
+            fprintf(stderr, "\nvpar-aggregate: permutation %zu: its worker died (exit status "
+                            "lost: SIGCHLD is ignored)\n", i + 1);
         else
             fprintf(stderr, "\nvpar-aggregate: permutation %zu: worker %s %d\n", i + 1,
                     s->state == VPAR_TASK_SIGNAL ? "killed by signal" : "exited with status", s->code);
@@ -590,6 +593,10 @@ static void job_free(job *J) {
 }
 
 int main(int argc, char **argv) {
+    if (vpar_simd_init() != VPAR_OK) { /* $VPAR_SIMD names no usable path */
+        fprintf(stderr, "%s: %s\n", "vpar-aggregate", vpar_last_error());
+        return 2;
+    }
     job J;
     memset(&J, 0, sizeof J);
     J.progress = MAP_FAILED;

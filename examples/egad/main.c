@@ -118,8 +118,8 @@ static int on_done(void *user, size_t index, const void *result, const vpar_proc
     } else if (st->state == VPAR_TASK_EXIT) {
         J->crashed[idx] = 1;
         rs->crash_code[idx] = -st->code;
-    } else if (st->state == VPAR_TASK_NOT_RUN) {
-        J->crashed[idx] = 1;
+    } else if (st->state == VPAR_TASK_NOT_RUN || st->state == VPAR_TASK_LOST) {
+        J->crashed[idx] = 1; /* LOST: the worker died, its exit status is gone */
     }
     char key[32];
     net_result r;
@@ -285,6 +285,10 @@ static void report_failures(const options *o, const run_state *rsd) {
 }
 
 int main(int argc, char **argv) {
+    if (vpar_simd_init() != VPAR_OK) { /* $VPAR_SIMD names no usable path */
+        fprintf(stderr, "%s: %s\n", "vpar-egad", vpar_last_error());
+        return 2;
+    }
     options o;
     int rc = parse_options(argc, argv, &o);
     if (rc) return rc - 1;

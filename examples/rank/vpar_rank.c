@@ -159,6 +159,10 @@ static int read_input(const char *path, input *in) {
 }
 
 int main(int argc, char **argv) {
+    if (vpar_simd_init() != VPAR_OK) { /* $VPAR_SIMD names no usable path */
+        fprintf(stderr, "%s: %s\n", "vpar-rank", vpar_last_error());
+        return 2;
+    }
     args A;
     int prc = parse_args(argc, argv, &A);
     if (prc) return prc - 1;

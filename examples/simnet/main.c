@@ -333,6 +333,10 @@ static int sim_networks(sim *m) {
 }
 
 int main(int argc, char **argv) {
+    if (vpar_simd_init() != VPAR_OK) { /* $VPAR_SIMD names no usable path */
+        fprintf(stderr, "%s: %s\n", "vpar-simnet", vpar_last_error());
+        return 2;
+    }
     opts o = {NULL, ".", "f32", 2000, 100, 1, 0, 0, 1, 0.2, 0.6};
     sim m;
     memset(&m, 0, sizeof m);
