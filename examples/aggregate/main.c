@@ -513,13 +513,7 @@ static int job_run(job *J, run_ctx *c, int jobs, int threads) {
     c->job = J;
     const char *hold = getenv("VPAR_AGGREGATE_TEST_HOLD_AFTER");
     c->hold_after = hold ? strtol(hold, NULL, 10) : 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL); /* Slurm --signal, Grid Engine's s_rt warning */
+    vpar_ex_on_stop_signals(on_interrupt);
     J->t1 = vpar_ex_now();
     int ok = 1;
     if (J->ntodo > 0) ok = jobs > 1 ? run_on_procpool(c, jobs) : run_in_process(c);

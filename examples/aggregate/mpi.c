@@ -168,13 +168,7 @@ int agg_mpi_main(job *J, int *exit_code) {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     /* Our handler first: running permutations stop at the next step; the
        farm's own handler (installed during the map) chains to it. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = agg_mpi_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    vpar_ex_on_stop_signals(agg_mpi_on_signal);
     if (J->o.jobs > 1 && rank == 0 && !J->o.quiet)
         fputs("vpar-aggregate: under MPI each rank runs one permutation at a time: -j is ignored "
               "(use more ranks)\n", stderr);

@@ -77,6 +77,10 @@ uint64_t vpar_ex_now_ns(void);
 /* CPUs this process may run on (the affinity mask, as vpar_cpu_count()),
    at least 1; links without vpar's implementation. */
 int vpar_ex_cpu_count(void);
+/* Installs handler for the signals that ask a run to stop: SIGINT
+   (Ctrl-C), SIGTERM and SIGUSR1 (Slurm --signal, Grid Engine's s_rt and
+   -notify warnings). */
+void vpar_ex_on_stop_signals(void (*handler)(int));
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
 uint64_t vpar_ex_mem_available(void);
 

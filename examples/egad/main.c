@@ -244,13 +244,7 @@ static int run_all(const options *o, run_state *rs) {
         fprintf(stderr, "vpar-egad: %s\n", vpar_last_error());
         return 0;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL); /* Slurm --signal, Grid Engine's s_rt warning */
+    vpar_ex_on_stop_signals(on_interrupt);
     vpar_status mst = vpar_procpool_map_unordered(g_procpool, (size_t)J->ntodo, worker_task, rs, 0,
                                                   on_done, rs);
     if (rs->tty) fputc('\n', stderr);
