@@ -71,6 +71,33 @@ static void check_cover(vpar_pool *p, size_t begin, size_t end, size_t grain) {
     free(c.hits);
 }
 
+/* Returns once every worker thread of `p` has run user code, that is, has
+   finished starting: n-1 submitted tasks (submissions are shared FIFO
+   work, one per worker thread) each hold their worker until all n-1 run.
+   Why: a thread still starting can hold a lock of the allocator, and a
+   fork() at that moment copies the lock held into the child. glibc's
+   malloc takes its locks around fork(); GCC 12's AddressSanitizer
+   allocator does not (LLVM 17's does), so under ASan the child's first
+   threads then block forever (seen in CI: ASan's thread start frees the
+   pthread_getattr_np buffer, the quarantine allocates, the region lock was
+   copied held). A program that forks under ASan must fork from a quiet
+   process too. */
+typedef struct all_started { _Atomic int arrived; int n; } all_started;
+static void arrive_and_wait(void *u, int tid) {
+    (void)tid;
+    all_started *a = (all_started *)u;
+    atomic_fetch_add(&a->arrived, 1);
+    while (atomic_load(&a->arrived) < a->n) { /* the ctest timeout catches a hang */ }
+}
+static void wait_all_started(vpar_pool *p) {
+    all_started a;
+    a.n = vpar_pool_size(p) - 1;
+    atomic_init(&a.arrived, 0);
+    for (int i = 0; i < a.n; i++) ck_assert_int_eq(vpar_pool_submit(p, arrive_and_wait, &a), VPAR_OK);
+    ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
+    ck_assert_int_eq(atomic_load(&a.arrived), a.n);
+}
+
 typedef struct fib_arg { int n; long r; } fib_arg;
 static void fib_task(void *u, int tid) {
     fib_arg *a = (fib_arg *)u;
@@ -107,6 +134,8 @@ START_TEST(test_fork) {
     ck_assert_ptr_nonnull(d);
     check_cover(d, 0, 1000, 0);
     check_cover(mine, 0, 1000, 0);
+    wait_all_started(d);
+    wait_all_started(mine);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
