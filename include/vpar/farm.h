@@ -157,6 +157,9 @@ extern "C" {
 #ifndef VPAR_FARM_MAX_QUEUE
 #  define VPAR_FARM_MAX_QUEUE 1024
 #endif
+#ifndef VPAR_FARM_POLL_MAX
+#  define VPAR_FARM_POLL_MAX 1e-3   /* seconds: longest idle MPI poll period */
+#endif
 
 /* Exit status of a program whose farm was interrupted (EX_TEMPFAIL). */
 #define VPAR_FARM_EXIT_INTERRUPTED 75
@@ -968,6 +971,24 @@ static int vpar__farm_threads(const vpar_farm_desc *d) {
     return c > 0 ? (int)c : 1;
 }
 
+/* The MPI thread's idle poll (both loops). After an event (a message, a
+   result, work handed out) it spins with sched_yield for up to
+   VPAR__FARM_SPIN_S, then sleeps on its completion queue (woken at once by
+   its own finished tasks) for a period that doubles from 20 us up to
+   quiet / 64 (quiet: the time since the last event), at least 160 us and at
+   most VPAR_FARM_POLL_MAX. Short tasks keep the 20-160 us poll (events come
+   all the time); while every handed-out task is long, the thread wakes about
+   once per VPAR_FARM_POLL_MAX to probe MPI, and a remote result waits at most
+   that long, or 1/64 of the quiet time before it, whichever is less. */
+#define VPAR__FARM_SPIN_S 200e-6
+static double vpar__farm_backoff(double wait, double quiet) {
+    double cap = quiet / 64;
+    if (cap > VPAR_FARM_POLL_MAX) cap = VPAR_FARM_POLL_MAX;
+    if (cap < 160e-6) cap = 160e-6;
+    wait *= 2;
+    return wait < cap ? wait : cap;
+}
+
 VPAR_API vpar_status vpar_farm_map(size_t n, vpar_farm_task_fn fn, void *user,
                                    void *results, size_t result_size,
                                    vpar_farm_status *status,
@@ -1178,7 +1199,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         M.finals = M.rep.restored;
         M.rep.ok = M.rep.restored;
         size_t total_cap = vpar__farm_update_caps(&M);
-        double wait = 20e-6, t_intr = 0;
+        double wait = 20e-6, t_intr = 0, t_event = vpar__farm_mono();
         int idle = 0;
         double grace = d->grace_s == 0 ? 60.0 : d->grace_s < 0 ? 0 : d->grace_s;
         int sent_intr = 0;
@@ -1282,8 +1303,10 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 M.rep.grace_expired = 1;
                 break;
             }
-            if (busy) { wait = 20e-6; idle = 0; }
-            else if (++idle < 64) sched_yield();   /* a short spin before sleeping */
+            double now = vpar__farm_mono();
+            if (busy) { wait = 20e-6; idle = 0; t_event = now; }
+            else if (++idle < 64 && now - t_event < VPAR__FARM_SPIN_S)
+                sched_yield();   /* a short spin before sleeping, only right after an event */
             else {
                 if (computes && C.inline_mode && C.npending) {
                     /* the next collect runs a pending task */
@@ -1302,7 +1325,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                     struct timespec ts = {0, (long)(wait * 1e9)};
                     nanosleep(&ts, NULL);
                 }
-                if (wait < 100e-6) wait *= 2;
+                wait = vpar__farm_backoff(wait, vpar__farm_mono() - t_event);
             }
         }
         /* Everything not final now is NOT_RUN. */
@@ -1371,7 +1394,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         /* Worker rank: run what rank 0 assigns, send results back. */
         int code = VPAR_OK, stop = 0;
         long sent = 0;
-        double wait = 20e-6;
+        double wait = 20e-6, t_event = vpar__farm_mono();
         int idle = 0;
         vpar__farm_assign *ab = (vpar__farm_assign *)VPAR_MALLOC(
             sizeof(vpar__farm_assign) * (size_t)(slots ? slots : 1));
@@ -1440,8 +1463,10 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 if (crash_after >= 0 && sent >= crash_after) raise(SIGKILL);
                 busy = 1;
             }
-            if (busy) { wait = 20e-6; idle = 0; }
-            else if (++idle < 64) sched_yield();   /* a short spin before sleeping */
+            double now = vpar__farm_mono();
+            if (busy) { wait = 20e-6; idle = 0; t_event = now; }
+            else if (++idle < 64 && now - t_event < VPAR__FARM_SPIN_S)
+                sched_yield();   /* a short spin before sleeping, only right after an event */
             else {
                 if (!C.inline_mode || C.npending == 0) {
                     pthread_mutex_lock(&C.mu);
@@ -1454,7 +1479,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                     }
                     pthread_mutex_unlock(&C.mu);
                 }
-                if (wait < 100e-6) wait *= 2;
+                wait = vpar__farm_backoff(wait, vpar__farm_mono() - t_event);
             }
         }
         VPAR_FREE(ab);
