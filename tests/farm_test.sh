@@ -23,6 +23,8 @@ for mode in basic failures; do
   echo "--- $mode (np=$np)"
   args=("$mode"); run "$@" || fail "$mode"
 done
+echo "--- threads (np=$np)"
+args=(threads); run "$@" || fail threads
 echo "--- journal_unit (np=$np)"
 args=(journal_unit "$dir/unit.journal"); run "$@" || fail journal_unit
 echo "--- signal (np=$np)"
