@@ -23,6 +23,8 @@ for mode in basic failures; do
   echo "--- $mode (np=$np)"
   args=("$mode"); run "$@" || fail "$mode"
 done
+echo "--- early (np=$np)"
+args=(early); run "$@" || fail early
 echo "--- threads (np=$np)"
 args=(threads); run "$@" || fail threads
 echo "--- journal_unit (np=$np)"

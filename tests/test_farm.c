@@ -11,6 +11,8 @@
                                  rank mid-run: interrupted, journal complete;
                                  then a resume completes the job
      test_farm journal_unit J    torn tail / damaged record / mismatch rules
+     test_farm early             vpar_farm_interrupt before a map (a signal
+                                 during MPI_Init): the map starts interrupted
      test_farm threads           vpar_farm_local_threads: the ranks of a node
                                  (same host name) split their CPUs
 
@@ -596,6 +598,43 @@ static void mode_signal(const char *path) {
     free(out); free(st);
 }
 
+/* An interrupt requested before the map (a program's own handler during
+   MPI_Init): on every rank, no task runs; on the last rank only, the map
+   is still interrupted everywhere; then a map runs normally (the request
+   does not outlive the map it stopped). */
+static void mode_early(void) {
+    res *out = g_rank == 0 ? calloc(200, sizeof *out) : NULL;
+    vpar_farm_status *st = g_rank == 0 ? calloc(200, sizeof *st) : NULL;
+    vpar_farm_desc d = {0};
+    d.threads = 2;
+    job j = {1000, 0};
+    reset_calls();
+    vpar_farm_interrupt();
+    vpar_status s = vpar_farm_map(200, task_plain, &j, out, sizeof *out, st, &d);
+    CHECK(s == VPAR_ERR_INTERRUPTED, "all ranks interrupted before the map: %s",
+          vpar_status_str(s));
+    long calls = total_calls();
+    CHECK(calls == 0, "%ld tasks ran after an interrupt before the map", calls);
+    for (int i = 0; g_rank == 0 && i < 200; i++)
+        CHECK(st[i].state == VPAR_TASK_NOT_RUN, "task %d state %d", i, st[i].state);
+    reset_calls();
+    if (g_rank == g_size - 1) vpar_farm_interrupt();
+    s = vpar_farm_map(200, task_plain, &j, out, sizeof *out, st, &d);
+    CHECK(s == VPAR_ERR_INTERRUPTED, "last rank interrupted before the map: %s",
+          vpar_status_str(s));
+    calls = total_calls();
+    CHECK(calls < 200, "all %ld tasks ran after an interrupt before the map", calls);
+    reset_calls();
+    s = vpar_farm_map(200, task_plain, NULL, out, sizeof *out, st, &d);
+    CHECK(s == VPAR_OK, "the next map: %s", vpar_last_error());
+    for (size_t i = 0; g_rank == 0 && i < 200; i++) {
+        res ref;
+        compute(i, &ref);
+        CHECK(memcmp(&ref, &out[i], sizeof ref) == 0, "task %zu", i);
+    }
+    free(out); free(st);
+}
+
 /* vpar_farm_local_threads against its contract, with the node found by
    host name (not MPI_Comm_split_type) and the masks read here: ranks
    whose affinity masks are identical and overlap no other rank's split
@@ -676,9 +715,10 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "journal_unit") == 0 && path) mode_journal_unit(path);
     else if (strcmp(mode, "signal") == 0 && path) mode_signal(path);
     else if (strcmp(mode, "threads") == 0) mode_threads();
+    else if (strcmp(mode, "early") == 0) mode_early();
     else {
         if (g_rank == 0) fprintf(stderr, "usage: test_farm basic|failures|journal J|resume J|"
-                                          "journal_unit J|signal J|threads\n");
+                                          "journal_unit J|signal J|threads|early\n");
         MPI_Finalize();
         return 2;
     }
