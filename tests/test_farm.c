@@ -13,6 +13,7 @@
      test_farm journal_unit J    torn tail / damaged record / mismatch rules
      test_farm early             vpar_farm_interrupt before a map (a signal
                                  during MPI_Init): the map starts interrupted
+     test_farm startup           early, then threads (one launch: CI time)
      test_farm threads           vpar_farm_local_threads: the ranks of a node
                                  (same host name) split their CPUs
 
@@ -716,9 +717,10 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "signal") == 0 && path) mode_signal(path);
     else if (strcmp(mode, "threads") == 0) mode_threads();
     else if (strcmp(mode, "early") == 0) mode_early();
+    else if (strcmp(mode, "startup") == 0) { mode_early(); mode_threads(); }
     else {
         if (g_rank == 0) fprintf(stderr, "usage: test_farm basic|failures|journal J|resume J|"
-                                          "journal_unit J|signal J|threads|early\n");
+                                          "journal_unit J|signal J|threads|early|startup\n");
         MPI_Finalize();
         return 2;
     }
