@@ -23,6 +23,8 @@ for mode in basic failures; do
   echo "--- $mode (np=$np)"
   args=("$mode"); run "$@" || fail "$mode"
 done
+echo "--- startup: interrupt before the map, threads per rank (np=$np)"
+args=(startup); run "$@" || fail startup
 echo "--- journal_unit (np=$np)"
 args=(journal_unit "$dir/unit.journal"); run "$@" || fail journal_unit
 echo "--- signal (np=$np)"

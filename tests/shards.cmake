@@ -23,6 +23,31 @@ if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
     SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "mpi" RESOURCE_LOCK vpar_mpi)
 endif()
 
+# The Grid Engine template under a fake qsub (tests/cluster/fake-sge: runs
+# the array serially with SGE_TASK_* set, honours -hold_jid) and the
+# Snakefile's rules run as Snakemake would (tests/cluster/snakefile.py);
+# compared with one-machine runs. No scheduler needed; a few seconds each.
+# test_cluster_snakemake runs the real snakemake when it is installed (not
+# in CI: SKIP, exit 77).
+if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME test_cluster_sge
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cluster/sge.sh
+            $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+  set_tests_properties(test_cluster_sge PROPERTIES TIMEOUT 300 LABELS "cli")
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  if(Python3_Interpreter_FOUND)
+    add_test(NAME test_cluster_snakefile
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cluster/snakefile.py
+              $<TARGET_FILE:vpar-egad> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+    set_tests_properties(test_cluster_snakefile PROPERTIES TIMEOUT 300 LABELS "cli")
+    add_test(NAME test_cluster_snakemake
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cluster/snakefile.py
+              $<TARGET_FILE:vpar-egad> ${CMAKE_CURRENT_SOURCE_DIR}/data --snakemake)
+    set_tests_properties(test_cluster_snakemake PROPERTIES TIMEOUT 600 LABELS "cli"
+      SKIP_RETURN_CODE 77)
+  endif()
+endif()
+
 # The job templates of examples/cluster/ on a real single-node Slurm
 # (tests/cluster/jobs.sh): arrays + merge, scancel --signal=USR1 and the
 # resubmission, mpirun inside sbatch, a rank crash. Uses a running test

@@ -11,6 +11,11 @@
                                  rank mid-run: interrupted, journal complete;
                                  then a resume completes the job
      test_farm journal_unit J    torn tail / damaged record / mismatch rules
+     test_farm early             vpar_farm_interrupt before a map (a signal
+                                 during MPI_Init): the map starts interrupted
+     test_farm startup           early, then threads (one launch: CI time)
+     test_farm threads           vpar_farm_local_threads: the ranks of a node
+                                 (same host name) split their CPUs
 
    An MPI program cannot run under Check's forking runner: failures print
    "FAIL file:line: what" and exit 1 (via MPI_Abort, so no rank hangs). */
@@ -19,6 +24,7 @@
 #include "vpar/farm.h"
 
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -593,6 +599,106 @@ static void mode_signal(const char *path) {
     free(out); free(st);
 }
 
+/* An interrupt requested before the map (a program's own handler during
+   MPI_Init): on every rank, no task runs; on the last rank only, the map
+   is still interrupted everywhere; then a map runs normally (the request
+   does not outlive the map it stopped). */
+static void mode_early(void) {
+    res *out = g_rank == 0 ? calloc(200, sizeof *out) : NULL;
+    vpar_farm_status *st = g_rank == 0 ? calloc(200, sizeof *st) : NULL;
+    vpar_farm_desc d = {0};
+    d.threads = 2;
+    job j = {1000, 0};
+    reset_calls();
+    vpar_farm_interrupt();
+    vpar_status s = vpar_farm_map(200, task_plain, &j, out, sizeof *out, st, &d);
+    CHECK(s == VPAR_ERR_INTERRUPTED, "all ranks interrupted before the map: %s",
+          vpar_status_str(s));
+    long calls = total_calls();
+    CHECK(calls == 0, "%ld tasks ran after an interrupt before the map", calls);
+    for (int i = 0; g_rank == 0 && i < 200; i++)
+        CHECK(st[i].state == VPAR_TASK_NOT_RUN, "task %d state %d", i, st[i].state);
+    reset_calls();
+    if (g_rank == g_size - 1) vpar_farm_interrupt();
+    s = vpar_farm_map(200, task_plain, &j, out, sizeof *out, st, &d);
+    CHECK(s == VPAR_ERR_INTERRUPTED, "last rank interrupted before the map: %s",
+          vpar_status_str(s));
+    calls = total_calls();
+    CHECK(calls < 200, "all %ld tasks ran after an interrupt before the map", calls);
+    reset_calls();
+    s = vpar_farm_map(200, task_plain, NULL, out, sizeof *out, st, &d);
+    CHECK(s == VPAR_OK, "the next map: %s", vpar_last_error());
+    for (size_t i = 0; g_rank == 0 && i < 200; i++) {
+        res ref;
+        compute(i, &ref);
+        CHECK(memcmp(&ref, &out[i], sizeof ref) == 0, "task %zu", i);
+    }
+    free(out); free(st);
+}
+
+/* vpar_farm_local_threads against its contract, with the node found by
+   host name (not MPI_Comm_split_type) and the masks read here: ranks
+   whose affinity masks are identical and overlap no other rank's split
+   those CPUs (sum = CPUs, each gets floor or ceil; 1 each when there are
+   more ranks than CPUs); a rank whose mask overlaps nobody else's gets all
+   of its CPUs; any rank gets 1..CPUs. $VPAR_NUM_THREADS wins. */
+static void mode_threads(void) {
+    unsetenv("VPAR_NUM_THREADS");
+    int t = vpar_farm_local_threads(MPI_COMM_WORLD);
+    setenv("VPAR_NUM_THREADS", "3", 1);
+    int t3 = vpar_farm_local_threads(MPI_COMM_WORLD);
+    unsetenv("VPAR_NUM_THREADS");
+    CHECK(t3 == 3, "VPAR_NUM_THREADS=3 gave %d", t3);
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    CHECK(sched_getaffinity(0, sizeof mask, &mask) == 0, "sched_getaffinity");
+    struct { char host[64]; cpu_set_t mask; int t; } me, *all = NULL;
+    memset(&me, 0, sizeof me);
+    gethostname(me.host, sizeof me.host - 1);
+    me.mask = mask;
+    me.t = t;
+    if (g_rank == 0) all = calloc((size_t)g_size, sizeof *all);
+    MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (g_rank == 0) {
+        for (int r = 0; r < g_size; r++) {
+            int cpus = CPU_COUNT(&all[r].mask), same = 0, overlap = 0, sum = 0;
+            for (int q = 0; q < g_size; q++) {
+                if (strcmp(all[q].host, all[r].host) != 0) continue;
+                cpu_set_t x;
+                CPU_AND(&x, &all[q].mask, &all[r].mask);
+                if (CPU_COUNT(&x) == 0) continue;
+                overlap++;
+                if (CPU_EQUAL(&all[q].mask, &all[r].mask)) { same++; sum += all[q].t; }
+            }
+            CHECK(all[r].t >= 1 && all[r].t <= cpus, "rank %d: %d threads, %d CPUs", r,
+                  all[r].t, cpus);
+            if (overlap == 1) CHECK(all[r].t == cpus, "rank %d alone on %d CPUs got %d", r, cpus,
+                                    all[r].t);
+            if (overlap == same && same <= cpus) {
+                CHECK(sum == cpus, "ranks sharing %d CPUs (%d of them) got %d threads in all",
+                      cpus, same, sum);
+                CHECK(all[r].t == cpus / same || all[r].t == cpus / same + 1,
+                      "rank %d: %d threads, %d CPUs / %d ranks", r, all[r].t, cpus, same);
+            }
+            if (overlap == same && same > cpus) CHECK(all[r].t == 1, "rank %d: %d", r, all[r].t);
+            printf("rank %d: %d threads (%d CPUs in its mask, shared by %d ranks)\n", r,
+                   all[r].t, cpus, overlap);
+        }
+        free(all);
+    }
+    /* a map with the default threads runs on them */
+    vpar_farm_desc d = {0};
+    res *out = g_rank == 0 ? calloc(64, sizeof *out) : NULL;
+    vpar_status st = vpar_farm_map(64, task_plain, &(job){0, 0}, out, sizeof *out, NULL, &d);
+    CHECK(st == VPAR_OK, "map with default threads: %s", vpar_last_error());
+    for (size_t i = 0; g_rank == 0 && i < 64; i++) {
+        res ref;
+        compute(i, &ref);
+        CHECK(memcmp(&ref, &out[i], sizeof ref) == 0, "task %zu", i);
+    }
+    free(out);
+}
+
 int main(int argc, char **argv) {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -609,9 +715,12 @@ int main(int argc, char **argv) {
         mode_resume(path, !(argc > 3 && strcmp(argv[3], "lenient") == 0));
     else if (strcmp(mode, "journal_unit") == 0 && path) mode_journal_unit(path);
     else if (strcmp(mode, "signal") == 0 && path) mode_signal(path);
+    else if (strcmp(mode, "threads") == 0) mode_threads();
+    else if (strcmp(mode, "early") == 0) mode_early();
+    else if (strcmp(mode, "startup") == 0) { mode_early(); mode_threads(); }
     else {
         if (g_rank == 0) fprintf(stderr, "usage: test_farm basic|failures|journal J|resume J|"
-                                          "journal_unit J|signal J\n");
+                                          "journal_unit J|signal J|threads|early|startup\n");
         MPI_Finalize();
         return 2;
     }

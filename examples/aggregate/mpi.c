@@ -40,6 +40,7 @@ static atomic_int g_stop; /* SIGTERM/SIGUSR1/SIGINT seen: stop at the next step 
 static void agg_mpi_on_signal(int sig) {
     (void)sig;
     atomic_store_explicit(&g_stop, 1, memory_order_relaxed);
+    vpar_farm_interrupt();   /* also before the map: it starts interrupted */
 }
 
 typedef struct agg_mpi {
@@ -163,19 +164,27 @@ static int agg_mpi_farm(agg_mpi *m, int rank, int size, int threads) {
 int agg_mpi_main(job *J, int *exit_code) {
     if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
     int provided = 0, rank = 0, size = 1;
+    /* Our handler before MPI_Init: SIGTERM/SIGUSR1 during MPI's start-up
+       and the planning is an interrupt (the map starts interrupted, exit
+       75), not death by the default action. Installed again after
+       MPI_Init, which may replace handlers (MPICH: SIGUSR1). Running
+       permutations stop at the next step; the farm's own handler
+       (installed during the map) chains to it. */
+    vpar_ex_on_stop_signals(agg_mpi_on_signal);
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    vpar_ex_on_stop_signals(agg_mpi_on_signal);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    /* Our handler first: running permutations stop at the next step; the
-       farm's own handler (installed during the map) chains to it. */
-    vpar_ex_on_stop_signals(agg_mpi_on_signal);
     if (J->o.jobs > 1 && rank == 0 && !J->o.quiet)
         fputs("vpar-aggregate: under MPI each rank runs one permutation at a time: -j is ignored "
               "(use more ranks)\n", stderr);
     agg_mpi m;
     memset(&m, 0, sizeof m);
     m.J = J;
-    int threads = J->o.threads ? J->o.threads : vpar_ex_cpu_count();
+    /* Default -t: this rank's share of its node's CPUs (ranks on one node
+       split them; docs/cluster.md). Collective: every rank calls it. */
+    int local = vpar_farm_local_threads(MPI_COMM_WORLD);
+    int threads = J->o.threads ? J->o.threads : local;
     vpar_pool_desc pd = {threads, 0};
     if (vpar_pool_create(&m.compute, &pd) != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: rank %d: thread pool: %s\n", rank, vpar_last_error());

@@ -168,10 +168,21 @@ static int egad_mpi_farm(egad_mpi *m, int rank) {
     return code;
 }
 
+static void egad_mpi_on_signal(int sig) {
+    (void)sig;
+    vpar_farm_interrupt();   /* also before the map: it starts interrupted */
+}
+
 int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
     if (!o->journal && !vpar_ex_mpi_launched(getenv)) return 0;
     int provided = 0, rank = 0;
+    /* A handler before MPI_Init: SIGTERM/SIGUSR1 during MPI's start-up is
+       an interrupt (the map starts interrupted, exit 75), not death by the
+       default action; again after MPI_Init, which may replace handlers
+       (MPICH: SIGUSR1). During the map the farm's handler chains to it. */
+    vpar_ex_on_stop_signals(egad_mpi_on_signal);
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    vpar_ex_on_stop_signals(egad_mpi_on_signal);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (o->jobs > 1 && rank == 0 && !o->quiet)
         fputs("vpar-egad: under MPI each rank runs one network at a time: -j is ignored "
@@ -184,7 +195,10 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
     m.o = o;
     m.J = &J;
     m.tty = rank == 0 && !o->quiet && isatty(2);
-    vpar_pool_desc pd = {o->threads, 0};
+    /* Default -t: this rank's share of its node's CPUs (ranks on one node
+       split them; docs/cluster.md). Collective: every rank calls it. */
+    int local = vpar_farm_local_threads(MPI_COMM_WORLD);
+    vpar_pool_desc pd = {o->threads ? o->threads : local, 0};
     int code = EGAD_EXIT_USAGE;
     if (vpar_pool_create(&m.compute, &pd) != VPAR_OK) {
         fprintf(stderr, "vpar-egad: rank %d: thread pool: %s\n", rank, vpar_last_error());

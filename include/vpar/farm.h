@@ -20,7 +20,10 @@
      idles). With a cost estimate (desc.cost) tasks go out largest first
      (ties in index order), otherwise in index order. Rank 0 also
      computes: its main thread dispatches (polling MPI with MPI_Iprobe
-     between waits on its own completion queue) while its pool's worker
+     between waits on its own completion queue: every 20-160 us while
+     events come fast, backing off to VPAR_FARM_POLL_MAX, 1 ms, while
+     every handed-out task is long, so that on a fully subscribed node the
+     MPI threads cost about 1% of a core, not 3-5%) while its pool's worker
      threads run tasks; measured, this beats a dedicated dispatcher by
      about 4x per task (docs/farm.md), and a dispatcher would idle a whole
      node (desc.dispatcher_only = 1 keeps rank 0's pool idle). Results and
@@ -110,6 +113,10 @@
      VPAR_FARM_HOST_MAX      bytes of a host name, with NUL (64)
      VPAR_FARM_MAX_QUEUE     most tasks queued on a rank beyond its threads
                              with the adaptive prefetch (1024)
+     VPAR_FARM_POLL_MAX      longest sleep of an idle MPI thread between
+                             two MPI probes, seconds (1e-3); a remote
+                             result waits at most this long, or 1/64 of
+                             the quiet time before it
      The implementation is compiled where VPAR_IMPLEMENTATION or
      VPAR_FARM_IMPLEMENTATION is defined (the latter compiles only the
      farm: the rest of vpar comes from the TU with VPAR_IMPLEMENTATION).
@@ -123,6 +130,7 @@
      task, one map at a time. fn runs on pool threads of every rank; it
      must not call MPI. vpar_farm_task_attempt/_index: inside fn.
      vpar_farm_interrupt: anywhere, also signal handlers.
+     vpar_farm_local_threads: collective over its comm, MPI main thread.
      vpar_farm_journal_read, vpar_farm_exit_code: any thread, no MPI needed.
      on_result (rank 0): on the MPI main thread, must not call MPI.
 
@@ -157,6 +165,9 @@ extern "C" {
 #ifndef VPAR_FARM_MAX_QUEUE
 #  define VPAR_FARM_MAX_QUEUE 1024
 #endif
+#ifndef VPAR_FARM_POLL_MAX
+#  define VPAR_FARM_POLL_MAX 1e-3   /* seconds: longest idle MPI poll period */
+#endif
 
 /* Exit status of a program whose farm was interrupted (EX_TEMPFAIL). */
 #define VPAR_FARM_EXIT_INTERRUPTED 75
@@ -187,7 +198,10 @@ typedef struct vpar_farm_desc {
     MPI_Comm comm;           /* 0: MPI_COMM_WORLD */
     vpar_pool *pool;         /* this rank's pool; NULL: one is created with
                                 `threads` worker threads for the map */
-    int threads;             /* 0: $VPAR_NUM_THREADS if set, else online CPUs */
+    int threads;             /* 0 (with pool NULL): vpar_farm_local_threads(comm),
+                                i.e. $VPAR_NUM_THREADS if set, else this rank's
+                                share of its node's CPUs; the ranks must agree
+                                on 0 (it is a collective call) */
     int prefetch;            /* tasks queued per rank beyond its threads;
                                 0: adaptive (about 2 ms of work per thread,
                                 at least one task per thread); < 0: none */
@@ -243,6 +257,17 @@ VPAR_API void vpar_farm_interrupt(void);
 /* Inside fn: the attempt (1-based) / task index being run; 0 elsewhere. */
 VPAR_API int vpar_farm_task_attempt(void);
 VPAR_API size_t vpar_farm_task_index(void);
+
+/* Threads for this rank when ranks share a node: $VPAR_NUM_THREADS when
+   set (> 0); else the CPUs this process may run on (its affinity mask, as
+   vpar_cpu_count) shared among the ranks of comm (0: MPI_COMM_WORLD) on
+   the same node (MPI_Comm_split_type, MPI_COMM_TYPE_SHARED) whose
+   affinity masks overlap this one, the remainder going to the lowest
+   ranks; at least 1. So 2 unbound ranks on a 16-CPU node get 8 each, ranks
+   bound to one core each (OpenMPI's default for 2 ranks) get 1, and ranks
+   bound 2 per socket get half a socket each. Collective over comm; the MPI
+   main thread. */
+VPAR_API int vpar_farm_local_threads(MPI_Comm comm);
 
 /* 0 for VPAR_OK, VPAR_FARM_EXIT_INTERRUPTED for VPAR_ERR_INTERRUPTED, 1
    otherwise. Pure. */
@@ -959,13 +984,66 @@ static size_t vpar__farm_update_caps(vpar__farm_master *m) {
     return total;
 }
 
-static int vpar__farm_threads(const vpar_farm_desc *d) {
-    if (d->pool) return vpar_pool_size(d->pool) > 1 ? vpar_pool_size(d->pool) - 1 : 1;
-    if (d->threads > 0) return d->threads;
+VPAR_API int vpar_farm_local_threads(MPI_Comm comm) {
+    int cpus = vpar_cpu_count(), sharing = 1, before = 0;
+    MPI_Comm node;
+    if (MPI_Comm_split_type(comm ? comm : MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0,
+                            MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        int local = 1, me = 0;
+        MPI_Comm_size(node, &local);
+        MPI_Comm_rank(node, &me);
+        sharing = local; before = me;
+#if defined(__linux__) && defined(CPU_COUNT) && defined(CPU_AND)
+        cpu_set_t mine;
+        CPU_ZERO(&mine);
+        cpu_set_t *sets = (cpu_set_t *)VPAR_MALLOC((size_t)local * sizeof *sets);
+        int ok = sets && sched_getaffinity(0, sizeof mine, &mine) == 0, all_ok = 0;
+        MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, node);
+        if (all_ok) {   /* masks known everywhere (not cut at CPU_SETSIZE) */
+            MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, sets, (int)sizeof mine, MPI_BYTE, node);
+            sharing = 0; before = 0;
+            for (int r = 0; r < local; r++) {
+                cpu_set_t x;
+                CPU_AND(&x, &mine, &sets[r]);
+                if (CPU_COUNT(&x) == 0) continue;
+                sharing++;
+                if (r < me) before++;
+            }
+            if (CPU_COUNT(&mine) > 0) cpus = CPU_COUNT(&mine);
+        }
+        VPAR_FREE(sets);
+#endif
+        MPI_Comm_free(&node);
+    }
     const char *e = getenv("VPAR_NUM_THREADS");
     if (e && atoi(e) > 0) return atoi(e);
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (int)c : 1;
+    if (sharing < 1) sharing = 1;
+    int t = cpus / sharing + (before < cpus % sharing);
+    return t > 0 ? t : 1;
+}
+
+static int vpar__farm_threads(const vpar_farm_desc *d, MPI_Comm comm) {
+    if (d->pool) return vpar_pool_size(d->pool) > 1 ? vpar_pool_size(d->pool) - 1 : 1;
+    if (d->threads > 0) return d->threads;
+    return vpar_farm_local_threads(comm);
+}
+
+/* The MPI thread's idle poll (both loops). After an event (a message, a
+   result, work handed out) it spins with sched_yield for up to
+   VPAR__FARM_SPIN_S, then sleeps on its completion queue (woken at once by
+   its own finished tasks) for a period that doubles from 20 us up to
+   quiet / 64 (quiet: the time since the last event), at least 160 us and at
+   most VPAR_FARM_POLL_MAX. Short tasks keep the 20-160 us poll (events come
+   all the time); while every handed-out task is long, the thread wakes about
+   once per VPAR_FARM_POLL_MAX to probe MPI, and a remote result waits at most
+   that long, or 1/64 of the quiet time before it, whichever is less. */
+#define VPAR__FARM_SPIN_S 200e-6
+static double vpar__farm_backoff(double wait, double quiet) {
+    double cap = quiet / 64;
+    if (cap > VPAR_FARM_POLL_MAX) cap = VPAR_FARM_POLL_MAX;
+    if (cap < 160e-6) cap = 160e-6;
+    wait *= 2;
+    return wait < cap ? wait : cap;
 }
 
 VPAR_API vpar_status vpar_farm_map(size_t n, vpar_farm_task_fn fn, void *user,
@@ -1012,7 +1090,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
     }
 
     /* Agreement on the arguments and per-rank threads. */
-    int nthreads = vpar__farm_threads(d);
+    int nthreads = vpar__farm_threads(d, comm);
     int computes = !(d->dispatcher_only && size > 1 && rank == 0);
     long long mine[4] = {(long long)n, (long long)result_size, computes ? nthreads : 0,
                          fn != NULL};
@@ -1178,7 +1256,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         M.finals = M.rep.restored;
         M.rep.ok = M.rep.restored;
         size_t total_cap = vpar__farm_update_caps(&M);
-        double wait = 20e-6, t_intr = 0;
+        double wait = 20e-6, t_intr = 0, t_event = vpar__farm_mono();
         int idle = 0;
         double grace = d->grace_s == 0 ? 60.0 : d->grace_s < 0 ? 0 : d->grace_s;
         int sent_intr = 0;
@@ -1282,8 +1360,10 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 M.rep.grace_expired = 1;
                 break;
             }
-            if (busy) { wait = 20e-6; idle = 0; }
-            else if (++idle < 64) sched_yield();   /* a short spin before sleeping */
+            double now = vpar__farm_mono();
+            if (busy) { wait = 20e-6; idle = 0; t_event = now; }
+            else if (++idle < 64 && now - t_event < VPAR__FARM_SPIN_S)
+                sched_yield();   /* a short spin before sleeping, only right after an event */
             else {
                 if (computes && C.inline_mode && C.npending) {
                     /* the next collect runs a pending task */
@@ -1302,7 +1382,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                     struct timespec ts = {0, (long)(wait * 1e9)};
                     nanosleep(&ts, NULL);
                 }
-                if (wait < 100e-6) wait *= 2;
+                wait = vpar__farm_backoff(wait, vpar__farm_mono() - t_event);
             }
         }
         /* Everything not final now is NOT_RUN. */
@@ -1371,7 +1451,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
         /* Worker rank: run what rank 0 assigns, send results back. */
         int code = VPAR_OK, stop = 0;
         long sent = 0;
-        double wait = 20e-6;
+        double wait = 20e-6, t_event = vpar__farm_mono();
         int idle = 0;
         vpar__farm_assign *ab = (vpar__farm_assign *)VPAR_MALLOC(
             sizeof(vpar__farm_assign) * (size_t)(slots ? slots : 1));
@@ -1440,8 +1520,10 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                 if (crash_after >= 0 && sent >= crash_after) raise(SIGKILL);
                 busy = 1;
             }
-            if (busy) { wait = 20e-6; idle = 0; }
-            else if (++idle < 64) sched_yield();   /* a short spin before sleeping */
+            double now = vpar__farm_mono();
+            if (busy) { wait = 20e-6; idle = 0; t_event = now; }
+            else if (++idle < 64 && now - t_event < VPAR__FARM_SPIN_S)
+                sched_yield();   /* a short spin before sleeping, only right after an event */
             else {
                 if (!C.inline_mode || C.npending == 0) {
                     pthread_mutex_lock(&C.mu);
@@ -1454,7 +1536,7 @@ VPAR_API vpar_status vpar_farm_map_report(size_t n, vpar_farm_task_fn fn, void *
                     }
                     pthread_mutex_unlock(&C.mu);
                 }
-                if (wait < 100e-6) wait *= 2;
+                wait = vpar__farm_backoff(wait, vpar__farm_mono() - t_event);
             }
         }
         VPAR_FREE(ab);

@@ -14,6 +14,7 @@
 #   identically without recomputing a finished permutation (mtimes kept);
 # - scancel --full --signal=USR1 on the MPI job: the resubmission restores
 #   the journaled permutations and ends identically;
+# - scancel -b --signal=TERM on the MPI job (mpirun): exit 75;
 # - a rank crash (VPAR_FARM_TEST_CRASH) fails the MPI job; the resubmission
 #   completes it identically.
 # Uses the running test cluster, or starts one (slurm-start.sh) and stops it
@@ -171,6 +172,17 @@ else
       fail "MPI resubmission restored '${r}' of $n: $(cat mu.$j.out)"
     same_files ref_m mu "MPI job stopped by USR1 + resubmitted" aggregate.csv $(perms $PM)
   else fail "MPI resubmission did not end"; fi
+
+  # SIGTERM to the batch shell only (scancel -b): the template passes it on
+  # to mpirun as SIGUSR1, so the ranks stop as on USR1 and the job exits 75
+  # (OpenMPI's mpirun returns 1 after a SIGTERM of its own)
+  j=$(sbatch_mpi mt $PM)
+  for _ in $(seq 1200); do [ -e mt/permute_network_performance_1.csv ] && break; sleep 0.1; done
+  scancel -b --signal=TERM "$j"
+  vpar_wait_jobs "$j" || fail "MPI job after scancel -b --signal=TERM did not end"
+  c=$(exit_code "$j")
+  [ "$c" = 75 ] && [ ! -e mt/aggregate.csv ] && ok "scancel -b --signal=TERM: the MPI job exits 75" ||
+    fail "MPI job after scancel -b --signal=TERM: exit '$c' (want 75): $(cat mt.$j.out)"
 
   # a rank crash (rank 1 dies after its first permutation): the job fails; resubmit
   j=$(sbatch_mpi mc $P VPAR_FARM_TEST_CRASH=1:1)
