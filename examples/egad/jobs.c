@@ -167,7 +167,7 @@ void egad_job_record(egad_job *J, const options *o, int idx, const net_result *r
     egad_note(r, note, sizeof note);
     snprintf(file, sizeof file, "%s.csv", J->names[idx]);
     if (vpar_ex_parts_done(&J->parts, o->out, (size_t)idx, file, note, err, sizeof err) != 0) {
-        fprintf(stderr, "\n%s: %s\n", PROG, err);
+        fprintf(stderr, "%s%s: %s\n", vpar_ex_msg_start(), PROG, err);
         J->manifest_ok = 0;
     }
 }

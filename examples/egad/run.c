@@ -76,7 +76,13 @@ void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result 
     vpar_status st = egad_one(in, path, name, pool, r);
     r->status = (int)st;
     if (st != VPAR_OK) {
-        snprintf(r->message, sizeof r->message, "%.479s", vpar_last_error());
+        const char *msg = vpar_last_error();
+        /* The library names no option; the program's is --nonfinite-as-zero. */
+        if (strstr(msg, "EGAD needs finite weights") && !in->opt->egad.desc.nonfinite_as_zero)
+            snprintf(r->message, sizeof r->message, "%.400s; rerun with --nonfinite-as-zero to "
+                     "treat NaN/inf as 0", msg);
+        else
+            snprintf(r->message, sizeof r->message, "%.479s", msg);
         r->mean_auc = NAN;
     }
     r->seconds = vpar_ex_now() - t0;
