@@ -59,6 +59,7 @@ typedef struct egad_job {
     net_result *rs;            /* nnet */
     int *crashed;              /* nnet: worker died / not run */
     unsigned char *resumed;    /* nnet: taken from the manifest */
+    unsigned char *recorded;   /* nnet: a result came back (egad_job_record) */
     int *todo;                 /* networks to compute */
     int ntodo;
     int manifest_ok;           /* 0 after a manifest write failed (printed) */
