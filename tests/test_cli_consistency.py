@@ -290,6 +290,10 @@ def test_docs_claims(d):
         check(all(steps(f"{d}/p2/permute_network_performance_{i}.csv") ==
                   steps(f"{d}/p3/permute_network_performance_{i}.csv") for i in (1, 2)),
               "docs/workflows.md: -p 3 reuses the two orders of -p 2")
+        c = run(agg_args(f"{d}/p2", ["-p", "3", "-s", "9"]))
+        check(c.returncode == 0 and "resuming: 2 of 3 permutations already complete" in c.stderr
+              and steps(f"{d}/p2/aggregate.csv") == steps(f"{d}/p3/aggregate.csv"),
+              "docs/workflows.md: -p 3 into -p 2's --out computes only permutation 3", c.stderr)
     # The demo: aggregation ranks each network first. One network through
     # vpar-aggregate == vpar-rank then vpar-egad; != vpar-egad unranked.
     with open(f"{d}/one.txt", "w") as f:
