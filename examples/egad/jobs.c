@@ -162,6 +162,13 @@ void egad_job_free(egad_job *J, const options *o) {
     free(J->todo);
 }
 
+void egad_report_failure(const char *path, const char *msg) {
+    size_t pl = strlen(path);
+    /* The library's message names the file already: not twice. */
+    if (strncmp(msg, path, pl) == 0 && msg[pl] == ':') fprintf(stderr, "%s: %s\n", PROG, msg);
+    else fprintf(stderr, "%s: %s: %s\n", PROG, path, msg);
+}
+
 void egad_job_record(egad_job *J, const options *o, int idx, const net_result *r) {
     J->rs[idx] = *r;
     J->recorded[idx] = 1;

@@ -285,13 +285,7 @@ static void report_failures(const options *o, const run_state *rsd) {
         else if (rsd->crash_code[i] > 0) snprintf(why, sizeof why, "worker died (%s)", strsignal(rsd->crash_code[i]));
         else if (rsd->crash_code[i] < 0) snprintf(why, sizeof why, "worker exited with status %d", -rsd->crash_code[i]);
         else snprintf(why, sizeof why, "not run");
-        /* The library's message names the file already: not twice. */
-        const char *msg = J->crashed[i] ? why : r->message;
-        size_t pl = strlen(o->networks[i]);
-        if (!J->crashed[i] && strncmp(msg, o->networks[i], pl) == 0 && msg[pl] == ':')
-            fprintf(stderr, "vpar-egad: %s\n", msg);
-        else
-            fprintf(stderr, "vpar-egad: %s: %s\n", o->networks[i], msg);
+        egad_report_failure(o->networks[i], J->crashed[i] ? why : r->message);
     }
 }
 
