@@ -67,7 +67,8 @@ static void usage(FILE *f) {
 "shared by all networks (annotations, genes file, output directory), 3 --merge\n"
 "found networks not done (it lists the shards to resubmit), 75 stopped by\n"
 "SIGTERM/SIGUSR1 (a batch system's time limit; rerun with --resume), 130\n"
-"interrupted by SIGINT.\n", f);
+"interrupted by SIGINT; when interrupted, summary.csv lists the networks done\n"
+"and a rerun with --resume computes only the others.\n", f);
 }
 
 /* State shared by the parent and (copy-on-write) the workers. */
