@@ -106,6 +106,10 @@ def test_options(d):
             p = run([exe] + args)
             check(p.returncode == usage_rc and p.stderr == want + "\n", f"{prog} {' '.join(args)}: '{want}'",
                   f"rc {p.returncode}, stderr {p.stderr!r}")
+    p = run([AGG, "--no"])
+    check(p.returncode == 2 and p.stderr.startswith("vpar-aggregate: ambiguous option '--no' (")
+          and "--no-resume" in p.stderr and "--no-header" in p.stderr, "vpar-aggregate --no: ambiguous, candidates named",
+          p.stderr)
     # VPAR_NUM_THREADS=two: refused up front, naming the variable (vpar-egad
     # said "initializer failed in worker 0 with code 13").
     cmds = {"vpar-egad": egad_args(f"{d}/nt_egad", f"{ESM}/nw_00.npy"),

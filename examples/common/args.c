@@ -102,8 +102,24 @@ int vpar_ex_getopt(const char *prog, int argc, char **argv, const char *shorts,
     } else {
         snprintf(name, sizeof name, "-%c", optopt ? optopt : '?');
     }
+    /* A prefix of several long options (getopt_long accepts unique
+       abbreviations): name the candidates. */
+    char cands[256] = "";
+    int ncand = 0;
+    if (c == '?' && name[1] == '-' && longs) {
+        size_t len = strlen(name + 2), used = 0;
+        for (const struct option *l = longs; l->name && len; l++) {
+            if (strncmp(l->name, name + 2, len) != 0) continue;
+            if (strlen(l->name) == len) { ncand = 0; break; } /* exact: not ambiguous */
+            int w = snprintf(cands + used, sizeof cands - used, "%s--%s", ncand ? ", " : "", l->name);
+            if (w > 0 && (size_t)w < sizeof cands - used) used += (size_t)w;
+            ncand++;
+        }
+    }
     if (c == ':')
         fprintf(stderr, "%s: option '%s' needs a value (try --help)\n", prog, name);
+    else if (ncand > 1)
+        fprintf(stderr, "%s: ambiguous option '%s' (%s; try --help)\n", prog, name, cands);
     else if (name[1] == '-' && strchr(arg, '=') && optopt)
         fprintf(stderr, "%s: option '%s' takes no value (try --help)\n", prog, name);
     else

@@ -79,6 +79,7 @@ struct option; /* <getopt.h> */
      "<prog>: unknown option '--foo' (try --help)"
      "<prog>: option '--out' needs a value (try --help)"
      "<prog>: option '--quiet' takes no value (try --help)"
+     "<prog>: ambiguous option '--no' (--no-header, --no-resume; try --help)"
    (short options as '-x'; never getopt's own messages, which name argv[0])
    and returns '?' for each of them; otherwise what getopt_long returns.
    Callers exit 2 on '?'. Not thread-safe (getopt's globals). */
