@@ -28,6 +28,13 @@ docs make about the programs (issue 15), through the programs themselves:
   vpar-aggregate equals vpar-rank then vpar-egad, and differs from
   vpar-egad on the unranked network.
 
+Seen failing before the fixes: run against the programs built from
+0e43be2, 24 checks failed (getopt's messages with the build path, vpar-rank
+without --version, VPAR_NUM_THREADS=two as "initializer failed in worker 0
+with code 13" or ignored, "sum_e//", the file named twice, no
+--nonfinite-as-zero hint, a .png plot written, one unknown --order name
+listed, no hold hook); vpar-rowsums --foo said "--foo needs a value".
+
 Expected values come from the documentation (formats, exit codes), from
 the fixtures, or from equivalences (a rerun equals an uninterrupted run).
 Needs numpy (for the NaN network); exit 77 (skipped) without it.
