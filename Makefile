@@ -51,9 +51,9 @@ test-aarch64: build/aarch64/CMakeCache.txt
 	cmake --build build/aarch64 -j $(JOBS)
 	cd build/aarch64 && $(VPAR_CTEST) $(CTEST_FLAGS) -L cross
 
-# Only the three programs the demo runs, not the whole test suite.
+# Only the programs the demo runs, not the whole test suite.
 demo: build/release/CMakeCache.txt
-	cmake --build build/release -j $(JOBS) --target vpar-simnet vpar-egad vpar-aggregate
+	cmake --build build/release -j $(JOBS) --target vpar-simnet vpar-egad vpar-aggregate vpar-rank
 	bash examples/demo.sh build/release
 
 bench: build/bench/CMakeCache.txt

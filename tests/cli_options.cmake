@@ -16,3 +16,14 @@ if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING AND NOT VPAR_SANITIZER STREQ
     set_tests_properties(test_cli_options PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS "cli")
   endif()
 endif()
+
+# One consistent CLI across the six programs, vpar-egad interrupted by real
+# signals and resumed, the docs' claims about -p and the demo (issue 15;
+# tests/test_cli_consistency.py, ~20 s). Exit 77 (skipped) without numpy.
+if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING AND VPAR_SYSTEM_PYTHON)
+  add_test(NAME test_cli_consistency
+    COMMAND ${VPAR_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_consistency.py ${PROJECT_SOURCE_DIR}
+            $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> $<TARGET_FILE:vpar-rank>
+            $<TARGET_FILE:vpar-simnet> $<TARGET_FILE:vpar-parallel> $<TARGET_FILE:vpar-rowsums>)
+  set_tests_properties(test_cli_consistency PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "cli")
+endif()

@@ -46,8 +46,10 @@ endif()
 # (not a screen of implicit declarations): compile the README example that
 # way and look for the message.
 if(NOT CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  include(${PROJECT_SOURCE_DIR}/examples/readme/extract.cmake) # README.md's program
+  vpar_readme_example(${CMAKE_CURRENT_BINARY_DIR}/readme_example.c)
   add_test(NAME gnu_source_error
            COMMAND ${CMAKE_C_COMPILER} -std=c11 -fsyntax-only -I${PROJECT_SOURCE_DIR}/include
-                   ${PROJECT_SOURCE_DIR}/examples/readme/readme.c)
+                   ${CMAKE_CURRENT_BINARY_DIR}/readme_example.c)
   set_tests_properties(gnu_source_error PROPERTIES PASS_REGULAR_EXPRESSION "compile the file that defines VPAR_IMPLEMENTATION with -D_GNU_SOURCE")
 endif()

@@ -92,7 +92,12 @@ vpar_status vpar_agg_read_order(const char *path, const char *const *paths,
         return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
     }
     for (size_t i = 0; i < k; i++) line_of[i] = 0;
-    size_t count = 0;
+    size_t count = 0, nunknown = 0;
+    char unknown[1024]; /* the unknown names after the first: "'a' (line 3), 'b' (line 7)" */
+    char first[256] = "";
+    size_t first_line = 0;
+    size_t uused = 0;
+    unknown[0] = '\0';
     st = VPAR_OK;
     for (size_t li = 0; li < nlines && st == VPAR_OK; li++) {
         char *name = vpar__agg_trim(lines[li]);
@@ -102,20 +107,16 @@ vpar_status vpar_agg_read_order(const char *path, const char *const *paths,
             if (strcmp(name, paths[i]) == 0 || strcmp(name, vpar_agg_dataset_name(paths[i])) == 0 ||
                 vpar__agg_is_stem(name, vpar_agg_dataset_name(paths[i])))
                 found = i;
-        if (found == k) {
-            char known[256];
-            size_t used = 0;
-            known[0] = '\0';
-            for (size_t i = 0; i < k && used + 1 < sizeof known; i++) {
-                int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                 vpar_agg_dataset_name(paths[i]));
-                if (w < 0) break;
-                used += (size_t)w;
+        if (found == k) { /* collected: all unknown names in one message */
+            if (!nunknown) {
+                snprintf(first, sizeof first, "%s", name);
+                first_line = li + 1;
+            } else if (uused + 1 < sizeof unknown) {
+                int w = snprintf(unknown + uused, sizeof unknown - uused, "%s'%s' (line %zu)",
+                                 nunknown > 1 ? ", " : "", name, li + 1);
+                if (w > 0) uused += (size_t)w;
             }
-            if (used >= sizeof known - 1) memcpy(known + sizeof known - 5, "...", 4);
-            st = vpar_fail(VPAR_ERR_NOT_FOUND,
-                           "%s:%zu: unknown dataset '%s' (the networks given are: %s)",
-                           path, li + 1, name, known);
+            nunknown++;
         } else if (line_of[found]) {
             st = vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: dataset '%s' is repeated (first on line %zu)",
                            path, li + 1, name, line_of[found]);
@@ -127,14 +128,32 @@ vpar_status vpar_agg_read_order(const char *path, const char *const *paths,
             order[count++] = found;
         }
     }
-    if (st == VPAR_OK && count != k) {
-        size_t missing = 0;
-        while (missing < k && line_of[missing]) missing++;
+    /* Unknown and missing names: every one of them, so that one fix of the
+       file is enough. */
+    char missing[1024];
+    size_t mused = 0, nmissing = 0;
+    missing[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        if (line_of[i]) continue;
+        if (mused + 1 < sizeof missing) {
+            int w = snprintf(missing + mused, sizeof missing - mused, "%s%s", nmissing ? ", " : "",
+                             vpar_agg_dataset_name(paths[i]));
+            if (w > 0) mused += (size_t)w;
+        }
+        nmissing++;
+    }
+    if (uused >= sizeof unknown - 1) memcpy(unknown + sizeof unknown - 5, "...", 4);
+    if (mused >= sizeof missing - 1) memcpy(missing + sizeof missing - 5, "...", 4);
+    if (nunknown)
+        st = vpar_fail(VPAR_ERR_NOT_FOUND,
+                       "%s:%zu: unknown dataset '%s'%s%s; networks not in the order: %s (a dataset "
+                       "is a network's file name, with or without its extension)", path,
+                       first_line, first, nunknown > 1 ? "; also unknown: " : "", unknown,
+                       nmissing ? missing : "none");
+    else if (st == VPAR_OK && count != k)
         st = vpar_fail(VPAR_ERR_FORMAT,
                        "%s: names %zu dataset%s but %zu networks were given (missing: %s)",
-                       path, count, count == 1 ? "" : "s", k,
-                       missing < k ? vpar_agg_dataset_name(paths[missing]) : "?");
-    }
+                       path, count, count == 1 ? "" : "s", k, missing);
     VPAR_FREE(line_of);
     VPAR_FREE(lines);
     return st;

@@ -81,7 +81,7 @@ void agg_job_done(job *J, size_t i) {
     char file[64], err[1024];
     snprintf(file, sizeof file, "permute_network_performance_%zu.csv", i + 1);
     if (vpar_ex_parts_done(&J->parts, J->o.out, i, file, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "\nvpar-aggregate: %s\n", err);
+        fprintf(stderr, "%svpar-aggregate: %s\n", vpar_ex_msg_start(), err);
         J->manifest_ok = 0;
     }
 }

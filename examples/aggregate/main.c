@@ -94,23 +94,20 @@ static int own_option(options *o, int c, char **argv) {
         o->have_seed = 1;
         return 1;
     case 256: o->order = optarg; return 1;
-    case 'o': o->out = optarg; return 1;
+    case 'o': o->out = vpar_ex_trim_dir(optarg); return 1;
     case 257: o->plot = optarg; return 1;
     case 258: o->no_resume = 1; return 1;
     case 'j': return parse_int("--jobs", optarg, 1, &o->jobs) ? 1 : EXIT_USAGE + 2;
     case 't': return parse_int("--threads", optarg, 1, &o->threads) ? 1 : EXIT_USAGE + 2;
     case 'q': o->quiet = 1; return 1;
     case 'h': fputs(usage_text, stdout); fputs(vpar_egad_cli_usage, stdout); fputs(usage_tail, stdout); return -1;
-    case 259: printf("vpar-aggregate %s\n", VPAR_VERSION_STRING); return -1;
+    case 259: vpar_ex_print_version(PROG); return -1;
     case 260: o->shard_arg = optarg; return 1;
-    case 261: o->merge_dir = optarg; return 1;
+    case 261: o->merge_dir = vpar_ex_trim_dir(optarg); return 1;
     case 262: o->journal = optarg; return 1;
     case 263: o->no_resume = 0; return 1;
-    case ':':
-        fprintf(stderr, "vpar-aggregate: %s needs a value (try --help)\n", argv[optind - 1]);
-        return EXIT_USAGE + 2;
-    default:
-        fprintf(stderr, "vpar-aggregate: unknown option '%s' (try --help)\n", argv[optind - 1]);
+    default: /* '?': printed by vpar_ex_getopt */
+        (void)argv;
         return EXIT_USAGE + 2;
     }
 }
@@ -125,6 +122,15 @@ static int check_options(options *o) {
     if (err) {
         fprintf(stderr, "vpar-aggregate: %s (try --help)\n", err);
         return EXIT_USAGE;
+    }
+    if (!vpar_ex_check_threads_env(PROG, "-t")) return EXIT_USAGE;
+    if (o->jobs || o->threads) { /* given: warn when they exceed the CPUs */
+        char what[64];
+        long j = o->jobs ? o->jobs : 1, t = o->threads ? o->threads : 1;
+        if (o->jobs && o->threads) snprintf(what, sizeof what, "-j %d x -t %d", o->jobs, o->threads);
+        else if (o->jobs) snprintf(what, sizeof what, "-j %d", o->jobs);
+        else snprintf(what, sizeof what, "-t %d", o->threads);
+        vpar_ex_warn_threads(PROG, what, j * t);
     }
     if (o->order) o->permutations = 1;
     o->desc.egad = o->egad.desc;
@@ -157,8 +163,7 @@ static int parse_options(int argc, char **argv, options *o) {
         {"merge", required_argument, 0, 261}, {"journal", required_argument, 0, 262},
         {"resume", no_argument, 0, 263}, {0, 0, 0, 0}};
     int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:s:o:j:t:qh", longs, NULL)) != -1) {
+    while ((c = vpar_ex_getopt(PROG, argc, argv, "p:s:o:j:t:qh", longs)) != -1) {
         int r = vpar_egad_cli_option(&o->egad, c, optarg, PROG);
         if (r < 0) return EXIT_USAGE;
         if (r == 0) r = own_option(o, c, argv);
@@ -167,6 +172,12 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     o->networks = (const char *const *)(argv + optind);
     o->k = (size_t)(argc - optind);
+    /* Refused, not SVG text in a .png. */
+    if (o->plot && !vpar_ex_has_suffix(o->plot, ".svg")) {
+        fprintf(stderr, "vpar-aggregate: --plot %s: the plot is written as SVG; name the file "
+                        "*.svg (convert it to PNG with e.g. rsvg-convert)\n", o->plot);
+        return EXIT_USAGE;
+    }
     if (o->merge_dir) {
         if (o->k) {
             fputs("vpar-aggregate: --merge DIR takes no networks (it reads the parts in DIR)\n", stderr);
@@ -226,7 +237,7 @@ int agg_finish_permutation(run_ctx *c, size_t i, const double *auc) {
     }
     memcpy(c->auc + i * c->k, auc, c->k * sizeof *auc);
     if (vpar_agg_write_perm_csv(path, c->o->networks, c->orders + i * c->k, auc, c->k) != VPAR_OK) {
-        fprintf(stderr, "\nvpar-aggregate: %s\n", vpar_last_error());
+        fprintf(stderr, "%svpar-aggregate: %s\n", vpar_ex_msg_start(), vpar_last_error());
         return 0;
     }
     c->done[i] = 1;
@@ -257,7 +268,7 @@ static int run_in_process(run_ctx *c) {
         vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, auc);
         if (st == VPAR_ERR_INTERRUPTED) break;
         if (st != VPAR_OK) {
-            fprintf(stderr, "\nvpar-aggregate: permutation %zu: %s\n", i + 1, vpar_last_error());
+            fprintf(stderr, "%svpar-aggregate: permutation %zu: %s\n", vpar_ex_msg_start(), i + 1, vpar_last_error());
             c->failed++;
             continue;
         }
@@ -296,13 +307,13 @@ static int on_result(void *user, size_t index, const void *result, const vpar_pr
     } else if (s->state != VPAR_TASK_NOT_RUN) {
         c->failed++;
         if (s->state == VPAR_TASK_ERROR)
-            fprintf(stderr, "\nvpar-aggregate: permutation %zu failed: %s\n", i + 1,
+            fprintf(stderr, "%svpar-aggregate: permutation %zu failed: %s\n", vpar_ex_msg_start(), i + 1,
                     vpar_status_str((vpar_status)s->code));
         else if (s->state == VPAR_TASK_LOST)
-            fprintf(stderr, "\nvpar-aggregate: permutation %zu: its worker died (exit status "
-                            "lost: SIGCHLD is ignored)\n", i + 1);
+            fprintf(stderr, "%svpar-aggregate: permutation %zu: its worker died (exit status "
+                            "lost: SIGCHLD is ignored)\n", vpar_ex_msg_start(), i + 1);
         else
-            fprintf(stderr, "\nvpar-aggregate: permutation %zu: worker %s %d\n", i + 1,
+            fprintf(stderr, "%svpar-aggregate: permutation %zu: worker %s %d\n", vpar_ex_msg_start(), i + 1,
                     s->state == VPAR_TASK_SIGNAL ? "killed by signal" : "exited with status", s->code);
     }
     return atomic_load_explicit(&g_cancel, memory_order_relaxed) ? 1 : 0;
@@ -323,7 +334,7 @@ static int run_on_procpool(run_ctx *c, int jobs) {
     st = vpar_procpool_map_unordered(g_procpool, c->ntodo, worker_task, c,
                                      c->k * sizeof(double), on_result, c);
     if (st != VPAR_OK && st != VPAR_ERR_INTERRUPTED && !c->failed) {
-        fprintf(stderr, "\nvpar-aggregate: %s\n", vpar_last_error());
+        fprintf(stderr, "%svpar-aggregate: %s\n", vpar_ex_msg_start(), vpar_last_error());
         c->failed++;
     }
     vpar_procpool *pp = g_procpool;

@@ -67,7 +67,7 @@ static int agg_mpi_result(void *user, size_t i, const void *result, const vpar_f
         for (size_t s = 0; s < m->J->k; s++) vpar_agg_progress_step(&m->progress);
     } else if (st->state == VPAR_TASK_ERROR && st->code != VPAR_ERR_INTERRUPTED) {
         m->c.failed++;
-        fprintf(stderr, "\nvpar-aggregate: permutation %zu failed on rank %d: %s\n", p + 1, st->rank,
+        fprintf(stderr, "%svpar-aggregate: permutation %zu failed on rank %d: %s\n", vpar_ex_msg_start(), p + 1, st->rank,
                 st->message);
     }
     return 0;

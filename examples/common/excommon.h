@@ -4,7 +4,9 @@
    the examples or the tests, never installed; not part of vpar's API).
 
    WHAT
-     args.c      strict number parsing for command-line options, with the
+     args.c      command-line options: one style of error message for bad
+                 options and values (vpar_ex_getopt), --version, thread-count
+                 checks; strict number parsing, with the
                  one "<prog>: <opt> '<value>': expected ..." message format
      sys.c       monotonic clock, CPU count (affinity mask), available
                  memory, file-name suffixes, mkdir -p, basename
@@ -67,6 +69,42 @@ int vpar_ex_opt_size(const char *prog, const char *opt, const char *s, size_t lo
 int vpar_ex_opt_double(const char *prog, const char *opt, const char *s, double lo, double hi,
                        double *out);
 int vpar_ex_opt_u64(const char *prog, const char *opt, const char *s, uint64_t *out);
+
+/* ---- args.c: one style for every program's options ------------------------ */
+
+struct option; /* <getopt.h> */
+
+/* getopt_long(argc, argv, shorts, longs, NULL) with the programs' one
+   style for bad options: it prints, to stderr,
+     "<prog>: unknown option '--foo' (try --help)"
+     "<prog>: option '--out' needs a value (try --help)"
+     "<prog>: option '--quiet' takes no value (try --help)"
+     "<prog>: ambiguous option '--no' (--no-header, --no-resume; try --help)"
+   (short options as '-x'; never getopt's own messages, which name argv[0])
+   and returns '?' for each of them; otherwise what getopt_long returns.
+   Callers exit 2 on '?'. Not thread-safe (getopt's globals). */
+int vpar_ex_getopt(const char *prog, int argc, char **argv, const char *shorts,
+                   const struct option *longs);
+/* --version: "<prog> <VPAR_VERSION_STRING>" on stdout. */
+void vpar_ex_print_version(const char *prog);
+/* $VPAR_NUM_THREADS, when set, must be what vpar_pool_create accepts (an
+   integer from 1 to VPAR_POOL_MAX_THREADS); else prints "<prog>:
+   VPAR_NUM_THREADS='two': expected a number of threads from 1 to ...
+   (unset it, or give <opt> N)" and returns 0 (callers exit 2 before any
+   work). 1 when unset or valid. */
+int vpar_ex_check_threads_env(const char *prog, const char *opt);
+/* When threads exceeds the CPUs this process may use, prints "<prog>:
+   warning: <what> is <threads> threads on <cpus> CPUs: ..." and returns 1;
+   else 0. what names the options ("-j 4 x -t 2"). */
+int vpar_ex_warn_threads(const char *prog, const char *what, long threads);
+/* Removes trailing '/' from a directory name in place ("out/" -> "out",
+   "/" stays), so joined paths have no "//". Returns dir. */
+char *vpar_ex_trim_dir(char *dir);
+/* What a message printed while a progress line may be on the terminal
+   starts with: "\r" + erase-line when stderr is a terminal (the message
+   replaces the progress line, which is redrawn below it), else "" (no
+   blank lines between messages in a log). */
+const char *vpar_ex_msg_start(void);
 
 /* ---- sys.c: clock, CPUs, memory, paths ----------------------------------- */
 

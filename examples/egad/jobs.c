@@ -124,8 +124,9 @@ int egad_job_init(egad_job *J, const options *o, const shared_in *in) {
     J->rs = (net_result *)calloc(n, sizeof *J->rs);
     J->crashed = (int *)calloc(n, sizeof *J->crashed);
     J->resumed = (unsigned char *)calloc(n, 1);
+    J->recorded = (unsigned char *)calloc(n, 1);
     J->todo = (int *)calloc(n, sizeof *J->todo);
-    if (!J->names || !J->rs || !J->crashed || !J->resumed || !J->todo) goto nomem;
+    if (!J->names || !J->rs || !J->crashed || !J->resumed || !J->recorded || !J->todo) goto nomem;
     for (size_t i = 0; i < n; i++) {
         char name[256];
         egad_network_name(o->networks[i], name, sizeof name);
@@ -157,17 +158,26 @@ void egad_job_free(egad_job *J, const options *o) {
     free(J->rs);
     free(J->crashed);
     free(J->resumed);
+    free(J->recorded);
     free(J->todo);
+}
+
+void egad_report_failure(const char *path, const char *msg) {
+    size_t pl = strlen(path);
+    /* The library's message names the file already: not twice. */
+    if (strncmp(msg, path, pl) == 0 && msg[pl] == ':') fprintf(stderr, "%s: %s\n", PROG, msg);
+    else fprintf(stderr, "%s: %s: %s\n", PROG, path, msg);
 }
 
 void egad_job_record(egad_job *J, const options *o, int idx, const net_result *r) {
     J->rs[idx] = *r;
+    J->recorded[idx] = 1;
     if (r->status != 0 || !J->manifest_ok) return;
     char note[128], file[300], err[1024];
     egad_note(r, note, sizeof note);
     snprintf(file, sizeof file, "%s.csv", J->names[idx]);
     if (vpar_ex_parts_done(&J->parts, o->out, (size_t)idx, file, note, err, sizeof err) != 0) {
-        fprintf(stderr, "\n%s: %s\n", PROG, err);
+        fprintf(stderr, "%s%s: %s\n", vpar_ex_msg_start(), PROG, err);
         J->manifest_ok = 0;
     }
 }
@@ -203,7 +213,7 @@ int egad_job_finish(egad_job *J, const options *o, int interrupted) {
     for (int t = 0; t < J->ntodo; t++) {
         int i = J->todo[t];
         if (J->crashed[i] || J->rs[i].status) failed++;
-        else done++;
+        else if (J->recorded[i]) done++;
     }
     int owned = 0, resumed = 0;
     for (int i = 0; i < o->nnet; i++) {
@@ -211,8 +221,33 @@ int egad_job_finish(egad_job *J, const options *o, int interrupted) {
         resumed += J->resumed[i];
     }
     if (interrupted) {
-        fprintf(stderr, "%s: interrupted: %d of %d networks complete in %s; rerun the same "
-                        "command with --resume to finish\n", PROG, done + resumed, owned, o->out);
+        /* The workers are gone: a CSV whose writer was killed mid-write
+           left its temporary; remove it now, not only at the next run. */
+        egad_remove_stale_temps(o, J->names);
+        /* summary.csv of the networks finished so far (computed in this
+           run, with their status, or resumed); a rerun with --resume
+           writes the whole one. Sharded runs never write it (--merge). */
+        int wrote = 0;
+        if (o->shard.count == 1) {
+            char **names = (char **)calloc((size_t)o->nnet, sizeof *names);
+            net_result *rs = (net_result *)calloc((size_t)o->nnet, sizeof *rs);
+            int *crashed = (int *)calloc((size_t)o->nnet, sizeof *crashed);
+            int n = 0;
+            for (int i = 0; names && rs && crashed && i < o->nnet; i++) {
+                if (!J->resumed[i] && !J->recorded[i]) continue; /* not finished */
+                names[n] = J->names[i];
+                rs[n] = J->rs[i];
+                crashed[n] = J->crashed[i];
+                n++;
+            }
+            if (names && rs && crashed) wrote = egad_write_summary(o->out, names, n, rs, crashed);
+            free(names);
+            free(rs);
+            free(crashed);
+        }
+        fprintf(stderr, "%s: interrupted: %d of %d networks complete in %s%s; rerun the same "
+                        "command with --resume to finish\n", PROG, done + resumed, owned, o->out,
+                wrote ? " (listed in summary.csv)" : "");
         return EGAD_EXIT_INTERRUPTED;
     }
     if (o->shard.count > 1) {

@@ -67,7 +67,8 @@ static void usage(FILE *f) {
 "shared by all networks (annotations, genes file, output directory), 3 --merge\n"
 "found networks not done (it lists the shards to resubmit), 75 stopped by\n"
 "SIGTERM/SIGUSR1 (a batch system's time limit; rerun with --resume), 130\n"
-"interrupted by SIGINT.\n", f);
+"interrupted by SIGINT; when interrupted, summary.csv lists the networks done\n"
+"and a rerun with --resume computes only the others.\n", f);
 }
 
 /* State shared by the parent and (copy-on-write) the workers. */
@@ -151,23 +152,23 @@ static int parse_options(int argc, char **argv, options *o) {
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "j:t:qh", longs, NULL)) != -1) {
+    while ((c = vpar_ex_getopt(PROG, argc, argv, "j:t:qh", longs)) != -1) {
         int r = vpar_egad_cli_option(&o->egad, c, optarg, PROG);
         if (r < 0) return 3;
         if (r > 0) continue;
         switch (c) {
-        case O_OUT: o->out = optarg; break;
+        case O_OUT: o->out = vpar_ex_trim_dir(optarg); break;
         case O_NONFIN: o->egad.desc.nonfinite_as_zero = 1; break;
         case O_RESUME: o->resume = 1; break;
         case O_SHARD: o->shard_arg = optarg; break;
-        case O_MERGE: o->merge_dir = optarg; break;
+        case O_MERGE: o->merge_dir = vpar_ex_trim_dir(optarg); break;
         case O_JOURNAL: o->journal = optarg; break;
         case 'j': if (!vpar_ex_opt_int(PROG, "--jobs", optarg, 1, INT_MAX, &o->jobs)) return 3; break;
         case 't': if (!vpar_ex_opt_int(PROG, "--threads", optarg, 1, INT_MAX, &o->threads)) return 3; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return 1;
-        case O_VERSION: printf("vpar-egad %s\n", VPAR_VERSION_STRING); return 1;
-        default: fputs("Try 'vpar-egad --help'.\n", stderr); return 3;
+        case O_VERSION: vpar_ex_print_version(PROG); return 1;
+        default: return 3; /* '?': printed by vpar_ex_getopt */
         }
     }
     if (o->merge_dir) {
@@ -191,6 +192,17 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     o->networks = argv + optind;
     o->nnet = argc - optind;
+    if (!vpar_ex_check_threads_env(PROG, "-t")) return 3;
+    /* More threads than CPUs in all: warn (the run is slower, not wrong). */
+    long procs = o->jobs;
+    char what[64];
+    if (o->threads) {
+        snprintf(what, sizeof what, "-j %d x -t %d", o->jobs, o->threads);
+        vpar_ex_warn_threads(PROG, what, procs * o->threads);
+    } else if (o->jobs > 1) {
+        snprintf(what, sizeof what, "-j %d", o->jobs);
+        vpar_ex_warn_threads(PROG, what, procs);
+    }
     return 0;
 }
 
@@ -274,7 +286,7 @@ static void report_failures(const options *o, const run_state *rsd) {
         else if (rsd->crash_code[i] > 0) snprintf(why, sizeof why, "worker died (%s)", strsignal(rsd->crash_code[i]));
         else if (rsd->crash_code[i] < 0) snprintf(why, sizeof why, "worker exited with status %d", -rsd->crash_code[i]);
         else snprintf(why, sizeof why, "not run");
-        fprintf(stderr, "vpar-egad: %s: %s\n", o->networks[i], J->crashed[i] ? why : r->message);
+        egad_report_failure(o->networks[i], J->crashed[i] ? why : r->message);
     }
 }
 

@@ -152,7 +152,7 @@ static int egad_mpi_farm(egad_mpi *m, int rank) {
             if (m->J->crashed[i] && !interrupted)
                 fprintf(stderr, "vpar-egad: %s: not run\n", o->networks[i]);
             else if (!m->J->crashed[i] && r->status)
-                fprintf(stderr, "vpar-egad: %s: %s\n", o->networks[i], r->message);
+                egad_report_failure(o->networks[i], r->message);
         }
         if (st != VPAR_OK && st != VPAR_ERR_INTERRUPTED && rep.failed == 0)
             fprintf(stderr, "vpar-egad: %s\n", vpar_last_error());

@@ -59,6 +59,7 @@ typedef struct egad_job {
     net_result *rs;            /* nnet */
     int *crashed;              /* nnet: worker died / not run */
     unsigned char *resumed;    /* nnet: taken from the manifest */
+    unsigned char *recorded;   /* nnet: a result came back (egad_job_record) */
     int *todo;                 /* networks to compute */
     int ntodo;
     int manifest_ok;           /* 0 after a manifest write failed (printed) */
@@ -71,6 +72,9 @@ void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result 
 void egad_network_name(const char *path, char *out, size_t cap);
 int egad_job_init(egad_job *J, const options *o, const shared_in *in);
 void egad_job_free(egad_job *J, const options *o);
+/* Prints "vpar-egad: <path>: <msg>", or "vpar-egad: <msg>" when msg starts
+   with "<path>:" (vpar's messages name the file): never the name twice. */
+void egad_report_failure(const char *path, const char *msg);
 void egad_job_record(egad_job *J, const options *o, int idx, const net_result *r);
 int egad_write_summary(const char *out, char *const *names, int n, const net_result *rs,
                        const int *crashed);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Test hook (docs/egad.md): VPAR_EGAD_TEST_CRASH=NAME[:SIG] makes the
    process that runs network NAME die by SIGKILL (or SIGSEGV) before it
@@ -29,6 +30,20 @@ static void test_crash_hook(const char *name) {
         if (sig == SIGSEGV) signal(SIGSEGV, SIG_DFL);
         raise(sig);
     }
+}
+
+/* Test hook (tests/test_cli_consistency.py): VPAR_EGAD_TEST_HOLD=NAME makes
+   the worker that runs network NAME say so on stderr ("vpar-egad: test
+   hold: NAME") and wait, computing nothing, until the interrupted parent
+   kills it: a test interrupts a run midway at a known point, without
+   timing guesses. Workers ignore SIGINT (procpool.h), so pause() returns
+   only for a signal that does not end the process; it waits again. */
+static void test_hold_hook(const char *name) {
+    const char *h = getenv("VPAR_EGAD_TEST_HOLD");
+    if (!h || strcmp(h, name) != 0) return;
+    fprintf(stderr, "vpar-egad: test hold: %s\n", name);
+    fflush(stderr);
+    for (;;) pause();
 }
 
 /* Opens, plans, runs and writes one network. */
@@ -73,10 +88,17 @@ void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result 
     r->mean_auc = NAN;
     double t0 = vpar_ex_now();
     test_crash_hook(name);
+    test_hold_hook(name);
     vpar_status st = egad_one(in, path, name, pool, r);
     r->status = (int)st;
     if (st != VPAR_OK) {
-        snprintf(r->message, sizeof r->message, "%.479s", vpar_last_error());
+        const char *msg = vpar_last_error();
+        /* The library names no option; the program's is --nonfinite-as-zero. */
+        if (strstr(msg, "EGAD needs finite weights") && !in->opt->egad.desc.nonfinite_as_zero)
+            snprintf(r->message, sizeof r->message, "%.400s; rerun with --nonfinite-as-zero to "
+                     "treat NaN/inf as 0", msg);
+        else
+            snprintf(r->message, sizeof r->message, "%.479s", msg);
         r->mean_auc = NAN;
     }
     r->seconds = vpar_ex_now() - t0;

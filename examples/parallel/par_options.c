@@ -320,14 +320,14 @@ static int parse_long_opt(par_options *o, int argc, char **argv, int i) {
     const optdef *d = NULL;
     for (const optdef *od = opts; od->id; od++)
         if (od->lng && strlen(od->lng) == nl && !strncmp(od->lng, name, nl)) { d = od; break; }
-    if (!d) par_die(255, "unknown option: %s\nTry '" PAR_PROG " --help'.", a);
+    if (!d) par_die(255, "unknown option '%.*s' (try --help)", (int)(nl + 2), a);
     const char *val = NULL;
     if (d->arg) {
         if (eq) val = eq + 1;
         else if (i + 1 < argc) val = argv[++i];
-        else par_die(255, "option --%s needs a value\nTry '" PAR_PROG " --help'.", d->lng);
+        else par_die(255, "option '--%s' needs a value (try --help)", d->lng);
     } else if (eq) {
-        par_die(255, "option --%s takes no value", d->lng);
+        par_die(255, "option '--%s' takes no value (try --help)", d->lng);
     }
     apply_opt(o, d, val, a);
     return i + 1;
@@ -340,13 +340,13 @@ static int parse_short_opts(par_options *o, int argc, char **argv, int i) {
         const optdef *d = NULL;
         for (const optdef *od = opts; od->id; od++)
             if (od->shrt && od->shrt == *p) { d = od; break; }
-        if (!d) par_die(255, "unknown option: -%c\nTry '" PAR_PROG " --help'.", *p);
+        if (!d) par_die(255, "unknown option '-%c' (try --help)", *p);
         char name[3] = {'-', *p, 0};
         if (d->arg) {
             const char *val;
             if (p[1]) val = p + 1;
             else if (i + 1 < argc) val = argv[++i];
-            else par_die(255, "option %s needs a value\nTry '" PAR_PROG " --help'.", name);
+            else par_die(255, "option '%s' needs a value (try --help)", name);
             apply_opt(o, d, val, name);
             break;
         }

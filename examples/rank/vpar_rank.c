@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,9 @@ static void usage(FILE *f) {
         "                upper triangle (the lower one is never read).\n"
         "  --upper       rank only the entries on and above the diagonal, each once;\n"
         "                the strict lower triangle is copied unchanged.\n"
-        "  -j N          threads (default: $VPAR_NUM_THREADS, else all CPUs)\n"
+        "  -j, --threads N  threads (default: $VPAR_NUM_THREADS, else all CPUs)\n"
         "  -h, --help    this text\n"
+        "      --version\n"
         "\n"
         "exit status: 0 success, 1 bad input or failure (message on stderr),\n"
         "2 usage error.\n");
@@ -52,38 +54,46 @@ typedef struct args {
 static int parse_args(int argc, char **argv, args *A) {
     memset(A, 0, sizeof *A);
     A->check = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 1; }
-        else if (!strcmp(a, "--symmetric")) A->sym = 1;
-        else if (!strcmp(a, "--upper")) A->upper = 1;
-        else if (!strcmp(a, "--no-check")) A->check = 0;
-        else if (!strcmp(a, "-j") || !strncmp(a, "-j", 2)) {
-            const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-            long long n;
-            if (!vpar_ex_parse_int(v, 1, 4096, &n)) {
-                fprintf(stderr, "vpar-rank: -j needs a thread count from 1 to 4096, got '%s'\n", v ? v : "");
-                return 3;
-            }
-            A->threads = (int)n;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "vpar-rank: unknown option '%s' (see --help)\n", a);
-            return 3;
-        } else if (!A->in) A->in = a;
-        else if (!A->out) A->out = a;
+    enum { O_SYM = 256, O_UPPER, O_NOCHECK, O_VERSION };
+    static const struct option longs[] = {
+        {"symmetric", no_argument, 0, O_SYM}, {"upper", no_argument, 0, O_UPPER},
+        {"no-check", no_argument, 0, O_NOCHECK}, {"threads", required_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    int c;
+    while ((c = vpar_ex_getopt("vpar-rank", argc, argv, "j:h", longs)) != -1) {
+        switch (c) {
+        case O_SYM: A->sym = 1; break;
+        case O_UPPER: A->upper = 1; break;
+        case O_NOCHECK: A->check = 0; break;
+        case 'j':
+            if (!vpar_ex_opt_int("vpar-rank", "-j", optarg, 1, 1024, &A->threads)) return 3;
+            break;
+        case 'h': usage(stdout); return 1;
+        case O_VERSION: vpar_ex_print_version("vpar-rank"); return 1;
+        default: return 3; /* printed by vpar_ex_getopt */
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (!A->in) A->in = argv[i];
+        else if (!A->out) A->out = argv[i];
         else {
-            fprintf(stderr, "vpar-rank: unexpected argument '%s' (see --help)\n", a);
+            fprintf(stderr, "vpar-rank: unexpected argument '%s' (try --help)\n", argv[i]);
             return 3;
         }
     }
     if (!A->in || !A->out) {
-        fprintf(stderr, "vpar-rank: need IN.npy and OUT.npy\n");
-        usage(stderr);
+        fprintf(stderr, "vpar-rank: need IN.npy and OUT.npy (try --help)\n");
         return 3;
     }
     if (A->sym && A->upper) {
         fprintf(stderr, "vpar-rank: --symmetric and --upper exclude each other\n");
         return 3;
+    }
+    if (!vpar_ex_check_threads_env("vpar-rank", "-j")) return 3;
+    if (A->threads) {
+        char what[32];
+        snprintf(what, sizeof what, "-j %d", A->threads);
+        vpar_ex_warn_threads("vpar-rank", what, A->threads);
     }
     return 0;
 }

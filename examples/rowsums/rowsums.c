@@ -18,6 +18,7 @@
 #include "vpar.h"
 #include "excommon.h"
 
+#include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static int cmp_double(const void *a, const void *b) {
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: vpar-rowsums [--n N] [--matmul-n M] [--threads T] [--reps R]\n"
+            "usage: vpar-rowsums [--n N] [--matmul-n M] [-t, --threads T] [--reps R]\n"
             "  Times rowSums of an N x N float64 matrix (Python-style loop, column walk,\n"
             "  vpar on 1 thread, vpar on T threads) and an M x M matrix multiply of small\n"
             "  integers as int64 vs float64; checks that all variants agree.\n"
@@ -39,6 +40,7 @@ static void usage(FILE *f) {
             "  --matmul-n M   matrix size for the multiply (default 256; 0 skips it)\n"
             "  --threads T    pool threads for the parallel rowSums (default: all CPUs)\n"
             "  --reps R       repetitions per timing, median reported (default 15)\n"
+            "  -h, --help     this text;  --version  the version\n"
             "  VPAR_SIMD=scalar|avx2|avx512|neon forces a SIMD path.\n"
             "exit status: 0 ok, 1 a variant computed a wrong result, 2 usage or setup error\n");
 }
@@ -192,23 +194,34 @@ static int bench_matmul(size_t mm, size_t reps, uint64_t *s, int bad) {
 
 int main(int argc, char **argv) {
     size_t n = 1000, mm = 256, threads = 0, reps = 15;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
+    enum { O_N = 256, O_MATMUL, O_REPS, O_VERSION };
+    static const struct option longs[] = {
+        {"n", required_argument, 0, O_N}, {"matmul-n", required_argument, 0, O_MATMUL},
+        {"threads", required_argument, 0, 't'}, {"reps", required_argument, 0, O_REPS},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    int c;
+    while ((c = vpar_ex_getopt("vpar-rowsums", argc, argv, "t:h", longs)) != -1) {
+        int ok = 1;
+        switch (c) {
+        case O_N: ok = parse_size("--n", optarg, 1, 20000, &n); break;
+        case O_MATMUL: ok = parse_size("--matmul-n", optarg, 0, 2000, &mm); break;
+        case 't': ok = parse_size("--threads", optarg, 1, 1024, &threads); break;
+        case O_REPS: ok = parse_size("--reps", optarg, 1, 101, &reps); break;
+        case 'h': usage(stdout); return 0;
+        case O_VERSION: vpar_ex_print_version("vpar-rowsums"); return 0;
+        default: return 2; /* printed by vpar_ex_getopt */
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "vpar-rowsums: %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int ok = !strcmp(a, "--n") ? parse_size(a, v, 1, 20000, &n)
-               : !strcmp(a, "--matmul-n") ? parse_size(a, v, 0, 2000, &mm)
-               : !strcmp(a, "--threads") ? parse_size(a, v, 1, 1024, &threads)
-               : !strcmp(a, "--reps") ? parse_size(a, v, 1, 101, &reps)
-               : (fprintf(stderr, "vpar-rowsums: unknown option '%s' (see --help)\n", a), 0);
         if (!ok) return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vpar-rowsums: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!vpar_ex_check_threads_env("vpar-rowsums", "--threads")) return 2;
+    if (threads) {
+        char what[32];
+        snprintf(what, sizeof what, "--threads %zu", threads);
+        vpar_ex_warn_threads("vpar-rowsums", what, (long)threads);
     }
     if (vpar_simd_init() != VPAR_OK) {
         fprintf(stderr, "vpar-rowsums: %s\n", vpar_last_error());

@@ -69,7 +69,8 @@ static void usage(FILE *f) {
 "                      genes.txt, go.tsv (annotations of the chosen genes)\n"
 "  -t, --threads N     threads (default: all CPUs)\n"
 "  -q, --quiet         no progress messages\n"
-"  -h, --help          this help\n", f);
+"  -h, --help          this help\n"
+"      --version\n", f);
 }
 
 typedef struct gemm_ctx {
@@ -165,10 +166,11 @@ static int parse_options(int argc, char **argv, opts *o, int *f64) {
         {"seed", required_argument, 0, 'S'}, {"module-frac", required_argument, 0, 'm'},
         {"strength", required_argument, 0, 'A'}, {"dtype", required_argument, 0, 'd'},
         {"out", required_argument, 0, 'o'}, {"threads", required_argument, 0, 't'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
     int c;
     double v;
-    while ((c = getopt_long(argc, argv, "t:qh", longs, NULL)) != -1) {
+    while ((c = vpar_ex_getopt("vpar-simnet", argc, argv, "t:qh", longs)) != -1) {
         switch (c) {
         case 'a': o->annotations = optarg; break;
         case 'g': if (!parse_size("--genes", optarg, 0, 1e9, &v)) return 3; o->ngenes = (size_t)v; break;
@@ -182,11 +184,18 @@ static int parse_options(int argc, char **argv, opts *o, int *f64) {
         case 't': if (!parse_size("--threads", optarg, 1, 4096, &v)) return 3; o->threads = (int)v; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return 1;
-        default: fputs("Try 'vpar-simnet --help'.\n", stderr); return 3;
+        case 'V': vpar_ex_print_version("vpar-simnet"); return 1;
+        default: return 3; /* printed by vpar_ex_getopt */
         }
     }
     if (!o->annotations) { fputs("vpar-simnet: --annotations FILE is required (try --help)\n", stderr); return 3; }
-    if (optind < argc) { fprintf(stderr, "vpar-simnet: unexpected argument '%s'\n", argv[optind]); return 3; }
+    if (optind < argc) { fprintf(stderr, "vpar-simnet: unexpected argument '%s' (try --help)\n", argv[optind]); return 3; }
+    if (!vpar_ex_check_threads_env("vpar-simnet", "-t")) return 3;
+    if (o->threads) {
+        char what[32];
+        snprintf(what, sizeof what, "-t %d", o->threads);
+        vpar_ex_warn_threads("vpar-simnet", what, o->threads);
+    }
     *f64 = 0;
     if (strcmp(o->dtype, "f64") == 0 || strcmp(o->dtype, "float64") == 0) *f64 = 1;
     else if (strcmp(o->dtype, "f32") != 0 && strcmp(o->dtype, "float32") != 0) {
