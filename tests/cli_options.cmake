@@ -20,7 +20,9 @@ endif()
 # One consistent CLI across the six programs, vpar-egad interrupted by real
 # signals and resumed, the docs' claims about -p and the demo (issue 15;
 # tests/test_cli_consistency.py, ~20 s). Exit 77 (skipped) without numpy.
-if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING AND VPAR_SYSTEM_PYTHON)
+# Not in the tsan tree either (CI budget; same reason as above).
+if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING AND VPAR_SYSTEM_PYTHON
+   AND NOT VPAR_SANITIZER STREQUAL "tsan")
   add_test(NAME test_cli_consistency
     COMMAND ${VPAR_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_consistency.py ${PROJECT_SOURCE_DIR}
             $<TARGET_FILE:vpar-egad> $<TARGET_FILE:vpar-aggregate> $<TARGET_FILE:vpar-rank>
