@@ -5,7 +5,11 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct vpar__egad_ctx {
     const vpar_egad_plan *plan;
@@ -341,10 +345,14 @@ vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
     c.du = ud;
     vpar_status st = VPAR_OK;
     if (!c.degree || !c.drank || !ud) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    vpar__egad_phase("run: allocations");
     if (st == VPAR_OK) st = vpar__egad_degrees(&c, pool, name);
+    vpar__egad_phase("run: node degrees");
     /* Degree ranks (average ties) for DEGREE_NULL_AUC: the vpar ranker. */
     if (st == VPAR_OK) st = vpar_rankdata_f64(ud, p->nu, c.drank, NULL, pool);
+    vpar__egad_phase("run: degree ranks");
     if (st == VPAR_OK) st = vpar__egad_all_terms(&c, pool, name);
+    vpar__egad_phase("run: terms");
     if (st == VPAR_OK && mean_auc) {
         double s = 0;
         size_t k = 0;
@@ -357,4 +365,41 @@ vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
     vpar_free_large(c.scratch, c.scratch_bytes);
     VPAR_FREE(ud);
     return st;
+}
+
+/* ---- phase timers (egad.h: vpar__egad_phase) ---- */
+
+void vpar__egad_phase(const char *what) {
+    static int on = -1;
+    static double last_wall = -1, last_user, last_sys;
+    static long last_flt;
+    static long last_pid;
+    if (on < 0) {
+        const char *e = getenv("VPAR_EGAD_PHASES");
+        on = e && *e && strcmp(e, "0") != 0;
+    }
+    if (!on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double wall = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double user = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec;
+    double sys = (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+    if (last_wall >= 0 && (long)getpid() != last_pid) { /* a forked worker: its usage starts at 0 */
+        last_user = last_sys = 0;
+        last_flt = 0;
+    }
+    last_pid = (long)getpid();
+    if (last_wall < 0)
+        fprintf(stderr, "vpar-egad: phase %s: wall ? s, cpu %.4f s (user %.4f, sys %.4f), minor faults %ld\n",
+                what, user + sys, user, sys, ru.ru_minflt);
+    else
+        fprintf(stderr, "vpar-egad: phase %s: wall %.4f s, cpu %.4f s (user %.4f, sys %.4f), minor faults %ld\n",
+                what, wall - last_wall, user - last_user + sys - last_sys, user - last_user,
+                sys - last_sys, ru.ru_minflt - last_flt);
+    last_wall = wall;
+    last_user = user;
+    last_sys = sys;
+    last_flt = ru.ru_minflt;
 }

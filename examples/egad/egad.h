@@ -248,6 +248,17 @@ vpar_status vpar_egad_annotations_load_hdf5(vpar_egad_annotations **out,
 int vpar_egad_have_hdf5(void);
 int vpar_egad_have_zlib(void);
 
+/* ---- diagnostics (private) ---- */
+
+/* Phase timer of the programs (bench/RESULTS.md's breakdowns): with
+   VPAR_EGAD_PHASES=1 in the environment, prints to stderr
+   "vpar-egad: phase WHAT: wall W s, cpu C s (user U, sys S), minor faults
+   F" for the time since the previous mark of this process (the first mark:
+   since the process started, its CPU and faults only). Without the
+   variable it costs one getenv (cached). Any thread; meant for the thread
+   that drives a network. */
+void vpar__egad_phase(const char *what);
+
 #ifdef __cplusplus
 }
 #endif
