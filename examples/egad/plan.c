@@ -141,6 +141,96 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
     return VPAR_OK;
 }
 
+/* Term groups for the driver's tiled fold sums (egad_internal.h). Greedy:
+   a group starts with the largest term left and grows by the term left
+   that adds the fewest genes not yet in the group (ties: the lower term
+   index), among the terms sharing a gene with it (none: the largest
+   left). Deterministic; the results do not depend on it (each term's sums
+   keep their order), only the memory traffic does. */
+static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
+    const size_t nt = p->nterms, nu = p->nu, npos = p->pos_ptr[nt];
+    size_t *gptr = (size_t *)vpar__egad_zalloc(nu + 1, sizeof *gptr);
+    uint32_t *gterm = (uint32_t *)vpar__egad_alloc(npos, sizeof *gterm);
+    uint32_t *cov = (uint32_t *)vpar__egad_zalloc(nt, sizeof *cov);
+    uint32_t *inU = (uint32_t *)vpar__egad_zalloc(nu, sizeof *inU);
+    uint32_t *touched = (uint32_t *)vpar__egad_alloc(nt, sizeof *touched);
+    unsigned char *left = (unsigned char *)vpar__egad_alloc(nt, 1);
+    p->order = (uint32_t *)vpar__egad_alloc(nt, sizeof *p->order);
+    p->grp_ptr = (size_t *)vpar__egad_alloc(nt + 1, sizeof *p->grp_ptr);
+    p->grp_union = (uint32_t *)vpar__egad_alloc(nt, sizeof *p->grp_union);
+    vpar_status st = VPAR_OK;
+    if (!gptr || !gterm || !cov || !inU || !touched || !left || !p->order || !p->grp_ptr || !p->grp_union) {
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory grouping terms", name);
+        goto done;
+    }
+    /* Terms of each universe gene (CSR). */
+    for (size_t i = 0; i < npos; i++) gptr[p->pos_univ[i] + 1]++;
+    for (size_t u = 0; u < nu; u++) gptr[u + 1] += gptr[u];
+    for (size_t t = 0; t < nt; t++)
+        for (size_t i = p->pos_ptr[t]; i < p->pos_ptr[t + 1]; i++) gterm[gptr[p->pos_univ[i]]++] = (uint32_t)t;
+    for (size_t u = nu; u > 0; u--) gptr[u] = gptr[u - 1];
+    gptr[0] = 0;
+    memset(left, 1, nt);
+    size_t done_terms = 0, ng = 0, first = 0; /* first: the lowest term index left */
+    uint32_t stamp = 0;
+    p->grp_pos_max = 0;
+    while (done_terms < nt) {
+        stamp++;
+        p->grp_ptr[ng] = done_terms;
+        size_t ntouch = 0, uni = 0, gpos = 0;
+        while (first < nt && !left[first]) first++;
+        size_t s = first; /* the largest left (a scan: terms are few) */
+        for (size_t t = first; t < nt; t++)
+            if (left[t] && p->pos_ptr[t + 1] - p->pos_ptr[t] > p->pos_ptr[s + 1] - p->pos_ptr[s]) s = t;
+        for (int g = 0; g < VPAR__EGAD_GROUP; g++) {
+            left[s] = 0;
+            p->order[done_terms++] = (uint32_t)s;
+            gpos += p->pos_ptr[s + 1] - p->pos_ptr[s];
+            for (size_t i = p->pos_ptr[s]; i < p->pos_ptr[s + 1]; i++) {
+                uint32_t u = p->pos_univ[i];
+                if (inU[u] == stamp) continue;
+                inU[u] = stamp;
+                uni++;
+                for (size_t q = gptr[u]; q < gptr[u + 1]; q++) {
+                    uint32_t t = gterm[q];
+                    if (cov[t] == 0 && left[t]) touched[ntouch++] = t;
+                    cov[t]++;
+                }
+            }
+            if (done_terms == nt) break;
+            size_t best = (size_t)-1, best_new = (size_t)-1;
+            for (size_t q = 0; q < ntouch; q++) {
+                uint32_t t = touched[q];
+                if (!left[t]) continue;
+                size_t add = p->pos_ptr[t + 1] - p->pos_ptr[t] - cov[t];
+                if (add < best_new || (add == best_new && t < best)) { best_new = add; best = t; }
+            }
+            if (best == (size_t)-1) {
+                while (first < nt && !left[first]) first++;
+                best = first;
+                for (size_t t = first; t < nt; t++)
+                    if (left[t] && p->pos_ptr[t + 1] - p->pos_ptr[t] > p->pos_ptr[best + 1] - p->pos_ptr[best])
+                        best = t;
+            }
+            s = best;
+        }
+        for (size_t q = 0; q < ntouch; q++) cov[touched[q]] = 0;
+        p->grp_union[ng] = (uint32_t)uni;
+        if (gpos > p->grp_pos_max) p->grp_pos_max = gpos;
+        ng++;
+    }
+    p->grp_ptr[ng] = nt;
+    p->ngroups = ng;
+done:
+    VPAR_FREE(gptr);
+    VPAR_FREE(gterm);
+    VPAR_FREE(cov);
+    VPAR_FREE(inU);
+    VPAR_FREE(touched);
+    VPAR_FREE(left);
+    return st;
+}
+
 vpar_status vpar_egad_plan_create(vpar_egad_plan **out,
         const vpar_egad_annotations *ann, const char *const *genes, size_t n,
         const unsigned char *drop, const vpar_egad_desc *desc, const char *name) {
@@ -167,6 +257,7 @@ vpar_status vpar_egad_plan_create(vpar_egad_plan **out,
         st = vpar__egad_plan_universe(p, &b, genes, drop);
         if (st == VPAR_OK) st = vpar__egad_plan_terms(p, &b);
         if (st == VPAR_OK) st = vpar__egad_plan_folds(p, &b);
+        if (st == VPAR_OK) st = vpar__egad_plan_groups(p, name);
     }
     VPAR_FREE(b.ugene);
     VPAR_FREE(b.count);
@@ -184,6 +275,9 @@ void vpar_egad_plan_destroy(vpar_egad_plan *plan) {
     VPAR_FREE(plan->pos_net);
     VPAR_FREE(plan->pos_univ);
     VPAR_FREE(plan->pos_fold);
+    VPAR_FREE(plan->order);
+    VPAR_FREE(plan->grp_ptr);
+    VPAR_FREE(plan->grp_union);
     VPAR_FREE(plan);
 }
 
