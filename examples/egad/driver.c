@@ -121,7 +121,8 @@ static void vpar__egad_group_sums(const vpar__egad_ctx *c, double *F, const uint
         return;
     }
     size_t es = c->dt == VPAR_DTYPE_F32 ? sizeof(float) : sizeof(double);
-    size_t cw = VPAR__EGAD_TILE_BYTES / ((uni ? uni : 1) * es) / 16 * 16;
+    size_t tb = VPAR__EGAD_TILE_BYTES;
+    size_t cw = tb / ((uni ? uni : 1) * es) / 16 * 16;
     if (cw < 64) cw = 64;
     if (cw > n) cw = n;
     for (size_t c0 = 0; c0 < n; c0 += cw) {

@@ -169,6 +169,11 @@ const uint32_t *vpar_egad_plan_term_members(const vpar_egad_plan *plan, size_t t
    thread. */
 vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype,
         size_t n, unsigned char *drop);
+/* The same, rows in parallel on `pool` (NULL: serial): the first touch of
+   every row of a freshly mapped network is spread over the threads. Any
+   thread, not inside a task of `pool`. */
+vpar_status vpar_egad_find_all_nan_rows_pool(const void *w, vpar_dtype dtype,
+        size_t n, unsigned char *drop, vpar_pool *pool);
 
 /* ---- run ----------------------------------------------------------------- */
 

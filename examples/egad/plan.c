@@ -145,8 +145,14 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
    a group starts with the largest term left and grows by the term left
    that adds the fewest genes not yet in the group (ties: the lower term
    index), among the terms sharing a gene with it (none: the largest
-   left). Deterministic; the results do not depend on it (each term's sums
+   left). Small networks (VPAR__EGAD_GREEDY_MIN_BYTES) keep plan order.
+   Deterministic; the results do not depend on it (each term's sums
    keep their order), only the memory traffic does. */
+/* Networks up to this size (as float32) keep the terms in plan order. */
+#ifndef VPAR__EGAD_GREEDY_MIN_BYTES
+#  define VPAR__EGAD_GREEDY_MIN_BYTES (32u << 20)
+#endif
+
 static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
     const size_t nt = p->nterms, nu = p->nu, npos = p->pos_ptr[nt];
     size_t *gptr = (size_t *)vpar__egad_zalloc(nu + 1, sizeof *gptr);
@@ -161,6 +167,29 @@ static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
     vpar_status st = VPAR_OK;
     if (!gptr || !gterm || !cov || !inU || !touched || !left || !p->order || !p->grp_ptr || !p->grp_union) {
         st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory grouping terms", name);
+        goto done;
+    }
+    /* A network that fits in the last-level cache gains nothing from the
+       greedy search: consecutive terms, the union counted. */
+    if ((double)p->n * (double)p->n * 4.0 <= (double)VPAR__EGAD_GREEDY_MIN_BYTES) {
+        size_t ng = 0;
+        uint32_t stamp = 0;
+        p->grp_pos_max = 0;
+        for (size_t t0 = 0; t0 < nt; t0 += VPAR__EGAD_GROUP) {
+            size_t t1 = t0 + VPAR__EGAD_GROUP < nt ? t0 + VPAR__EGAD_GROUP : nt, uni = 0;
+            stamp++;
+            p->grp_ptr[ng] = t0;
+            for (size_t t = t0; t < t1; t++) {
+                p->order[t] = (uint32_t)t;
+                for (size_t i = p->pos_ptr[t]; i < p->pos_ptr[t + 1]; i++)
+                    if (inU[p->pos_univ[i]] != stamp) { inU[p->pos_univ[i]] = stamp; uni++; }
+            }
+            p->grp_union[ng] = (uint32_t)uni;
+            if (p->pos_ptr[t1] - p->pos_ptr[t0] > p->grp_pos_max) p->grp_pos_max = p->pos_ptr[t1] - p->pos_ptr[t0];
+            ng++;
+        }
+        p->grp_ptr[ng] = nt;
+        p->ngroups = ng;
         goto done;
     }
     /* Terms of each universe gene (CSR). */
@@ -300,24 +329,45 @@ const uint32_t *vpar_egad_plan_term_members(const vpar_egad_plan *plan, size_t t
     return plan->pos_univ + plan->pos_ptr[t];
 }
 
-vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype, size_t n,
-                                                 unsigned char *drop) {
+typedef struct vpar__egad_nanscan {
+    const void *w;
+    vpar_dtype dtype;
+    size_t n;
+    unsigned char *drop;
+} vpar__egad_nanscan;
+
+static void vpar__egad_nanscan_range(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const vpar__egad_nanscan *a = (const vpar__egad_nanscan *)user;
+    const size_t n = a->n;
+    for (size_t i = begin; i < end; i++) {
+        size_t j = 0;
+        if (a->dtype == VPAR_DTYPE_F32) {
+            const float *r = (const float *)a->w + i * n;
+            while (j < n && isnan(r[j])) j++;
+        } else {
+            const double *r = (const double *)a->w + i * n;
+            while (j < n && isnan(r[j])) j++;
+        }
+        if (j == n && n) a->drop[i] = 1;
+    }
+}
+
+vpar_status vpar_egad_find_all_nan_rows_pool(const void *w, vpar_dtype dtype, size_t n,
+                                             unsigned char *drop, vpar_pool *pool) {
     if ((!w || !drop) && n)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_find_all_nan_rows: NULL argument");
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
         return vpar_fail(VPAR_ERR_UNSUPPORTED, "vpar_egad_find_all_nan_rows: network must be float32 or float64 (got %s)",
                          vpar_dtype_descr(dtype));
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        if (dtype == VPAR_DTYPE_F32) {
-            const float *r = (const float *)w + i * n;
-            while (j < n && isnan(r[j])) j++;
-        } else {
-            const double *r = (const double *)w + i * n;
-            while (j < n && isnan(r[j])) j++;
-        }
-        if (j == n && n) drop[i] = 1;
-    }
-    return VPAR_OK;
+    vpar__egad_nanscan a = {w, dtype, n, drop};
+    /* Usually one element per row, but the first access to each row of a
+       mapped network is a page fault (and, in some VMs, a costly shadow
+       page-table fill): rows in parallel spread that cost. */
+    return vpar_parallel_for(pool, 0, n, 256, vpar__egad_nanscan_range, &a);
 }
 
+vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype, size_t n,
+                                                 unsigned char *drop) {
+    return vpar_egad_find_all_nan_rows_pool(w, dtype, n, drop, NULL);
+}

@@ -48,7 +48,7 @@ static vpar_status egad_one(const shared_in *in, const char *path, const char *n
         drop = (unsigned char *)calloc(net.n ? net.n : 1, 1);
         if (!drop) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows(net.w, net.dtype, net.n, drop);
+    if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows_pool(net.w, net.dtype, net.n, drop, pool);
     vpar__egad_phase("all-NaN rows");
     if (st == VPAR_OK) st = vpar_egad_plan_create(&plan, in->ann, net.genes, net.n, drop, &o->egad.desc, path);
     vpar__egad_phase("plan");
