@@ -98,12 +98,6 @@ static void vpar__egad_fold_sums_clean(const vpar__egad_ctx *c, double *F, const
             vpar__egad_add_row(F + (size_t)f * n, c->w, c->dt, n, rows[q], 0, n, 1);
 }
 
-/* Bytes of the rows' column tile that one group keeps in L2 (1 MiB on the
-   machines measured; the rest is for the accumulator tiles). */
-#ifndef VPAR__EGAD_TILE_BYTES
-#  define VPAR__EGAD_TILE_BYTES (384u * 1024u)
-#endif
-
 /* Fold sums of a group of gn terms: F + i x nfold x n holds term i's, its
    positives are rows + roff[i] with fold offsets hoff + i x (nfold + 1).
    Column tile by column tile (the tile of the group's `uni` distinct rows
@@ -121,9 +115,9 @@ static void vpar__egad_group_sums(const vpar__egad_ctx *c, double *F, const uint
         return;
     }
     size_t es = c->dt == VPAR_DTYPE_F32 ? sizeof(float) : sizeof(double);
-    size_t tb = VPAR__EGAD_TILE_BYTES;
-    size_t cw = tb / ((uni ? uni : 1) * es) / 16 * 16;
-    if (cw < 64) cw = 64;
+    size_t cw = vpar__egad_tune.tile_bytes / ((uni ? uni : 1) * es) / 16 * 16;
+    if (cw < vpar__egad_tune.min_tile) cw = vpar__egad_tune.min_tile;
+    if (cw < 1) cw = 1;
     if (cw > n) cw = n;
     for (size_t c0 = 0; c0 < n; c0 += cw) {
         size_t c1 = c0 + cw < n ? c0 + cw : n;

@@ -57,6 +57,18 @@ struct vpar_egad_plan {
 #  define VPAR__EGAD_GROUP 32
 #endif
 
+/* Tuning of the grouped, tiled fold sums (plan.c holds the defaults).
+   Results do not depend on them; the tests shrink them so that small
+   inputs take the greedy grouping and many column tiles. Set them before
+   any plan is created or run (they are read without synchronisation). */
+typedef struct vpar__egad_tuning {
+    size_t greedy_min_bytes; /* networks (as float32) up to this size keep plan order (32 MiB) */
+    size_t tile_bytes;       /* bytes of the group's row tile kept in L2 (384 KiB) */
+    size_t min_tile;         /* fewest columns per tile (64) */
+    int group;               /* terms per group, 1..VPAR__EGAD_GROUP */
+} vpar__egad_tuning;
+extern vpar__egad_tuning vpar__egad_tune;
+
 /* ---- annotations.c ---- */
 
 /* Parses annotation text (TSV/GAF lines, as vpar_egad_annotations_load

@@ -145,13 +145,10 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
    a group starts with the largest term left and grows by the term left
    that adds the fewest genes not yet in the group (ties: the lower term
    index), among the terms sharing a gene with it (none: the largest
-   left). Small networks (VPAR__EGAD_GREEDY_MIN_BYTES) keep plan order.
+   left). Small networks (vpar__egad_tune.greedy_min_bytes) keep plan order.
    Deterministic; the results do not depend on it (each term's sums
    keep their order), only the memory traffic does. */
-/* Networks up to this size (as float32) keep the terms in plan order. */
-#ifndef VPAR__EGAD_GREEDY_MIN_BYTES
-#  define VPAR__EGAD_GREEDY_MIN_BYTES (32u << 20)
-#endif
+vpar__egad_tuning vpar__egad_tune = {(size_t)32 << 20, (size_t)384 << 10, 64, VPAR__EGAD_GROUP};
 
 static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
     const size_t nt = p->nterms, nu = p->nu, npos = p->pos_ptr[nt];
@@ -169,14 +166,16 @@ static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
         st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory grouping terms", name);
         goto done;
     }
+    size_t gmax = (size_t)vpar__egad_tune.group;
+    if (vpar__egad_tune.group < 1 || gmax > VPAR__EGAD_GROUP) gmax = VPAR__EGAD_GROUP;
     /* A network that fits in the last-level cache gains nothing from the
        greedy search: consecutive terms, the union counted. */
-    if ((double)p->n * (double)p->n * 4.0 <= (double)VPAR__EGAD_GREEDY_MIN_BYTES) {
+    if ((double)p->n * (double)p->n * 4.0 <= (double)vpar__egad_tune.greedy_min_bytes) {
         size_t ng = 0;
         uint32_t stamp = 0;
         p->grp_pos_max = 0;
-        for (size_t t0 = 0; t0 < nt; t0 += VPAR__EGAD_GROUP) {
-            size_t t1 = t0 + VPAR__EGAD_GROUP < nt ? t0 + VPAR__EGAD_GROUP : nt, uni = 0;
+        for (size_t t0 = 0; t0 < nt; t0 += gmax) {
+            size_t t1 = t0 + gmax < nt ? t0 + gmax : nt, uni = 0;
             stamp++;
             p->grp_ptr[ng] = t0;
             for (size_t t = t0; t < t1; t++) {
@@ -211,7 +210,7 @@ static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
         size_t s = first; /* the largest left (a scan: terms are few) */
         for (size_t t = first; t < nt; t++)
             if (left[t] && p->pos_ptr[t + 1] - p->pos_ptr[t] > p->pos_ptr[s + 1] - p->pos_ptr[s]) s = t;
-        for (int g = 0; g < VPAR__EGAD_GROUP; g++) {
+        for (size_t g = 0; g < gmax; g++) {
             left[s] = 0;
             p->order[done_terms++] = (uint32_t)s;
             gpos += p->pos_ptr[s + 1] - p->pos_ptr[s];
