@@ -144,8 +144,8 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
 /* Term groups for the driver's tiled fold sums (egad_internal.h). Greedy:
    a group starts with the largest term left and grows by the term left
    that adds the fewest genes not yet in the group (ties: the lower term
-   index), among the terms sharing a gene with it (none: the largest
-   left). Small networks (vpar__egad_tune.greedy_min_bytes) keep plan order.
+   index), among the (first 4,096) terms sharing a gene with it (none: the
+   largest left). Small networks (vpar__egad_tune.greedy_min_bytes) keep plan order.
    Deterministic; the results do not depend on it (each term's sums
    keep their order), only the memory traffic does. */
 vpar__egad_tuning vpar__egad_tune = {(size_t)32 << 20, (size_t)384 << 10, 64, VPAR__EGAD_GROUP};
@@ -227,7 +227,10 @@ static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
             }
             if (done_terms == nt) break;
             size_t best = (size_t)-1, best_new = (size_t)-1;
-            for (size_t q = 0; q < ntouch; q++) {
+            /* At most 4096 candidates, the first to share a gene: bounded
+               cost with tens of thousands of terms. */
+            size_t lim = ntouch < 4096 ? ntouch : 4096;
+            for (size_t q = 0; q < lim; q++) {
                 uint32_t t = touched[q];
                 if (!left[t]) continue;
                 size_t add = p->pos_ptr[t + 1] - p->pos_ptr[t] - cov[t];
