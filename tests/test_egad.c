@@ -8,6 +8,7 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
+#include "egad_internal.h" /* vpar__egad_tune, the plan's term groups */
 
 #include "egad_common.h"
 
@@ -43,7 +44,7 @@ static vpar_status run_api(const vpar_egad_annotations *ann, const char *const *
                            vpar_dtype dt, const vpar_egad_desc *desc, vpar_pool *pool, egad_table *out,
                            double *mean) {
     unsigned char *drop = (unsigned char *)calloc(n, 1);
-    ck_assert_int_eq(vpar_egad_find_all_nan_rows(w, dt, n, drop), VPAR_OK);
+    ck_assert_int_eq(vpar_egad_find_all_nan_rows_pool(w, dt, n, drop, pool), VPAR_OK);
     vpar_egad_plan *plan = NULL;
     vpar_status st = vpar_egad_plan_create(&plan, ann, genes, n, drop, desc, "test-network");
     free(drop);
@@ -344,11 +345,119 @@ START_TEST(test_reference_random) {
                           "iter %d term %s col %d: %.17g vs reference %.17g", _i, names[q], k, b, a);
         }
     }
+    /* The large-network path on the same input: greedy term groups of 3,
+       16-column tiles (vpar__egad_tune). Each term's sums keep their
+       order, so the results are bit-identical to the default path's. */
+    vpar__egad_tuning keep = vpar__egad_tune;
+    vpar__egad_tune.greedy_min_bytes = 0;
+    vpar__egad_tune.tile_bytes = 1;
+    vpar__egad_tune.min_tile = 16;
+    vpar__egad_tune.group = 3;
+    egad_table got2;
+    vpar_status st2 = run_api(ann, (const char *const *)gn, (size_t)n,
+                              use_f32 ? (const void *)W32 : (const void *)W,
+                              use_f32 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64, &d, pool, &got2, NULL);
+    vpar__egad_tune = keep;
+    ck_assert_msg(st2 == VPAR_OK, "%s", vpar_last_error());
+    ck_assert_int_eq((int)got2.n, nk);
+    for (int q = 0; q < nk; q++)
+        for (int k = 0; k < 4; k++) {
+            double a = got.v[q][k], b = got2.v[q][k];
+            ck_assert_msg((isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b)),
+                          "iter %d term %s col %d: grouped %.17g vs %.17g", _i, names[q], k, b, a);
+        }
+    egad_table_free(&got2);
     egad_table_free(&got);
     vpar_pool_destroy(pool);
     vpar_egad_annotations_destroy(ann);
     for (int i = 0; i < n; i++) free(gn[i]);
     free(gn); free(labels); free(pairs); free(pg); free(pt); free(tn); free(want); free(W); free(W32);
+}
+END_TEST
+
+/* The plan's term groups (plan.c): every kept term exactly once, groups of
+   at most `group` terms, each group's distinct-gene count and the largest
+   group's positives as counted here, and the greedy rule: a group starts
+   with a largest term left and each next term adds no more new genes than
+   any other term left that shares a gene with the group. */
+START_TEST(test_plan_groups) {
+    unsigned seed = 777u + (unsigned)_i;
+    const int n = 150, nterms = 40;
+    char **gn = (char **)malloc(sizeof(char *) * (size_t)n);
+    const char **pg = (const char **)malloc(sizeof(char *) * (size_t)(n * nterms));
+    const char **pt = (const char **)malloc(sizeof(char *) * (size_t)(n * nterms));
+    char (*tn)[16] = (char (*)[16])malloc(16 * (size_t)nterms);
+    for (int t = 0; t < nterms; t++) snprintf(tn[t], 16, "T%d", t);
+    size_t np = 0;
+    for (int i = 0; i < n; i++) {
+        gn[i] = (char *)malloc(16);
+        snprintf(gn[i], 16, "G%d", i);
+        for (int t = 0; t < nterms; t++)
+            if (urand(&seed) < 0.04 + 0.3 * t / nterms) { pg[np] = gn[i]; pt[np] = tn[t]; np++; }
+    }
+    vpar_egad_annotations *ann;
+    ck_assert_int_eq(vpar_egad_annotations_create(&ann, pg, pt, np, "groups"), VPAR_OK);
+    vpar__egad_tuning keep = vpar__egad_tune;
+    vpar__egad_tune.greedy_min_bytes = _i == 0 ? 0 : keep.greedy_min_bytes; /* 0: greedy, 1: plan order */
+    vpar__egad_tune.group = 5;
+    vpar_egad_desc d = {3, 4, 140, 0};
+    vpar_egad_plan *p = NULL;
+    vpar_status st = vpar_egad_plan_create(&p, ann, (const char *const *)gn, (size_t)n, NULL, &d, "groups");
+    vpar__egad_tune = keep;
+    ck_assert_msg(st == VPAR_OK, "%s", vpar_last_error());
+    size_t nt = p->nterms;
+    ck_assert_uint_gt(nt, 10);
+    unsigned char *seen = (unsigned char *)calloc(nt, 1), *left = (unsigned char *)malloc(nt);
+    unsigned char *in = (unsigned char *)malloc(p->nu);
+    memset(left, 1, nt);
+    ck_assert_uint_eq(p->grp_ptr[0], 0);
+    ck_assert_uint_eq(p->grp_ptr[p->ngroups], nt);
+    size_t posmax = 0;
+    for (size_t g = 0; g < p->ngroups; g++) {
+        size_t b = p->grp_ptr[g], e = p->grp_ptr[g + 1], uni = 0, pos = 0;
+        ck_assert(e > b && e - b <= 5);
+        ck_assert(e - b == 5 || g + 1 == p->ngroups);
+        memset(in, 0, p->nu);
+        for (size_t k = b; k < e; k++) {
+            size_t t = p->order[k];
+            ck_assert_uint_lt(t, nt);
+            ck_assert(!seen[t]);
+            seen[t] = 1;
+            size_t cnt;
+            const uint32_t *m = vpar_egad_plan_term_members(p, t, &cnt);
+            if (_i == 1) {
+                ck_assert_uint_eq(t, k); /* small network: plan order */
+            } else if (k == b) {
+                for (size_t o = 0; o < nt; o++)
+                    if (left[o]) ck_assert_uint_ge(cnt, vpar_egad_plan_term_size(p, o));
+            } else {
+                /* new genes of t <= new genes of any term left sharing a gene */
+                size_t add_t = 0;
+                for (size_t q = 0; q < cnt; q++) add_t += !in[m[q]];
+                for (size_t o = 0; o < nt; o++) {
+                    if (!left[o] || o == t) continue;
+                    size_t co;
+                    const uint32_t *mo = vpar_egad_plan_term_members(p, o, &co);
+                    size_t add_o = 0, shared = 0;
+                    for (size_t q = 0; q < co; q++) { add_o += !in[mo[q]]; shared += in[mo[q]]; }
+                    if (shared) ck_assert_msg(add_t < add_o || (add_t == add_o && t < o),
+                                              "group %zu: term %zu adds %zu, term %zu adds %zu", g, t, add_t, o, add_o);
+                }
+            }
+            left[t] = 0;
+            for (size_t q = 0; q < cnt; q++) { uni += !in[m[q]]; in[m[q]] = 1; }
+            pos += cnt;
+        }
+        ck_assert_uint_eq(p->grp_union[g], uni);
+        if (pos > posmax) posmax = pos;
+    }
+    ck_assert_uint_eq(p->grp_pos_max, posmax);
+    for (size_t t = 0; t < nt; t++) ck_assert(seen[t]);
+    free(seen); free(left); free(in);
+    vpar_egad_plan_destroy(p);
+    vpar_egad_annotations_destroy(ann);
+    for (int i = 0; i < n; i++) free(gn[i]);
+    free(gn); free(pg); free(pt); free(tn);
 }
 END_TEST
 
@@ -581,6 +690,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_golden_ties, 0, 3);
     tcase_add_loop_test(tc, test_golden_hdf5, 1, 3);
     tcase_add_loop_test(tc, test_reference_random, 0, 12);
+    tcase_add_loop_test(tc, test_plan_groups, 0, 2);
     tcase_add_test(tc, test_annotations_formats);
     tcase_add_test(tc, test_annotations_gzip);
     tcase_add_test(tc, test_bad_annotations);

@@ -5,7 +5,11 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct vpar__egad_ctx {
     const vpar_egad_plan *plan;
@@ -45,78 +49,118 @@ static int vpar__egad_cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Scratch of one thread, in doubles: F (nfold x n), T (nu), v (nu), held
-   (max_pos), then uint32 rows (max_pos). */
+/* Scratch of one thread: the fold sums of a group, F (group x nfold x n
+   doubles), then T (nu), v (nu), held (max_pos) doubles, then the group's
+   positives by term and fold (uint32, grp_pos_max) and their fold offsets
+   (group x (nfold + 1) size_t). */
 static size_t vpar__egad_scratch_bytes(const vpar_egad_plan *p) {
     size_t nf = (size_t)p->desc.nfold;
-    size_t bytes = (nf * p->n + 2 * p->nu + p->max_pos) * sizeof(double) + p->max_pos * sizeof(uint32_t);
+    size_t bytes = ((size_t)VPAR__EGAD_GROUP * nf * p->n + 2 * p->nu + p->max_pos) * sizeof(double) +
+                   (size_t)VPAR__EGAD_GROUP * (nf + 1) * sizeof(size_t) + p->grp_pos_max * sizeof(uint32_t);
     return (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
 }
 
-/* Fold sums F_f = sum of the rows of fold f's positives (full width). */
-static void vpar__egad_fold_sums(const vpar__egad_ctx *c, double *F, const uint32_t *rows,
-                                 const size_t *hoff) {
-    const vpar_egad_plan *p = c->plan;
-    const size_t n = p->n;
-    const int nf = p->desc.nfold;
-    memset(F, 0, (size_t)nf * n * sizeof *F);
-    for (int f = 0; f < nf; f++) {
-        double *acc = F + (size_t)f * n;
-        size_t q = hoff[f], qe = hoff[f + 1];
-        if (c->clean) {
-            for (; q < qe; q++) vpar__egad_add_row(acc, c->w, c->dt, n, rows[q], 0, n, 1);
+/* The rows of fold sum acc (rows[q0 .. qe)) carried their own diagonal
+   W_jj into column j: swap it for 1 (exact for float32: all these sums
+   are exact in double); a non-finite diagonal entry poisoned the sum, so
+   that column is recomputed without it. */
+static void vpar__egad_fix_diagonal(const vpar__egad_ctx *c, double *acc, const uint32_t *rows,
+                                    size_t q0, size_t qe) {
+    const size_t n = c->plan->n;
+    for (size_t a = q0; a < qe; a++) {
+        size_t j = rows[a];
+        double wjj = c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[j * n + j]
+                                             : ((const double *)c->w)[j * n + j];
+        if (isfinite(wjj)) {
+            acc[j] = acc[j] - wjj + 1.0;
             continue;
         }
-        /* Rows four at a time ((a + b) + (c + d)), then a pair, then a
-           single: simd.h's documented order (the order of the kernels EGAD
-           had before they moved there). */
-        if (c->dt == VPAR_DTYPE_F32)
-            vpar_acc_rows_f32_f64(acc, (const float *)c->w, n, rows + q, qe - q, 0, n);
-        else
-            vpar_acc_rows_f64(acc, (const double *)c->w, n, rows + q, qe - q, 0, n);
-        /* The rows above carried their own diagonal W_jj into column j:
-           swap it for 1 (exact for float32: all these sums are exact in
-           double); a non-finite diagonal entry poisoned the sum, so that
-           column is recomputed without it. */
-        for (size_t a = hoff[f]; a < qe; a++) {
-            size_t j = rows[a];
-            double wjj = c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[j * n + j]
-                                                 : ((const double *)c->w)[j * n + j];
-            if (isfinite(wjj)) {
-                acc[j] = acc[j] - wjj + 1.0;
-                continue;
-            }
-            double s = 0;
-            for (size_t b = hoff[f]; b < qe; b++) {
-                size_t r = rows[b];
-                s += r == j ? 1.0
-                            : (c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[r * n + j]
-                                                       : ((const double *)c->w)[r * n + j]);
-            }
-            acc[j] = s;
+        double s = 0;
+        for (size_t b = q0; b < qe; b++) {
+            size_t r = rows[b];
+            s += r == j ? 1.0
+                        : (c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[r * n + j]
+                                                   : ((const double *)c->w)[r * n + j]);
         }
+        acc[j] = s;
     }
 }
 
-/* One thread's scratch, carved from its block (vpar__egad_scratch_bytes). */
+/* Fold sums of one term with NaN/inf as 0 (the slow path): F_f = sum of
+   the rows of fold f's positives, full width, a row at a time. */
+static void vpar__egad_fold_sums_clean(const vpar__egad_ctx *c, double *F, const uint32_t *rows,
+                                       const size_t *hoff) {
+    const size_t n = c->plan->n;
+    const int nf = c->plan->desc.nfold;
+    memset(F, 0, (size_t)nf * n * sizeof *F);
+    for (int f = 0; f < nf; f++)
+        for (size_t q = hoff[f]; q < hoff[f + 1]; q++)
+            vpar__egad_add_row(F + (size_t)f * n, c->w, c->dt, n, rows[q], 0, n, 1);
+}
+
+/* Fold sums of a group of gn terms: F + i x nfold x n holds term i's, its
+   positives are rows + roff[i] with fold offsets hoff + i x (nfold + 1).
+   Column tile by column tile (the tile of the group's `uni` distinct rows
+   stays in L2 while every term of the group adds it), each fold's rows in
+   simd.h's order (vpar_acc_rows_*: groups of 4, then a pair, then a
+   single): per column the same sums, bit for bit, as one term at a time
+   over the full width. */
+static void vpar__egad_group_sums(const vpar__egad_ctx *c, double *F, const uint32_t *rows,
+                                  const size_t *roff, const size_t *hoff, size_t gn, size_t uni) {
+    const vpar_egad_plan *p = c->plan;
+    const size_t n = p->n, nf = (size_t)p->desc.nfold;
+    if (c->clean) {
+        for (size_t i = 0; i < gn; i++)
+            vpar__egad_fold_sums_clean(c, F + i * nf * n, rows + roff[i], hoff + i * (nf + 1));
+        return;
+    }
+    size_t es = c->dt == VPAR_DTYPE_F32 ? sizeof(float) : sizeof(double);
+    size_t cw = vpar__egad_tune.tile_bytes / ((uni ? uni : 1) * es) / 16 * 16;
+    if (cw < vpar__egad_tune.min_tile) cw = vpar__egad_tune.min_tile;
+    if (cw < 1) cw = 1;
+    if (cw > n) cw = n;
+    for (size_t c0 = 0; c0 < n; c0 += cw) {
+        size_t c1 = c0 + cw < n ? c0 + cw : n;
+        for (size_t i = 0; i < gn; i++) {
+            const uint32_t *r = rows + roff[i];
+            const size_t *h = hoff + i * (nf + 1);
+            for (size_t f = 0; f < nf; f++) {
+                double *acc = F + (i * nf + f) * n + c0;
+                memset(acc, 0, (c1 - c0) * sizeof *acc);
+                if (c->dt == VPAR_DTYPE_F32)
+                    vpar_acc_rows_f32_f64(acc, (const float *)c->w, n, r + h[f], h[f + 1] - h[f], c0, c1);
+                else
+                    vpar_acc_rows_f64(acc, (const double *)c->w, n, r + h[f], h[f + 1] - h[f], c0, c1);
+            }
+        }
+    }
+    for (size_t i = 0; i < gn; i++) {
+        const size_t *h = hoff + i * (nf + 1);
+        for (size_t f = 0; f < nf; f++)
+            vpar__egad_fix_diagonal(c, F + (i * nf + f) * n, rows + roff[i], h[f], h[f + 1]);
+    }
+}
+
+/* One thread's view of the current term, carved from its scratch block
+   (vpar__egad_scratch_bytes). */
 typedef struct vpar__egad_work {
-    double *F;        /* nfold x n: fold sums */
-    double *T;        /* nu: total over folds, universe order */
-    double *v;        /* nu: training scores of the current fold */
-    double *held;     /* max_pos: held-out scores */
-    uint32_t *rows;   /* max_pos: network rows of the positives, by fold */
-    size_t hoff[257]; /* fold f's positives are rows[hoff[f] .. hoff[f + 1]) */
+    double *F;             /* nfold x n: fold sums */
+    double *T;             /* nu: total over folds, universe order */
+    double *v;             /* nu: training scores of the current fold */
+    double *held;          /* max_pos: held-out scores */
+    const size_t *hoff;    /* nfold + 1: fold f's positives are [hoff[f], hoff[f + 1]) */
 } vpar__egad_work;
 
-/* Positives of term t grouped by fold (universe order within a fold). */
-static void vpar__egad_group_folds(const vpar_egad_plan *p, size_t t, vpar__egad_work *w) {
+/* Positives of term t grouped by fold (universe order within a fold) into
+   rows, fold offsets into hoff (nfold + 1). */
+static void vpar__egad_group_folds(const vpar_egad_plan *p, size_t t, uint32_t *rows, size_t *hoff) {
     const int nf = p->desc.nfold;
     size_t b = p->pos_ptr[t], e = p->pos_ptr[t + 1], fill[256];
-    for (int f = 0; f <= nf; f++) w->hoff[f] = 0;
-    for (size_t i = b; i < e; i++) w->hoff[p->pos_fold[i] + 1]++;
-    for (int f = 0; f < nf; f++) w->hoff[f + 1] += w->hoff[f];
-    for (int f = 0; f < nf; f++) fill[f] = w->hoff[f];
-    for (size_t i = b; i < e; i++) w->rows[fill[p->pos_fold[i]]++] = p->pos_net[i];
+    for (int f = 0; f <= nf; f++) hoff[f] = 0;
+    for (size_t i = b; i < e; i++) hoff[p->pos_fold[i] + 1]++;
+    for (int f = 0; f < nf; f++) hoff[f + 1] += hoff[f];
+    for (int f = 0; f < nf; f++) fill[f] = hoff[f];
+    for (size_t i = b; i < e; i++) rows[fill[p->pos_fold[i]]++] = p->pos_net[i];
 }
 
 /* T = total over folds, in universe order. */
@@ -197,39 +241,55 @@ static void vpar__egad_degree_null(const vpar__egad_ctx *c, size_t t, vpar_egad_
     }
 }
 
+/* Groups [begin, end) of the plan: fold sums of the group, then each
+   term's AUROCs, P value and degree-null AUROC. */
 static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid) {
     vpar__egad_ctx *c = (vpar__egad_ctx *)user;
     const vpar_egad_plan *p = c->plan;
     const int nf = p->desc.nfold;
+    const size_t fstride = (size_t)nf * p->n;
+    double *Fg = (double *)(c->scratch + (size_t)tid * c->scratch_stride);
     vpar__egad_work w;
-    w.F = (double *)(c->scratch + (size_t)tid * c->scratch_stride);
-    w.T = w.F + (size_t)nf * p->n;
+    w.T = Fg + (size_t)VPAR__EGAD_GROUP * fstride;
     w.v = w.T + p->nu;
     w.held = w.v + p->nu;
-    w.rows = (uint32_t *)(w.held + p->max_pos);
-    for (size_t t = begin; t < end; t++) {
-        vpar__egad_group_folds(p, t, &w);
-        vpar__egad_fold_sums(c, w.F, w.rows, w.hoff);
-        vpar__egad_totals(c, &w);
-        double auc_sum = 0, z_sum = 0;
-        int auc_cnt = 0;
-        for (int f = 0; f < nf; f++) {
-            double auc, z;
-            if (!vpar__egad_fold_auc(c, &w, t, f, &auc, &z)) continue;
-            auc_sum += auc;
-            z_sum += z;
-            auc_cnt++;
+    size_t *hoffs = (size_t *)(w.held + p->max_pos);
+    uint32_t *rows = (uint32_t *)(hoffs + (size_t)VPAR__EGAD_GROUP * (size_t)(nf + 1));
+    size_t roff[VPAR__EGAD_GROUP];
+    for (size_t g = begin; g < end; g++) {
+        const uint32_t *terms = p->order + p->grp_ptr[g];
+        size_t gn = p->grp_ptr[g + 1] - p->grp_ptr[g], at = 0;
+        for (size_t i = 0; i < gn; i++) {
+            roff[i] = at;
+            vpar__egad_group_folds(p, terms[i], rows + at, hoffs + i * (size_t)(nf + 1));
+            at += p->pos_ptr[terms[i] + 1] - p->pos_ptr[terms[i]];
         }
-        vpar_egad_term_result *r = &c->res[t];
-        r->auc = auc_cnt ? auc_sum / auc_cnt : NAN;
-        double zz = z_sum / sqrt((double)nf);
-        r->p_value = 0.5 * erfc(zz / sqrt(2.0));
-        vpar__egad_degree_null(c, t, r);
+        vpar__egad_group_sums(c, Fg, rows, roff, hoffs, gn, p->grp_union[g]);
+        for (size_t i = 0; i < gn; i++) {
+            size_t t = terms[i];
+            w.F = Fg + i * fstride;
+            w.hoff = hoffs + i * (size_t)(nf + 1);
+            vpar__egad_totals(c, &w);
+            double auc_sum = 0, z_sum = 0;
+            int auc_cnt = 0;
+            for (int f = 0; f < nf; f++) {
+                double auc, z;
+                if (!vpar__egad_fold_auc(c, &w, t, f, &auc, &z)) continue;
+                auc_sum += auc;
+                z_sum += z;
+                auc_cnt++;
+            }
+            vpar_egad_term_result *r = &c->res[t];
+            r->auc = auc_cnt ? auc_sum / auc_cnt : NAN;
+            double zz = z_sum / sqrt((double)nf);
+            r->p_value = 0.5 * erfc(zz / sqrt(2.0));
+            vpar__egad_degree_null(c, t, r);
+        }
     }
 }
 
-/* Runs fn over [0, count) on the pool (serially without one). Terms are
-   handed out one at a time (grain 1): their cost varies 50-fold with size. */
+/* Runs fn over [0, count) on the pool (serially without one). Term groups are
+   handed out one at a time (grain 1): their cost varies with their sizes. */
 static vpar_status vpar__egad_for(vpar_pool *pool, size_t count, size_t grain,
                                   vpar_range_fn fn, void *user) {
     return vpar_parallel_for(pool, 0, count, grain, fn, user);
@@ -317,7 +377,7 @@ static vpar_status vpar__egad_all_terms(vpar__egad_ctx *c, vpar_pool *pool, cons
                      ? (unsigned char *)vpar_alloc_large(c->scratch_bytes) : NULL;
     if (!c->scratch)
         return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %d x %zu bytes of scratch", name, nt, bytes);
-    return vpar__egad_for(pool, c->plan->nterms, 1, vpar__egad_terms_range, c);
+    return vpar__egad_for(pool, c->plan->ngroups, 1, vpar__egad_terms_range, c);
 }
 
 vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
@@ -341,10 +401,14 @@ vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
     c.du = ud;
     vpar_status st = VPAR_OK;
     if (!c.degree || !c.drank || !ud) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    vpar__egad_phase("run: allocations");
     if (st == VPAR_OK) st = vpar__egad_degrees(&c, pool, name);
+    vpar__egad_phase("run: node degrees");
     /* Degree ranks (average ties) for DEGREE_NULL_AUC: the vpar ranker. */
     if (st == VPAR_OK) st = vpar_rankdata_f64(ud, p->nu, c.drank, NULL, pool);
+    vpar__egad_phase("run: degree ranks");
     if (st == VPAR_OK) st = vpar__egad_all_terms(&c, pool, name);
+    vpar__egad_phase("run: terms");
     if (st == VPAR_OK && mean_auc) {
         double s = 0;
         size_t k = 0;
@@ -357,4 +421,41 @@ vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
     vpar_free_large(c.scratch, c.scratch_bytes);
     VPAR_FREE(ud);
     return st;
+}
+
+/* ---- phase timers (egad.h: vpar__egad_phase) ---- */
+
+void vpar__egad_phase(const char *what) {
+    static int on = -1;
+    static double last_wall = -1, last_user, last_sys;
+    static long last_flt;
+    static long last_pid;
+    if (on < 0) {
+        const char *e = getenv("VPAR_EGAD_PHASES");
+        on = e && *e && strcmp(e, "0") != 0;
+    }
+    if (!on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double wall = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double user = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec;
+    double sys = (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+    if (last_wall >= 0 && (long)getpid() != last_pid) { /* a forked worker: its usage starts at 0 */
+        last_user = last_sys = 0;
+        last_flt = 0;
+    }
+    last_pid = (long)getpid();
+    if (last_wall < 0)
+        fprintf(stderr, "vpar-egad: phase %s: wall ? s, cpu %.4f s (user %.4f, sys %.4f), minor faults %ld\n",
+                what, user + sys, user, sys, ru.ru_minflt);
+    else
+        fprintf(stderr, "vpar-egad: phase %s: wall %.4f s, cpu %.4f s (user %.4f, sys %.4f), minor faults %ld\n",
+                what, wall - last_wall, user - last_user + sys - last_sys, user - last_user,
+                sys - last_sys, ru.ru_minflt - last_flt);
+    last_wall = wall;
+    last_user = user;
+    last_sys = sys;
+    last_flt = ru.ru_minflt;
 }

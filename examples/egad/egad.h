@@ -169,6 +169,11 @@ const uint32_t *vpar_egad_plan_term_members(const vpar_egad_plan *plan, size_t t
    thread. */
 vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype,
         size_t n, unsigned char *drop);
+/* The same, rows in parallel on `pool` (NULL: serial): the first touch of
+   every row of a freshly mapped network is spread over the threads. Any
+   thread, not inside a task of `pool`. */
+vpar_status vpar_egad_find_all_nan_rows_pool(const void *w, vpar_dtype dtype,
+        size_t n, unsigned char *drop, vpar_pool *pool);
 
 /* ---- run ----------------------------------------------------------------- */
 
@@ -247,6 +252,17 @@ vpar_status vpar_egad_annotations_load_hdf5(vpar_egad_annotations **out,
 /* 1 when built with HDF5 / zlib support. */
 int vpar_egad_have_hdf5(void);
 int vpar_egad_have_zlib(void);
+
+/* ---- diagnostics (private) ---- */
+
+/* Phase timer of the programs (bench/RESULTS.md's breakdowns): with
+   VPAR_EGAD_PHASES=1 in the environment, prints to stderr
+   "vpar-egad: phase WHAT: wall W s, cpu C s (user U, sys S), minor faults
+   F" for the time since the previous mark of this process (the first mark:
+   since the process started, its CPU and faults only). Without the
+   variable it costs one getenv (cached). Any thread; meant for the thread
+   that drives a network. */
+void vpar__egad_phase(const char *what);
 
 #ifdef __cplusplus
 }

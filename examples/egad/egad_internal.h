@@ -40,7 +40,34 @@ struct vpar_egad_plan {
     unsigned char *pos_fold;
     size_t max_pos;        /* largest term */
     vpar_egad_desc desc;   /* with defaults filled in */
+    /* Compute order (driver.c): groups of at most VPAR__EGAD_GROUP terms
+       that share many genes, whose fold sums are formed together, column
+       tile by column tile, so that a tile of the rows they share is read
+       from memory once per group (plan.c: greedy grouping). */
+    size_t ngroups;
+    uint32_t *order;       /* nterms: terms in compute order */
+    size_t *grp_ptr;       /* ngroups + 1: group g is order[grp_ptr[g] .. grp_ptr[g + 1]) */
+    uint32_t *grp_union;   /* ngroups: distinct genes (rows) of group g */
+    size_t grp_pos_max;    /* most positives of one group */
 };
+
+/* Terms per group: the fold sums of a group take VPAR__EGAD_GROUP x nfold
+   x n doubles per thread (13 MB at 17,198 genes, 3 folds). */
+#ifndef VPAR__EGAD_GROUP
+#  define VPAR__EGAD_GROUP 32
+#endif
+
+/* Tuning of the grouped, tiled fold sums (plan.c holds the defaults).
+   Results do not depend on them; the tests shrink them so that small
+   inputs take the greedy grouping and many column tiles. Set them before
+   any plan is created or run (they are read without synchronisation). */
+typedef struct vpar__egad_tuning {
+    size_t greedy_min_bytes; /* networks (as float32) up to this size keep plan order (32 MiB) */
+    size_t tile_bytes;       /* bytes of the group's row tile kept in L2 (384 KiB) */
+    size_t min_tile;         /* fewest columns per tile (64) */
+    int group;               /* terms per group, 1..VPAR__EGAD_GROUP */
+} vpar__egad_tuning;
+extern vpar__egad_tuning vpar__egad_tune;
 
 /* ---- annotations.c ---- */
 

@@ -306,7 +306,9 @@ int main(int argc, char **argv) {
     shared_in in;
     memset(&in, 0, sizeof in);
     in.opt = &o;
+    vpar__egad_phase("start-up (exec to main, options)");
     if (!vpar_egad_cli_load(&o.egad, PROG, &in.ann, &in.genes, &in.ngenes)) return 2;
+    vpar__egad_phase("annotations + genes");
     int exit_code = 2;
     if (egad_mpi_main(&o, &in, &exit_code)) goto out;
     egad_job J;
@@ -323,7 +325,9 @@ int main(int argc, char **argv) {
         rsd.total = J.ntodo;
         if (run_all(&o, &rsd)) {
             report_failures(&o, &rsd);
+            vpar__egad_phase("networks (parent: fork, wait)");
             exit_code = egad_job_finish(&J, &o, atomic_load(&g_interrupted));
+            vpar__egad_phase("summary + manifest");
             int sig = atomic_load(&g_signal);
             if (exit_code == EGAD_EXIT_INTERRUPTED && (sig == SIGTERM || sig == SIGUSR1))
                 exit_code = EGAD_EXIT_STOPPED;

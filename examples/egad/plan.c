@@ -141,6 +141,127 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
     return VPAR_OK;
 }
 
+/* Term groups for the driver's tiled fold sums (egad_internal.h). Greedy:
+   a group starts with the largest term left and grows by the term left
+   that adds the fewest genes not yet in the group (ties: the lower term
+   index), among the (first 4,096) terms sharing a gene with it (none: the
+   largest left). Small networks (vpar__egad_tune.greedy_min_bytes) keep plan order.
+   Deterministic; the results do not depend on it (each term's sums
+   keep their order), only the memory traffic does. */
+vpar__egad_tuning vpar__egad_tune = {(size_t)32 << 20, (size_t)384 << 10, 64, VPAR__EGAD_GROUP};
+
+static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
+    const size_t nt = p->nterms, nu = p->nu, npos = p->pos_ptr[nt];
+    size_t *gptr = (size_t *)vpar__egad_zalloc(nu + 1, sizeof *gptr);
+    uint32_t *gterm = (uint32_t *)vpar__egad_alloc(npos, sizeof *gterm);
+    uint32_t *cov = (uint32_t *)vpar__egad_zalloc(nt, sizeof *cov);
+    uint32_t *inU = (uint32_t *)vpar__egad_zalloc(nu, sizeof *inU);
+    uint32_t *touched = (uint32_t *)vpar__egad_alloc(nt, sizeof *touched);
+    unsigned char *left = (unsigned char *)vpar__egad_alloc(nt, 1);
+    p->order = (uint32_t *)vpar__egad_alloc(nt, sizeof *p->order);
+    p->grp_ptr = (size_t *)vpar__egad_alloc(nt + 1, sizeof *p->grp_ptr);
+    p->grp_union = (uint32_t *)vpar__egad_alloc(nt, sizeof *p->grp_union);
+    vpar_status st = VPAR_OK;
+    if (!gptr || !gterm || !cov || !inU || !touched || !left || !p->order || !p->grp_ptr || !p->grp_union) {
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory grouping terms", name);
+        goto done;
+    }
+    size_t gmax = (size_t)vpar__egad_tune.group;
+    if (vpar__egad_tune.group < 1 || gmax > VPAR__EGAD_GROUP) gmax = VPAR__EGAD_GROUP;
+    /* A network that fits in the last-level cache gains nothing from the
+       greedy search: consecutive terms, the union counted. */
+    if ((double)p->n * (double)p->n * 4.0 <= (double)vpar__egad_tune.greedy_min_bytes) {
+        size_t ng = 0;
+        uint32_t stamp = 0;
+        p->grp_pos_max = 0;
+        for (size_t t0 = 0; t0 < nt; t0 += gmax) {
+            size_t t1 = t0 + gmax < nt ? t0 + gmax : nt, uni = 0;
+            stamp++;
+            p->grp_ptr[ng] = t0;
+            for (size_t t = t0; t < t1; t++) {
+                p->order[t] = (uint32_t)t;
+                for (size_t i = p->pos_ptr[t]; i < p->pos_ptr[t + 1]; i++)
+                    if (inU[p->pos_univ[i]] != stamp) { inU[p->pos_univ[i]] = stamp; uni++; }
+            }
+            p->grp_union[ng] = (uint32_t)uni;
+            if (p->pos_ptr[t1] - p->pos_ptr[t0] > p->grp_pos_max) p->grp_pos_max = p->pos_ptr[t1] - p->pos_ptr[t0];
+            ng++;
+        }
+        p->grp_ptr[ng] = nt;
+        p->ngroups = ng;
+        goto done;
+    }
+    /* Terms of each universe gene (CSR). */
+    for (size_t i = 0; i < npos; i++) gptr[p->pos_univ[i] + 1]++;
+    for (size_t u = 0; u < nu; u++) gptr[u + 1] += gptr[u];
+    for (size_t t = 0; t < nt; t++)
+        for (size_t i = p->pos_ptr[t]; i < p->pos_ptr[t + 1]; i++) gterm[gptr[p->pos_univ[i]]++] = (uint32_t)t;
+    for (size_t u = nu; u > 0; u--) gptr[u] = gptr[u - 1];
+    gptr[0] = 0;
+    memset(left, 1, nt);
+    size_t done_terms = 0, ng = 0, first = 0; /* first: the lowest term index left */
+    uint32_t stamp = 0;
+    p->grp_pos_max = 0;
+    while (done_terms < nt) {
+        stamp++;
+        p->grp_ptr[ng] = done_terms;
+        size_t ntouch = 0, uni = 0, gpos = 0;
+        while (first < nt && !left[first]) first++;
+        size_t s = first; /* the largest left (a scan: terms are few) */
+        for (size_t t = first; t < nt; t++)
+            if (left[t] && p->pos_ptr[t + 1] - p->pos_ptr[t] > p->pos_ptr[s + 1] - p->pos_ptr[s]) s = t;
+        for (size_t g = 0; g < gmax; g++) {
+            left[s] = 0;
+            p->order[done_terms++] = (uint32_t)s;
+            gpos += p->pos_ptr[s + 1] - p->pos_ptr[s];
+            for (size_t i = p->pos_ptr[s]; i < p->pos_ptr[s + 1]; i++) {
+                uint32_t u = p->pos_univ[i];
+                if (inU[u] == stamp) continue;
+                inU[u] = stamp;
+                uni++;
+                for (size_t q = gptr[u]; q < gptr[u + 1]; q++) {
+                    uint32_t t = gterm[q];
+                    if (cov[t] == 0 && left[t]) touched[ntouch++] = t;
+                    cov[t]++;
+                }
+            }
+            if (done_terms == nt) break;
+            size_t best = (size_t)-1, best_new = (size_t)-1;
+            /* At most 4096 candidates, the first to share a gene: bounded
+               cost with tens of thousands of terms. */
+            size_t lim = ntouch < 4096 ? ntouch : 4096;
+            for (size_t q = 0; q < lim; q++) {
+                uint32_t t = touched[q];
+                if (!left[t]) continue;
+                size_t add = p->pos_ptr[t + 1] - p->pos_ptr[t] - cov[t];
+                if (add < best_new || (add == best_new && t < best)) { best_new = add; best = t; }
+            }
+            if (best == (size_t)-1) {
+                while (first < nt && !left[first]) first++;
+                best = first;
+                for (size_t t = first; t < nt; t++)
+                    if (left[t] && p->pos_ptr[t + 1] - p->pos_ptr[t] > p->pos_ptr[best + 1] - p->pos_ptr[best])
+                        best = t;
+            }
+            s = best;
+        }
+        for (size_t q = 0; q < ntouch; q++) cov[touched[q]] = 0;
+        p->grp_union[ng] = (uint32_t)uni;
+        if (gpos > p->grp_pos_max) p->grp_pos_max = gpos;
+        ng++;
+    }
+    p->grp_ptr[ng] = nt;
+    p->ngroups = ng;
+done:
+    VPAR_FREE(gptr);
+    VPAR_FREE(gterm);
+    VPAR_FREE(cov);
+    VPAR_FREE(inU);
+    VPAR_FREE(touched);
+    VPAR_FREE(left);
+    return st;
+}
+
 vpar_status vpar_egad_plan_create(vpar_egad_plan **out,
         const vpar_egad_annotations *ann, const char *const *genes, size_t n,
         const unsigned char *drop, const vpar_egad_desc *desc, const char *name) {
@@ -167,6 +288,7 @@ vpar_status vpar_egad_plan_create(vpar_egad_plan **out,
         st = vpar__egad_plan_universe(p, &b, genes, drop);
         if (st == VPAR_OK) st = vpar__egad_plan_terms(p, &b);
         if (st == VPAR_OK) st = vpar__egad_plan_folds(p, &b);
+        if (st == VPAR_OK) st = vpar__egad_plan_groups(p, name);
     }
     VPAR_FREE(b.ugene);
     VPAR_FREE(b.count);
@@ -184,6 +306,9 @@ void vpar_egad_plan_destroy(vpar_egad_plan *plan) {
     VPAR_FREE(plan->pos_net);
     VPAR_FREE(plan->pos_univ);
     VPAR_FREE(plan->pos_fold);
+    VPAR_FREE(plan->order);
+    VPAR_FREE(plan->grp_ptr);
+    VPAR_FREE(plan->grp_union);
     VPAR_FREE(plan);
 }
 
@@ -206,24 +331,45 @@ const uint32_t *vpar_egad_plan_term_members(const vpar_egad_plan *plan, size_t t
     return plan->pos_univ + plan->pos_ptr[t];
 }
 
-vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype, size_t n,
-                                                 unsigned char *drop) {
+typedef struct vpar__egad_nanscan {
+    const void *w;
+    vpar_dtype dtype;
+    size_t n;
+    unsigned char *drop;
+} vpar__egad_nanscan;
+
+static void vpar__egad_nanscan_range(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const vpar__egad_nanscan *a = (const vpar__egad_nanscan *)user;
+    const size_t n = a->n;
+    for (size_t i = begin; i < end; i++) {
+        size_t j = 0;
+        if (a->dtype == VPAR_DTYPE_F32) {
+            const float *r = (const float *)a->w + i * n;
+            while (j < n && isnan(r[j])) j++;
+        } else {
+            const double *r = (const double *)a->w + i * n;
+            while (j < n && isnan(r[j])) j++;
+        }
+        if (j == n && n) a->drop[i] = 1;
+    }
+}
+
+vpar_status vpar_egad_find_all_nan_rows_pool(const void *w, vpar_dtype dtype, size_t n,
+                                             unsigned char *drop, vpar_pool *pool) {
     if ((!w || !drop) && n)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_find_all_nan_rows: NULL argument");
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
         return vpar_fail(VPAR_ERR_UNSUPPORTED, "vpar_egad_find_all_nan_rows: network must be float32 or float64 (got %s)",
                          vpar_dtype_descr(dtype));
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        if (dtype == VPAR_DTYPE_F32) {
-            const float *r = (const float *)w + i * n;
-            while (j < n && isnan(r[j])) j++;
-        } else {
-            const double *r = (const double *)w + i * n;
-            while (j < n && isnan(r[j])) j++;
-        }
-        if (j == n && n) drop[i] = 1;
-    }
-    return VPAR_OK;
+    vpar__egad_nanscan a = {w, dtype, n, drop};
+    /* Usually one element per row, but the first access to each row of a
+       mapped network is a page fault (and, in some VMs, a costly shadow
+       page-table fill): rows in parallel spread that cost. */
+    return vpar_parallel_for(pool, 0, n, 256, vpar__egad_nanscan_range, &a);
 }
 
+vpar_status vpar_egad_find_all_nan_rows(const void *w, vpar_dtype dtype, size_t n,
+                                                 unsigned char *drop) {
+    return vpar_egad_find_all_nan_rows_pool(w, dtype, n, drop, NULL);
+}

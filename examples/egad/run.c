@@ -56,13 +56,17 @@ static vpar_status egad_one(const shared_in *in, const char *path, const char *n
     vpar_egad_term_result *res = NULL;
     /* HDF5 networks carry their labels; --genes is for .npy ones. */
     const char *const *genes = vpar_ex_is_hdf5_name(path) ? NULL : (const char *const *)in->genes;
+    vpar__egad_phase("worker start");
     vpar_status st = vpar_egad_network_open(&net, path, o->egad.nw_key, genes, in->ngenes);
+    vpar__egad_phase("network open");
     if (st == VPAR_OK) {
         drop = (unsigned char *)calloc(net.n ? net.n : 1, 1);
         if (!drop) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows(net.w, net.dtype, net.n, drop);
+    if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows_pool(net.w, net.dtype, net.n, drop, pool);
+    vpar__egad_phase("all-NaN rows");
     if (st == VPAR_OK) st = vpar_egad_plan_create(&plan, in->ann, net.genes, net.n, drop, &o->egad.desc, path);
+    vpar__egad_phase("plan");
     if (st == VPAR_OK) {
         res = (vpar_egad_term_result *)calloc(vpar_egad_plan_nterms(plan), sizeof *res);
         if (!res) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
@@ -72,11 +76,13 @@ static vpar_status egad_one(const shared_in *in, const char *path, const char *n
     if (st == VPAR_OK && !vpar_ex_path(csv, sizeof csv, "%s/%s.csv", o->out, name))
         st = vpar_fail(VPAR_ERR_INVALID, "%s/%s.csv: path too long", o->out, name);
     if (st == VPAR_OK) st = vpar_egad_write_csv(csv, plan, res);
+    vpar__egad_phase("CSV (atomic write)");
     if (st == VPAR_OK) r->nterms = (int)vpar_egad_plan_nterms(plan);
     free(res);
     vpar_egad_plan_destroy(plan);
     free(drop);
     vpar_egad_network_close(&net);
+    vpar__egad_phase("free + unmap");
     return st;
 }
 

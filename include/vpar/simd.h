@@ -458,6 +458,10 @@ typedef struct vpar__simd_ops {
     void (*colext_f32)(int want_max, double *acc, const float *x, size_t ld, int nr, size_t n);
     void (*addk_f64)(double *acc, const double *const *rows, int k, size_t n);
     void (*addk_f32)(double *acc, const float *const *rows, int k, size_t n);
+    void (*accrows_f64)(double *acc, const double *m, size_t ld, const uint32_t *rows, size_t nrows,
+                        size_t c0, size_t len);
+    void (*accrows_f32)(double *acc, const float *m, size_t ld, const uint32_t *rows, size_t nrows,
+                        size_t c0, size_t len);
 } vpar__simd_ops;
 
 /* ---- scalar primitives (the specification) -------------------------------
@@ -667,7 +671,8 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
       vpar__##B##_colsum_f64, vpar__##B##_colsum_f32,                         \
       vpar__##B##_colnansum_f64, vpar__##B##_colnansum_f32,                   \
       vpar__##B##_colext_f64, vpar__##B##_colext_f32,                         \
-      vpar__##B##_addk_f64, vpar__##B##_addk_f32 }
+      vpar__##B##_addk_f64, vpar__##B##_addk_f32,                             \
+      vpar__##B##_accrows_f64, vpar__##B##_accrows_f32 }
 
 static const vpar__simd_ops vpar__ops_scalar = VPAR__OPS_TABLE(scalar, VPAR_SIMD_SCALAR);
 #ifdef VPAR__HAVE_AVX2
@@ -880,29 +885,23 @@ VPAR_API void vpar_acc_f32_f64(double *acc, const float *x, size_t n) {
 
 /* Rows in groups of 4, then a pair, then a single (the documented order),
    tile by tile. */
-#define VPAR__ACC_ROWS_BODY(T, KERNEL)                                               \
+#define VPAR__ACC_ROWS_BODY(KERNEL)                                                  \
     if (nrows == 0 || c1 <= c0) return;                                              \
     VPAR_ASSERT(acc && m && rows);                                                   \
     const vpar__simd_ops *ops = vpar__simd_get();                                   \
     for (size_t t0 = c0; t0 < c1; t0 += VPAR__ACCTILE) {                            \
         size_t len = c1 - t0 < VPAR__ACCTILE ? c1 - t0 : VPAR__ACCTILE;             \
-        for (size_t q = 0; q < nrows;) {                                             \
-            int k = nrows - q >= 4 ? 4 : nrows - q >= 2 ? 2 : 1;                     \
-            const T *r[4];                                                           \
-            for (int x = 0; x < k; x++) r[x] = m + (size_t)rows[q + (size_t)x] * ld + t0; \
-            ops->KERNEL(acc + (t0 - c0), r, k, len);                                 \
-            q += (size_t)k;                                                          \
-        }                                                                            \
+        ops->KERNEL(acc + (t0 - c0), m, ld, rows, nrows, t0, len);                   \
     }
 
 VPAR_API void vpar_acc_rows_f64(double *acc, const double *m, size_t ld, const uint32_t *rows,
                                 size_t nrows, size_t c0, size_t c1) {
-    VPAR__ACC_ROWS_BODY(double, addk_f64)
+    VPAR__ACC_ROWS_BODY(accrows_f64)
 }
 
 VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld, const uint32_t *rows,
                                     size_t nrows, size_t c0, size_t c1) {
-    VPAR__ACC_ROWS_BODY(float, addk_f32)
+    VPAR__ACC_ROWS_BODY(accrows_f32)
 }
 #undef VPAR__ACC_ROWS_BODY
 
@@ -1197,6 +1196,31 @@ static VPAR__TARGET void VPAR__K(_addk_)(double *acc, const VPAR__T *const *r, i
     case 4: VPAR__K(_addki_)(acc, r, 4, n); break;
     case 2: VPAR__K(_addki_)(acc, r, 2, n); break;
     default: VPAR__K(_addki_)(acc, r, 1, n); break;
+    }
+}
+
+/* The rows of vpar_acc_rows_* over one column tile: acc[0..len) += the
+   columns [c0, c0 + len) of the listed rows of m, in groups of 4, then a
+   pair, then a single (the documented order), with the kernel above
+   inlined: one call per tile instead of one per row group. */
+static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_t ld,
+                                            const uint32_t *rows, size_t nrows, size_t c0,
+                                            size_t len) {
+    const VPAR__T *r[4];
+    size_t q = 0;
+    for (; q + 4 <= nrows; q += 4) {
+        for (int x = 0; x < 4; x++) r[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
+        VPAR__K(_addki_)(acc, r, 4, len);
+    }
+    if (nrows - q >= 2) {
+        r[0] = m + (size_t)rows[q] * ld + c0;
+        r[1] = m + (size_t)rows[q + 1] * ld + c0;
+        VPAR__K(_addki_)(acc, r, 2, len);
+        q += 2;
+    }
+    if (q < nrows) {
+        r[0] = m + (size_t)rows[q] * ld + c0;
+        VPAR__K(_addki_)(acc, r, 1, len);
     }
 }
 #undef VPAR__LDACC
