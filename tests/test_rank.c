@@ -344,10 +344,23 @@ START_TEST(test_workspace_equals_plain) {
 END_TEST
 
 START_TEST(test_standardize_edge_cases) {
-    /* one finite entry: max(rank - 1) == 0, so the reference gives 0/0 */
+    /* one finite entry: max(rank - 1) == 0, so the reference computes
+       0/0 = NaN for it and then turns every NaN into 0.5 (ref_step.py's
+       rank(): r = (r - 1) / (nanmax(r) - 1); r[isnan(r)] = 0.5) */
     double x1[] = {NAN, 4.0, INFINITY};
     ck_assert_int_eq(vpar_rank_standardize_f64(x1, 3, NULL), VPAR_OK);
-    ck_assert(x1[0] == 0.5 && isnan(x1[1]) && x1[2] == 0.5);
+    ck_assert(x1[0] == 0.5 && x1[1] == 0.5 && x1[2] == 0.5);
+    float x1f[] = {-3.0f};
+    ck_assert_int_eq(vpar_rank_standardize_f32(x1f, 1, NULL), VPAR_OK);
+    ck_assert(x1f[0] == 0.5f);
+    /* symmetric: only the diagonal entry [1, 1] is finite (weight 1) */
+    double s1[] = {NAN, NAN, NAN, 2.0};
+    ck_assert_int_eq(vpar_rank_standardize(s1, VPAR_DTYPE_F64, 2, 2, VPAR_RANK_SYMMETRIC, NULL), VPAR_OK);
+    for (int i = 0; i < 4; i++) ck_assert(s1[i] == 0.5);
+    /* one off-diagonal pair is two tied entries: (1.5 - 1) / (1.5 - 1) */
+    float s2[] = {NAN, 5.0f, 5.0f, INFINITY};
+    ck_assert_int_eq(vpar_rank_standardize(s2, VPAR_DTYPE_F32, 2, 2, VPAR_RANK_SYMMETRIC, NULL), VPAR_OK);
+    ck_assert(s2[0] == 0.5f && s2[1] == 1.0f && s2[2] == 1.0f && s2[3] == 0.5f);
     /* no finite entry: every entry 0.5 */
     float x2[] = {NAN, -INFINITY, INFINITY, NAN};
     ck_assert_int_eq(vpar_rank_standardize_f32(x2, 4, NULL), VPAR_OK);

@@ -122,8 +122,8 @@ typedef enum vpar_rank_layout {
 } vpar_rank_layout;
 
 /* Rank standardization in place over n entries (the workflow's rank()).
-   A single finite entry gives 0/0 = NaN like the reference; no finite
-   entry leaves every entry 0.5. Errors: VPAR_ERR_INVALID (x NULL with
+   A single finite entry becomes 0.5 like the reference (whose 0/0 = NaN
+   it then turns into 0.5); no finite entry leaves every entry 0.5. Errors: VPAR_ERR_INVALID (x NULL with
    n > 0), VPAR_ERR_NOMEM (x unchanged). Any thread; see CALLING CONTEXTS. */
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool);
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool);
@@ -340,6 +340,14 @@ static inline double vpar__rk_avg0(uint64_t cl, uint64_t ce) {
     return (double)(2 * cl + ce - 1) * 0.5;
 }
 
+/* The standardized value (rank - 1) / max(rank - 1) of a tie group. When
+   max(rank - 1) == 0 (exactly one ranked entry of weight 1) the reference
+   computes 0/0 = NaN and then turns every NaN into 0.5, the fill value of
+   the non-finite entries (vpar__rk_standardize): so 0.5 here too. */
+static inline double vpar__rk_std(double maxr, uint64_t cl, uint64_t ce) {
+    return maxr > 0 ? vpar__rk_avg0(cl, ce) / maxr : 0.5;
+}
+
 /* ---- engine --------------------------------------------------------------- */
 
 enum {
@@ -458,7 +466,7 @@ static void vpar__rk_emit(const vpar__rk *rk, void *slots, const uint32_t *sid,
                           size_t ordbase) {
     switch (rk->mode) {
     case VPAR__RK_STD: {
-        double v = vpar__rk_avg0(cl, ce) / rk->maxr;
+        double v = vpar__rk_std(rk->maxr, cl, ce);
         if (rk->slot64) {
             uint64_t *s = (uint64_t *)slots, b;
             memcpy(&b, &v, 8);
@@ -690,7 +698,7 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
             size_t g1 = g0 + 1;
             while (g1 < s && sw[g1] >> idbits == key) g1++;
             uint64_t ce = (uint64_t)(g1 - g0) * wm;
-            double v = vpar__rk_avg0(cl, ce) / maxr;
+            double v = vpar__rk_std(maxr, cl, ce);
             if (rk->slot64) {
                 uint64_t bits;
                 memcpy(&bits, &v, 8);
