@@ -168,6 +168,20 @@ VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, doubl
 VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
                                                   size_t n, vpar_pool *pool);
 
+/* Out of place: vpar_rank_standardize_ws of x written into out (same
+   dtype and shape); x is only read. out == x is the in-place function;
+   otherwise the two must not overlap (VPAR_ERR_INVALID). With
+   VPAR_RANK_SYMMETRIC every entry of out is written (x's strict lower
+   triangle is never read); with VPAR_RANK_UPPER out's strict lower
+   triangle is left as it was. Saves the caller a copy when the source must
+   be kept (the aggregation loop ranks its running sum into the matrix
+   EGAD reads). ws may be NULL. Same results, errors and calling contexts
+   as vpar_rank_standardize_ws. */
+VPAR_API vpar_status vpar_rank_standardize_into_ws(vpar_rank_workspace *ws, const void *x,
+                                                   void *out, vpar_dtype dtype, size_t rows,
+                                                   size_t cols, vpar_rank_layout layout,
+                                                   vpar_pool *pool);
+
 /* Checks that the n x n matrix equals its transpose (NaN equals NaN,
    -0.0 equals +0.0). VPAR_OK if so; otherwise VPAR_ERR_INVALID with the
    first offending pair in row-major order stored in *row, *col (either
@@ -1572,7 +1586,8 @@ VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
 
 /* ---- public entry points ---------------------------------------------------- */
 
-static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *ws, void *x,
+static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *ws,
+                                       const void *x, void *out,
                                        vpar_dtype dtype, size_t rows, size_t cols,
                                        vpar_rank_layout layout, vpar_pool *pool) {
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
@@ -1583,7 +1598,13 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     size_t n;
     if (!vpar__mul_size(rows, cols, &n) || n > SIZE_MAX / 8)
         return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu x %zu entries overflow", fname, rows, cols);
-    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
+    if ((!x || !out) && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
+    if (out != x && n) {
+        size_t bytes = n * (dtype == VPAR_DTYPE_F64 ? 8 : 4);
+        uintptr_t a = (uintptr_t)x, b = (uintptr_t)out;
+        if (a < b + bytes && b < a + bytes)
+            return vpar_fail(VPAR_ERR_INVALID, "%s: the output overlaps the input", fname);
+    }
     if (layout != VPAR_RANK_FULL && rows != cols)
         return vpar_fail(VPAR_ERR_SHAPE, "%s: %s layout needs a square matrix, got %zu x %zu",
                          fname, layout == VPAR_RANK_SYMMETRIC ? "symmetric" : "upper", rows, cols);
@@ -1593,7 +1614,7 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     rk.ws = ws;
     rk.pool = pool;
     rk.x = x;
-    rk.dst = x;
+    rk.dst = out;
     rk.src_f64 = dtype == VPAR_DTYPE_F64;
     rk.slot64 = rk.src_f64;
     rk.upper = layout != VPAR_RANK_FULL;
@@ -1606,7 +1627,7 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     vpar_status st = vpar__rk_run(&rk, 0, NULL);
     if (st == VPAR_OK && layout == VPAR_RANK_SYMMETRIC && rows > 1) {
         vpar__rk_mirror M;
-        M.x = x; M.n = rows; M.tile = 64; M.f64 = rk.src_f64; M.bad = NULL;
+        M.x = out; M.n = rows; M.tile = 64; M.f64 = rk.src_f64; M.bad = NULL;
         size_t nt = (rows + M.tile - 1) / M.tile;
         st = vpar__rk_for(pool, nt, vpar__rk_mirror_fn, &M, 0);
     }
@@ -1616,14 +1637,14 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
 VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
                                            size_t cols, vpar_rank_layout layout,
                                            vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, x, dtype, rows, cols, layout, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f64", NULL, x, VPAR_DTYPE_F64, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f64", NULL, x, x, VPAR_DTYPE_F64, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f32", NULL, x, VPAR_DTYPE_F32, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f32", NULL, x, x, VPAR_DTYPE_F32, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 
@@ -1646,16 +1667,23 @@ VPAR_API size_t vpar_rank_workspace_bytes(const vpar_rank_workspace *ws) {
 VPAR_API vpar_status vpar_rank_standardize_ws(vpar_rank_workspace *ws, void *x,
                                               vpar_dtype dtype, size_t rows, size_t cols,
                                               vpar_rank_layout layout, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, x, dtype, rows, cols, layout, pool);
+}
+VPAR_API vpar_status vpar_rank_standardize_into_ws(vpar_rank_workspace *ws, const void *x,
+                                                   void *out, vpar_dtype dtype, size_t rows,
+                                                   size_t cols, vpar_rank_layout layout,
+                                                   vpar_pool *pool) {
+    return vpar__rk_standardize("vpar_rank_standardize_into_ws", ws, x, out, dtype, rows, cols,
+                                layout, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, double *x,
                                                   size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f64_ws", ws, x, VPAR_DTYPE_F64, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f64_ws", ws, x, x, VPAR_DTYPE_F64, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
                                                   size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f32_ws", ws, x, VPAR_DTYPE_F32, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f32_ws", ws, x, x, VPAR_DTYPE_F32, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 
