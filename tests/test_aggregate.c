@@ -295,6 +295,39 @@ START_TEST(test_asymmetric_full_path) {
 }
 END_TEST
 
+/* vpar_npy_release_pages (npy.h), which the engine calls after reading a
+   network: the data reads back unchanged afterwards; a writable (copy-on-
+   write) array keeps its modifications (the call does nothing there). */
+START_TEST(test_npy_release_pages) {
+    char path[] = "/tmp/vpar_agg_rel_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const size_t n = 300, shape[2] = {300, 300};
+    float *f = malloc(n * n * sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < n * n; i++) f[i] = (float)i * 0.5f - 7.0f;
+    ck_assert_int_eq(vpar_npy_write(path, f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+    vpar_npy a, w;
+    ck_assert_int_eq(vpar_npy_open(&a, path, 0), VPAR_OK);
+    ck_assert(memcmp(a.data, f, n * n * sizeof *f) == 0);
+    vpar_npy_release_pages(&a);
+    ck_assert(memcmp(a.data, f, n * n * sizeof *f) == 0);
+    vpar_npy_release_pages(&a);
+    ck_assert_int_eq(vpar_npy_open(&w, path, VPAR_NPY_WRITABLE), VPAR_OK);
+    ((float *)w.data)[12345] = 99.0f;
+    vpar_npy_release_pages(&w);
+    ck_assert(((float *)w.data)[12345] == 99.0f);
+    ck_assert(((float *)a.data)[12345] == f[12345]);   /* the file is unchanged */
+    vpar_npy_close(&w);
+    vpar_npy_close(&a);
+    vpar_npy_release_pages(&a);   /* zeroed: nothing */
+    vpar_npy_release_pages(NULL);
+    free(f);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_cancel) {
     vpar_agg *a = make_agg();
     size_t order[K] = {0, 1, 2, 3, 4, 5};
@@ -369,6 +402,7 @@ int main(void) {
     tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_nan_propagates_to_half);
     tcase_add_test(tc, test_asymmetric_full_path);
+    tcase_add_test(tc, test_npy_release_pages);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_create_errors);
     suite_add_tcase(s, tc);

@@ -93,6 +93,9 @@ static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_
                                             (const char *const *)a->genes, a->n);
     if (st != VPAR_OK) return st;
     if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(&a->nets[i], pool);
+    /* the check read every page: the page cache keeps them, our resident
+       set need not (full size: 1.2 GB per float32 network) */
+    vpar_npy_release_pages(&a->nets[i].npy);
     return VPAR_OK;
 }
 
@@ -251,6 +254,7 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
             st = vpar_parallel_for(pool, 0, agg->n, 0, vpar__agg_add_rows, &add);
         }
         if (agg->is_h5[order[s]]) vpar_egad_network_close(&h5);
+        else vpar_npy_release_pages(&agg->nets[order[s]].npy);  /* read once per step */
         if (st != VPAR_OK) return st;
         if (s + 1 < agg->k && !agg->is_h5[order[s + 1]]) vpar__agg_will_need(&agg->nets[order[s + 1]]);
         st = vpar__agg_rank_standardize(agg->rank_ws, agg->sum, agg->work, agg->n,
