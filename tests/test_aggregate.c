@@ -233,6 +233,101 @@ START_TEST(test_nan_propagates_to_half) {
 }
 END_TEST
 
+/* One asymmetric network: the engine must use the full path (sum every
+   entry, rank all of them), and agree with the composition at every step;
+   the asymmetric network comes second so that the upper-triangle sum of
+   the symmetric first step is followed by a full one. */
+START_TEST(test_asymmetric_full_path) {
+    char dir[] = "/tmp/vpar_agg_asym_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const size_t n = 400, nn = n * n;
+    char paths_buf[3][256];
+    const char *paths[3];
+    double *sum = calloc(nn, sizeof(double)), *ranked = malloc(nn * sizeof(double));
+    double want[3];
+    ck_assert_ptr_nonnull(sum);
+    ck_assert_ptr_nonnull(ranked);
+    vpar_egad_plan *plan;
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, g_ann, (const char *const *)g_genes, g_ngenes,
+                                           NULL, NULL, "ref"), VPAR_OK);
+    vpar_egad_term_result *res = malloc(vpar_egad_plan_nterms(plan) * sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    const size_t src[3] = {2, 0, 4};   /* order of the run below: files 0, 1, 2 */
+    for (int i = 0; i < 3; i++) {
+        vpar_npy in;
+        ck_assert_int_eq(vpar_npy_open(&in, g_paths[src[i]], 0), VPAR_OK);
+        ck_assert_int_eq(in.dtype, VPAR_DTYPE_F32);
+        float *f = malloc(nn * sizeof *f);
+        ck_assert_ptr_nonnull(f);
+        memcpy(f, in.data, nn * sizeof *f);
+        vpar_npy_close(&in);
+        if (i == 1)   /* lower triangle only: entries the symmetric path never reads */
+            for (size_t r = 1; r < n; r += 3) f[r * n + r / 2] += 0.75f;
+        snprintf(paths_buf[i], sizeof paths_buf[i], "%s/nw_%02d.npy", dir, i);
+        paths[i] = paths_buf[i];
+        size_t shape[2] = {n, n};
+        ck_assert_int_eq(vpar_npy_write(paths[i], f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+        for (size_t j = 0; j < nn; j++) sum[j] += (double)f[j];
+        ref_rank(memcpy(ranked, sum, nn * sizeof *ranked), nn);
+        ck_assert_int_eq(vpar_egad_run(plan, ranked, VPAR_DTYPE_F64, NULL, res, &want[i], "ref"), VPAR_OK);
+        free(f);
+    }
+    vpar_agg *a;
+    ck_assert_msg(vpar_agg_create(&a, g_ann, (const char *const *)g_genes, g_ngenes, paths, 3,
+                                  NULL) == VPAR_OK, "%s", vpar_last_error());
+    ck_assert(!vpar_agg_symmetric(a));
+    const size_t order[3] = {0, 1, 2};
+    double got[3];
+    vpar_pool *pool;
+    vpar_pool_desc d = {0};
+    d.num_threads = 2;
+    ck_assert_int_eq(vpar_pool_create(&pool, &d), VPAR_OK);
+    ck_assert_msg(vpar_agg_run(a, order, pool, NULL, got) == VPAR_OK, "%s", vpar_last_error());
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(fabs(got[k] - want[k]) <= 1e-12, "step %d: %.17g vs %.17g", k + 1, got[k], want[k]);
+    ck_assert(got[1] != got[0]);
+    vpar_pool_destroy(pool);
+    vpar_agg_destroy(a);
+    vpar_egad_plan_destroy(plan);
+    free(res); free(sum); free(ranked);
+    for (int i = 0; i < 3; i++) unlink(paths[i]);
+    rmdir(dir);
+}
+END_TEST
+
+/* vpar_npy_release_pages (npy.h), which the engine calls after reading a
+   network: the data reads back unchanged afterwards; a writable (copy-on-
+   write) array keeps its modifications (the call does nothing there). */
+START_TEST(test_npy_release_pages) {
+    char path[] = "/tmp/vpar_agg_rel_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const size_t n = 300, shape[2] = {300, 300};
+    float *f = malloc(n * n * sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < n * n; i++) f[i] = (float)i * 0.5f - 7.0f;
+    ck_assert_int_eq(vpar_npy_write(path, f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+    vpar_npy a, w;
+    ck_assert_int_eq(vpar_npy_open(&a, path, 0), VPAR_OK);
+    ck_assert(memcmp(a.data, f, n * n * sizeof *f) == 0);
+    vpar_npy_release_pages(&a);
+    ck_assert(memcmp(a.data, f, n * n * sizeof *f) == 0);
+    vpar_npy_release_pages(&a);
+    ck_assert_int_eq(vpar_npy_open(&w, path, VPAR_NPY_WRITABLE), VPAR_OK);
+    ((float *)w.data)[12345] = 99.0f;
+    vpar_npy_release_pages(&w);
+    ck_assert(((float *)w.data)[12345] == 99.0f);
+    ck_assert(((float *)a.data)[12345] == f[12345]);   /* the file is unchanged */
+    vpar_npy_close(&w);
+    vpar_npy_close(&a);
+    vpar_npy_release_pages(&a);   /* zeroed: nothing */
+    vpar_npy_release_pages(NULL);
+    free(f);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_cancel) {
     vpar_agg *a = make_agg();
     size_t order[K] = {0, 1, 2, 3, 4, 5};
@@ -306,6 +401,8 @@ int main(void) {
     tcase_add_test(tc, test_golden_fixture);
     tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_nan_propagates_to_half);
+    tcase_add_test(tc, test_asymmetric_full_path);
+    tcase_add_test(tc, test_npy_release_pages);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_create_errors);
     suite_add_tcase(s, tc);

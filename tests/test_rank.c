@@ -343,11 +343,96 @@ START_TEST(test_workspace_equals_plain) {
 }
 END_TEST
 
+/* vpar_rank_standardize_into_ws: the in-place result written elsewhere;
+   the source unchanged; SYMMETRIC never reads the source's strict lower
+   triangle; UPPER leaves the output's strict lower triangle alone. */
+START_TEST(test_standardize_into) {
+    make_pools();
+    vpar_rank_workspace *ws;
+    ck_assert_int_eq(vpar_rank_workspace_create(&ws), VPAR_OK);
+    const size_t Ns[] = {1, 2, 33, 150};
+    for (size_t k = 0; k < sizeof Ns / sizeof Ns[0]; k++) {
+        size_t N = Ns[k], n = N * N;
+        double *x = (double *)malloc(n * sizeof *x), *a = (double *)malloc(n * sizeof *a);
+        double *src = (double *)malloc(n * sizeof *src), *out = (double *)malloc(n * sizeof *out);
+        float *fx = (float *)malloc(n * sizeof *fx), *fa = (float *)malloc(n * sizeof *fa);
+        float *fout = (float *)malloc(n * sizeof *fout);
+        ref_fill(x, n, (int)(k % 3), 9100 + k);
+        for (size_t r = 0; r < N; r++)
+            for (size_t c = 0; c < r; c++) x[r * N + c] = x[c * N + r];
+        for (int layout = 0; layout <= 2; layout++)
+            for (size_t p = 0; p < NPOOLS; p++) {
+                vpar_rank_layout L = (vpar_rank_layout)layout;
+                memcpy(a, x, n * sizeof *a);
+                ck_assert_int_eq(vpar_rank_standardize(a, VPAR_DTYPE_F64, N, N, L, pools[p]), VPAR_OK);
+                memcpy(src, x, n * sizeof *src);
+                if (L != VPAR_RANK_FULL)   /* poison what must not be read */
+                    for (size_t r = 0; r < N; r++)
+                        for (size_t c = 0; c < r; c++) src[r * N + c] = (double)(r * N + c) - 1e300;
+                for (size_t i = 0; i < n; i++) out[i] = 123.0;
+                ck_assert_msg(vpar_rank_standardize_into_ws(p ? ws : NULL, src, out, VPAR_DTYPE_F64, N, N,
+                                                            L, pools[p]) == VPAR_OK, "%s", vpar_last_error());
+                for (size_t r = 0; r < N; r++)
+                    for (size_t c = 0; c < N; c++) {
+                        size_t i = r * N + c;
+                        double want = L == VPAR_RANK_UPPER && c < r ? 123.0 : a[i];
+                        if (!(out[i] == want || (isnan(out[i]) && isnan(want))))
+                            ck_abort_msg("into f64 N=%zu layout=%d threads=%d [%zu] = %.17g, want %.17g",
+                                         N, layout, pool_sizes[p], i, out[i], want);
+                        double sw = L != VPAR_RANK_FULL && c < r ? (double)i - 1e300 : x[i];
+                        ck_assert(memcmp(&src[i], &sw, sizeof sw) == 0);
+                    }
+                /* float32, symmetric only */
+                for (size_t i = 0; i < n; i++) fx[i] = fa[i] = (float)x[i];
+                ck_assert_int_eq(vpar_rank_standardize(fa, VPAR_DTYPE_F32, N, N, L, pools[p]), VPAR_OK);
+                for (size_t i = 0; i < n; i++) fout[i] = 7.0f;
+                ck_assert_int_eq(vpar_rank_standardize_into_ws(ws, fx, fout, VPAR_DTYPE_F32, N, N, L, pools[p]),
+                                 VPAR_OK);
+                for (size_t r = 0; r < N; r++)
+                    for (size_t c = 0; c < N; c++) {
+                        float want = L == VPAR_RANK_UPPER && c < r ? 7.0f : fa[r * N + c];
+                        ck_assert(memcmp(&fout[r * N + c], &want, sizeof want) == 0);
+                    }
+            }
+        /* out == x: in place */
+        memcpy(a, x, n * sizeof *a); memcpy(out, x, n * sizeof *out);
+        ck_assert_int_eq(vpar_rank_standardize_f64(a, n, NULL), VPAR_OK);
+        ck_assert_int_eq(vpar_rank_standardize_into_ws(ws, out, out, VPAR_DTYPE_F64, n, 1,
+                                                       VPAR_RANK_FULL, NULL), VPAR_OK);
+        ck_assert(memcmp(a, out, n * sizeof *a) == 0);
+        free(x); free(a); free(src); free(out); free(fx); free(fa); free(fout);
+    }
+    /* overlapping output: refused, nothing written */
+    double ov[8] = {5, 4, 3, 2, 1, 0, -1, -2};
+    ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, ov, ov + 1, VPAR_DTYPE_F64, 4, 1,
+                                                   VPAR_RANK_FULL, NULL), VPAR_ERR_INVALID);
+    ck_assert(strstr(vpar_last_error(), "overlaps") != NULL);
+    ck_assert(ov[1] == 4 && ov[4] == 1);
+    ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, ov, NULL, VPAR_DTYPE_F64, 4, 1,
+                                                   VPAR_RANK_FULL, NULL), VPAR_ERR_INVALID);
+    vpar_rank_workspace_destroy(ws);
+    free_pools();
+}
+END_TEST
+
 START_TEST(test_standardize_edge_cases) {
-    /* one finite entry: max(rank - 1) == 0, so the reference gives 0/0 */
+    /* one finite entry: max(rank - 1) == 0, so the reference computes
+       0/0 = NaN for it and then turns every NaN into 0.5 (ref_step.py's
+       rank(): r = (r - 1) / (nanmax(r) - 1); r[isnan(r)] = 0.5) */
     double x1[] = {NAN, 4.0, INFINITY};
     ck_assert_int_eq(vpar_rank_standardize_f64(x1, 3, NULL), VPAR_OK);
-    ck_assert(x1[0] == 0.5 && isnan(x1[1]) && x1[2] == 0.5);
+    ck_assert(x1[0] == 0.5 && x1[1] == 0.5 && x1[2] == 0.5);
+    float x1f[] = {-3.0f};
+    ck_assert_int_eq(vpar_rank_standardize_f32(x1f, 1, NULL), VPAR_OK);
+    ck_assert(x1f[0] == 0.5f);
+    /* symmetric: only the diagonal entry [1, 1] is finite (weight 1) */
+    double s1[] = {NAN, NAN, NAN, 2.0};
+    ck_assert_int_eq(vpar_rank_standardize(s1, VPAR_DTYPE_F64, 2, 2, VPAR_RANK_SYMMETRIC, NULL), VPAR_OK);
+    for (int i = 0; i < 4; i++) ck_assert(s1[i] == 0.5);
+    /* one off-diagonal pair is two tied entries: (1.5 - 1) / (1.5 - 1) */
+    float s2[] = {NAN, 5.0f, 5.0f, INFINITY};
+    ck_assert_int_eq(vpar_rank_standardize(s2, VPAR_DTYPE_F32, 2, 2, VPAR_RANK_SYMMETRIC, NULL), VPAR_OK);
+    ck_assert(s2[0] == 0.5f && s2[1] == 1.0f && s2[2] == 1.0f && s2[3] == 0.5f);
     /* no finite entry: every entry 0.5 */
     float x2[] = {NAN, -INFINITY, INFINITY, NAN};
     ck_assert_int_eq(vpar_rank_standardize_f32(x2, 4, NULL), VPAR_OK);
@@ -480,6 +565,7 @@ int main(void) {
     tcase_add_test(tc, test_symmetric_equals_full_bit_for_bit);
     tcase_add_test(tc, test_workspace_equals_plain);
     tcase_add_test(tc, test_standardize_edge_cases);
+    tcase_add_test(tc, test_standardize_into);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_check_symmetric);
     tcase_add_test(tc, test_concurrent_callers_share_a_pool);

@@ -67,7 +67,7 @@ static inline void ref_argsort(const double *x, size_t n, size_t *perm) {
 /* The workflow's rank() over the entries of a rows x cols matrix chosen by
    layout (0 full, 1 symmetric = full ranking of the mirrored matrix, 2
    upper incl. diagonal). Writes out[] (doubles) for every entry: ranked
-   ones get (r - 1) / max(r - 1), others 0.5 (or x's own value for the
+   ones get (r - 1) / max(r - 1) (NaN -> 0.5), others 0.5 (or x's own value for the
    untouched lower triangle in layout 2). Average ranks come from integer
    positions exactly as bottleneck does: sum of positions / count. */
 static inline void ref_standardize(const double *x, size_t rows, size_t cols, int layout, double *out) {
@@ -93,7 +93,12 @@ static inline void ref_standardize(const double *x, size_t rows, size_t cols, in
     }
     double mx = 0;
     for (size_t j = 0; j < m; j++) mx = r0[j] > mx ? r0[j] : mx;
-    for (size_t j = 0; j < m; j++) out[it[j].i] = r0[j] / mx;
+    /* the workflow then turns every NaN into 0.5: with a single ranked
+       entry 0 / 0 = NaN becomes 0.5 too */
+    for (size_t j = 0; j < m; j++) {
+        double v = r0[j] / mx;
+        out[it[j].i] = isnan(v) ? 0.5 : v;
+    }
     free(r0);
     free(it);
 }

@@ -8,7 +8,8 @@ Loads the networks, the genes and the annotations (not timed), then times
 R times one step of the permutation loop: aggregate = sum of the given
 networks (float64; the incremental `+=` of one network is included), rank()
 with bottleneck, run_egad() with numpy/scipy, mean AUC over terms. Prints
-`mean_auc=<17 digits>` and `seconds=<t1,t2,...>`.
+`mean_auc=<17 digits>`, `seconds=<t1,t2,...>` and the two parts of each
+step, `rank_seconds=` (sum + rank()) and `egad_seconds=` (run_egad + mean).
 
 rank() and run_egad() follow the widely used Python code the workflow was
 built on (dense numpy: N x (terms x folds) matrix product, per-column
@@ -108,17 +109,26 @@ def main():
     genes = [l.rstrip("\r\n") for l in open(a.genes)]
     go = read_go(a.annotations, genes)
     nets = [np.load(f) for f in a.networks]
-    times, auc = [], None
+    times, trank, tegad, auc = [], [], [], None
     for _ in range(a.repeat):
         t0 = time.perf_counter()
         agg = nets[0].astype(np.float64)
         for x in nets[1:]:
             agg += x                                # the step's one addition
         ranked = pd.DataFrame(rank(agg), index=genes, columns=genes)
+        del agg                                     # (full size: memory)
+        t1 = time.perf_counter()
         auc = run_egad(go, ranked).AUC.mean()       # pandas mean skips NaN
-        times.append(time.perf_counter() - t0)
+        del ranked
+        t2 = time.perf_counter()
+        times.append(t2 - t0)
+        trank.append(t1 - t0)
+        tegad.append(t2 - t1)
     print("mean_auc=%.17g" % auc)
     print("seconds=" + ",".join("%.4f" % t for t in times))
+    # the step's two parts: sum + rank(), and run_egad + mean
+    print("rank_seconds=" + ",".join("%.4f" % t for t in trank))
+    print("egad_seconds=" + ",".join("%.4f" % t for t in tegad))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#  include <sys/mman.h>
+#endif
 
 struct vpar_agg {
     size_t n, k;
@@ -90,6 +93,9 @@ static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_
                                             (const char *const *)a->genes, a->n);
     if (st != VPAR_OK) return st;
     if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(&a->nets[i], pool);
+    /* the check read every page: the page cache keeps them, our resident
+       set need not (full size: 1.2 GB per float32 network) */
+    vpar_npy_release_pages(&a->nets[i].npy);
     return VPAR_OK;
 }
 
@@ -140,29 +146,47 @@ fail:
 /* Rank standardization exactly like vpar-rank (rank.h): average ranks of
    the finite entries, (rank - 1) / max(rank - 1), NaN and inf -> 0.5. When
    every network is symmetric, so is the aggregate (the same additions in
-   the same order on both sides of the diagonal), and the symmetric layout
-   gives the full-matrix result bit for bit with about half the work. */
-static vpar_status vpar__agg_rank_standardize(vpar_rank_workspace *ws, double *x, size_t n,
-                                              int symmetric, vpar_pool *pool) {
-    return vpar_rank_standardize_ws(ws, x, VPAR_DTYPE_F64, n, n,
-                                    symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL, pool);
+   the same order on both sides of the diagonal; only its upper triangle
+   is summed, see vpar__agg_add_rows), and the symmetric layout
+   gives the full-matrix result bit for bit with about half the work.
+   The ranker reads the running sum and writes the ranked matrix straight
+   into `work` (out of place: no copy of the sum first). */
+static vpar_status vpar__agg_rank_standardize(vpar_rank_workspace *ws, const double *sum,
+                                              double *work, size_t n, int symmetric,
+                                              vpar_pool *pool) {
+    return vpar_rank_standardize_into_ws(ws, sum, work, VPAR_DTYPE_F64, n, n,
+                                         symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL, pool);
 }
 
-/* One pass over the matrix: sum += w (float64; w converts exactly) and
-   work = sum, split by rows on the pool. The first step copies instead of
-   adding so the buffers need no zeroing. */
+/* Asks the kernel to start reading a mapped .npy network now (read-ahead
+   of the next step's network while this step ranks and runs EGAD); a
+   hint only, errors ignored. */
+static void vpar__agg_will_need(const vpar_egad_network *net) {
+#if defined(__unix__) || defined(__APPLE__)
+    if (!net->w || !net->n) return;
+    size_t bytes = net->n * net->n * vpar_dtype_size(net->dtype);
+    uintptr_t a = (uintptr_t)net->w & ~(uintptr_t)4095;
+    (void)posix_madvise((void *)a, bytes + ((uintptr_t)net->w - a), POSIX_MADV_WILLNEED);
+#else
+    (void)net;
+#endif
+}
+
+/* One pass over the matrix: sum += w (float64; w converts exactly), split
+   by rows on the pool. The first step copies instead of adding so the
+   buffer needs no zeroing (and is first touched by the threads that use
+   it). */
 typedef struct vpar__agg_add {
-    double *sum, *work;
+    double *sum;
     const void *w;
     vpar_dtype dtype;
     size_t n;
     int first;
+    int upper;     /* only entries i <= j (symmetric aggregate) */
 } vpar__agg_add;
 
-static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const vpar__agg_add *t = (const vpar__agg_add *)user;
-    size_t lo = begin * t->n, hi = end * t->n;
+/* sum[lo, hi) (+)= w[lo, hi) */
+static void vpar__agg_add_span(const vpar__agg_add *t, size_t lo, size_t hi) {
     double *sum = t->sum + lo;
     if (t->dtype == VPAR_DTYPE_F32) {
         const float *w = (const float *)t->w + lo;
@@ -175,7 +199,21 @@ static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
         if (t->first) memcpy(sum, w, (hi - lo) * sizeof *sum);
         else vpar_acc_f64(sum, w, hi - lo);
     }
-    memcpy(t->work + lo, sum, (hi - lo) * sizeof *sum);
+}
+
+static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const vpar__agg_add *t = (const vpar__agg_add *)user;
+    size_t n = t->n;
+    if (!t->upper) {
+        vpar__agg_add_span(t, begin * n, end * n);
+        return;
+    }
+    /* symmetric networks: the ranker reads only entries i <= j of the sum
+       (VPAR_RANK_SYMMETRIC), so only those are summed; half the reads of
+       the network (its lower-triangle pages are never touched) and half
+       the writes. The strict lower triangle of sum is never read. */
+    for (size_t r = begin; r < end; r++) vpar__agg_add_span(t, r * n + r, (r + 1) * n);
 }
 
 vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
@@ -202,7 +240,7 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
         if (hooks && hooks->cancel && atomic_load_explicit(hooks->cancel, memory_order_relaxed))
             return vpar_fail(VPAR_ERR_INTERRUPTED, "interrupted after %zu of %zu steps", s, agg->k);
         const char *path = agg->paths[order[s]];
-        vpar__agg_add add = {agg->sum, agg->work, NULL, VPAR_DTYPE_F64, agg->n, s == 0};
+        vpar__agg_add add = {agg->sum, NULL, VPAR_DTYPE_F64, agg->n, s == 0, agg->symmetric};
         vpar_egad_network h5;
         const vpar_egad_network *net = &agg->nets[order[s]];
         vpar_status st = VPAR_OK;
@@ -216,8 +254,11 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
             st = vpar_parallel_for(pool, 0, agg->n, 0, vpar__agg_add_rows, &add);
         }
         if (agg->is_h5[order[s]]) vpar_egad_network_close(&h5);
+        else vpar_npy_release_pages(&agg->nets[order[s]].npy);  /* read once per step */
         if (st != VPAR_OK) return st;
-        st = vpar__agg_rank_standardize(agg->rank_ws, agg->work, agg->n, agg->symmetric, pool);
+        if (s + 1 < agg->k && !agg->is_h5[order[s + 1]]) vpar__agg_will_need(&agg->nets[order[s + 1]]);
+        st = vpar__agg_rank_standardize(agg->rank_ws, agg->sum, agg->work, agg->n,
+                                        agg->symmetric, pool);
         if (st != VPAR_OK) return st;
         st = vpar_egad_run(agg->plan, agg->work, VPAR_DTYPE_F64, pool, agg->results,
                            &mean_auc[s], path);

@@ -72,6 +72,7 @@ typedef struct vpar_npy {
     void *vpar__map;
     size_t vpar__map_len;
     void *vpar__owned;   /* aligned copy when the file's data was misaligned */
+    int vpar__writable;  /* opened with VPAR_NPY_WRITABLE */
 } vpar_npy;
 
 /* Size in bytes of one element. Any thread. */
@@ -88,6 +89,17 @@ VPAR_API vpar_status vpar_npy_open(vpar_npy *arr, const char *path, int flags);
 /* Unmaps/frees what vpar_npy_open obtained and zeroes *arr. Safe on a
    zeroed or already closed vpar_npy. */
 VPAR_API void vpar_npy_close(vpar_npy *arr);
+
+/* Drops the pages of a read-only mapped .npy from the process's resident
+   set (madvise MADV_DONTNEED on the file mapping): the file's pages stay
+   in the page cache, and the next access maps them again, unchanged
+   (minor faults, no I/O while the cache holds them). For programs that
+   read a large input once per pass and should not hold it resident in
+   between (vpar-aggregate: each network once per step). Does nothing for
+   arrays opened with VPAR_NPY_WRITABLE (their written pages are private),
+   for aligned copies of misaligned files, or on a zeroed vpar_npy. Any
+   thread; a concurrent reader just maps the pages in again. */
+VPAR_API void vpar_npy_release_pages(vpar_npy *arr);
 
 /* Parses the preamble and header of an in-memory .npy image of `len`
    bytes; `name` (the file it came from) starts the error messages, NULL:
@@ -344,6 +356,7 @@ VPAR_API vpar_status vpar_npy_open(vpar_npy *arr, const char *path, int flags) {
     *arr = h;
     arr->vpar__map = map;
     arr->vpar__map_len = len;
+    arr->vpar__writable = (flags & VPAR_NPY_WRITABLE) != 0;
     unsigned char *data = (unsigned char *)map + offset;
     size_t esize = vpar_dtype_size(h.dtype);
     if ((uintptr_t)data % esize != 0) {
@@ -360,6 +373,13 @@ VPAR_API vpar_status vpar_npy_open(vpar_npy *arr, const char *path, int flags) {
     }
     arr->data = data;
     return VPAR_OK;
+}
+
+VPAR_API void vpar_npy_release_pages(vpar_npy *arr) {
+    if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned) return;
+#if defined(MADV_DONTNEED)
+    (void)madvise(arr->vpar__map, arr->vpar__map_len, MADV_DONTNEED);
+#endif
 }
 
 VPAR_API void vpar_npy_close(vpar_npy *arr) {

@@ -122,8 +122,8 @@ typedef enum vpar_rank_layout {
 } vpar_rank_layout;
 
 /* Rank standardization in place over n entries (the workflow's rank()).
-   A single finite entry gives 0/0 = NaN like the reference; no finite
-   entry leaves every entry 0.5. Errors: VPAR_ERR_INVALID (x NULL with
+   A single finite entry becomes 0.5 like the reference (whose 0/0 = NaN
+   it then turns into 0.5); no finite entry leaves every entry 0.5. Errors: VPAR_ERR_INVALID (x NULL with
    n > 0), VPAR_ERR_NOMEM (x unchanged). Any thread; see CALLING CONTEXTS. */
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool);
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool);
@@ -167,6 +167,20 @@ VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, doubl
                                                   size_t n, vpar_pool *pool);
 VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
                                                   size_t n, vpar_pool *pool);
+
+/* Out of place: vpar_rank_standardize_ws of x written into out (same
+   dtype and shape); x is only read. out == x is the in-place function;
+   otherwise the two must not overlap (VPAR_ERR_INVALID). With
+   VPAR_RANK_SYMMETRIC every entry of out is written (x's strict lower
+   triangle is never read); with VPAR_RANK_UPPER out's strict lower
+   triangle is left as it was. Saves the caller a copy when the source must
+   be kept (the aggregation loop ranks its running sum into the matrix
+   EGAD reads). ws may be NULL. Same results, errors and calling contexts
+   as vpar_rank_standardize_ws. */
+VPAR_API vpar_status vpar_rank_standardize_into_ws(vpar_rank_workspace *ws, const void *x,
+                                                   void *out, vpar_dtype dtype, size_t rows,
+                                                   size_t cols, vpar_rank_layout layout,
+                                                   vpar_pool *pool);
 
 /* Checks that the n x n matrix equals its transpose (NaN equals NaN,
    -0.0 equals +0.0). VPAR_OK if so; otherwise VPAR_ERR_INVALID with the
@@ -340,6 +354,14 @@ static inline double vpar__rk_avg0(uint64_t cl, uint64_t ce) {
     return (double)(2 * cl + ce - 1) * 0.5;
 }
 
+/* The standardized value (rank - 1) / max(rank - 1) of a tie group. When
+   max(rank - 1) == 0 (exactly one ranked entry of weight 1) the reference
+   computes 0/0 = NaN and then turns every NaN into 0.5, the fill value of
+   the non-finite entries (vpar__rk_standardize): so 0.5 here too. */
+static inline double vpar__rk_std(double maxr, uint64_t cl, uint64_t ce) {
+    return maxr > 0 ? vpar__rk_avg0(cl, ce) / maxr : 0.5;
+}
+
 /* ---- engine --------------------------------------------------------------- */
 
 enum {
@@ -458,7 +480,7 @@ static void vpar__rk_emit(const vpar__rk *rk, void *slots, const uint32_t *sid,
                           size_t ordbase) {
     switch (rk->mode) {
     case VPAR__RK_STD: {
-        double v = vpar__rk_avg0(cl, ce) / rk->maxr;
+        double v = vpar__rk_std(rk->maxr, cl, ce);
         if (rk->slot64) {
             uint64_t *s = (uint64_t *)slots, b;
             memcpy(&b, &v, 8);
@@ -690,7 +712,7 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
             size_t g1 = g0 + 1;
             while (g1 < s && sw[g1] >> idbits == key) g1++;
             uint64_t ce = (uint64_t)(g1 - g0) * wm;
-            double v = vpar__rk_avg0(cl, ce) / maxr;
+            double v = vpar__rk_std(maxr, cl, ce);
             if (rk->slot64) {
                 uint64_t bits;
                 memcpy(&bits, &v, 8);
@@ -1564,7 +1586,8 @@ VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
 
 /* ---- public entry points ---------------------------------------------------- */
 
-static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *ws, void *x,
+static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *ws,
+                                       const void *x, void *out,
                                        vpar_dtype dtype, size_t rows, size_t cols,
                                        vpar_rank_layout layout, vpar_pool *pool) {
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
@@ -1575,7 +1598,13 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     size_t n;
     if (!vpar__mul_size(rows, cols, &n) || n > SIZE_MAX / 8)
         return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu x %zu entries overflow", fname, rows, cols);
-    if (!x && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
+    if ((!x || !out) && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
+    if (out != x && n) {
+        size_t bytes = n * (dtype == VPAR_DTYPE_F64 ? 8 : 4);
+        uintptr_t a = (uintptr_t)x, b = (uintptr_t)out;
+        if (a < b + bytes && b < a + bytes)
+            return vpar_fail(VPAR_ERR_INVALID, "%s: the output overlaps the input", fname);
+    }
     if (layout != VPAR_RANK_FULL && rows != cols)
         return vpar_fail(VPAR_ERR_SHAPE, "%s: %s layout needs a square matrix, got %zu x %zu",
                          fname, layout == VPAR_RANK_SYMMETRIC ? "symmetric" : "upper", rows, cols);
@@ -1585,7 +1614,7 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     rk.ws = ws;
     rk.pool = pool;
     rk.x = x;
-    rk.dst = x;
+    rk.dst = out;
     rk.src_f64 = dtype == VPAR_DTYPE_F64;
     rk.slot64 = rk.src_f64;
     rk.upper = layout != VPAR_RANK_FULL;
@@ -1598,7 +1627,7 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     vpar_status st = vpar__rk_run(&rk, 0, NULL);
     if (st == VPAR_OK && layout == VPAR_RANK_SYMMETRIC && rows > 1) {
         vpar__rk_mirror M;
-        M.x = x; M.n = rows; M.tile = 64; M.f64 = rk.src_f64; M.bad = NULL;
+        M.x = out; M.n = rows; M.tile = 64; M.f64 = rk.src_f64; M.bad = NULL;
         size_t nt = (rows + M.tile - 1) / M.tile;
         st = vpar__rk_for(pool, nt, vpar__rk_mirror_fn, &M, 0);
     }
@@ -1608,14 +1637,14 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
 VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
                                            size_t cols, vpar_rank_layout layout,
                                            vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, x, dtype, rows, cols, layout, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f64", NULL, x, VPAR_DTYPE_F64, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f64", NULL, x, x, VPAR_DTYPE_F64, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f32", NULL, x, VPAR_DTYPE_F32, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f32", NULL, x, x, VPAR_DTYPE_F32, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 
@@ -1638,16 +1667,23 @@ VPAR_API size_t vpar_rank_workspace_bytes(const vpar_rank_workspace *ws) {
 VPAR_API vpar_status vpar_rank_standardize_ws(vpar_rank_workspace *ws, void *x,
                                               vpar_dtype dtype, size_t rows, size_t cols,
                                               vpar_rank_layout layout, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, x, dtype, rows, cols, layout, pool);
+}
+VPAR_API vpar_status vpar_rank_standardize_into_ws(vpar_rank_workspace *ws, const void *x,
+                                                   void *out, vpar_dtype dtype, size_t rows,
+                                                   size_t cols, vpar_rank_layout layout,
+                                                   vpar_pool *pool) {
+    return vpar__rk_standardize("vpar_rank_standardize_into_ws", ws, x, out, dtype, rows, cols,
+                                layout, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, double *x,
                                                   size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f64_ws", ws, x, VPAR_DTYPE_F64, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f64_ws", ws, x, x, VPAR_DTYPE_F64, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
                                                   size_t n, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_f32_ws", ws, x, VPAR_DTYPE_F32, n, 1,
+    return vpar__rk_standardize("vpar_rank_standardize_f32_ws", ws, x, x, VPAR_DTYPE_F32, n, 1,
                                 VPAR_RANK_FULL, pool);
 }
 
