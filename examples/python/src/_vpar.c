@@ -334,8 +334,9 @@ static void rank_std_run(job *j) {
     unsigned char *bits = NULL;
     size_t n = j->n;
     /* At most one finite entry: the reference computes 0/0 = NaN for it and
-       then turns every NaN into 0.5, so every entry becomes nan_value
-       (vpar_rank_standardize leaves that single entry NaN). */
+       then turns every NaN into nan_value, so every entry becomes
+       nan_value (vpar_rank_standardize gives that entry 0.5, the default
+       nan_value's answer; a custom nan_value needs this path). */
     if (count_finite_upto2(j->x, j->dtype, n) <= 1) {
         for (size_t i = 0; i < n; i++) {
             if (j->dtype == VPAR_DTYPE_F64) ((double *)j->x)[i] = j->nan_value;
