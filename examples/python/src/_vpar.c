@@ -714,6 +714,81 @@ static int utf8_list(PyObject *lst, const char **ptrs, Py_ssize_t n, const char 
     return 0;
 }
 
+/* _egad's argument checks (types, shapes, ranges): 0, or -1 with the
+   Python exception set. *dt: the network's element type. */
+static int egad_check_args(PyArrayObject *w, PyObject *genes, PyArrayObject *pg, PyArrayObject *pt,
+                           int nfold, int minc, int maxc, vpar_dtype *dt) {
+    char nb[64];
+    if (!float_dtype(w, dt)) {
+        PyErr_Format(PyExc_TypeError, "egad: network must be float32 or float64 (got %s)",
+                     dtype_name(w, nb, sizeof nb));
+        return -1;
+    }
+    if (PyArray_NDIM(w) != 2 || PyArray_DIM(w, 0) != PyArray_DIM(w, 1)) {
+        PyErr_SetString(PyExc_ValueError, "egad: the network must be a square 2-D array");
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(w)) {
+        PyErr_SetString(PyExc_ValueError, "egad: the network must be C-contiguous");
+        return -1;
+    }
+    Py_ssize_t n = PyArray_DIM(w, 0);
+    if (PyList_GET_SIZE(genes) != n) {
+        PyErr_Format(PyExc_ValueError, "egad: %zd gene labels for a %zd x %zd network",
+                     PyList_GET_SIZE(genes), n, n);
+        return -1;
+    }
+    if (PyArray_TYPE(pg) != NPY_INT64 || PyArray_TYPE(pt) != NPY_INT64 || PyArray_NDIM(pg) != 1 ||
+        PyArray_NDIM(pt) != 1 || PyArray_DIM(pg, 0) != PyArray_DIM(pt, 0) ||
+        !PyArray_IS_C_CONTIGUOUS(pg) || !PyArray_IS_C_CONTIGUOUS(pt)) {
+        PyErr_SetString(PyExc_TypeError, "egad: pair index arrays must be 1-D int64 of equal length");
+        return -1;
+    }
+    if (nfold < 1 || nfold > 255) {
+        PyErr_Format(PyExc_ValueError, "egad: nfold must be in 1..255 (got %d)", nfold);
+        return -1;
+    }
+    if (minc < 1 || maxc <= minc + 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "egad: need 1 <= min_count and min_count + 1 < max_count (got %d, %d)", minc,
+                     maxc);
+        return -1;
+    }
+    return 0;
+}
+
+/* _egad's return value (terms, results, mean_auc) from a finished job;
+   frees the job. */
+static PyObject *egad_results(job *j) {
+    npy_intp dims[2] = {(npy_intp)j->nterms, 4};
+    PyObject *terms = PyList_New((Py_ssize_t)j->nterms);
+    PyObject *res = PyArray_SimpleNew(2, dims, NPY_FLOAT64);
+    if (!terms || !res) {
+        Py_XDECREF(terms);
+        Py_XDECREF(res);
+        job_free(j);
+        return NULL;
+    }
+    double *r = (double *)PyArray_DATA((PyArrayObject *)res);
+    for (size_t t = 0; t < j->nterms; t++) {
+        PyObject *s = PyUnicode_FromString(vpar_egad_plan_term(j->plan, t));
+        if (!s) {
+            Py_DECREF(terms);
+            Py_DECREF(res);
+            job_free(j);
+            return NULL;
+        }
+        PyList_SET_ITEM(terms, (Py_ssize_t)t, s);
+        r[4 * t + 0] = j->results[t].auc;
+        r[4 * t + 1] = j->results[t].avg_node_degree;
+        r[4 * t + 2] = j->results[t].degree_null_auc;
+        r[4 * t + 3] = j->results[t].p_value;
+    }
+    double mean = j->mean_auc;
+    job_free(j);
+    return Py_BuildValue("NNd", terms, res, mean);
+}
+
 /* _egad(w, genes, ann_genes, ann_terms, pair_gene, pair_term, nfold, min, max,
          threads, nonfinite_as_zero)
    w: C-contiguous n x n float32/float64; genes: list of n str; ann_genes /
@@ -732,42 +807,8 @@ static PyObject *py_egad(PyObject *self, PyObject *args) {
     PyArrayObject *w = (PyArrayObject *)wobj, *pg = (PyArrayObject *)pg_obj,
                   *pt = (PyArrayObject *)pt_obj;
     vpar_dtype dt;
-    char nb[64];
-    if (!float_dtype(w, &dt)) {
-        PyErr_Format(PyExc_TypeError, "egad: network must be float32 or float64 (got %s)",
-                     dtype_name(w, nb, sizeof nb));
-        return NULL;
-    }
-    if (PyArray_NDIM(w) != 2 || PyArray_DIM(w, 0) != PyArray_DIM(w, 1)) {
-        PyErr_SetString(PyExc_ValueError, "egad: the network must be a square 2-D array");
-        return NULL;
-    }
-    if (!PyArray_IS_C_CONTIGUOUS(w)) {
-        PyErr_SetString(PyExc_ValueError, "egad: the network must be C-contiguous");
-        return NULL;
-    }
+    if (egad_check_args(w, genes, pg, pt, nfold, minc, maxc, &dt) < 0) return NULL;
     Py_ssize_t n = PyArray_DIM(w, 0);
-    if (PyList_GET_SIZE(genes) != n) {
-        PyErr_Format(PyExc_ValueError, "egad: %zd gene labels for a %zd x %zd network",
-                     PyList_GET_SIZE(genes), n, n);
-        return NULL;
-    }
-    if (PyArray_TYPE(pg) != NPY_INT64 || PyArray_TYPE(pt) != NPY_INT64 || PyArray_NDIM(pg) != 1 ||
-        PyArray_NDIM(pt) != 1 || PyArray_DIM(pg, 0) != PyArray_DIM(pt, 0) ||
-        !PyArray_IS_C_CONTIGUOUS(pg) || !PyArray_IS_C_CONTIGUOUS(pt)) {
-        PyErr_SetString(PyExc_TypeError, "egad: pair index arrays must be 1-D int64 of equal length");
-        return NULL;
-    }
-    if (nfold < 1 || nfold > 255) {
-        PyErr_Format(PyExc_ValueError, "egad: nfold must be in 1..255 (got %d)", nfold);
-        return NULL;
-    }
-    if (minc < 1 || maxc <= minc + 1) {
-        PyErr_Format(PyExc_ValueError,
-                     "egad: need 1 <= min_count and min_count + 1 < max_count (got %d, %d)", minc,
-                     maxc);
-        return NULL;
-    }
     vpar_pool *pool;
     if (get_pool(threads, &pool) < 0) return NULL;
     Py_ssize_t npairs = PyArray_DIM(pg, 0), nag = PyList_GET_SIZE(ag), nat = PyList_GET_SIZE(at);
@@ -818,35 +859,7 @@ static PyObject *py_egad(PyObject *self, PyObject *args) {
         job_free(j);
         return NULL;
     }
-    {
-        npy_intp dims[2] = {(npy_intp)j->nterms, 4};
-        PyObject *terms = PyList_New((Py_ssize_t)j->nterms);
-        PyObject *res = PyArray_SimpleNew(2, dims, NPY_FLOAT64);
-        if (!terms || !res) {
-            Py_XDECREF(terms);
-            Py_XDECREF(res);
-            job_free(j);
-            return NULL;
-        }
-        double *r = (double *)PyArray_DATA((PyArrayObject *)res);
-        for (size_t t = 0; t < j->nterms; t++) {
-            PyObject *s = PyUnicode_FromString(vpar_egad_plan_term(j->plan, t));
-            if (!s) {
-                Py_DECREF(terms);
-                Py_DECREF(res);
-                job_free(j);
-                return NULL;
-            }
-            PyList_SET_ITEM(terms, (Py_ssize_t)t, s);
-            r[4 * t + 0] = j->results[t].auc;
-            r[4 * t + 1] = j->results[t].avg_node_degree;
-            r[4 * t + 2] = j->results[t].degree_null_auc;
-            r[4 * t + 3] = j->results[t].p_value;
-        }
-        double mean = j->mean_auc;
-        job_free(j);
-        return Py_BuildValue("NNd", terms, res, mean);
-    }
+    return egad_results(j);
 fail:
     PyMem_RawFree(gl);
     PyMem_RawFree(tl);
