@@ -557,6 +557,38 @@ static vpar_status reduce_all(int op, const void *x, vpar_dtype dt, size_t n, in
     return vpar_fail(VPAR_ERR_INVALID, "unknown reduction");
 }
 
+/* _reduce along one axis of a C-contiguous (pre, nk, post) array into
+   o[pre * post]; rowwise ops (nanmin/nanmax/nanvar) need post == 1. Runs
+   without the GIL. */
+static vpar_status reduce_axis(int op, const void *x, vpar_dtype dt, size_t pre, size_t nk,
+                               size_t post, int ddof, vpar_pool *pool, double *o) {
+    int rowwise = op == OP_NANMIN || op == OP_NANMAX || op == OP_NANVAR;
+    size_t es = dt == VPAR_DTYPE_F64 ? 8 : 4;
+    vpar_axis_op aop = op == OP_SUM ? VPAR_AXIS_SUM : op == OP_NANSUM ? VPAR_AXIS_NANSUM
+                     : op == OP_MEAN ? VPAR_AXIS_MEAN : VPAR_AXIS_NANMEAN;
+    vpar_status st = VPAR_OK;
+    if (rowwise) {
+        for (size_t r = 0; r < pre && st == VPAR_OK; r++)
+            st = reduce_all(op, (const char *)x + r * nk * es, dt, nk, ddof, NULL, &o[r]);
+    } else if (pre * post == 0) {
+        st = VPAR_OK;
+    } else if (post == 1) {
+        st = dt == VPAR_DTYPE_F64
+                 ? vpar_reduce_axis_f64(aop, 1, (const double *)x, pre, nk, nk, o, pool)
+                 : vpar_reduce_axis_f32(aop, 1, (const float *)x, pre, nk, nk, o, pool);
+    } else {
+        for (size_t p = 0; p < pre && st == VPAR_OK; p++) {
+            const char *blk = (const char *)x + p * nk * post * es;
+            st = dt == VPAR_DTYPE_F64
+                     ? vpar_reduce_axis_f64(aop, 0, (const double *)blk, nk, post, post,
+                                            o + p * post, pool)
+                     : vpar_reduce_axis_f32(aop, 0, (const float *)blk, nk, post, post,
+                                            o + p * post, pool);
+        }
+    }
+    return st;
+}
+
 /* _reduce(a, op, axis, ddof, threads): a C-contiguous float32/float64;
    axis None -> Python float; axis k -> float64 array without axis k
    (ops nanmin/nanmax/nanvar need k to be the last axis). */
@@ -622,30 +654,9 @@ static PyObject *py_reduce(PyObject *self, PyObject *args) {
     PyObject *out = PyArray_SimpleNew(ond, odims, NPY_FLOAT64);
     if (!out) return NULL;
     double *o = (double *)PyArray_DATA((PyArrayObject *)out);
-    size_t es = dt == VPAR_DTYPE_F64 ? 8 : 4;
-    vpar_axis_op aop = op == OP_SUM ? VPAR_AXIS_SUM : op == OP_NANSUM ? VPAR_AXIS_NANSUM
-                     : op == OP_MEAN ? VPAR_AXIS_MEAN : VPAR_AXIS_NANMEAN;
     Py_BEGIN_ALLOW_THREADS
     vpar_clear_error();
-    if (rowwise) {
-        for (size_t r = 0; r < pre && st == VPAR_OK; r++)
-            st = reduce_all(op, (const char *)x + r * nk * es, dt, nk, ddof, NULL, &o[r]);
-    } else if (pre * post == 0) {
-        st = VPAR_OK;
-    } else if (post == 1) {
-        st = dt == VPAR_DTYPE_F64
-                 ? vpar_reduce_axis_f64(aop, 1, (const double *)x, pre, nk, nk, o, pool)
-                 : vpar_reduce_axis_f32(aop, 1, (const float *)x, pre, nk, nk, o, pool);
-    } else {
-        for (size_t p = 0; p < pre && st == VPAR_OK; p++) {
-            const char *blk = (const char *)x + p * nk * post * es;
-            st = dt == VPAR_DTYPE_F64
-                     ? vpar_reduce_axis_f64(aop, 0, (const double *)blk, nk, post, post,
-                                            o + p * post, pool)
-                     : vpar_reduce_axis_f32(aop, 0, (const float *)blk, nk, post, post,
-                                            o + p * post, pool);
-        }
-    }
+    st = reduce_axis(op, x, dt, pre, nk, post, ddof, pool, o);
     Py_END_ALLOW_THREADS
     if (st != VPAR_OK) {
         Py_DECREF(out);
@@ -867,6 +878,77 @@ fail:
     return NULL;
 }
 
+/* _go_pairs' view of the genes x terms matrix (any strides) and row mask;
+   term_major: walk columns in the inner loop's favour. */
+typedef struct go_view {
+    size_t ng, nt;
+    npy_intp s0, s1;
+    const char *base;
+    const unsigned char *mask;
+    int term_major;
+} go_view;
+
+/* Counts each term's entries in masked rows, then turns cnt[] into the
+   start offsets of the terms with more than minc of them (SIZE_MAX for
+   the others). Returns the number of pairs kept. No Python calls. */
+static size_t go_pairs_offsets(const go_view *v, size_t minc, size_t *cnt) {
+    if (v->term_major) {
+        for (size_t j = 0; j < v->nt; j++) {
+            const char *col = v->base + (npy_intp)j * v->s1;
+            size_t c = 0;
+            for (size_t i = 0; i < v->ng; i++) c += v->mask[i] && col[(npy_intp)i * v->s0];
+            cnt[j] = c;
+        }
+    } else {
+        for (size_t i = 0; i < v->ng; i++) {
+            if (!v->mask[i]) continue;
+            const char *row = v->base + (npy_intp)i * v->s0;
+            for (size_t j = 0; j < v->nt; j++) cnt[j] += row[(npy_intp)j * v->s1] != 0;
+        }
+    }
+    size_t total = 0;
+    for (size_t j = 0; j < v->nt; j++) {
+        size_t c = cnt[j];
+        if (c > minc) {
+            cnt[j] = total;
+            total += c;
+        } else {
+            cnt[j] = SIZE_MAX;
+        }
+    }
+    return total;
+}
+
+/* Writes the kept pairs (gene go_[k], term to_[k]) term-major, genes
+   ascending, from the offsets go_pairs_offsets left in cnt[]. No Python
+   calls. */
+static void go_pairs_fill(const go_view *v, size_t *cnt, int64_t *go_, int64_t *to_) {
+    if (v->term_major) {
+        for (size_t j = 0; j < v->nt; j++) {
+            if (cnt[j] == SIZE_MAX) continue;
+            const char *col = v->base + (npy_intp)j * v->s1;
+            size_t at = cnt[j];
+            for (size_t i = 0; i < v->ng; i++)
+                if (v->mask[i] && col[(npy_intp)i * v->s0]) {
+                    go_[at] = (int64_t)i;
+                    to_[at] = (int64_t)j;
+                    at++;
+                }
+        }
+    } else {
+        for (size_t i = 0; i < v->ng; i++) {
+            if (!v->mask[i]) continue;
+            const char *row = v->base + (npy_intp)i * v->s0;
+            for (size_t j = 0; j < v->nt; j++) {
+                if (cnt[j] == SIZE_MAX || !row[(npy_intp)j * v->s1]) continue;
+                size_t at = cnt[j]++;
+                go_[at] = (int64_t)i;
+                to_[at] = (int64_t)j;
+            }
+        }
+    }
+}
+
 /* _go_pairs(g, rows, min_count) -> (gene_idx, term_idx): the nonzero
    entries of the genes x terms uint8 matrix g (any strides) in rows with
    rows[i] != 0, term-major (terms in column order, genes ascending), for
@@ -887,39 +969,19 @@ static PyObject *py_go_pairs(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "_go_pairs: 2-D uint8 matrix and 1-D uint8 row mask");
         return NULL;
     }
-    size_t ng = (size_t)PyArray_DIM(g, 0), nt = (size_t)PyArray_DIM(g, 1);
-    npy_intp s0 = PyArray_STRIDE(g, 0), s1 = PyArray_STRIDE(g, 1);
-    const char *base = (const char *)PyArray_DATA(g);
-    const unsigned char *mask = (const unsigned char *)PyArray_DATA(m);
-    int term_major = (s0 < 0 ? -s0 : s0) <= (s1 < 0 ? -s1 : s1);
-    size_t *cnt = (size_t *)PyMem_RawCalloc(nt + 1, sizeof *cnt);
+    go_view v;
+    v.ng = (size_t)PyArray_DIM(g, 0);
+    v.nt = (size_t)PyArray_DIM(g, 1);
+    v.s0 = PyArray_STRIDE(g, 0);
+    v.s1 = PyArray_STRIDE(g, 1);
+    v.base = (const char *)PyArray_DATA(g);
+    v.mask = (const unsigned char *)PyArray_DATA(m);
+    v.term_major = (v.s0 < 0 ? -v.s0 : v.s0) <= (v.s1 < 0 ? -v.s1 : v.s1);
+    size_t *cnt = (size_t *)PyMem_RawCalloc(v.nt + 1, sizeof *cnt);
     if (!cnt) return PyErr_NoMemory();
     size_t total = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (term_major) {
-        for (size_t j = 0; j < nt; j++) {
-            const char *col = base + (npy_intp)j * s1;
-            size_t c = 0;
-            for (size_t i = 0; i < ng; i++) c += mask[i] && col[(npy_intp)i * s0];
-            cnt[j] = c;
-        }
-    } else {
-        for (size_t i = 0; i < ng; i++) {
-            if (!mask[i]) continue;
-            const char *row = base + (npy_intp)i * s0;
-            for (size_t j = 0; j < nt; j++) cnt[j] += row[(npy_intp)j * s1] != 0;
-        }
-    }
-    /* cnt -> start offsets of kept terms; dropped terms get SIZE_MAX */
-    for (size_t j = 0; j < nt; j++) {
-        size_t c = cnt[j];
-        if (c > (size_t)(minc < 0 ? 0 : minc)) {
-            cnt[j] = total;
-            total += c;
-        } else {
-            cnt[j] = SIZE_MAX;
-        }
-    }
+    total = go_pairs_offsets(&v, (size_t)(minc < 0 ? 0 : minc), cnt);
     Py_END_ALLOW_THREADS
     npy_intp dims[1] = {(npy_intp)total};
     PyObject *gi = PyArray_SimpleNew(1, dims, NPY_INT64), *ti = PyArray_SimpleNew(1, dims, NPY_INT64);
@@ -932,30 +994,7 @@ static PyObject *py_go_pairs(PyObject *self, PyObject *args) {
     int64_t *go_ = (int64_t *)PyArray_DATA((PyArrayObject *)gi);
     int64_t *to_ = (int64_t *)PyArray_DATA((PyArrayObject *)ti);
     Py_BEGIN_ALLOW_THREADS
-    if (term_major) {
-        for (size_t j = 0; j < nt; j++) {
-            if (cnt[j] == SIZE_MAX) continue;
-            const char *col = base + (npy_intp)j * s1;
-            size_t at = cnt[j];
-            for (size_t i = 0; i < ng; i++)
-                if (mask[i] && col[(npy_intp)i * s0]) {
-                    go_[at] = (int64_t)i;
-                    to_[at] = (int64_t)j;
-                    at++;
-                }
-        }
-    } else {
-        for (size_t i = 0; i < ng; i++) {
-            if (!mask[i]) continue;
-            const char *row = base + (npy_intp)i * s0;
-            for (size_t j = 0; j < nt; j++) {
-                if (cnt[j] == SIZE_MAX || !row[(npy_intp)j * s1]) continue;
-                size_t at = cnt[j]++;
-                go_[at] = (int64_t)i;
-                to_[at] = (int64_t)j;
-            }
-        }
-    }
+    go_pairs_fill(&v, cnt, go_, to_);
     Py_END_ALLOW_THREADS
     PyMem_RawFree(cnt);
     return Py_BuildValue("NN", gi, ti);
