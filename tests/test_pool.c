@@ -5,6 +5,7 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar/pool.h"
 #include "vpar_check.h"
+#include "vpar_test_util.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -35,20 +36,6 @@ static size_t scale(size_t n) {
     return n / d ? n / d : 1;
 }
 
-static vpar_pool *make_pool(int n) {
-    vpar_pool *p = NULL;
-    vpar_pool_desc d = {n, 0};
-    vpar_status st = vpar_pool_create(&p, &d);
-    ck_assert_msg(st == VPAR_OK, "create(%d): %s", n, vpar_last_error());
-    ck_assert_int_eq(vpar_pool_size(p), n);
-    return p;
-}
-
-static double mono_s(void);
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {}
-}
 
 /* Hang detector for regression tests of deadlocks: fails the test (the
    whole process: Check runs each test in a child) when the guarded code
@@ -105,7 +92,7 @@ static void watchdog_disarm(watchdog *w) {
 START_TEST(test_create_sizes) {
     ck_assert_int_eq(vpar_pool_size(NULL), 0);  /* no pool: like vpar_procpool_size */
     for (int n = 1; n <= 5; n++) {
-        vpar_pool *p = make_pool(n);
+        vpar_pool *p = vpar_test_pool(n);
         vpar_pool_destroy(p);
     }
     vpar_pool_destroy(NULL);
@@ -164,18 +151,16 @@ START_TEST(test_create_errors) {
 }
 END_TEST
 
-static void noop_range(void *u, size_t b, size_t e, int tid) { (void)u; (void)b; (void)e; (void)tid; }
-static void noop_task(void *u, int tid) { (void)u; (void)tid; }
 static void noop_init(void *u, void *p) { (void)u; memset(p, 0, sizeof(double)); }
 static void noop_reduce(void *u, size_t b, size_t e, void *p) { (void)u; (void)b; (void)e; (void)p; }
 static void noop_combine(void *u, void *a, const void *b) { (void)u; (void)a; (void)b; }
 
 START_TEST(test_call_errors) {
-    vpar_pool *p = make_pool(2);
+    vpar_pool *p = vpar_test_pool(2);
     double r;
     for (int withpool = 0; withpool < 2; withpool++) {
         vpar_pool *q = withpool ? p : NULL;
-        ck_assert_int_eq(vpar_parallel_for(q, 5, 4, 0, noop_range, NULL), VPAR_ERR_INVALID);
+        ck_assert_int_eq(vpar_parallel_for(q, 5, 4, 0, vpar_test_noop_range, NULL), VPAR_ERR_INVALID);
         ck_assert(strstr(vpar_last_error(), "end (4) < begin (5)") != NULL);
         ck_assert_int_eq(vpar_parallel_for(q, 0, 4, 0, NULL, NULL), VPAR_ERR_INVALID);
         ck_assert(strstr(vpar_last_error(), "fn is NULL") != NULL);
@@ -203,7 +188,7 @@ START_TEST(test_call_errors) {
     vpar_pool_stats s;
     ck_assert_int_eq(vpar_pool_get_stats(NULL, &s), VPAR_ERR_INVALID);
     ck_assert_int_eq(vpar_pool_get_stats(p, NULL), VPAR_ERR_INVALID);
-    ck_assert_int_eq(vpar_parallel_for(p, 3, 3, 0, noop_range, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_parallel_for(p, 3, 3, 0, vpar_test_noop_range, NULL), VPAR_OK);
     ck_assert_int_eq(vpar_pool_wait(NULL), VPAR_OK);
     vpar_pool_destroy(p);
 }
@@ -218,7 +203,7 @@ static void wait_inside(void *u, int tid) {
 }
 
 START_TEST(test_wait_inside_task_is_an_error) {
-    vpar_pool *p = make_pool(2);
+    vpar_pool *p = vpar_test_pool(2);
     ck_assert_int_eq(vpar_pool_run(p, wait_inside, p), VPAR_OK);
     vpar_pool_destroy(p);
 }
@@ -226,52 +211,18 @@ END_TEST
 
 /* ---- parallel_for ------------------------------------------------------- */
 
-typedef struct cover {
-    _Atomic int *hits;
-    size_t begin, grain;
-    int nthreads;
-    _Atomic int bad;   /* ranges out of bounds, too long, or bad tid */
-} cover;
-
-static void cover_body(void *u, size_t b, size_t e, int tid) {
-    cover *c = (cover *)u;
-    if (tid < 0 || tid >= c->nthreads || b >= e || b < c->begin ||
-        (c->grain && e - b > c->grain))
-        atomic_fetch_add(&c->bad, 1);
-    for (size_t i = b; i < e; i++) atomic_fetch_add_explicit(&c->hits[i - c->begin], 1, memory_order_relaxed);
-}
-
-static void check_cover(vpar_pool *p, size_t begin, size_t end, size_t grain) {
-    size_t n = end - begin;
-    cover c;
-    c.hits = (_Atomic int *)calloc(n ? n : 1, sizeof *c.hits);
-    ck_assert_ptr_nonnull(c.hits);
-    c.begin = begin;
-    c.grain = grain;
-    c.nthreads = p ? vpar_pool_size(p) : 1;
-    atomic_init(&c.bad, 0);
-    ck_assert_int_eq(vpar_parallel_for(p, begin, end, grain, cover_body, &c), VPAR_OK);
-    ck_assert_int_eq(atomic_load(&c.bad), 0);
-    /* Check's assertions are slow in hot loops (a pipe write each): find the
-       first bad index with plain code, then assert once. */
-    size_t i = 0;
-    while (i < n && atomic_load(&c.hits[i]) == 1) i++;
-    ck_assert_msg(i == n, "[%zu,%zu) grain %zu: index %zu hit %d times", begin, end, grain,
-                  begin + i, i < n ? atomic_load(&c.hits[i]) : 1);
-    free(c.hits);
-}
 
 START_TEST(test_for_covers_each_index_once) {
     const size_t begins[] = {0, 1, 1000003};
     const size_t lens[] = {0, 1, 2, 3, 7, 64, 65, 1000, 4097, 100000};
     const size_t grains[] = {0, 1, 3, 64, 1000, 1u << 20};
-    vpar_pool *pools[4] = {NULL, make_pool(1), make_pool(2), make_pool(4)};
+    vpar_pool *pools[4] = {NULL, vpar_test_pool(1), vpar_test_pool(2), vpar_test_pool(4)};
     for (int pi = 0; pi < 4; pi++)
         for (size_t b = 0; b < 3; b++)
             for (size_t l = 0; l < sizeof lens / sizeof *lens; l++)
                 for (size_t g = 0; g < sizeof grains / sizeof *grains; g++) {
                     if (lens[l] > 5000 && grains[g] == 1 && pi != 2) continue;
-                    check_cover(pools[pi], begins[b], begins[b] + lens[l], grains[g]);
+                    vpar_test_check_cover(pools[pi], begins[b], begins[b] + lens[l], grains[g]);
                 }
     for (int pi = 1; pi < 4; pi++) vpar_pool_destroy(pools[pi]);
 }
@@ -325,7 +276,7 @@ START_TEST(test_tid_unique_with_concurrent_outside_callers) {
     ck_assert_ptr_nonnull(x);
     uint64_t expect = 0;
     for (size_t i = 0; i < n; i++) { x[i] = (uint32_t)(i * 2654435761u >> 7); expect += x[i]; }
-    vpar_pool *p = make_pool(3);
+    vpar_pool *p = vpar_test_pool(3);
     enum { NCALLERS = 4 };
     pthread_t th[NCALLERS];
     caller_arg a[NCALLERS];
@@ -371,7 +322,7 @@ static void nest_outer(void *u, size_t b, size_t e, int tid) {
 
 START_TEST(test_nested_parallel_for) {
     for (int nt = 1; nt <= 4; nt += 1) {
-        vpar_pool *p = make_pool(nt);
+        vpar_pool *p = vpar_test_pool(nt);
         nest n;
         n.pool = p;
         n.rows = 64;
@@ -412,7 +363,7 @@ START_TEST(test_random_task_sizes) {
     size_t n = scale(20000);
     uint64_t *out = malloc(n * sizeof *out);
     ck_assert_ptr_nonnull(out);
-    vpar_pool *p = make_pool(4);
+    vpar_pool *p = vpar_test_pool(4);
     for (size_t grain = 0; grain < 40; grain += 13) {
         memset(out, 0, n * sizeof *out);
         ck_assert_int_eq(vpar_parallel_for(p, 0, n, grain, random_body, out), VPAR_OK);
@@ -436,7 +387,7 @@ START_TEST(test_millions_of_tiny_chunks) {
     size_t n = scale(2000000);
     unsigned char *x = calloc(n, 1);
     ck_assert_ptr_nonnull(x);
-    vpar_pool *p = make_pool(3);
+    vpar_pool *p = vpar_test_pool(3);
     ck_assert_int_eq(vpar_parallel_for(p, 0, n, 1, tiny_body, x), VPAR_OK);
     ck_assert_int_eq(vpar_parallel_for(p, 0, n, 1, tiny_body, x), VPAR_OK);
     size_t wrong = 0;
@@ -481,7 +432,7 @@ START_TEST(test_reduce_matches_chunked_reference_bitwise) {
         /* Mixed magnitudes: the order of additions changes the result. */
         x[i] = (double)(s >> 11) * 0x1p-53 * ((i % 5 == 0) ? 1e12 : 1.0) * ((s >> 3 & 1) ? -1 : 1);
     }
-    vpar_pool *pools[4] = {NULL, make_pool(1), make_pool(2), make_pool(4)};
+    vpar_pool *pools[4] = {NULL, vpar_test_pool(1), vpar_test_pool(2), vpar_test_pool(4)};
     const size_t grains[] = {1, 7, 1000, 4096, 100003, 1000000};
     for (size_t g = 0; g < sizeof grains / sizeof *grains; g++) {
         for (size_t off = 0; off < 3; off++) {
@@ -549,7 +500,7 @@ static void span_combine(void *u, void *a, const void *b) {
 }
 
 START_TEST(test_reduce_combines_in_chunk_order) {
-    vpar_pool *p = make_pool(4);
+    vpar_pool *p = vpar_test_pool(4);
     const size_t ns[] = {1, 5, 1023, 5000};
     const size_t grains[] = {1, 3, 0};
     for (size_t a = 0; a < 4; a++)
@@ -568,22 +519,6 @@ END_TEST
 
 /* ---- tasks ----------------------------------------------------------------- */
 
-typedef struct fib_arg { int n; long r; } fib_arg;
-static void fib_task(void *u, int tid) {
-    fib_arg *a = (fib_arg *)u;
-    if (a->n < 2) { a->r = a->n; return; }
-    fib_arg x = {a->n - 1, 0}, y = {a->n - 2, 0};
-    vpar_task t;
-    vpar_spawn(&t, fib_task, &x);
-    fib_task(&y, tid);
-    vpar_sync(&t);
-    a->r = x.r + y.r;
-}
-static long fib_iter(int n) {
-    long a = 0, b = 1;
-    for (int i = 0; i < n; i++) { long c = a + b; a = b; b = c; }
-    return a;
-}
 
 START_TEST(test_fib_deep_recursion) {
 #ifdef SANITIZED
@@ -592,21 +527,21 @@ START_TEST(test_fib_deep_recursion) {
     const int n = 29;  /* ~830k spawns */
 #endif
     for (int nt = 1; nt <= 4; nt++) {
-        vpar_pool *p = make_pool(nt);
+        vpar_pool *p = vpar_test_pool(nt);
         for (int k = n - 2; k <= n; k++) {
-            fib_arg a = {k, -1};
-            ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
-            ck_assert_int_eq(a.r, fib_iter(k));
+            vpar_test_fib_arg a = {k, -1};
+            ck_assert_int_eq(vpar_pool_run(p, vpar_test_fib_task, &a), VPAR_OK);
+            ck_assert_int_eq(a.r, vpar_test_fib_iter(k));
         }
         vpar_pool_destroy(p);
     }
     /* No pool: serial elision. */
-    fib_arg a = {20, -1};
-    ck_assert_int_eq(vpar_pool_run(NULL, fib_task, &a), VPAR_OK);
-    ck_assert_int_eq(a.r, fib_iter(20));
+    vpar_test_fib_arg a = {20, -1};
+    ck_assert_int_eq(vpar_pool_run(NULL, vpar_test_fib_task, &a), VPAR_OK);
+    ck_assert_int_eq(a.r, vpar_test_fib_iter(20));
     a.r = -1;
-    fib_task(&a, 0);
-    ck_assert_int_eq(a.r, fib_iter(20));
+    vpar_test_fib_task(&a, 0);
+    ck_assert_int_eq(a.r, vpar_test_fib_iter(20));
 }
 END_TEST
 
@@ -645,7 +580,7 @@ static void many_root(void *u, int tid) {
 }
 
 START_TEST(test_spawn_many_any_sync_order) {
-    vpar_pool *p = make_pool(3);
+    vpar_pool *p = vpar_test_pool(3);
     for (int order = 0; order < 3; order++) {
         many_arg a = {3 * VPAR_POOL_DEQUE_SIZE + 11, order, 0};  /* 7919 is prime: a permutation */
         ck_assert_int_eq(vpar_pool_run(p, many_root, &a), VPAR_OK);
@@ -688,7 +623,7 @@ START_TEST(test_merge_sort) {
         a[i] = ref[i] = (double)(int64_t)(s >> 20) * 1e-3;
     }
     qsort(ref, n, sizeof *ref, cmp_dbl);
-    vpar_pool *p = make_pool(4);
+    vpar_pool *p = vpar_test_pool(4);
     sort_job root = {a, tmp, n};
     ck_assert_int_eq(vpar_pool_run(p, msort, &root), VPAR_OK);
     ck_assert(memcmp(a, ref, n * sizeof *a) == 0);
@@ -703,14 +638,14 @@ typedef struct cross { vpar_pool *a, *b; int ok; } cross;
 static void cross_task(void *u, int tid) {
     cross *c = (cross *)u;
     if (tid < 0 || tid >= vpar_pool_size(c->a)) c->ok = 0;
-    check_cover(c->b, 3, 3000, 5);
-    check_cover(c->a, 0, 3000, 0);
-    fib_arg f = {15, 0};
-    if (vpar_pool_run(c->a, fib_task, &f) != VPAR_OK || f.r != fib_iter(15)) c->ok = 0;
+    vpar_test_check_cover(c->b, 3, 3000, 5);
+    vpar_test_check_cover(c->a, 0, 3000, 0);
+    vpar_test_fib_arg f = {15, 0};
+    if (vpar_pool_run(c->a, vpar_test_fib_task, &f) != VPAR_OK || f.r != vpar_test_fib_iter(15)) c->ok = 0;
 }
 
 START_TEST(test_cross_pool_and_nested_run) {
-    cross c = {make_pool(2), make_pool(3), 1};
+    cross c = {vpar_test_pool(2), vpar_test_pool(3), 1};
     ck_assert_int_eq(vpar_pool_run(c.a, cross_task, &c), VPAR_OK);
     ck_assert(c.ok);
     vpar_pool_destroy(c.a);
@@ -741,7 +676,7 @@ static void tree_task(void *u, int tid) {
 
 START_TEST(test_submit_and_wait) {
     for (int nt = 1; nt <= 4; nt += 3) {
-        vpar_pool *p = make_pool(nt);
+        vpar_pool *p = vpar_test_pool(nt);
         counter c;
         atomic_init(&c.n, 0);
         c.pool = p;
@@ -788,7 +723,7 @@ START_TEST(test_destroy_finishes_queued_work) {
     for (int nt = 1; nt <= 3; nt++) {
         counter c;
         atomic_init(&c.n, 0);
-        vpar_pool *p = make_pool(nt);
+        vpar_pool *p = vpar_test_pool(nt);
         enum { NT = 3 };
         pthread_t th[NT];
         submitter s[NT];
@@ -815,10 +750,10 @@ START_TEST(test_no_spin_sleep_wake_stress) {
     ck_assert_int_eq(vpar_pool_create(&p, &d), VPAR_OK);
     int rounds = (int)scale(300);
     for (int r = 0; r < rounds; r++) {
-        check_cover(p, 0, 1000 + (size_t)r, r % 4 == 0 ? 0 : (size_t)r % 7 + 1);
-        fib_arg a = {12 + r % 5, 0};
-        ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
-        ck_assert_int_eq(a.r, fib_iter(12 + r % 5));
+        vpar_test_check_cover(p, 0, 1000 + (size_t)r, r % 4 == 0 ? 0 : (size_t)r % 7 + 1);
+        vpar_test_fib_arg a = {12 + r % 5, 0};
+        ck_assert_int_eq(vpar_pool_run(p, vpar_test_fib_task, &a), VPAR_OK);
+        ck_assert_int_eq(a.r, vpar_test_fib_iter(12 + r % 5));
         if (r % 10 == 0) {
             counter c;
             atomic_init(&c.n, 0);
@@ -854,7 +789,7 @@ static void *race_submitter(void *arg) {
 }
 
 START_TEST(test_one_thread_submit_wait_race) {
-    vpar_pool *p = make_pool(1);
+    vpar_pool *p = vpar_test_pool(1);
     counter c;
     atomic_init(&c.n, 0);
     c.pool = p;
@@ -864,9 +799,9 @@ START_TEST(test_one_thread_submit_wait_race) {
     ck_assert_int_eq(pthread_create(&th, NULL, race_submitter, &r), 0);
     watchdog w;
     watchdog_arm(&w, 60, "vpar_pool_wait on a 1-thread pool with a concurrent submitter");
-    double t0 = mono_s();
+    double t0 = vpar_test_now_s();
     long waits = 0;
-    while (mono_s() - t0 < 1.5) {
+    while (vpar_test_now_s() - t0 < 1.5) {
         ck_assert_int_eq(vpar_pool_wait(p), VPAR_OK);
         waits++;
     }
@@ -908,11 +843,11 @@ static void xnest_body(void *u, size_t b, size_t e, int tid) {
     for (size_t i = b; i < e; i++) {
         vpar_status st;
         double r;
-        if (x->inner == 0) st = vpar_parallel_for(x->a, 0, 100, 0, noop_range, NULL);
+        if (x->inner == 0) st = vpar_parallel_for(x->a, 0, 100, 0, vpar_test_noop_range, NULL);
         else if (x->inner == 1)
             st = vpar_parallel_reduce(x->a, 0, 100, 0, sizeof(double), noop_init, noop_reduce,
                                       noop_combine, NULL, &r);
-        else if (x->inner == 2) st = vpar_pool_run(x->a, noop_task, NULL);
+        else if (x->inner == 2) st = vpar_pool_run(x->a, vpar_test_noop_task, NULL);
         else st = vpar_pool_wait(x->a);
         atomic_fetch_add(&x->calls, 1);
         if (st == VPAR_ERR_STATE && strstr(vpar_last_error(), "deadlock"))
@@ -923,8 +858,8 @@ static void xnest_body(void *u, size_t b, size_t e, int tid) {
             atomic_fetch_add(&x->other_errors, 1);
         /* A pool outside the chain is fine. */
         if (x->c) {
-            fib_arg f = {10, 0};
-            if (vpar_pool_run(x->c, fib_task, &f) == VPAR_OK && f.r == fib_iter(10))
+            vpar_test_fib_arg f = {10, 0};
+            if (vpar_pool_run(x->c, vpar_test_fib_task, &f) == VPAR_OK && f.r == vpar_test_fib_iter(10))
                 atomic_fetch_add(&x->third_ok, 1);
         }
     }
@@ -952,9 +887,9 @@ START_TEST(test_cross_pool_nesting) {
             for (int via = 0; via < 3; via++) {
                 xnest x;
                 memset(&x, 0, sizeof x);
-                x.a = make_pool(na);
-                x.b = make_pool(nb);
-                x.c = make_pool(2);
+                x.a = vpar_test_pool(na);
+                x.b = vpar_test_pool(nb);
+                x.c = vpar_test_pool(2);
                 x.inner = inner;
                 vpar_status st;
                 int outer_calls = 1;
@@ -989,8 +924,8 @@ START_TEST(test_cross_pool_nesting) {
                 }
                 ck_assert_int_eq(atomic_load(&x.third_ok), 64 * outer_calls);
                 /* The pools still work afterwards. */
-                check_cover(x.a, 0, 1000, 0);
-                check_cover(x.b, 0, 1000, 0);
+                vpar_test_check_cover(x.a, 0, 1000, 0);
+                vpar_test_check_cover(x.b, 0, 1000, 0);
                 vpar_pool_destroy(x.a);
                 vpar_pool_destroy(x.b);
                 vpar_pool_destroy(x.c);
@@ -1047,7 +982,7 @@ static void check_tiles(vpar_pool *p, size_t begin, size_t end, size_t grain, si
 }
 
 START_TEST(test_ranges_near_size_max) {
-    vpar_pool *pools[4] = {NULL, make_pool(1), make_pool(2), make_pool(4)};
+    vpar_pool *pools[4] = {NULL, vpar_test_pool(1), vpar_test_pool(2), vpar_test_pool(4)};
     for (int pi = 0; pi < 4; pi++) {
         vpar_pool *p = pools[pi];
         /* Automatic grain: at most 16 chunks per tid. */
@@ -1063,9 +998,9 @@ START_TEST(test_ranges_near_size_max) {
         check_tiles(p, SIZE_MAX - 100, SIZE_MAX, 0, 100);
         check_tiles(p, SIZE_MAX - 100, SIZE_MAX, SIZE_MAX, 1);
         check_tiles(p, SIZE_MAX - 100, SIZE_MAX, 3, 34);
-        check_cover(p, SIZE_MAX - 5000, SIZE_MAX, 0);
-        check_cover(p, SIZE_MAX - 5000, SIZE_MAX, 7);
-        check_cover(p, SIZE_MAX - 5000, SIZE_MAX - 1, 1000);
+        vpar_test_check_cover(p, SIZE_MAX - 5000, SIZE_MAX, 0);
+        vpar_test_check_cover(p, SIZE_MAX - 5000, SIZE_MAX, 7);
+        vpar_test_check_cover(p, SIZE_MAX - 5000, SIZE_MAX - 1, 1000);
         /* Reductions over the same ranges: chunks in order, nothing lost. */
         const size_t grains[] = {0, SIZE_MAX / 1000, SIZE_MAX};
         for (int g = 0; g < 3; g++) {
@@ -1093,7 +1028,7 @@ START_TEST(test_default_pool) {
     vpar_pool *d = vpar_pool_default();
     ck_assert_ptr_nonnull(d);
     ck_assert_ptr_eq(vpar_pool_default(), d);
-    check_cover(d, 0, 10000, 0);
+    vpar_test_check_cover(d, 0, 10000, 0);
 }
 END_TEST
 
@@ -1113,8 +1048,8 @@ static void ktid_body(void *u, size_t b, size_t e, int tid) {
     ktids *k = (ktids *)u;
     k->tid[tid] = (pid_t)syscall(SYS_gettid);
     atomic_fetch_or(&k->mask, 1u << tid);
-    double t0 = mono_s();
-    while (atomic_load(&k->mask) != k->full && mono_s() - t0 < 20.0) sched_yield();
+    double t0 = vpar_test_now_s();
+    while (atomic_load(&k->mask) != k->full && vpar_test_now_s() - t0 < 20.0) sched_yield();
 }
 
 /* State letter and wchan of a thread of this process; 0 if unreadable. */
@@ -1140,42 +1075,42 @@ static char thread_state(pid_t tid, char *wchan, size_t cap) {
 }
 
 START_TEST(test_idle_pool_uses_no_cpu) {
-    vpar_pool *p = make_pool(4);
+    vpar_pool *p = vpar_test_pool(4);
     ktids k;
     memset(&k, 0, sizeof k);
     k.full = 0xfu;
     ck_assert_int_eq(vpar_parallel_for(p, 0, 64, 1, ktid_body, &k), VPAR_OK);
     ck_assert_uint_eq(atomic_load(&k.mask), k.full);
     for (int round = 0; round < 3; round++) {
-        check_cover(p, 0, 100000, 0);
-        fib_arg a = {18, 0};
-        ck_assert_int_eq(vpar_pool_run(p, fib_task, &a), VPAR_OK);
-        ck_assert_int_eq(a.r, fib_iter(18));
+        vpar_test_check_cover(p, 0, 100000, 0);
+        vpar_test_fib_arg a = {18, 0};
+        ck_assert_int_eq(vpar_pool_run(p, vpar_test_fib_task, &a), VPAR_OK);
+        ck_assert_int_eq(a.r, vpar_test_fib_iter(18));
         /* Wait (bounded only by the ctest timeout) until every worker
            sleeps without a timeout. */
         vpar_pool_stats s;
         for (;;) {
             ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
             if (s.idle_sleeping == 3) break;
-            sleep_ms(2);
+            vpar_test_sleep_ms(2);
         }
         /* A worker counts itself idle just before its futex call: wait
            until the kernel has it asleep (30 s: a loaded machine may leave
            it runnable for a while; a spinning "sleep" never gets there). */
         for (int w = 1; w < 4; w++) {
             char wchan[128], st = 0;
-            double tw = mono_s();
+            double tw = vpar_test_now_s();
             while ((st = thread_state(k.tid[w], wchan, sizeof wchan)) != 'S' &&
-                   mono_s() - tw < 30)
-                sleep_ms(1);
+                   vpar_test_now_s() - tw < 30)
+                vpar_test_sleep_ms(1);
             ck_assert_msg(st == 'S', "idle worker %d (tid %d) still in state '%c' after 30 s: "
                           "not blocked in the kernel", w, (int)k.tid[w], st ? st : '?');
         }
         ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
         ck_assert_int_eq(s.idle_sleeping, 3);
-        double before = s.worker_cpu_s, t0 = mono_s();
+        double before = s.worker_cpu_s, t0 = vpar_test_now_s();
         int samples = 0, futex_seen[4] = {0, 0, 0, 0}, wchan_shown = 0;
-        while (mono_s() - t0 < 0.3) {
+        while (vpar_test_now_s() - t0 < 0.3) {
             for (int w = 1; w < 4; w++) {
                 char wchan[128];
                 char st = thread_state(k.tid[w], wchan, sizeof wchan);
@@ -1187,7 +1122,7 @@ START_TEST(test_idle_pool_uses_no_cpu) {
                 }
             }
             samples++;
-            sleep_ms(10);
+            vpar_test_sleep_ms(10);
         }
         ck_assert_int_ge(samples, 5);
         if (wchan_shown)
@@ -1195,7 +1130,7 @@ START_TEST(test_idle_pool_uses_no_cpu) {
                 ck_assert_msg(futex_seen[w], "idle worker %d never seen in a futex wait", w);
         ck_assert_int_eq(vpar_pool_get_stats(p, &s), VPAR_OK);
         ck_assert_int_eq(s.idle_sleeping, 3);
-        double used = s.worker_cpu_s - before, wall = mono_s() - t0;
+        double used = s.worker_cpu_s - before, wall = vpar_test_now_s() - t0;
         ck_assert_msg(used < 0.025, "idle workers used %.6f s of CPU in %.3f s", used, wall);
         ck_assert_uint_gt(s.sleeps, 0);
     }
@@ -1207,28 +1142,23 @@ END_TEST
    chunk records its tid and waits (bounded, 20 s) until every tid showed
    up. Fails if waking stops at the first sleeper. */
 typedef struct spread { _Atomic unsigned mask; unsigned full; } spread;
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 static void spread_body(void *u, size_t b, size_t e, int tid) {
     (void)b; (void)e;
     spread *s = (spread *)u;
     atomic_fetch_or(&s->mask, 1u << tid);
-    double t0 = mono_s();
-    while (atomic_load(&s->mask) != s->full && mono_s() - t0 < 20.0) sched_yield();
+    double t0 = vpar_test_now_s();
+    while (atomic_load(&s->mask) != s->full && vpar_test_now_s() - t0 < 20.0) sched_yield();
 }
 
 START_TEST(test_idle_pool_wakes_all_workers) {
     const int nt = 4;
-    vpar_pool *p = make_pool(nt);
+    vpar_pool *p = vpar_test_pool(nt);
     for (int round = 0; round < 3; round++) {
         vpar_pool_stats st;
         for (;;) {  /* all workers asleep first */
             ck_assert_int_eq(vpar_pool_get_stats(p, &st), VPAR_OK);
             if (st.idle_sleeping == nt - 1) break;
-            sleep_ms(2);
+            vpar_test_sleep_ms(2);
         }
         spread s;
         atomic_init(&s.mask, 0);

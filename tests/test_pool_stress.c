@@ -17,6 +17,7 @@
    the caller's responsibility. */
 #define VPAR_IMPLEMENTATION
 #include "vpar/pool.h"
+#include "vpar_test_util.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -33,11 +34,6 @@ static vpar_pool *pools[NPOOLS];     /* [0] = NULL (serial) */
 static _Atomic long ops_done, failures;
 static _Atomic int stop_all;
 
-static double mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint64_t rnd(uint64_t *s) {  /* splitmix64 */
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -145,27 +141,11 @@ static void op_reduce(int pi, uint64_t *s) {
 
 /* ---- fork-join ------------------------------------------------------------ */
 
-typedef struct fib_arg { int n; long r; } fib_arg;
-static void fib_task(void *u, int tid) {
-    fib_arg *a = (fib_arg *)u;
-    if (a->n < 2) { a->r = a->n; return; }
-    fib_arg x = {a->n - 1, 0}, y = {a->n - 2, 0};
-    vpar_task t;
-    vpar_spawn(&t, fib_task, &x);
-    fib_task(&y, tid);
-    vpar_sync(&t);
-    a->r = x.r + y.r;
-}
-static long fib_iter(int n) {
-    long a = 0, b = 1;
-    for (int i = 0; i < n; i++) { long c = a + b; a = b; b = c; }
-    return a;
-}
 
 static void op_fib(int pi, uint64_t *s) {
-    fib_arg a = {8 + (int)(rnd(s) % 11), -1};
-    vpar_status st = vpar_pool_run(pools[pi], fib_task, &a);
-    if (st != VPAR_OK || a.r != fib_iter(a.n))
+    vpar_test_fib_arg a = {8 + (int)(rnd(s) % 11), -1};
+    vpar_status st = vpar_pool_run(pools[pi], vpar_test_fib_task, &a);
+    if (st != VPAR_OK || a.r != vpar_test_fib_iter(a.n))
         FAIL("fib(%d) on pool %d: %ld (%s)", a.n, pi, a.r, st ? vpar_last_error() : "ok");
 }
 
@@ -228,8 +208,8 @@ static void xn_body(void *u, size_t lo, size_t hi, int tid) {
         else atomic_fetch_add(&x->wrong, 1);
         /* Further up (a pool above b, outside the chain): works. */
         if (x->b + 1 < NPOOLS) {
-            fib_arg f = {9, 0};
-            if (vpar_pool_run(pools[x->b + 1], fib_task, &f) != VPAR_OK || f.r != fib_iter(9))
+            vpar_test_fib_arg f = {9, 0};
+            if (vpar_pool_run(pools[x->b + 1], vpar_test_fib_task, &f) != VPAR_OK || f.r != vpar_test_fib_iter(9))
                 atomic_fetch_add(&x->wrong, 1);
         }
     }
@@ -260,7 +240,7 @@ typedef struct driver { uint64_t seed; double until; long ops; } driver;
 static void *driver_main(void *arg) {
     driver *d = (driver *)arg;
     uint64_t s = d->seed;
-    while (!atomic_load(&stop_all) && mono_s() < d->until) {
+    while (!atomic_load(&stop_all) && vpar_test_now_s() < d->until) {
         int pi = (int)(rnd(&s) % NPOOLS);
         switch (rnd(&s) % 9) {
         case 0: case 1: op_for(pi, &s); break;
@@ -296,7 +276,7 @@ int main(void) {
             return 1;
         }
     }
-    double t0 = mono_s();
+    double t0 = vpar_test_now_s();
     pthread_t th[NDRIVERS];
     driver d[NDRIVERS];
     for (int i = 0; i < NDRIVERS; i++) {
@@ -311,18 +291,18 @@ int main(void) {
     /* Watchdog: progress at least every 60 s. */
     int joined[NDRIVERS] = {0};
     long last = -1;
-    double last_t = mono_s();
+    double last_t = vpar_test_now_s();
     for (;;) {
         struct timespec ts = {0, 100000000L};
         nanosleep(&ts, NULL);
         long now_ops = atomic_load(&ops_done);
-        if (now_ops != last) { last = now_ops; last_t = mono_s(); }
-        if (mono_s() - last_t > 60) {
+        if (now_ops != last) { last = now_ops; last_t = vpar_test_now_s(); }
+        if (vpar_test_now_s() - last_t > 60) {
             fprintf(stderr, "stress: no operation finished for 60 s (deadlock); seed %" PRIu64 "\n",
                     seed);
             _exit(1);
         }
-        if (mono_s() > t0 + seconds) {
+        if (vpar_test_now_s() > t0 + seconds) {
             /* the drivers finish their current operation and return */
             int all = 1;
             for (int i = 0; i < NDRIVERS; i++) {
@@ -334,7 +314,7 @@ int main(void) {
     }
     for (int i = 1; i < NPOOLS; i++) vpar_pool_destroy(pools[i]);
     long total = atomic_load(&ops_done);
-    printf("pool stress: %ld operations in %.1f s, %ld failures\n", total, mono_s() - t0,
+    printf("pool stress: %ld operations in %.1f s, %ld failures\n", total, vpar_test_now_s() - t0,
            atomic_load(&failures));
     return atomic_load(&failures) == 0 && total > 0 ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
+#include "vpar_test_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,26 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Dies from `sig` for real. Sanitizers install their own SIGSEGV handler
-   (ASan turns the signal into "exit 1" with a report), so the task puts
-   back the default action first, as a plain crashing program would have. */
-static void die_by(int sig) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 /* Stress scale: VPAR_TEST_SCALE=4 for longer runs. Sanitized builds run
    a quarter (fork and atomics are much slower there). */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#  define SANITIZED 1
-#else
-#  define SANITIZED 0
-#endif
 static size_t scale(size_t n) {
     const char *s = getenv("VPAR_TEST_SCALE");
     long k = s ? strtol(s, NULL, 10) : 1;
     if (k > 1) n *= (size_t)k;
-    return SANITIZED ? (n + 3) / 4 : n;
+    return VPAR_TEST_SANITIZED ? (n + 3) / 4 : n;
 }
 
 /* ---- leak checks --------------------------------------------------------- */
@@ -75,21 +63,10 @@ static int count_children(void) {
     return n;
 }
 
-static int count_shm(const char *prefix) {
-    DIR *d = opendir("/dev/shm");
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) n++;
-    closedir(d);
-    return n;
-}
-
 /* Shared mappings of this process: anonymous shared memory shows up in
    /proc/self/maps as "/dev/zero (deleted)", the pool's task region as
    "/memfd:vpar-procpool", named maps as "/dev/shm/...". Anonymous maps
-   never appear in /dev/shm, so this (not count_shm) is what shows that a
+   never appear in /dev/shm, so this (not vpar_test_count_shm) is what shows that a
    destroyed pool or anonymous map left no segment behind. */
 static int count_shared_maps(void) {
     FILE *f = fopen("/proc/self/maps", "r");
@@ -117,7 +94,7 @@ static int base_maps, base_fds;  /* taken by setup() */
 
 static void assert_no_leaks(void) {
     ck_assert_int_eq(count_children(), 0);
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 0);
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 0);
     ck_assert_int_eq(count_shared_maps(), base_maps);  /* pools' and maps' segments unmapped */
     ck_assert_int_eq(count_fds(), base_fds);           /* memfd, eventfd, pidfds closed */
 }
@@ -159,14 +136,9 @@ static void teardown(void) {
 
 typedef struct rec { uint64_t idx, sq; double root; } rec;
 
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 31; x *= UINT64_C(0x7fb5d329728ea185); x ^= x >> 27;
-    return x;
-}
-
 static void serial_rec(size_t i, rec *r) {
     r->idx = i;
-    r->sq = mix(i) * 3u + (uint64_t)i * i;
+    r->sq = vpar_test_mix(i) * 3u + (uint64_t)i * i;
     r->root = (double)i * 0.5 + 1.0 / (double)(i + 1);
 }
 
@@ -217,12 +189,6 @@ START_TEST(test_map_matches_serial) {
 END_TEST
 
 /* Many tasks, more than the completion rings hold, results checked. */
-static int sq_task(void *user, size_t i, void *result) {
-    (void)user;
-    *(uint64_t *)result = mix(i);
-    return 0;
-}
-
 START_TEST(test_map_many_tasks) {
     size_t n = scale(200000);
     vpar_procpool *pp;
@@ -233,12 +199,12 @@ START_TEST(test_map_many_tasks) {
     uint64_t *got = (uint64_t *)malloc(n * sizeof *got);
     for (int rep = 0; rep < 3; rep++) {
         memset(got, 0xff, n * sizeof *got);
-        ck_assert_int_eq(vpar_procpool_map(pp, n, sq_task, NULL, got, sizeof *got, NULL), VPAR_OK);
-        for (size_t i = 0; i < n; i++) ck_assert_uint_eq(got[i], mix(i));
+        ck_assert_int_eq(vpar_procpool_map(pp, n, vpar_test_sq_task, NULL, got, sizeof *got, NULL), VPAR_OK);
+        for (size_t i = 0; i < n; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
     }
     /* n == 0 and NULL results are fine. */
-    ck_assert_int_eq(vpar_procpool_map(pp, 0, sq_task, NULL, NULL, 0, NULL), VPAR_OK);
-    ck_assert_int_eq(vpar_procpool_map(pp, 10, sq_task, NULL, NULL, 8, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_map(pp, 0, vpar_test_sq_task, NULL, NULL, 0, NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_map(pp, 10, vpar_test_sq_task, NULL, NULL, 8, NULL), VPAR_OK);
     free(got);
     vpar_procpool_destroy(pp);
     assert_no_leaks();
@@ -254,7 +220,7 @@ typedef struct unordered_acc {
 static int on_result(void *user, size_t i, const void *result, const vpar_procpool_status *st) {
     unordered_acc *a = (unordered_acc *)user;
     a->calls++;
-    if (i >= a->n || a->seen[i] || st->state != VPAR_TASK_OK || *(const uint64_t *)result != mix(i))
+    if (i >= a->n || a->seen[i] || st->state != VPAR_TASK_OK || *(const uint64_t *)result != vpar_test_mix(i))
         a->bad++;
     else
         a->seen[i] = 1;
@@ -268,11 +234,11 @@ START_TEST(test_map_unordered) {
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
     size_t n = scale(30000);
     unordered_acc a = {n, 0, (unsigned char *)calloc(n, 1), 0};
-    ck_assert_int_eq(vpar_procpool_map_unordered(pp, n, sq_task, NULL, sizeof(uint64_t), on_result, &a), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_map_unordered(pp, n, vpar_test_sq_task, NULL, sizeof(uint64_t), on_result, &a), VPAR_OK);
     ck_assert_uint_eq(a.calls, n);
     ck_assert_int_eq(a.bad, 0);
     free(a.seen);
-    ck_assert_int_eq(vpar_procpool_map_unordered(pp, 5, sq_task, NULL, 8, NULL, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_procpool_map_unordered(pp, 5, vpar_test_sq_task, NULL, 8, NULL, NULL), VPAR_ERR_INVALID);
     vpar_procpool_destroy(pp);
     assert_no_leaks();
 }
@@ -315,8 +281,8 @@ static int crash_task(void *user, size_t i, void *result) {
     if (user && i != T_VICTIM && i != T_KILLER) i += 1000;  /* plain task */
     if (!user && (i == T_VICTIM || i == T_KILLER)) i += 1000;
     switch (i) {
-    case T_SEGV: die_by(SIGSEGV); break;
-    case T_ABRT: die_by(SIGABRT); break;
+    case T_SEGV: vpar_test_die_by(SIGSEGV); break;
+    case T_ABRT: vpar_test_die_by(SIGABRT); break;
     case T_EXIT: _exit(7);
     case T_HANG: for (;;) pause();
     case T_VICTIM:
@@ -336,7 +302,7 @@ static int crash_task(void *user, size_t i, void *result) {
     case T_ERR: return vpar_fail(VPAR_ERR_IO, "task %zu: cannot read network file", i);
     default: break;
     }
-    *(uint64_t *)result = mix(i % 1000);
+    *(uint64_t *)result = vpar_test_mix(i % 1000);
     return 0;
 }
 
@@ -371,7 +337,7 @@ START_TEST(test_crashes_timeouts_errors) {
             case T_ERR: ck_assert_int_eq(st[i].state, VPAR_TASK_ERROR); ck_assert_int_eq(st[i].code, VPAR_ERR_IO); break;
             default:
                 ck_assert_msg(st[i].state == VPAR_TASK_OK, "task %zu state %d code %d", i, st[i].state, st[i].code);
-                ck_assert_uint_eq(got[i], mix(i));
+                ck_assert_uint_eq(got[i], vpar_test_mix(i));
                 continue;
             }
             ck_assert_uint_eq(got[i], 0);  /* failed tasks leave zeros */
@@ -379,8 +345,8 @@ START_TEST(test_crashes_timeouts_errors) {
         }
         /* The pool keeps working after the crashes. */
         uint64_t ok[64];
-        ck_assert_int_eq(vpar_procpool_map(pp, 64, sq_task, NULL, ok, sizeof ok[0], NULL), VPAR_OK);
-        for (size_t i = 0; i < 64; i++) ck_assert_uint_eq(ok[i], mix(i));
+        ck_assert_int_eq(vpar_procpool_map(pp, 64, vpar_test_sq_task, NULL, ok, sizeof ok[0], NULL), VPAR_OK);
+        for (size_t i = 0; i < 64; i++) ck_assert_uint_eq(ok[i], vpar_test_mix(i));
     }
     vpar_procpool_destroy(pp);
     assert_no_leaks();
@@ -404,11 +370,11 @@ START_TEST(test_worker_killed_from_outside) {
     ck_assert_int_eq(st[T_VICTIM].state, VPAR_TASK_SIGNAL);
     ck_assert_int_eq(st[T_VICTIM].code, SIGKILL);
     ck_assert_int_eq(st[T_KILLER].state, VPAR_TASK_OK);
-    ck_assert_uint_eq(got[T_KILLER], mix(T_KILLER));
+    ck_assert_uint_eq(got[T_KILLER], vpar_test_mix(T_KILLER));
     for (size_t i = 0; i < T_NTASKS; i++) {
         if (i == T_VICTIM) continue;
         ck_assert_msg(st[i].state == VPAR_TASK_OK, "task %zu state %d code %d", i, st[i].state, st[i].code);
-        ck_assert_uint_eq(got[i], mix(i));
+        ck_assert_uint_eq(got[i], vpar_test_mix(i));
     }
     vpar_procpool_destroy(pp);
     assert_no_leaks();
@@ -445,9 +411,9 @@ static int flaky_task(void *user, size_t i, void *result) {
     (void)user;  /* set after the pool was created: must come through shared memory */
     int fails = atomic_load(&shared->fails);
     int a = atomic_fetch_add(&shared->attempts[i], 1);
-    if ((i % 3) == 0 && a < fails) die_by(SIGSEGV);
+    if ((i % 3) == 0 && a < fails) vpar_test_die_by(SIGSEGV);
     if ((i % 3) == 1 && a < fails) return 17;
-    *(uint64_t *)result = mix(i);
+    *(uint64_t *)result = vpar_test_mix(i);
     return 0;
 }
 
@@ -472,7 +438,7 @@ START_TEST(test_retries) {
                 ck_assert_msg(st[i].state == VPAR_TASK_OK && st[i].attempts == 3,
                               "task %zu: state %d code %d attempts %d", i, st[i].state, st[i].code, st[i].attempts);
                 ck_assert_int_eq(st[i].attempts, 3);
-                ck_assert_uint_eq(got[i], mix(i));
+                ck_assert_uint_eq(got[i], vpar_test_mix(i));
             } else {
                 ck_assert_int_eq(st[i].state, i % 3 == 0 ? VPAR_TASK_SIGNAL : VPAR_TASK_ERROR);
                 ck_assert_int_eq(st[i].code, i % 3 == 0 ? SIGSEGV : 17);
@@ -585,14 +551,14 @@ START_TEST(test_workers_dying_outside_tasks) {
     pid_t w0 = vpar_procpool_worker_pid(pp, 0);
     ck_assert_int_eq(kill(w0, SIGKILL), 0);
     vpar_procpool_status st[5];
-    ck_assert_int_eq(vpar_procpool_map(pp, 5, sq_task, NULL, NULL, 0, st), VPAR_ERR_CRASHED);
+    ck_assert_int_eq(vpar_procpool_map(pp, 5, vpar_test_sq_task, NULL, NULL, 0, st), VPAR_ERR_CRASHED);
     ck_assert_msg(strstr(vpar_last_error(), "died outside any task"), "%s", vpar_last_error());
     for (int i = 0; i < 5; i++) ck_assert_int_eq(st[i].state, VPAR_TASK_NOT_RUN);
     ck_assert_int_eq(count_children(), 0);
     atomic_store(&shared->init_exits, 0);
     uint64_t got[5];
-    ck_assert_int_eq(vpar_procpool_map(pp, 5, sq_task, NULL, got, 8, NULL), VPAR_OK);
-    for (size_t i = 0; i < 5; i++) ck_assert_uint_eq(got[i], mix(i));
+    ck_assert_int_eq(vpar_procpool_map(pp, 5, vpar_test_sq_task, NULL, got, 8, NULL), VPAR_OK);
+    for (size_t i = 0; i < 5; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
     vpar_procpool_destroy(pp);
     assert_no_leaks();
 }
@@ -608,7 +574,7 @@ static int slow_task(void *user, size_t i, void *result) {
     (void)user;
     struct timespec ts = {0, 200000};
     nanosleep(&ts, NULL);
-    *(uint64_t *)result = mix(i);
+    *(uint64_t *)result = vpar_test_mix(i);
     return 0;
 }
 
@@ -624,8 +590,8 @@ START_TEST(test_stop_from_callback) {
     ck_assert_uint_eq(calls, 5000);  /* every task reported once, the rest as NOT_RUN */
     ck_assert_int_eq(count_children(), 0);  /* stopped workers are reaped */
     uint64_t got[100];
-    ck_assert_int_eq(vpar_procpool_map(pp, 100, sq_task, NULL, got, 8, NULL), VPAR_OK);
-    for (size_t i = 0; i < 100; i++) ck_assert_uint_eq(got[i], mix(i));
+    ck_assert_int_eq(vpar_procpool_map(pp, 100, vpar_test_sq_task, NULL, got, 8, NULL), VPAR_OK);
+    for (size_t i = 0; i < 100; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
     vpar_procpool_destroy(pp);
     assert_no_leaks();
 }
@@ -668,7 +634,7 @@ END_TEST
 static int nested_task(void *user, size_t i, void *result) {
     (void)i;
     vpar_procpool *pp = (vpar_procpool *)user;
-    *(int *)result = (int)vpar_procpool_map(pp, 3, sq_task, NULL, NULL, 0, NULL);
+    *(int *)result = (int)vpar_procpool_map(pp, 3, vpar_test_sq_task, NULL, NULL, 0, NULL);
     return 0;
 }
 
@@ -711,7 +677,7 @@ START_TEST(test_bad_arguments) {
     ck_assert_int_eq(vpar_procpool_size(pp), 2);
     ck_assert_int_eq(vpar_procpool_size(NULL), 0);
     ck_assert_int_eq(vpar_procpool_map(pp, 5, NULL, NULL, NULL, 0, NULL), VPAR_ERR_INVALID);
-    ck_assert_int_eq(vpar_procpool_map(NULL, 5, sq_task, NULL, NULL, 0, NULL), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_procpool_map(NULL, 5, vpar_test_sq_task, NULL, NULL, 0, NULL), VPAR_ERR_INVALID);
     int codes[4];
     ck_assert_int_eq(vpar_procpool_map(pp, 4, nested_task, pp, codes, sizeof codes[0], NULL), VPAR_OK);
     for (int i = 0; i < 4; i++) ck_assert_int_eq(codes[i], VPAR_ERR_STATE);
@@ -731,12 +697,6 @@ static int add_one(void *user, void *value, int existed) {
     (void)user; (void)existed;
     acc4 *v = (acc4 *)value;
     v->a++; v->b++; v->c++; v->d++;
-    return 0;
-}
-
-static int add_double(void *user, void *value, int existed) {
-    (void)existed;
-    *(double *)value += *(const double *)user;
     return 0;
 }
 
@@ -784,7 +744,7 @@ START_TEST(test_shmap_basic) {
     ck_assert_int_eq(vpar_shmap_get_double(m, "k7", &v), VPAR_OK);
     ck_assert_double_eq(v, 3.5);
     double inc = 0.25;
-    ck_assert_int_eq(vpar_shmap_update(m, "k7", add_double, &inc), VPAR_OK);
+    ck_assert_int_eq(vpar_shmap_update(m, "k7", vpar_test_add_double, &inc), VPAR_OK);
     ck_assert_int_eq(vpar_shmap_update(m, "k7", refuse, NULL), VPAR_OK);
     ck_assert_int_eq(vpar_shmap_get_double(m, "k7", &v), VPAR_OK);
     ck_assert_double_eq(v, 3.75);
@@ -873,7 +833,7 @@ START_TEST(test_shmap_concurrent_writers) {
         snprintf(key, sizeof key, "gene-%zu", k);
         acc4 v;
         ck_assert_int_eq(vpar_shmap_get(j.vals, key, &v, sizeof v), VPAR_OK);
-        /* One of the four writers' records, never a mix of two. */
+        /* One of the four writers' records, never a vpar_test_mix of two. */
         ck_assert_uint_eq(v.a % j.nkeys, k);
         ck_assert_uint_eq(v.b, v.a * 2);
         ck_assert_uint_eq(v.c, v.a * 3);
@@ -925,7 +885,7 @@ START_TEST(test_shmap_writer_killed_mid_update) {
     d.workers = 3;
     d.chunk = 1;
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
-    size_t n = SANITIZED ? 60 : 200;
+    size_t n = VPAR_TEST_SANITIZED ? 60 : 200;
     vpar_procpool_status *st = (vpar_procpool_status *)calloc(n, sizeof *st);
     ck_assert_int_eq(vpar_procpool_map(pp, n, mid_update_task, m, NULL, 0, st), VPAR_ERR_CRASHED);
     size_t ok = 0;
@@ -984,7 +944,7 @@ START_TEST(test_shmap_dead_claimer_and_lock) {
     ck_assert_int_eq(vpar_shmap_get_double(m, key, &v), VPAR_OK);
     ck_assert_double_eq(v, 2.5);
     double inc = 1.0;
-    ck_assert_int_eq(vpar_shmap_update(m, key, add_double, &inc), VPAR_OK);
+    ck_assert_int_eq(vpar_shmap_update(m, key, vpar_test_add_double, &inc), VPAR_OK);
     ck_assert_int_eq(vpar_shmap_get_double(m, key, &v), VPAR_OK);
     ck_assert_double_eq(v, 3.5);
     /* The map holds 8 keys: the key above and the dead claimer's reservation
@@ -1011,7 +971,7 @@ START_TEST(test_shmap_named) {
     md.capacity = 500;
     md.name = name;
     ck_assert_int_eq(vpar_shmap_create(&m, &md), VPAR_OK);
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 1);
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 1);
     ck_assert_int_eq(vpar_shmap_create(&again, &md), VPAR_ERR_STATE);  /* exists */
     /* An unrelated process (fork + open by name) writes; we read. */
     pid_t p = fork();
@@ -1029,7 +989,7 @@ START_TEST(test_shmap_named) {
     int wst = 0;
     ck_assert_int_eq(waitpid(p, &wst, 0), p);
     ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 1);
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 1);
     ck_assert_int_eq(vpar_shmap_open(&other, name), VPAR_OK);
     ck_assert_uint_eq(vpar_shmap_count(other), 500);
     for (int k = 0; k < 500; k++) {
@@ -1041,7 +1001,7 @@ START_TEST(test_shmap_named) {
     }
     vpar_shmap_destroy(other);
     vpar_shmap_destroy(m);
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 0);  /* unlinked by the creator */
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 0);  /* unlinked by the creator */
     ck_assert_int_eq(vpar_shmap_open(&other, name), VPAR_ERR_NOT_FOUND);
     /* Not a vpar map / bad names. */
     int fd = shm_open(bad, O_CREAT | O_RDWR, 0600);
@@ -1073,7 +1033,7 @@ START_TEST(test_shmap_named) {
     }
     ck_assert_int_eq(waitpid(c, &wst, 0), c);
     ck_assert_msg(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "child status 0x%x", wst);
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 0);
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 0);
     assert_no_leaks();
 }
 END_TEST
@@ -1090,7 +1050,7 @@ static int named_task(void *user, size_t i, void *result) {
     snprintf(key, sizeof key, "net-%zu", i);
     s = vpar_shmap_put_double(m, key, 1.0 / (double)(i + 1));
     vpar_shmap_destroy(m);
-    if (i == 5) die_by(SIGSEGV);  /* after its write: the write stays */
+    if (i == 5) vpar_test_die_by(SIGSEGV);  /* after its write: the write stays */
     return (int)s;
 }
 
@@ -1130,7 +1090,7 @@ static int on_crash_result(void *user, size_t i, const void *result, const vpar_
     if (i % 50 == 7) {
         if (st->state == VPAR_TASK_SIGNAL && st->code == SIGSEGV) a->segv++;
         else a->bad++;
-    } else if (st->state == VPAR_TASK_OK && *(const uint64_t *)result == mix(i)) {
+    } else if (st->state == VPAR_TASK_OK && *(const uint64_t *)result == vpar_test_mix(i)) {
         a->ok++;
     } else {
         a->bad++;
@@ -1139,8 +1099,8 @@ static int on_crash_result(void *user, size_t i, const void *result, const vpar_
 }
 
 static int sometimes_segv(void *user, size_t i, void *result) {
-    if (i % 50 == 7) die_by(SIGSEGV);
-    return sq_task(user, i, result);
+    if (i % 50 == 7) vpar_test_die_by(SIGSEGV);
+    return vpar_test_sq_task(user, i, result);
 }
 
 START_TEST(test_unordered_with_crashes) {
@@ -1149,7 +1109,7 @@ START_TEST(test_unordered_with_crashes) {
     d.workers = 3;
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
     crash_acc a = {0, 0, 0, 0};
-    size_t n = SANITIZED ? 300 : 1000, nsegv = 0;
+    size_t n = VPAR_TEST_SANITIZED ? 300 : 1000, nsegv = 0;
     for (size_t i = 0; i < n; i++) nsegv += i % 50 == 7;
     ck_assert_int_eq(vpar_procpool_map_unordered(pp, n, sometimes_segv, NULL, 8, on_crash_result, &a),
                      VPAR_ERR_CRASHED);
@@ -1248,10 +1208,10 @@ START_TEST(test_sigint_in_forked_child_spares_parent) {
     ck_assert(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGINT);
     ck_assert(pid_exists(w0));
     ck_assert_int_eq(vpar_procpool_worker_pid(pp, 0), w0);
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 1);
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 1);
     uint64_t got[16];
-    ck_assert_int_eq(vpar_procpool_map(pp, 16, sq_task, NULL, got, 8, NULL), VPAR_OK);
-    for (size_t i = 0; i < 16; i++) ck_assert_uint_eq(got[i], mix(i));
+    ck_assert_int_eq(vpar_procpool_map(pp, 16, vpar_test_sq_task, NULL, got, 8, NULL), VPAR_OK);
+    for (size_t i = 0; i < 16; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
     vpar_procpool_destroy(pp);
     vpar_shmap_destroy(m);
     sigaction(SIGINT, &saved, NULL);

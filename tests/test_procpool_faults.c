@@ -14,6 +14,7 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
+#include "vpar_test_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,56 +35,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#  define SANITIZED 1
-#else
-#  define SANITIZED 0
-#endif
-
-static void die_by(int sig) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for `pid` at most `ms`; returns its wait status, or -1 after
    SIGKILLing it when it did not finish in time (a hang). */
 static int wait_bounded(pid_t pid, int ms) {
-    int64_t end = now_ms() + ms;
+    int64_t end = vpar_test_now_ms() + ms;
     for (;;) {
         int st = 0;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) return st;
         if (r < 0 && errno != EINTR) return -2;
-        if (now_ms() > end) {
+        if (vpar_test_now_ms() > end) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             return -1;
         }
-        sleep_ms(5);
+        vpar_test_sleep_ms(5);
     }
-}
-
-/* Number of /dev/shm entries starting with `prefix` (no leading '/'). */
-static int count_shm(const char *prefix) {
-    DIR *d = opendir("/dev/shm");
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) n++;
-    closedir(d);
-    return n;
 }
 
 /* Gone or a zombie that nobody will run again. */
@@ -99,11 +66,6 @@ static int pid_gone(pid_t pid) {
     buf[len] = '\0';
     char *p = strrchr(buf, ')');
     return p && (p[2] == 'Z' || p[2] == 'X');
-}
-
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 31; x *= UINT64_C(0x7fb5d329728ea185); x ^= x >> 27;
-    return x;
 }
 
 /* Shared scratch, created before any pool so that workers see it. */
@@ -140,11 +102,11 @@ static int partial_then_fail(void *user, size_t i, void *result) {
     uint64_t *r = (uint64_t *)result;
     if (a == 0) {
         *r = 7;  /* half-written result of the failing attempt */
-        if (mode == RETRY_CRASH) die_by(SIGKILL);
+        if (mode == RETRY_CRASH) vpar_test_die_by(SIGKILL);
         for (;;) pause();
     }
     atomic_store(&shared->seen[i], *r);
-    *r += mix(i);
+    *r += vpar_test_mix(i);
     return 0;
 }
 
@@ -166,7 +128,7 @@ START_TEST(test_retry_result_rezeroed) {
             ck_assert_int_eq(st[i].attempts, 2);
             ck_assert_msg(atomic_load(&shared->seen[i]) == 0, "mode %d task %zu: retry found %llu in its result",
                           mode, i, (unsigned long long)atomic_load(&shared->seen[i]));
-            ck_assert_uint_eq(got[i], mix(i));
+            ck_assert_uint_eq(got[i], vpar_test_mix(i));
         }
         vpar_procpool_destroy(pp);
     }
@@ -177,8 +139,8 @@ END_TEST
 
 static int segv_every_third(void *user, size_t i, void *result) {
     (void)user;
-    if (i % 3 == 0) die_by(SIGSEGV);
-    *(uint64_t *)result = mix(i);
+    if (i % 3 == 0) vpar_test_die_by(SIGSEGV);
+    *(uint64_t *)result = vpar_test_mix(i);
     return 0;
 }
 
@@ -213,7 +175,7 @@ START_TEST(test_sigchld_ignored) {
                     fprintf(stderr, "task %zu: state %d code %d\n", i, st[i].state, st[i].code);
                     _exit(12);
                 }
-            } else if (st[i].state != VPAR_TASK_OK || got[i] != mix(i)) {
+            } else if (st[i].state != VPAR_TASK_OK || got[i] != vpar_test_mix(i)) {
                 _exit(13);
             }
         }
@@ -278,12 +240,6 @@ static int count_init(void *user, int worker) {
     return 0;
 }
 
-static int sq_task(void *user, size_t i, void *result) {
-    (void)user;
-    *(uint64_t *)result = mix(i);
-    return 0;
-}
-
 static void *create_and_exit(void *arg) {
     vpar_procpool_desc d = {0};
     d.workers = 2;
@@ -302,9 +258,9 @@ START_TEST(test_creating_thread_exits) {
     pthread_join(t, NULL);
     ck_assert_ptr_nonnull(pp);
     uint64_t got[64];
-    ck_assert_int_eq(vpar_procpool_map(pp, 64, sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
-    for (size_t i = 0; i < 64; i++) ck_assert_uint_eq(got[i], mix(i));
-    ck_assert_int_eq(vpar_procpool_map(pp, 64, sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_map(pp, 64, vpar_test_sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
+    for (size_t i = 0; i < 64; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
+    ck_assert_int_eq(vpar_procpool_map(pp, 64, vpar_test_sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
     ck_assert_int_ge(atomic_load(&shared->init_calls), 2);
     vpar_procpool_destroy(pp);
 }
@@ -314,9 +270,9 @@ END_TEST
 
 static int crash_first(void *user, size_t i, void *result) {
     (void)user;
-    if (i == 0) die_by(SIGSEGV);
-    sleep_ms(2);
-    *(uint64_t *)result = mix(i);
+    if (i == 0) vpar_test_die_by(SIGSEGV);
+    vpar_test_sleep_ms(2);
+    *(uint64_t *)result = vpar_test_mix(i);
     return 0;
 }
 
@@ -342,7 +298,7 @@ START_TEST(test_fork_fails_mid_map) {
         }
         if (st[0].state != VPAR_TASK_SIGNAL || st[0].code != SIGSEGV) _exit(12);
         for (size_t i = 1; i < 40; i++) {
-            if (st[i].state == VPAR_TASK_OK && got[i] == mix(i)) continue;
+            if (st[i].state == VPAR_TASK_OK && got[i] == vpar_test_mix(i)) continue;
             if (st[i].state == VPAR_TASK_NOT_RUN && got[i] == 0) continue;
             _exit(13);
         }
@@ -367,14 +323,14 @@ static int hang_replacements(void *user, int worker) {
     int nworkers = *(const int *)user;
     (void)worker;
     if (atomic_fetch_add(&shared->init_calls, 1) >= nworkers)
-        while (!atomic_load(&shared->release)) sleep_ms(5);
+        while (!atomic_load(&shared->release)) vpar_test_sleep_ms(5);
     return 0;
 }
 
 static int crash_task0_once(void *user, size_t i, void *result) {
     (void)user;
-    if (i == 0 && atomic_fetch_add(&shared->attempts[0], 1) == 0) die_by(SIGSEGV);
-    *(uint64_t *)result = mix(i);
+    if (i == 0 && atomic_fetch_add(&shared->attempts[0], 1) == 0) vpar_test_die_by(SIGSEGV);
+    *(uint64_t *)result = vpar_test_mix(i);
     return 0;
 }
 
@@ -394,14 +350,14 @@ START_TEST(test_hanging_replacement_init) {
     ck_assert_int_eq(vpar_procpool_create(&pp, &d), VPAR_OK);
     uint64_t got[10];
     vpar_procpool_status st[10];
-    int64_t t0 = now_ms();
+    int64_t t0 = vpar_test_now_ms();
     ck_assert_int_eq(vpar_procpool_map(pp, 10, crash_task0_once, NULL, got, sizeof got[0], st), VPAR_ERR_TIMEOUT);
     ck_assert_msg(strstr(vpar_last_error(), "initializer"), "%s", vpar_last_error());
-    ck_assert_int_lt(now_ms() - t0, 30000);
+    ck_assert_int_lt(vpar_test_now_ms() - t0, 30000);
     ck_assert_int_eq(st[0].state, VPAR_TASK_SIGNAL);
     for (int i = 1; i < 10; i++) ck_assert_int_eq(st[i].state, VPAR_TASK_NOT_RUN);
     atomic_store(&shared->release, 1);
-    ck_assert_int_eq(vpar_procpool_map(pp, 10, sq_task, NULL, got, sizeof got[0], st), VPAR_OK);
+    ck_assert_int_eq(vpar_procpool_map(pp, 10, vpar_test_sq_task, NULL, got, sizeof got[0], st), VPAR_OK);
     vpar_procpool_destroy(pp);
 
     /* Two workers, no timeout: the healthy worker finishes the map, and the
@@ -420,20 +376,20 @@ START_TEST(test_hanging_replacement_init) {
     if (child == 0) {
         /* Watchdog: lets the initializer go after 20 s so that a hang shows
            up as a slow test rather than a stuck one. */
-        sleep_ms(20000);
+        vpar_test_sleep_ms(20000);
         atomic_store(&shared->release, 1);
         _exit(0);
     }
-    t0 = now_ms();
-    ck_assert_int_eq(vpar_procpool_map(pp, 10, sq_task, NULL, got, sizeof got[0], st), VPAR_OK);
-    int64_t took = now_ms() - t0;
+    t0 = vpar_test_now_ms();
+    ck_assert_int_eq(vpar_procpool_map(pp, 10, vpar_test_sq_task, NULL, got, sizeof got[0], st), VPAR_OK);
+    int64_t took = vpar_test_now_ms() - t0;
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     ck_assert_msg(took < 10000, "second map waited %lld ms for a worker in its initializer", (long long)took);
-    for (size_t i = 0; i < 10; i++) ck_assert_uint_eq(got[i], mix(i));
-    t0 = now_ms();
+    for (size_t i = 0; i < 10; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
+    t0 = vpar_test_now_ms();
     vpar_procpool_destroy(pp);  /* the stuck initializer is killed, not waited for */
-    ck_assert_int_lt(now_ms() - t0, 10000);
+    ck_assert_int_lt(vpar_test_now_ms() - t0, 10000);
     atomic_store(&shared->release, 1);
 }
 END_TEST
@@ -444,10 +400,10 @@ END_TEST
 static int kill_sibling_init(void *user, int worker) {
     (void)user;
     if (worker == 0) { atomic_store(&shared->pids[0], (int)getpid()); return 0; }
-    while (!atomic_load(&shared->pids[0])) sleep_ms(1);
-    sleep_ms(50);
+    while (!atomic_load(&shared->pids[0])) vpar_test_sleep_ms(1);
+    vpar_test_sleep_ms(50);
     kill((pid_t)atomic_load(&shared->pids[0]), SIGKILL);
-    sleep_ms(1500);
+    vpar_test_sleep_ms(1500);
     return 0;
 }
 
@@ -469,8 +425,8 @@ START_TEST(test_create_no_spin_on_dead_worker) {
     double used = self_cpu_s() - c0;
     ck_assert_msg(used < 0.1, "creation used %.3f s of CPU while waiting 1.5 s", used);
     uint64_t got[20];
-    ck_assert_int_eq(vpar_procpool_map(pp, 20, sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
-    for (size_t i = 0; i < 20; i++) ck_assert_uint_eq(got[i], mix(i));
+    ck_assert_int_eq(vpar_procpool_map(pp, 20, vpar_test_sq_task, NULL, got, sizeof got[0], NULL), VPAR_OK);
+    for (size_t i = 0; i < 20; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
     vpar_procpool_destroy(pp);
 }
 END_TEST
@@ -485,7 +441,7 @@ static int spin_to_timeout(void *user, size_t i, void *result) {
     int64_t target = (int64_t)ms * 1000000 + ((int64_t)(i % 3) - 1) * 50000;
     do clock_gettime(CLOCK_MONOTONIC, &b);
     while ((int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec) < target);
-    *(uint64_t *)result = mix(i) | 1u;
+    *(uint64_t *)result = vpar_test_mix(i) | 1u;
     return 0;
 }
 
@@ -495,7 +451,7 @@ static int count_result(void *user, size_t i, const void *result, const vpar_pro
     a->count[i]++;
     uint64_t r;
     memcpy(&r, result, sizeof r);
-    if (st->state == VPAR_TASK_OK && r != (mix(i) | 1u)) a->bad++;
+    if (st->state == VPAR_TASK_OK && r != (vpar_test_mix(i) | 1u)) a->bad++;
     if (st->state != VPAR_TASK_OK && st->state != VPAR_TASK_TIMEOUT) a->bad++;
     return 0;
 }
@@ -504,7 +460,7 @@ START_TEST(test_finish_at_timeout) {
     /* About 2000 attempts in all (each kill costs a fork: slow on a loaded
        machine); VPAR_TEST_SCALE=k runs k times more. */
     const char *sc = getenv("VPAR_TEST_SCALE");
-    size_t n = (SANITIZED ? 200 : 1000) * (size_t)(sc && atoi(sc) > 1 ? atoi(sc) : 1);
+    size_t n = (VPAR_TEST_SANITIZED ? 200 : 1000) * (size_t)(sc && atoi(sc) > 1 ? atoi(sc) : 1);
     int ms = 2;
     vpar_procpool *pp;
     vpar_procpool_desc d = {0};
@@ -523,7 +479,7 @@ START_TEST(test_finish_at_timeout) {
         for (size_t i = 0; i < n; i++) {
             if (st[i].state == VPAR_TASK_OK) {
                 ok++;
-                ck_assert_uint_eq(got[i], mix(i) | 1u);
+                ck_assert_uint_eq(got[i], vpar_test_mix(i) | 1u);
             } else {
                 ck_assert_msg(st[i].state == VPAR_TASK_TIMEOUT && st[i].code == SIGKILL,
                               "task %zu: state %d code %d", i, st[i].state, st[i].code);
@@ -558,7 +514,7 @@ START_TEST(test_interrupt_before_map) {
     uint64_t got[50];
     vpar_procpool_status st[50];
     memset(got, 0xff, sizeof got);
-    ck_assert_int_eq(vpar_procpool_map(pp, 50, sq_task, NULL, got, sizeof got[0], st), VPAR_ERR_INTERRUPTED);
+    ck_assert_int_eq(vpar_procpool_map(pp, 50, vpar_test_sq_task, NULL, got, sizeof got[0], st), VPAR_ERR_INTERRUPTED);
     for (int i = 0; i < 50; i++) {  /* stopped before any task started */
         ck_assert_int_eq(st[i].state, VPAR_TASK_NOT_RUN);
         ck_assert_int_eq(st[i].attempts, 0);
@@ -566,8 +522,8 @@ START_TEST(test_interrupt_before_map) {
         ck_assert_uint_eq(got[i], 0);
     }
     /* The request is used up: the next map runs normally. */
-    ck_assert_int_eq(vpar_procpool_map(pp, 50, sq_task, NULL, got, sizeof got[0], st), VPAR_OK);
-    for (size_t i = 0; i < 50; i++) ck_assert_uint_eq(got[i], mix(i));
+    ck_assert_int_eq(vpar_procpool_map(pp, 50, vpar_test_sq_task, NULL, got, sizeof got[0], st), VPAR_OK);
+    for (size_t i = 0; i < 50; i++) ck_assert_uint_eq(got[i], vpar_test_mix(i));
     vpar_procpool_destroy(pp);
 }
 END_TEST
@@ -624,7 +580,7 @@ START_TEST(test_keep_signals) {
         int st = wait_bounded(child, 30000);
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "case %d: child status %d", which, st);
     }
-    ck_assert_int_eq(count_shm(shm_prefix + 1), 0);
+    ck_assert_int_eq(vpar_test_count_shm(shm_prefix + 1), 0);
 }
 END_TEST
 
@@ -661,7 +617,7 @@ START_TEST(test_named_cleanup_on_exit_paths) {
             left_map = m;
             atomic_store(&shared->pids[0], (int)vpar_procpool_worker_pid(pp, 0));
             atomic_store(&shared->pids[1], (int)vpar_procpool_worker_pid(pp, 1));
-            if (count_shm(shm_prefix + 1) != 1) _exit(11);
+            if (vpar_test_count_shm(shm_prefix + 1) != 1) _exit(11);
             switch (how) {
             case END_HUP: raise(SIGHUP); break;
             case END_ABRT: abort();
@@ -682,12 +638,12 @@ START_TEST(test_named_cleanup_on_exit_paths) {
         static const int want_sig[END_COUNT] = {SIGHUP, SIGABRT, 0, SIGTERM, SIGPIPE};
         if (how == END_EXIT) ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "exit: status %d", st);
         else ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == want_sig[how], "case %d: status %d", how, st);
-        ck_assert_msg(count_shm(shm_prefix + 1) == 0, "case %d left a /dev/shm entry", how);
+        ck_assert_msg(vpar_test_count_shm(shm_prefix + 1) == 0, "case %d left a /dev/shm entry", how);
         for (int k = 0; k < 2; k++) {
             pid_t w = atomic_load(&shared->pids[k]);
             ck_assert_int_gt(w, 0);
-            int64_t end = now_ms() + 5000;
-            while (!pid_gone(w) && now_ms() < end) sleep_ms(5);
+            int64_t end = vpar_test_now_ms() + 5000;
+            while (!pid_gone(w) && vpar_test_now_ms() < end) vpar_test_sleep_ms(5);
             ck_assert_msg(pid_gone(w), "case %d: worker %d still running", how, (int)w);
         }
     }
@@ -711,12 +667,6 @@ START_TEST(test_shmap_huge_capacity) {
 }
 END_TEST
 
-static int add_double(void *user, void *value, int existed) {
-    (void)existed;
-    *(double *)value += *(const double *)user;
-    return 0;
-}
-
 START_TEST(test_shmap_version_wrap) {
     vpar_shmap *m;
     vpar_shmap_desc md = {0};
@@ -728,7 +678,7 @@ START_TEST(test_shmap_version_wrap) {
     vpar__shm_test_set_version(m, "counter", VPAR__SHM_VERSION_MAX - 2);
     double one = 1.0, v = 0;
     for (int k = 0; k < 6; k++) {
-        ck_assert_int_eq(vpar_shmap_update(m, "counter", add_double, &one), VPAR_OK);
+        ck_assert_int_eq(vpar_shmap_update(m, "counter", vpar_test_add_double, &one), VPAR_OK);
         ck_assert_msg(vpar_shmap_get_double(m, "counter", &v) == VPAR_OK, "key lost after update %d", k);
         ck_assert_double_eq(v, 2.0 + k);
         ck_assert_uint_eq(vpar_shmap_count(m), 2);
@@ -745,7 +695,7 @@ static int add_u64(void *user, void *value, int existed) {
 
 START_TEST(test_shmap_64_process_sum) {
     enum { NPROC = 64, NKEYS = 3 };
-    int iters = SANITIZED ? 300 : 2000;
+    int iters = VPAR_TEST_SANITIZED ? 300 : 2000;
     vpar_shmap *m;
     vpar_shmap_desc md = {0};
     md.capacity = NKEYS;
@@ -827,7 +777,7 @@ START_TEST(test_shmap_reused_pid) {
     ck_assert_int_ge(writer, 0);
     if (writer == 0) {
         double one = 1.0;
-        _exit(vpar_shmap_update(m, "x", add_double, &one) == VPAR_OK ? 0 : 1);
+        _exit(vpar_shmap_update(m, "x", vpar_test_add_double, &one) == VPAR_OK ? 0 : 1);
     }
     int st = wait_bounded(writer, 10000);
     kill(sleeper, SIGKILL);
@@ -845,9 +795,9 @@ START_TEST(test_shmap_reused_pid) {
     writer = fork();
     if (writer == 0) {
         double one = 1.0;
-        _exit(vpar_shmap_update(m, "x", add_double, &one) == VPAR_OK ? 0 : 1);
+        _exit(vpar_shmap_update(m, "x", vpar_test_add_double, &one) == VPAR_OK ? 0 : 1);
     }
-    sleep_ms(300);
+    vpar_test_sleep_ms(300);
     ck_assert_int_eq(waitpid(writer, NULL, WNOHANG), 0);  /* still waiting for the live owner */
     kill(owner, SIGKILL);
     waitpid(owner, NULL, 0);
@@ -880,15 +830,15 @@ START_TEST(test_pool_spin_us) {
     size_t n = 100000;
     ck_assert_int_eq(vpar_parallel_for(pool, 0, n, 1000, sum_body, (void *)&acc), VPAR_OK);
     ck_assert_uint_eq(atomic_load(&acc), (uint64_t)n * (n - 1) / 2);
-    sleep_ms(100);
+    vpar_test_sleep_ms(100);
     vpar_pool_stats a, b;
     ck_assert_int_eq(vpar_pool_get_stats(pool, &a), VPAR_OK);
     ck_assert_int_eq(a.idle_sleeping, 0);  /* still spinning 100 ms after the region */
-    int64_t end = now_ms() + 30000;
+    int64_t end = vpar_test_now_ms() + 30000;
     do {
-        sleep_ms(20);
+        vpar_test_sleep_ms(20);
         ck_assert_int_eq(vpar_pool_get_stats(pool, &b), VPAR_OK);
-    } while (b.idle_sleeping == 0 && now_ms() < end);
+    } while (b.idle_sleeping == 0 && vpar_test_now_ms() < end);
     ck_assert_int_eq(b.idle_sleeping, 1);   /* the spin ran out: asleep */
     ck_assert(b.worker_cpu_s > a.worker_cpu_s);  /* the spin used CPU */
     vpar_pool_destroy(pool);
@@ -919,8 +869,8 @@ static int slow_increment(void *user, void *value, int existed) {
     lockstep *ls = (lockstep *)user;
     double old = *(double *)value;  /* read now, written back later */
     atomic_store(&ls->holder_in, 1);
-    while (!atomic_load(&ls->contender_trying)) sleep_ms(1);
-    sleep_ms(300);  /* the contender spins past its dead-owner checks meanwhile */
+    while (!atomic_load(&ls->contender_trying)) vpar_test_sleep_ms(1);
+    vpar_test_sleep_ms(300);  /* the contender spins past its dead-owner checks meanwhile */
     *(double *)value = old + 1.0;
     return 0;
 }
@@ -942,12 +892,12 @@ static int scenario_noproc(void) {
         atomic_store(&ls->contender_trying, 0);
         pid_t holder = fork();
         if (holder == 0) _exit(vpar_shmap_update(m, "n", slow_increment, ls) == VPAR_OK ? 0 : 1);
-        while (!atomic_load(&ls->holder_in)) sleep_ms(1);
+        while (!atomic_load(&ls->holder_in)) vpar_test_sleep_ms(1);
         pid_t contender = fork();
         if (contender == 0) {
             double one = 1.0;
             atomic_store(&ls->contender_trying, 1);
-            _exit(vpar_shmap_update(m, "n", add_double, &one) == VPAR_OK ? 0 : 1);
+            _exit(vpar_shmap_update(m, "n", vpar_test_add_double, &one) == VPAR_OK ? 0 : 1);
         }
         int s1 = wait_bounded(holder, 20000), s2 = wait_bounded(contender, 20000);
         if (!(WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) && WEXITSTATUS(s2) == 0)) {
@@ -970,7 +920,7 @@ static int scenario_noproc(void) {
     pid_t w = fork();
     if (w == 0) {
         double one = 1.0;
-        _exit(vpar_shmap_update(m, "n", add_double, &one) == VPAR_OK ? 0 : 1);
+        _exit(vpar_shmap_update(m, "n", vpar_test_add_double, &one) == VPAR_OK ? 0 : 1);
     }
     int s = wait_bounded(w, 20000);
     vpar_shmap_get_double(m, "n", &v);
@@ -1012,7 +962,7 @@ static int scenario_smallshm(void) {
         fprintf(stderr, "FAIL smallshm: message does not name the map: %s\n", vpar_last_error());
         failures++;
     }
-    if (count_shm("vpar-ft-small") != 0) { fprintf(stderr, "FAIL smallshm: segment left behind\n"); failures++; }
+    if (vpar_test_count_shm("vpar-ft-small") != 0) { fprintf(stderr, "FAIL smallshm: segment left behind\n"); failures++; }
     /* A map that fits works and can be filled. */
     md.capacity = 200;
     if (vpar_shmap_create(&m, &md) != VPAR_OK) { fprintf(stderr, "FAIL: small map: %s\n", vpar_last_error()); return 1; }
@@ -1022,7 +972,7 @@ static int scenario_smallshm(void) {
         if (vpar_shmap_put_double(m, key, k) != VPAR_OK) failures++;
     }
     vpar_shmap_destroy(m);
-    if (count_shm("vpar-ft-small") != 0) failures++;
+    if (vpar_test_count_shm("vpar-ft-small") != 0) failures++;
     if (!failures) { printf("smallshm: ok\n"); fflush(stdout); }
     return failures ? 1 : 0;
 }

@@ -17,6 +17,7 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
+#include "vpar_test_util.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -31,38 +32,6 @@
 #define CHECK_EQ(a, b) do { intmax_t ck_a_ = (intmax_t)(a), ck_b_ = (intmax_t)(b); \
         CHECK(ck_a_ == ck_b_, "%s == %s (%jd vs %jd)", #a, #b, ck_a_, ck_b_); } while (0)
 
-/* Work level: 0 full; 1 lighter (VPAR_TEST_LIGHT=1: qemu); 2 minimal under
-   ThreadSanitizer, which adds nothing to these single-threaded numeric
-   checks but slows them 50x (the two-TU test covers the concurrency). */
-static int light(void) {
-#if defined(__SANITIZE_THREAD__)
-    return 2;
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-    return 2;
-#  endif
-#endif
-    const char *e = getenv("VPAR_TEST_LIGHT");
-    return e && *e ? atoi(e) : 0;
-}
-
-static uint64_t rng_state = 88172645463325252ull;
-static void rng_seed(uint64_t s) { rng_state = s * 2654435761ull + 88172645463325252ull; }
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double rng_unit(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
-static double rng_sym(void) { return 2.0 * rng_unit() - 1.0; }
-
-/* Same value, or both NaN; zeros must agree in sign. */
-static int same(double a, double b) {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
-    return a == b && signbit(a) == signbit(b);
-}
-
 enum { NPATTERNS = 10 };
 /* Fills x[0..n) with pattern p: uniform, huge/small magnitudes, NaN
    sprinkled, +-inf sprinkled, all NaN, ties, signed zeros, NaN at the
@@ -71,17 +40,17 @@ enum { NPATTERNS = 10 };
 static void fill(double *x, size_t n, int p, int f32) {
     int emax = f32 ? 30 : 150;
     for (size_t i = 0; i < n; i++) {
-        double v = rng_sym();
+        double v = vpar_test_rng_sym();
         switch (p) {
-        case 1: v = (rng_sym() < 0 ? -1 : 1) * pow(10.0, (double)((int)(rng_next() % (2 * (uint64_t)emax + 1)) - emax)) * (1 + rng_unit()); break;
-        case 2: if (rng_next() % 7 == 0) v = NAN; break;
-        case 3: if (rng_next() % 9 == 0) v = rng_next() & 1 ? INFINITY : -INFINITY; break;
+        case 1: v = (vpar_test_rng_sym() < 0 ? -1 : 1) * pow(10.0, (double)((int)(vpar_test_rng_next() % (2 * (uint64_t)emax + 1)) - emax)) * (1 + vpar_test_rng_unit()); break;
+        case 2: if (vpar_test_rng_next() % 7 == 0) v = NAN; break;
+        case 3: if (vpar_test_rng_next() % 9 == 0) v = vpar_test_rng_next() & 1 ? INFINITY : -INFINITY; break;
         case 4: v = NAN; break;
-        case 5: v = (double)((int)(rng_next() % 5) - 2); break;
-        case 6: v = rng_next() & 1 ? 0.0 : -0.0; break;
+        case 5: v = (double)((int)(vpar_test_rng_next() % 5) - 2); break;
+        case 6: v = vpar_test_rng_next() & 1 ? 0.0 : -0.0; break;
         case 7: v = (i == 0 || i + 1 == n) ? NAN : v; break;
-        case 8: { int r = (int)(rng_next() % 6); v = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r == 3 ? -0.0 : v * 1e3; } break;
-        case 9: v = (i % 2 ? -1.0 : 1.0) * (f32 ? 1e7 : 1e15) + rng_sym(); break;
+        case 8: { int r = (int)(vpar_test_rng_next() % 6); v = r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : r == 3 ? -0.0 : v * 1e3; } break;
+        case 9: v = (i % 2 ? -1.0 : 1.0) * (f32 ? 1e7 : 1e15) + vpar_test_rng_sym(); break;
         default: break;
         }
         x[i] = v;
@@ -90,37 +59,11 @@ static void fill(double *x, size_t n, int p, int f32) {
 
 static int npaths;
 static vpar_simd_path paths[VPAR_SIMD_PATH_COUNT];
-/* The vector paths every cross-path loop compares with scalar. So that
-   those loops cannot run zero times unnoticed: on x86-64 the AVX2 path
-   must be among them (a CPU without AVX2: set VPAR_TEST_NO_AVX2_OK=1;
-   CI's CPUs have it), and AVX-512 too when this CPU has it; on aarch64
-   NEON. test_path_availability_matches_cpu prints the list. */
-static void find_paths(void) {
-    npaths = 0;
-    for (int p = VPAR_SIMD_AVX2; p < VPAR_SIMD_PATH_COUNT; p++)
-        if (vpar_simd_available((vpar_simd_path)p)) paths[npaths++] = (vpar_simd_path)p;
-#if defined(__x86_64__) && !defined(VPAR_NO_SIMD) && !defined(VPAR_NO_AVX2) && !defined(VPAR_NO_AVX512)
-    const char *optout = getenv("VPAR_TEST_NO_AVX2_OK");
-    int allow_none = optout && strcmp(optout, "1") == 0;
-    __builtin_cpu_init();
-    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    int has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                     __builtin_cpu_supports("fma");
-    int seen_avx2 = 0, seen_avx512 = 0;
-    for (int i = 0; i < npaths; i++) {
-        seen_avx2 |= paths[i] == VPAR_SIMD_AVX2;
-        seen_avx512 |= paths[i] == VPAR_SIMD_AVX512;
-    }
-    CHECK(seen_avx2 || (allow_none && !has_avx2),
-          "x86-64: the AVX2 path is not exercised (CPU has it: %d); set VPAR_TEST_NO_AVX2_OK=1 only on a "
-          "CPU without AVX2", has_avx2);
-    CHECK(seen_avx512 == has_avx512, "x86-64: CPU has AVX-512F/DQ: %d, path exercised: %d", has_avx512,
-          seen_avx512);
-#endif
-#if defined(__aarch64__) && !defined(VPAR_NO_SIMD)
-    CHECK(npaths == 1 && paths[0] == VPAR_SIMD_NEON, "aarch64: the NEON path is not exercised");
-#endif
-}
+/* The vector paths every cross-path loop compares with scalar (see
+   vpar_test_simd_paths: AVX2, and AVX-512 when the CPU has it, must be
+   among them on x86-64; NEON on aarch64). test_path_availability_matches_cpu
+   prints the list. */
+static void find_paths(void) { npaths = vpar_test_simd_paths(paths); }
 
 static void use(vpar_simd_path p) { CHECK_EQ(vpar_simd_set_path(p), VPAR_OK); }
 
@@ -226,7 +169,7 @@ done:
 
 /* got within the reference's tolerance, or the same NaN/inf class. */
 static int var_ok(double got, double want, double tol) {
-    if (!isfinite(want)) return same(got, want) || (isnan(got) && isnan(want));
+    if (!isfinite(want)) return vpar_test_same(got, want) || (isnan(got) && isnan(want));
     return fabs(got - want) <= tol;
 }
 
@@ -417,14 +360,14 @@ static void compare(const results *a, const results *b, int nexact, size_t n, do
         CHECK(a->st[k] == b->st[k], "%s: status of result %d differs on %s (n=%zu pattern=%d off=%zu)",
                       what, k, vpar_simd_path_name(p), n, pattern, off);
         if (k < nexact || k < 20) {
-            CHECK(same(a->v[k], b->v[k]),
+            CHECK(vpar_test_same(a->v[k], b->v[k]),
                           "%s: result %d differs on %s: %.17g vs scalar %.17g (n=%zu pattern=%d off=%zu)",
                           what, k, vpar_simd_path_name(p), b->v[k], a->v[k], n, pattern, off);
         } else {
             if (k >= 22 && k <= 25) continue; /* var/std: check_var_results */
             double x = a->v[k], y = b->v[k];
             if (isnan(x) || isinf(x) || isnan(y) || isinf(y)) {
-                CHECK(same(x, y) || (isnan(x) && isnan(y)), "%s: result %d class differs on %s: %g vs %g",
+                CHECK(vpar_test_same(x, y) || (isnan(x) && isnan(y)), "%s: result %d class differs on %s: %g vs %g",
                               what, k, vpar_simd_path_name(p), y, x);
             } else {
                 double tol = 2.0 * (bound_k(n) + 2.0) * 0x1p-53 * scale + 1e-300;
@@ -463,7 +406,7 @@ static void cross_check(size_t n, size_t off, int pattern) {
     CHECK1(bx && by && fx && fy);
     double *x = bx + off, *y = by + off;
     float *xf = fx + off, *yf = fy + off;
-    rng_seed(n * 131 + off * 7 + (size_t)pattern);
+    vpar_test_rng_seed(n * 131 + off * 7 + (size_t)pattern);
     fill(x, n, pattern, 0);
     fill(y, n, 0, 0);
     double *tmp = malloc((n + 1) * sizeof *tmp);
@@ -508,7 +451,7 @@ static void cross_check(size_t n, size_t off, int pattern) {
 
 START_TEST(test_paths_agree_small_sizes) {
     find_paths();
-    int lv = light();
+    int lv = vpar_test_light();
     for (size_t n = 0; n <= 67; n++)
         for (size_t off = 0; off < 8; off += lv == 0 ? 1 : lv == 1 ? 3 : 5)
             for (int p = 0; p < NPATTERNS; p++)
@@ -520,7 +463,7 @@ END_TEST
 START_TEST(test_paths_agree_large_sizes) {
     find_paths();
     static const size_t sizes[] = {257, 4097, 70001, 95, 96, 97, 255, 256, 511, 513, 1000, 4095, 4096, 8193};
-    int lv = light();
+    int lv = vpar_test_light();
     size_t nsizes = lv == 0 ? sizeof sizes / sizeof sizes[0] : lv == 1 ? 5 : 2;
     for (size_t i = 0; i < nsizes; i++)
         for (size_t off = 0; off < 8; off += lv ? 5 : 3)
@@ -541,7 +484,7 @@ START_TEST(test_std_bound_in_own_units) {
         size_t n = 67, off = 0;
         int pattern = cases[c].pattern;
         double x[67], y[67];
-        rng_seed(n * 131 + off * 7 + (size_t)pattern); /* as cross_check */
+        vpar_test_rng_seed(n * 131 + off * 7 + (size_t)pattern); /* as cross_check */
         fill(x, n, pattern, 0);
         fill(y, n, 0, 0);
         double s2 = 0, sxy = 0;
@@ -590,7 +533,7 @@ static void reference_check(size_t n, size_t off, int pattern) {
     double *buf = malloc((n + 8) * sizeof *buf);
     ck_assert_ptr_nonnull(buf);
     double *x = buf + off;
-    rng_seed(n * 17 + off + (size_t)pattern * 1000);
+    vpar_test_rng_seed(n * 17 + off + (size_t)pattern * 1000);
     fill(x, n, pattern, 0);
     size_t nfin = 0;
     for (size_t i = 0; i < n; i++) nfin += isfinite(x[i]) != 0;
@@ -653,7 +596,7 @@ START_TEST(test_scalar_against_references) {
     for (size_t n = 0; n <= 67; n++)
         for (int p = 0; p < NPATTERNS; p++) reference_check(n, n % 5, p);
     static const size_t sizes[] = {257, 4097, 256, 1000, 9000, 100003};
-    for (size_t i = 0; i < (light() ? 2 : sizeof sizes / sizeof sizes[0]); i++)
+    for (size_t i = 0; i < (vpar_test_light() ? 2 : sizeof sizes / sizeof sizes[0]); i++)
         for (int p = 0; p < NPATTERNS; p++) reference_check(sizes[i], 1, p);
     use(VPAR_SIMD_AUTO);
 }
@@ -664,14 +607,14 @@ END_TEST
    data where naive float or sequential summation would fail it. */
 START_TEST(test_accuracy_every_path) {
     find_paths();
-    size_t n = light() ? 1u << 17 : 1u << 20;
+    size_t n = vpar_test_light() ? 1u << 17 : 1u << 20;
     double *x = malloc(n * sizeof *x);
     float *f = malloc(n * sizeof *f);
     CHECK1(x && f);
-    rng_seed(7);
+    vpar_test_rng_seed(7);
     for (size_t i = 0; i < n; i++) {
-        f[i] = (float)(0.1 + 1e-3 * rng_sym());
-        x[i] = (i % 3 == 0 ? 1e8 : 1.0) * rng_sym() + 0.1;
+        f[i] = (float)(0.1 + 1e-3 * vpar_test_rng_sym());
+        x[i] = (i % 3 == 0 ? 1e8 : 1.0) * vpar_test_rng_sym() + 0.1;
     }
     double *fd = malloc(n * sizeof *fd);
     ck_assert_ptr_nonnull(fd);
@@ -873,7 +816,7 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
     double *want = malloc((nrows + ncols + 1) * sizeof *want);
     float *af = malloc((len + 1) * sizeof *af);
     CHECK1(a && out && want && af);
-    rng_seed(nrows * 1000 + ncols + (size_t)pattern);
+    vpar_test_rng_seed(nrows * 1000 + ncols + (size_t)pattern);
     fill(a, len, pattern, f32);
     for (size_t i = 0; i < len; i++) {
         af[i] = (float)a[i];
@@ -902,7 +845,7 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
                     } else {
                         rv = ref_row(op, row, ncols, &rt);
                     }
-                    CHECK(isfinite(rv) ? fabs(out[k] - rv) <= rt : (same(out[k], rv) || (isnan(out[k]) && isnan(rv))),
+                    CHECK(isfinite(rv) ? fabs(out[k] - rv) <= rt : (vpar_test_same(out[k], rv) || (isnan(out[k]) && isnan(rv))),
                           "axis 1 op %d %s %zux%zu ld %zu row %zu: %.17g vs reference %.17g (tol %g) on %s", op,
                           f32 ? "f32" : "f64", nrows, ncols, ld, k, out[k], rv, rt,
                           vpar_simd_path_name(vpar_simd_active()));
@@ -944,7 +887,7 @@ static void axis_check(size_t nrows, size_t ncols, size_t pad, int pattern, int 
                 }
                 int ok = axis == 0 && (op == VPAR_AXIS_MIN || op == VPAR_AXIS_MAX)
                              ? (out[k] == want[k] || (isnan(out[k]) && isnan(want[k])))
-                             : same(out[k], want[k]);
+                             : vpar_test_same(out[k], want[k]);
                 CHECK(ok, "axis %d op %d %s %zux%zu ld %zu [%zu]: %.17g vs %.17g on %s", axis, op,
                               f32 ? "f32" : "f64", nrows, ncols, ld, k, out[k], want[k],
                               vpar_simd_path_name(vpar_simd_active()));
@@ -965,8 +908,8 @@ START_TEST(test_axis_every_path) {
                 for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++)
                     for (int f32 = 0; f32 < 2; f32++) {
                         if (rows[r] * cols[c] > 10000 && p > 1) continue;
-                        if (light() && (r + c + p + (size_t)f32) % (light() == 1 ? 2 : 5) != 0) continue;
-                        if (light() == 2 && rows[r] * cols[c] > 40000) continue;
+                        if (vpar_test_light() && (r + c + p + (size_t)f32) % (vpar_test_light() == 1 ? 2 : 5) != 0) continue;
+                        if (vpar_test_light() == 2 && rows[r] * cols[c] > 40000) continue;
                         axis_check(rows[r], cols[c], (r + c) % 3 == 0 ? 0 : 3, patterns[p], f32);
                     }
     }
@@ -1017,12 +960,12 @@ START_TEST(test_rowsums_colsums_shapes) {
         double *col = malloc(nr * sizeof *col);
         long long *ri = calloc(nr, sizeof *ri), *ci = calloc(nc, sizeof *ci);
         CHECK1(a && rs && cs && col && ri && ci);
-        rng_seed(si + 41);
+        vpar_test_rng_seed(si + 41);
         for (int pass = 0; pass < 3; pass++) {
             for (size_t i = 0; i < nr; i++)
                 for (size_t j = 0; j < nc; j++) {
-                    long long v = (long long)(rng_next() % 2000001) - 1000000;
-                    a[i * ld + j] = pass == 0 ? (double)v : rng_sym() * (j % 5 == 0 ? 1e6 : 1.0);
+                    long long v = (long long)(vpar_test_rng_next() % 2000001) - 1000000;
+                    a[i * ld + j] = pass == 0 ? (double)v : vpar_test_rng_sym() * (j % 5 == 0 ? 1e6 : 1.0);
                 }
             if (pass == 2) {
                 a[(nr / 2) * ld + nc / 3] = NAN;
@@ -1082,15 +1025,15 @@ START_TEST(test_parallel_bit_identical) {
     double *x = malloc(nmax * sizeof *x), *y = malloc(nmax * sizeof *y);
     float *f = malloc(nmax * sizeof *f), *g = malloc(nmax * sizeof *g);
     ck_assert(x && y && f && g);
-    rng_seed(99);
+    vpar_test_rng_seed(99);
     fill(x, nmax, 2, 0);
     fill(y, nmax, 9, 0);
     for (size_t i = 0; i < nmax; i++) {
         f[i] = (float)x[i];
         g[i] = (float)(y[i] * 1e-10);
     }
-    int iters = light() ? 1 : 4;
-    for (int nt = 1; nt <= 4; nt += light() ? 2 : 1) {
+    int iters = vpar_test_light() ? 1 : 4;
+    for (int nt = 1; nt <= 4; nt += vpar_test_light() ? 2 : 1) {
         vpar_pool *pool = NULL;
         vpar_pool_desc d = {0};
         d.num_threads = nt;
@@ -1111,7 +1054,7 @@ START_TEST(test_parallel_bit_identical) {
                                    vpar_dot_f64(x + 1, y, n ? n - 1 : 0), vpar_sum_f32(f, n),
                                    vpar_nansum_f32(f, n), vpar_dot_f32(f, g, n)};
                     for (int k = 0; k < 6; k++)
-                        CHECK(same(r[k], w[k]), "par result %d n=%zu threads=%d %s: %.17g vs serial %.17g",
+                        CHECK(vpar_test_same(r[k], w[k]), "par result %d n=%zu threads=%d %s: %.17g vs serial %.17g",
                               k, n, nt, vpar_simd_path_name(vpar_simd_active()), r[k], w[k]);
                 }
         }
@@ -1130,8 +1073,8 @@ END_TEST
 
 START_TEST(test_parallel_axis_bit_identical) {
     static const size_t shapes[][2] = {{300, 1030}, {1000, 40}, {40, 1000}, {257, 129}};
-    int iters = light() ? 1 : 3;
-    for (int nt = 2; nt <= (light() ? 2 : 4); nt++) {
+    int iters = vpar_test_light() ? 1 : 3;
+    for (int nt = 2; nt <= (vpar_test_light() ? 2 : 4); nt++) {
         vpar_pool *pool = NULL;
         vpar_pool_desc d = {0};
         d.num_threads = nt;
@@ -1141,7 +1084,7 @@ START_TEST(test_parallel_axis_bit_identical) {
             double *a = malloc(len * sizeof *a), *o1 = malloc((nr + nc) * sizeof *o1), *o2 = malloc((nr + nc) * sizeof *o2);
             float *af = malloc(len * sizeof *af);
             ck_assert(a && o1 && o2 && af);
-            rng_seed(si + 5);
+            vpar_test_rng_seed(si + 5);
             fill(a, len, 2, 0);
             for (size_t i = 0; i < len; i++) af[i] = (float)a[i];
             for (int it = 0; it < iters; it++)
@@ -1154,7 +1097,7 @@ START_TEST(test_parallel_axis_bit_identical) {
                                                  : vpar_reduce_axis_f64((vpar_axis_op)op, axis, a, nr, nc, ld, o2, pool);
                             CHECK(s1 == VPAR_OK && s2 == VPAR_OK, "%s", vpar_last_error());
                             for (size_t k = 0; k < (axis ? nr : nc); k++)
-                                CHECK(same(o1[k], o2[k]) || (isnan(o1[k]) && isnan(o2[k])),
+                                CHECK(vpar_test_same(o1[k], o2[k]) || (isnan(o1[k]) && isnan(o2[k])),
                                       "axis %d op %d %zux%zu threads %d [%zu]: %.17g vs %.17g",
                                       axis, op, nr, nc, nt, k, o2[k], o1[k]);
                         }

@@ -17,6 +17,7 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
+#include "vpar_test_util.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -24,54 +25,12 @@
 #define CHECK(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
 #define CHECK1(cond) CHECK(cond, "%s", #cond)
 
-static int light(void) {
-#if defined(__SANITIZE_THREAD__)
-    return 2;
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-    return 2;
-#  endif
-#endif
-    const char *e = getenv("VPAR_TEST_LIGHT");
-    return e && *e ? atoi(e) : 0;
-}
-
-static uint64_t rng_state = 88172645463325252ull;
-static void rng_seed(uint64_t s) { rng_state = s * 2654435761ull + 88172645463325252ull; }
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double rng_sym(void) { return 2.0 * (double)(rng_next() >> 11) * 0x1.0p-53 - 1.0; }
-
-/* Same value and sign, or both NaN (payloads are not specified). */
-static int same(double a, double b) {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
-    return a == b && signbit(a) == signbit(b);
-}
-
 /* Every path: scalar first, then each vector path this machine runs. */
 static int npaths;
 static vpar_simd_path paths[VPAR_SIMD_PATH_COUNT];
 static void find_paths(void) {
-    npaths = 0;
-    paths[npaths++] = VPAR_SIMD_SCALAR;
-    for (int p = VPAR_SIMD_AVX2; p < VPAR_SIMD_PATH_COUNT; p++)
-        if (vpar_simd_available((vpar_simd_path)p)) paths[npaths++] = (vpar_simd_path)p;
-    /* The vector kernels must really run: AVX2 on x86-64 (opt out with
-       VPAR_TEST_NO_AVX2_OK=1 on a CPU without it), NEON on aarch64. */
-#if defined(__x86_64__) && !defined(VPAR_NO_SIMD)
-    const char *optout = getenv("VPAR_TEST_NO_AVX2_OK");
-    if (!(optout && *optout == '1'))
-        CHECK(vpar_simd_available(VPAR_SIMD_AVX2),
-              "x86-64 without the AVX2 path: the vector kernels would go untested "
-              "(set VPAR_TEST_NO_AVX2_OK=1 on a CPU without AVX2)");
-#endif
-#if defined(__aarch64__) && !defined(VPAR_NO_SIMD)
-    CHECK1(vpar_simd_available(VPAR_SIMD_NEON));
-#endif
+    paths[0] = VPAR_SIMD_SCALAR;
+    npaths = 1 + vpar_test_simd_paths(paths + 1);
 }
 static void use(vpar_simd_path p) {
     CHECK(vpar_simd_set_path(p) == VPAR_OK, "%s", vpar_last_error());
@@ -98,8 +57,8 @@ static double spec_col(double acc, const double *m, const float *mf, size_t ld, 
    6 small integers (exact in any order). f32: magnitudes that fit. */
 enum { NPAT = 7 };
 static double value(int p, int f32) {
-    double v = rng_sym();
-    uint64_t r = rng_next();
+    double v = vpar_test_rng_sym();
+    uint64_t r = vpar_test_rng_next();
     switch (p) {
     case 1: return (r & 1 ? -1.0 : 1.0) * (f32 ? 1e7 : 1e15) + v;
     case 2: return r % 7 == 0 ? NAN : v;
@@ -129,7 +88,7 @@ static void rows_case(size_t nmat, size_t ld, const uint32_t *rows, size_t nrows
         mf[i] = (float)v;
         m[i] = f32 ? (double)mf[i] : v;
     }
-    for (size_t j = 0; j < w; j++) acc0[j] = pattern == 6 ? (double)((int)(rng_next() % 100) - 50) : value(pattern == 1 ? 0 : pattern, 0);
+    for (size_t j = 0; j < w; j++) acc0[j] = pattern == 6 ? (double)((int)(vpar_test_rng_next() % 100) - 50) : value(pattern == 1 ? 0 : pattern, 0);
     for (size_t j = 0; j < w; j++)
         want[j] = spec_col(acc0[j], f32 ? NULL : m, f32 ? mf : NULL, ld, rows, nrows, c0 + j);
     /* Order-free check of the specification itself on integer data. */
@@ -151,7 +110,7 @@ static void rows_case(size_t nmat, size_t ld, const uint32_t *rows, size_t nrows
         CHECK(acc[-1] == 12345.0 && acc[w] == -777.0, "write outside acc on %s",
               vpar_simd_path_name(paths[pi]));
         for (size_t j = 0; j < w; j++)
-            CHECK(same(acc[j], want[j]),
+            CHECK(vpar_test_same(acc[j], want[j]),
                   "acc_rows_%s on %s: nrows=%zu c0=%zu c1=%zu ld=%zu pattern=%d off=%zu [%zu]: %.17g vs spec %.17g",
                   f32 ? "f32_f64" : "f64", vpar_simd_path_name(paths[pi]), nrows, c0, c1, ld, pattern, off, j,
                   acc[j], want[j]);
@@ -166,7 +125,7 @@ START_TEST(test_acc_rows_every_path) {
     printf("\n");
     static const size_t nrows_list[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 17};
     static const size_t widths[] = {0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 67};
-    int lv = light();
+    int lv = vpar_test_light();
     uint32_t rows[32];
     for (size_t a = 0; a < sizeof nrows_list / sizeof nrows_list[0]; a++)
         for (size_t b = 0; b < sizeof widths / sizeof widths[0]; b++)
@@ -177,9 +136,9 @@ START_TEST(test_acc_rows_every_path) {
                         size_t nr = nrows_list[a], width = widths[b];
                         size_t c0 = (a + b + off) % 5, c1 = c0 + width, ld = c1 + (off * 3 + (size_t)p) % 4;
                         size_t nmat = 11;
-                        rng_seed(nr * 1000003 + width * 101 + (size_t)p * 7 + off + (size_t)f32 * 13);
+                        vpar_test_rng_seed(nr * 1000003 + width * 101 + (size_t)p * 7 + off + (size_t)f32 * 13);
                         /* Unsorted, with repeats (rows may repeat). */
-                        for (size_t q = 0; q < nr; q++) rows[q] = (uint32_t)(rng_next() % nmat);
+                        for (size_t q = 0; q < nr; q++) rows[q] = (uint32_t)(vpar_test_rng_next() % nmat);
                         rows_case(nmat, ld, rows, nr, c0, c1, p, f32, off);
                     }
     use(VPAR_SIMD_AUTO);
@@ -191,11 +150,11 @@ START_TEST(test_acc_rows_wide) {
     find_paths();
     static const size_t ranges[][2] = {{0, 2048}, {0, 2049}, {3, 4100}, {2047, 6150}, {1, 2}};
     uint32_t rows[9] = {4, 0, 7, 7, 2, 1, 6, 3, 5};
-    int lv = light();
+    int lv = vpar_test_light();
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
         for (size_t nr = 1; nr <= 9; nr += lv ? 4 : 1)
             for (int f32 = 0; f32 < 2; f32++) {
-                rng_seed(i * 31 + nr);
+                vpar_test_rng_seed(i * 31 + nr);
                 rows_case(8, 6151, rows, nr, ranges[i][0], ranges[i][1], nr % 2 ? 1 : 6, f32, nr % 3);
             }
     use(VPAR_SIMD_AUTO);
@@ -204,7 +163,7 @@ END_TEST
 
 START_TEST(test_acc_every_path) {
     find_paths();
-    int lv = light();
+    int lv = vpar_test_light();
     size_t nmax = 5800;
     double *bx = malloc((nmax + 8) * sizeof *bx), *a0 = malloc(nmax * sizeof *a0);
     double *want = malloc(nmax * sizeof *want), *bacc = malloc((nmax + 8) * sizeof *bacc);
@@ -214,7 +173,7 @@ START_TEST(test_acc_every_path) {
         for (int p = 0; p < NPAT; p++)
             for (size_t off = 0; off < 4; off += lv ? 3 : 1)
                 for (int f32 = 0; f32 < 2; f32++) {
-                    rng_seed(n * 17 + (size_t)p * 3 + off);
+                    vpar_test_rng_seed(n * 17 + (size_t)p * 3 + off);
                     double *x = bx + off;
                     float *xf = bf + off;
                     double *acc = bacc + 1 + off % 2;
@@ -233,7 +192,7 @@ START_TEST(test_acc_every_path) {
                         else vpar_acc_f64(acc, x, n);
                         CHECK1(acc[-1] == 1.5 && acc[n] == 2.5);
                         for (size_t i = 0; i < n; i++)
-                            CHECK(same(acc[i], want[i]), "acc_%s on %s n=%zu off=%zu p=%d [%zu]: %.17g vs %.17g",
+                            CHECK(vpar_test_same(acc[i], want[i]), "acc_%s on %s n=%zu off=%zu p=%d [%zu]: %.17g vs %.17g",
                                   f32 ? "f32_f64" : "f64", vpar_simd_path_name(paths[pi]), n, off, p, i,
                                   acc[i], want[i]);
                     }
@@ -263,7 +222,7 @@ static void hand_case(const double *vals, size_t nr, double acc0, double expect)
         for (size_t j = 0; j < W; j++) acc[j] = acc0;
         vpar_acc_rows_f64(acc, m, W, rows, nr, 0, W);
         for (size_t j = 0; j < W; j++)
-            CHECK(same(acc[j], expect), "hand case nr=%zu on %s [%zu]: %.17g, expected %.17g", nr,
+            CHECK(vpar_test_same(acc[j], expect), "hand case nr=%zu on %s [%zu]: %.17g, expected %.17g", nr,
                   vpar_simd_path_name(paths[pi]), j, acc[j], expect);
     }
 }
@@ -340,7 +299,7 @@ START_TEST(test_acc_rows_nonfinite) {
                 vpar_acc_rows_f64(acc, m, W, rows, NR, 0, W);
                 for (int j = 0; j < W; j++) {
                     double e = j % 2 == 0 ? 5.5 : kind == 1 ? INFINITY : NAN;
-                    CHECK(same(acc[j], e), "%s pos %d kind %d [%d]: %g, expected %g",
+                    CHECK(vpar_test_same(acc[j], e), "%s pos %d kind %d [%d]: %g, expected %g",
                           vpar_simd_path_name(paths[pi]), pos, kind, j, acc[j], e);
                 }
             }

@@ -112,8 +112,9 @@ const char *vpar_ex_msg_start(void);
    processes). */
 double vpar_ex_now(void);
 uint64_t vpar_ex_now_ns(void);
-/* CPUs this process may run on (the affinity mask, as vpar_cpu_count()),
-   at least 1; links without vpar's implementation. */
+/* vpar_cpu_count() (the same code: common.h's vpar__cpu_count), for code
+   that links without vpar's implementation (vpar-parallel); programs with
+   it may call vpar_cpu_count() directly. */
 int vpar_ex_cpu_count(void);
 /* Installs handler for the signals that ask a run to stop: SIGINT
    (Ctrl-C), SIGTERM and SIGUSR1 (Slurm --signal, Grid Engine's s_rt and

@@ -1,9 +1,12 @@
 /* examples/common/sys.c — clock, CPU count, memory, file names, mkdir -p
    (excommon.h). */
+/* vpar_cpu_count()'s code, compiled here as the static vpar__cpu_count:
+   this library also links into vpar-parallel, which has no vpar
+   implementation (common.h). */
+#define VPAR__CPU_COUNT_STATIC
 #include "excommon.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,16 +28,7 @@ uint64_t vpar_ex_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* vpar_cpu_count()'s rule (the affinity mask, else the online CPUs),
-   written here too because this library must link into programs without
-   vpar's implementation (vpar-parallel); masks beyond 1024 CPUs are
-   vpar_cpu_count's concern. */
-int vpar_ex_cpu_count(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
+int vpar_ex_cpu_count(void) { return vpar__cpu_count(); }
 
 void vpar_ex_on_stop_signals(void (*handler)(int)) {
     struct sigaction sa;

@@ -221,6 +221,51 @@ static inline int vpar__add_size(size_t a, size_t b, size_t *out) {
 #endif /* VPAR_COMMON_H */
 
 /* ======================================================================== */
+/* vpar_cpu_count's rule, also for code without VPAR_IMPLEMENTATION          */
+/* ======================================================================== */
+/* The one implementation of vpar_cpu_count(), as the static function
+   vpar__cpu_count, compiled in a file that defines VPAR_IMPLEMENTATION or
+   VPAR__CPU_COUNT_STATIC. The latter is for vpar's own helper code that
+   links into programs without vpar's implementation (examples/common, in
+   vpar-parallel); everyone else calls vpar_cpu_count(). */
+#if (defined(VPAR_IMPLEMENTATION) || defined(VPAR__CPU_COUNT_STATIC)) && !defined(VPAR__CPU_COUNT_DEFINED)
+#define VPAR__CPU_COUNT_DEFINED
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#  error "vpar: compile the file that defines VPAR_IMPLEMENTATION with -D_GNU_SOURCE (the CMake target and pkg-config add it)"
+#endif
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <unistd.h>
+
+static int vpar__cpu_count(void) {
+    int saved = errno;
+    int count = 0;
+#if defined(__linux__) && defined(CPU_ALLOC) && defined(CPU_COUNT_S)
+    /* The kernel rejects (EINVAL) a buffer smaller than its own mask:
+       double it until it fits (cpu_set_t alone stops at 1024 CPUs). */
+    for (size_t ncpu = CPU_SETSIZE; ncpu <= ((size_t)1 << 22) && count == 0; ncpu *= 2) {
+        cpu_set_t *set = CPU_ALLOC(ncpu);
+        if (!set) break;
+        size_t bytes = CPU_ALLOC_SIZE(ncpu);
+        CPU_ZERO_S(bytes, set);
+        int r = sched_getaffinity(0, bytes, set);
+        int e = errno;
+        if (r == 0) count = CPU_COUNT_S(bytes, set);
+        CPU_FREE(set);
+        if (r == 0 || e != EINVAL) break;
+    }
+#endif
+    if (count <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        count = c > 0 ? (c > INT_MAX ? INT_MAX : (int)c) : 1;
+    }
+    errno = saved;
+    return count;
+}
+#endif /* VPAR__CPU_COUNT_DEFINED */
+
+/* ======================================================================== */
 /* Implementation                                                            */
 /* ======================================================================== */
 #if defined(VPAR_IMPLEMENTATION) && !defined(VPAR_COMMON_IMPLEMENTED)
@@ -289,31 +334,7 @@ VPAR_API vpar_status vpar_fail_errno(vpar_status status, int err,
     return status;
 }
 
-VPAR_API int vpar_cpu_count(void) {
-    int saved = errno;
-    int count = 0;
-#if defined(__linux__) && defined(CPU_ALLOC) && defined(CPU_COUNT_S)
-    /* The kernel rejects (EINVAL) a buffer smaller than its own mask:
-       double it until it fits (cpu_set_t alone stops at 1024 CPUs). */
-    for (size_t ncpu = CPU_SETSIZE; ncpu <= ((size_t)1 << 22) && count == 0; ncpu *= 2) {
-        cpu_set_t *set = CPU_ALLOC(ncpu);
-        if (!set) break;
-        size_t bytes = CPU_ALLOC_SIZE(ncpu);
-        CPU_ZERO_S(bytes, set);
-        int r = sched_getaffinity(0, bytes, set);
-        int e = errno;
-        if (r == 0) count = CPU_COUNT_S(bytes, set);
-        CPU_FREE(set);
-        if (r == 0 || e != EINVAL) break;
-    }
-#endif
-    if (count <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        count = c > 0 ? (c > INT_MAX ? INT_MAX : (int)c) : 1;
-    }
-    errno = saved;
-    return count;
-}
+VPAR_API int vpar_cpu_count(void) { return vpar__cpu_count(); }
 
 VPAR_API vpar_status vpar_write_file_atomic(const char *path, const void *const *bufs,
                                             const size_t *lens, size_t count) {

@@ -1232,25 +1232,21 @@ static void vpar__pool_free(vpar_pool *pool, int destroy_sync) {
     VPAR_FREE(pool->self_mem);
 }
 
-VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *desc) {
-    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_pool_create: out is NULL");
-    *out = NULL;
-    vpar_pool_desc d = {0, 0};
-    if (desc) d = *desc;
-    int n = 1;
-    vpar_status st = vpar__pool_resolve_size(d.num_threads, &n);
-    if (st != VPAR_OK) return st;
-    (void)pthread_once(&vpar__pool_once, vpar__pool_init_once);
-
-    /* Cache-line aligned by hand: malloc guarantees only 16 bytes. */
+/* vpar_pool_create, step 1: the pool and its worker/deque arrays, cache-line
+   aligned by hand (malloc guarantees only 16 bytes), atomics initialised.
+   NULL (error set) when out of memory. */
+static vpar_pool *vpar__pool_alloc(int n, const vpar_pool_desc *d) {
     unsigned char *pm = (unsigned char *)VPAR_MALLOC(sizeof(vpar_pool) + VPAR_CACHE_LINE);
-    if (!pm) return vpar_fail(VPAR_ERR_NOMEM, "vpar_pool_create: out of memory");
+    if (!pm) {
+        vpar_fail(VPAR_ERR_NOMEM, "vpar_pool_create: out of memory");
+        return NULL;
+    }
     vpar_pool *pool =
         (vpar_pool *)(pm + (VPAR_CACHE_LINE - (uintptr_t)pm % VPAR_CACHE_LINE) % VPAR_CACHE_LINE);
     memset(pool, 0, sizeof *pool);
     pool->self_mem = pm;
     pool->n = n;
-    pool->spin_ns = d.spin_us < 0 ? 0 : (long)(d.spin_us ? d.spin_us : VPAR_POOL_SPIN_US) * 1000L;
+    pool->spin_ns = d->spin_us < 0 ? 0 : (long)(d->spin_us ? d->spin_us : VPAR_POOL_SPIN_US) * 1000L;
     pool->gen = atomic_load_explicit(&vpar__pool_fork_gen, VPAR__ACQ);
     atomic_init(&pool->nsleeping, 0);
     atomic_init(&pool->nthieves, 0);
@@ -1266,14 +1262,20 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
     pool->bufs = (_Atomic(vpar_task *) *)VPAR_MALLOC(bbytes);
     if (!pool->workers_mem || !pool->bufs) {
         vpar__pool_free(pool, 0);
-        return vpar_fail(VPAR_ERR_NOMEM, "vpar_pool_create: out of memory for %d threads", n);
+        vpar_fail(VPAR_ERR_NOMEM, "vpar_pool_create: out of memory for %d threads", n);
+        return NULL;
     }
     unsigned char *wm = (unsigned char *)pool->workers_mem;
     pool->workers = (vpar__worker *)(wm + (VPAR_CACHE_LINE - (uintptr_t)wm % VPAR_CACHE_LINE) %
                                               VPAR_CACHE_LINE);
     memset(pool->workers, 0, (size_t)n * sizeof(vpar__worker));
     for (size_t i = 0; i < (size_t)n * VPAR_POOL_DEQUE_SIZE; i++) atomic_init(&pool->bufs[i], NULL);
+    return pool;
+}
 
+/* Step 2: the pool's mutexes and condition variable; on failure none is
+   left initialised. 0 or the pthread error. */
+static int vpar__pool_init_sync(vpar_pool *pool) {
     int e = pthread_mutex_init(&pool->master_mu, NULL);
     if (e == 0) {
         e = pthread_mutex_init(&pool->inject_mu, NULL);
@@ -1286,11 +1288,12 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
             (void)pthread_mutex_destroy(&pool->inject_mu);
         }
     }
-    if (e != 0) {
-        vpar__pool_free(pool, 0);
-        return vpar_fail_errno(VPAR_ERR_SYSTEM, e, "vpar_pool_create: mutex init");
-    }
-    for (int i = 0; i < n; i++) {
+    return e;
+}
+
+/* Step 3: each worker's deque, id and random state. */
+static void vpar__pool_init_workers(vpar_pool *pool) {
+    for (int i = 0; i < pool->n; i++) {
         vpar__worker *w = &pool->workers[i];
         atomic_init(&w->top, 0);
         atomic_init(&w->bottom, 0);
@@ -1308,12 +1311,18 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
         (void)pthread_cond_init(&w->cv, NULL);
 #endif
     }
-    /* Workers block all signals: asynchronous signals go to the program's
-       own threads. */
+}
+
+/* Step 4: threads for workers 1..n-1 (worker 0 is the caller's slot),
+   started with every signal blocked: asynchronous signals go to the
+   program's own threads. 0, or the pthread error of the first that could
+   not start (those before it are running, marked started). */
+static int vpar__pool_start_threads(vpar_pool *pool) {
     sigset_t all, old;
     sigfillset(&all);
     int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
-    for (int i = 1; i < n; i++) {
+    int e = 0;
+    for (int i = 1; i < pool->n; i++) {
         vpar__worker *w = &pool->workers[i];
         e = pthread_create(&w->thread, NULL, vpar__pool_worker_main, w);
         if (e != 0) break;
@@ -1326,6 +1335,28 @@ VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *des
 #endif
     }
     if (masked) (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return e;
+}
+
+VPAR_API vpar_status vpar_pool_create(vpar_pool **out, const vpar_pool_desc *desc) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_pool_create: out is NULL");
+    *out = NULL;
+    vpar_pool_desc d = {0, 0};
+    if (desc) d = *desc;
+    int n = 1;
+    vpar_status st = vpar__pool_resolve_size(d.num_threads, &n);
+    if (st != VPAR_OK) return st;
+    (void)pthread_once(&vpar__pool_once, vpar__pool_init_once);
+
+    vpar_pool *pool = vpar__pool_alloc(n, &d);
+    if (!pool) return VPAR_ERR_NOMEM;
+    int e = vpar__pool_init_sync(pool);
+    if (e != 0) {
+        vpar__pool_free(pool, 0);
+        return vpar_fail_errno(VPAR_ERR_SYSTEM, e, "vpar_pool_create: mutex init");
+    }
+    vpar__pool_init_workers(pool);
+    e = vpar__pool_start_threads(pool);
     if (e != 0) {
         vpar__pool_stop_workers(pool);
         vpar__pool_free(pool, 1);

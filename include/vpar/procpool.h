@@ -827,12 +827,9 @@ static void vpar__pp_retire(vpar_procpool *pp, int w) {
     _exit(0);
 }
 
-__attribute__((noreturn))
-static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
-    vpar__pp_shared *sh = pp->sh;
-    vpar__pp_worker *me = &pp->w[w];
-    vpar__pp_self = w;
-
+/* Worker start, part 1: signal dispositions and mask, parent-death signal,
+   and none of the parent's pidfds. */
+static void vpar__pp_worker_setup(vpar_procpool *pp) {
     /* The parent owns Ctrl-C; our cleanup handler must never run here. */
     signal(SIGINT, SIG_IGN);
     for (int k = 0; k < 6; k++) {
@@ -851,7 +848,12 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
     if (getppid() != pp->parent_pid) _exit(0);  /* parent died before prctl */
     for (int k = 0; k < pp->nworkers; k++)
         if (pp->pidfds[k] >= 0) { close(pp->pidfds[k]); pp->pidfds[k] = -1; }
+}
 
+/* Worker start, part 2: runs the initializer (exits if it fails) and
+   reports READY. */
+static void vpar__pp_worker_init(vpar_procpool *pp, int w) {
+    vpar__pp_worker *me = &pp->w[w];
     if (pp->desc.init) {
         /* The initializer's clock starts here, not at fork: a slow fork
            (big parent, sanitizers, a loaded machine) is not its fault. */
@@ -866,6 +868,66 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
     }
     atomic_store_explicit(&me->state, VPAR__W_READY, memory_order_seq_cst);  /* see vpar__pp_owes_ack */
     vpar__pp_wake_parent(pp);
+}
+
+/* A new map (id m, described by *mi): maps a grown task region, then runs
+   chunks claimed from the shared counter until none is left. *ran counts
+   the tasks this worker ran (max_tasks). */
+static void vpar__pp_worker_run_chunks(vpar_procpool *pp, int w, uint32_t m,
+                                       const vpar__pp_mapinfo *mi, long *ran) {
+    vpar__pp_shared *sh = pp->sh;
+    if (mi->region_bytes > pp->region_bytes) {
+        void *p = mmap(NULL, mi->region_bytes, PROT_READ | PROT_WRITE,
+                       MAP_SHARED, pp->memfd, 0);
+        if (p == MAP_FAILED) _exit(120);  /* reported as a crash */
+        if (pp->region) munmap(pp->region, pp->region_bytes);
+        pp->region = (unsigned char *)p;
+        pp->region_bytes = mi->region_bytes;
+    }
+    /* Chunks from the shared counter; the tag guards against a
+       stale claim landing in a later map. */
+    uint64_t tag = (uint64_t)(m & 0xffffu) << VPAR__NEXT_TAG_SHIFT;
+    uint64_t v = atomic_load_explicit(&sh->next, memory_order_relaxed);
+    for (;;) {
+        if ((v & ~VPAR__NEXT_IDX_MASK) != tag) break;
+        uint64_t b = v & VPAR__NEXT_IDX_MASK;
+        if (b >= mi->n) break;
+        uint64_t end = mi->n - b > mi->chunk ? b + mi->chunk : mi->n;
+        if (!atomic_compare_exchange_weak_explicit(&sh->next, &v, tag | end,
+                memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        for (uint64_t i = b; i < end; i++) {
+            if (mi->max_tasks > 0 && *ran >= mi->max_tasks) vpar__pp_retire(pp, w);
+            *ran += vpar__pp_try_task(pp, w, mi, pp->region, i);
+        }
+        if (mi->unordered) vpar__pp_wake_parent(pp);
+        v = atomic_load_explicit(&sh->next, memory_order_relaxed);
+    }
+}
+
+/* Something was requeued (a worker died or retired): picks up every task
+   of the current map still pending. */
+static void vpar__pp_worker_rescan(vpar_procpool *pp, int w, const vpar__pp_mapinfo *mi,
+                                   long *ran) {
+    for (uint64_t i = 0; i < mi->n; i++) {
+        if (atomic_load_explicit(&vpar__pp_tasks(pp->region)[i].state,
+                                 memory_order_relaxed) != VPAR__T_PENDING)
+            continue;
+        if (mi->max_tasks > 0 && *ran >= mi->max_tasks) vpar__pp_retire(pp, w);
+        if (vpar__pp_try_task(pp, w, mi, pp->region, i)) {
+            (*ran)++;
+            if (mi->unordered) vpar__pp_wake_parent(pp);
+        }
+    }
+}
+
+__attribute__((noreturn))
+static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
+    vpar__pp_shared *sh = pp->sh;
+    vpar__pp_worker *me = &pp->w[w];
+    vpar__pp_self = w;
+    vpar__pp_worker_setup(pp);
+    vpar__pp_worker_init(pp, w);
 
     uint32_t cur_map = 0, scanned = 0;
     int in_map = 0;
@@ -878,7 +940,6 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
         uint32_t cmd = r & 3u, m = r >> 2;
         if (cmd == VPAR__CMD_EXIT) _exit(0);
         if (cmd == VPAR__CMD_RUN) {
-            int worked = 0;
             if (!in_map || m != cur_map || e != scanned)
                 atomic_store_explicit(&me->idle, 0, memory_order_relaxed);
             if (!in_map || m != cur_map) {
@@ -886,51 +947,14 @@ static void vpar__pp_worker_main(vpar_procpool *pp, int w) {
                 cur_map = m;
                 mi = sh->map;
                 scanned = mi.start_epoch;
-                if (mi.region_bytes > pp->region_bytes) {
-                    void *p = mmap(NULL, mi.region_bytes, PROT_READ | PROT_WRITE,
-                                   MAP_SHARED, pp->memfd, 0);
-                    if (p == MAP_FAILED) _exit(120);  /* reported as a crash */
-                    if (pp->region) munmap(pp->region, pp->region_bytes);
-                    pp->region = (unsigned char *)p;
-                    pp->region_bytes = mi.region_bytes;
-                }
-                /* Chunks from the shared counter; the tag guards against a
-                   stale claim landing in a later map. */
-                uint64_t tag = (uint64_t)(m & 0xffffu) << VPAR__NEXT_TAG_SHIFT;
-                uint64_t v = atomic_load_explicit(&sh->next, memory_order_relaxed);
-                for (;;) {
-                    if ((v & ~VPAR__NEXT_IDX_MASK) != tag) break;
-                    uint64_t b = v & VPAR__NEXT_IDX_MASK;
-                    if (b >= mi.n) break;
-                    uint64_t end = mi.n - b > mi.chunk ? b + mi.chunk : mi.n;
-                    if (!atomic_compare_exchange_weak_explicit(&sh->next, &v, tag | end,
-                            memory_order_acq_rel, memory_order_relaxed))
-                        continue;
-                    for (uint64_t i = b; i < end; i++) {
-                        if (mi.max_tasks > 0 && ran >= mi.max_tasks) vpar__pp_retire(pp, w);
-                        ran += vpar__pp_try_task(pp, w, &mi, pp->region, i);
-                    }
-                    if (mi.unordered) vpar__pp_wake_parent(pp);
-                    v = atomic_load_explicit(&sh->next, memory_order_relaxed);
-                }
-                worked = 1;
-            } else if (e != scanned) {
-                /* Something was requeued (a worker died or retired): pick
-                   up every task still pending. */
-                scanned = e;
-                for (uint64_t i = 0; i < mi.n; i++) {
-                    if (atomic_load_explicit(&vpar__pp_tasks(pp->region)[i].state,
-                                             memory_order_relaxed) != VPAR__T_PENDING)
-                        continue;
-                    if (mi.max_tasks > 0 && ran >= mi.max_tasks) vpar__pp_retire(pp, w);
-                    if (vpar__pp_try_task(pp, w, &mi, pp->region, i)) {
-                        ran++;
-                        if (mi.unordered) vpar__pp_wake_parent(pp);
-                    }
-                }
-                worked = 1;
+                vpar__pp_worker_run_chunks(pp, w, m, &mi, &ran);
+                continue;
             }
-            if (worked) continue;
+            if (e != scanned) {
+                scanned = e;
+                vpar__pp_worker_rescan(pp, w, &mi, &ran);
+                continue;
+            }
             /* Idle in this map: the parent may now collect our last results. */
             atomic_store_explicit(&me->idle, 1, memory_order_seq_cst);
             vpar__pp_wake_parent(pp);
@@ -1344,73 +1368,86 @@ static int vpar__pp_drain(vpar_procpool *pp, vpar__pp_mapctx *c, int w) {
     return 1;
 }
 
-static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int wstatus) {
-    vpar__pp_worker *me = &pp->w[w];
-    uint32_t wstate = atomic_load_explicit(&me->state, memory_order_acquire);
+/* Status of task i, RUNNING on worker w when w died with wstatus. Returns
+   0 if the attempt does not count (the worker was killed for another
+   task's timeout, or during its start), 1 otherwise. */
+static int vpar__pp_death_status(const vpar_procpool *pp, int w, int wstatus, size_t i,
+                                 int32_t tries, vpar_procpool_status *st) {
+    st->attempts = tries;
+    st->worker = w;
+    if (pp->killed[w]) {
+        if (pp->kill_task[w] == i) { st->state = VPAR_TASK_TIMEOUT; st->code = SIGKILL; return 1; }
+        st->state = VPAR_TASK_NOT_RUN; st->code = 0;
+        return 0;
+    }
+    if (wstatus == VPAR__WST_LOST) {
+        st->state = VPAR_TASK_LOST; st->code = 0;
+    } else if (WIFSIGNALED(wstatus)) {
+        st->state = VPAR_TASK_SIGNAL; st->code = WTERMSIG(wstatus);
+    } else {
+        st->state = VPAR_TASK_EXIT; st->code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    }
+    return 1;
+}
+
+/* Settles the tasks dead worker w owned: finished ones are delivered, the
+   one it died in is requeued (retries left, or the attempt does not count)
+   or delivered as failed. Returns 1 if w died inside a task. */
+static int vpar__pp_settle_dead_tasks(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int wstatus) {
     int in_task = 0;
-    if (c) {
-        vpar__pp_drain(pp, c, w);
-        vpar__pp_task *tasks = vpar__pp_tasks(pp->region);
-        for (size_t i = 0; i < c->n; i++) {
-            uint32_t s = atomic_load_explicit(&tasks[i].state, memory_order_acquire);
-            if (VPAR__T_OWNER(s) != w || VPAR__T_KIND(s) == VPAR__T_PENDING) continue;
-            uint32_t k = VPAR__T_KIND(s);
-            if (k == VPAR__T_DONE || k == VPAR__T_FAILED) {
-                vpar__pp_deliver_finished(pp, c, i, s);
-                continue;
-            }
-            /* RUNNING: the task this worker died in. */
-            in_task = 1;
-            vpar_procpool_status st;
-            st.attempts = tasks[i].tries;
-            st.worker = w;
-            int counts = 1;
-            if (pp->killed[w]) {
-                if (pp->kill_task[w] == i) { st.state = VPAR_TASK_TIMEOUT; st.code = SIGKILL; }
-                else { st.state = VPAR_TASK_NOT_RUN; st.code = 0; counts = 0; }
-            } else if (wstatus == VPAR__WST_LOST) {
-                st.state = VPAR_TASK_LOST; st.code = 0;
-            } else if (WIFSIGNALED(wstatus)) {
-                st.state = VPAR_TASK_SIGNAL; st.code = WTERMSIG(wstatus);
-            } else {
-                st.state = VPAR_TASK_EXIT; st.code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-            }
-            if (c->stopping) {
-                st.state = VPAR_TASK_NOT_RUN;
-                st.code = 0;
-                vpar__pp_deliver(pp, c, i, &st);
-            } else if (!counts || tasks[i].tries <= pp->desc.retries) {
-                /* Requeue with a clean slate: the next attempt must find
-                   result_size zeroed bytes, not the dead attempt's output. */
-                if (!counts) tasks[i].tries--;
-                if (c->result_size)
-                    memset(pp->region + pp->sh->map.results_off + i * c->result_size, 0, c->result_size);
-                atomic_store_explicit(&tasks[i].state, VPAR__T_PENDING, memory_order_release);
-            } else {
-                vpar__pp_deliver(pp, c, i, &st);
-            }
+    vpar__pp_drain(pp, c, w);
+    vpar__pp_task *tasks = vpar__pp_tasks(pp->region);
+    for (size_t i = 0; i < c->n; i++) {
+        uint32_t s = atomic_load_explicit(&tasks[i].state, memory_order_acquire);
+        if (VPAR__T_OWNER(s) != w || VPAR__T_KIND(s) == VPAR__T_PENDING) continue;
+        uint32_t k = VPAR__T_KIND(s);
+        if (k == VPAR__T_DONE || k == VPAR__T_FAILED) {
+            vpar__pp_deliver_finished(pp, c, i, s);
+            continue;
+        }
+        /* RUNNING: the task this worker died in. */
+        in_task = 1;
+        vpar_procpool_status st;
+        int counts = vpar__pp_death_status(pp, w, wstatus, i, tasks[i].tries, &st);
+        if (c->stopping) {
+            st.state = VPAR_TASK_NOT_RUN;
+            st.code = 0;
+            vpar__pp_deliver(pp, c, i, &st);
+        } else if (!counts || tasks[i].tries <= pp->desc.retries) {
+            /* Requeue with a clean slate: the next attempt must find
+               result_size zeroed bytes, not the dead attempt's output. */
+            if (!counts) tasks[i].tries--;
+            if (c->result_size)
+                memset(pp->region + pp->sh->map.results_off + i * c->result_size, 0, c->result_size);
+            atomic_store_explicit(&tasks[i].state, VPAR__T_PENDING, memory_order_release);
+        } else {
+            vpar__pp_deliver(pp, c, i, &st);
         }
     }
-    vpar__pp_forget(pp, w);
-    if (!c) return;
-    if (wstate == VPAR__W_INIT_FAILED && !c->stopping && c->stop_status == VPAR_OK) {
-        int code = atomic_load_explicit(&me->init_code, memory_order_relaxed);
+    return in_task;
+}
+
+/* Decides whether the death of worker w (state wstate before it died)
+   stops the map: its replacement's initializer failed or timed out, or
+   workers keep dying outside tasks (they would be re-forked forever).
+   Sets c->stop_status/stop_msg and returns 1 if so. */
+static int vpar__pp_death_stops_map(const vpar_procpool *pp, vpar__pp_mapctx *c, int w,
+                                    uint32_t wstate, int wstatus, int in_task) {
+    if (c->stopping || c->stop_status != VPAR_OK) return 1;
+    if (wstate == VPAR__W_INIT_FAILED) {
+        int code = atomic_load_explicit(&pp->w[w].init_code, memory_order_relaxed);
         c->stop_status = (code > 0 && code < VPAR_STATUS_COUNT) ? (vpar_status)code : VPAR_ERR_STATE;
         snprintf(c->stop_msg, sizeof c->stop_msg,
                  "%s: initializer of replacement worker %d failed with code %d", c->who, w, code);
-        return;
+        return 1;
     }
-    if (wstate == VPAR__W_STARTING && pp->killed[w] && pp->kill_task[w] == UINT64_MAX &&
-        !c->stopping && c->stop_status == VPAR_OK) {
+    if (wstate == VPAR__W_STARTING && pp->killed[w] && pp->kill_task[w] == UINT64_MAX) {
         c->stop_status = VPAR_ERR_TIMEOUT;
         snprintf(c->stop_msg, sizeof c->stop_msg,
                  "%s: initializer of replacement worker %d ran longer than %d ms (timeout_ms)",
                  c->who, w, pp->desc.timeout_ms);
-        return;
+        return 1;
     }
-    if (c->stopping || c->stop_status != VPAR_OK) return;
-    /* Workers that keep dying outside tasks (killed from outside in a loop,
-       cannot map the task region) would be re-forked forever. */
     if (!in_task && wstate != VPAR__W_RETIRED && ++c->idle_deaths > 2 * pp->nworkers + 8) {
         c->stop_status = VPAR_ERR_CRASHED;
         if (wstatus == VPAR__WST_LOST)
@@ -1422,8 +1459,21 @@ static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int 
                      "%s: %d workers in a row died outside any task (last: worker %d, %s %d)",
                      c->who, c->idle_deaths, w, WIFSIGNALED(wstatus) ? "signal" : "exit status",
                      WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
-        return;
+        return 1;
     }
+    return 0;
+}
+
+/* Worker w died with wstatus (reaped). c is the running map, or NULL
+   outside a map: settles its tasks, forgets it, and (unless the map must
+   stop) wakes the others to rescan and forks a replacement if tasks are
+   still outstanding. */
+static void vpar__pp_on_death(vpar_procpool *pp, vpar__pp_mapctx *c, int w, int wstatus) {
+    uint32_t wstate = atomic_load_explicit(&pp->w[w].state, memory_order_acquire);
+    int in_task = c ? vpar__pp_settle_dead_tasks(pp, c, w, wstatus) : 0;
+    vpar__pp_forget(pp, w);
+    if (!c) return;
+    if (vpar__pp_death_stops_map(pp, c, w, wstate, wstatus, in_task)) return;
     vpar__pp_bump_epoch(pp);  /* requeued or orphaned tasks: workers rescan */
     if (c->nseen < c->n) {
         vpar_status s = vpar__pp_spawn(pp, w, c->who);
@@ -1956,13 +2006,17 @@ static vpar_status vpar__shm_validate_desc(const vpar_shmap_desc *d, size_t *key
     return VPAR_OK;
 }
 
-VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out, const vpar_shmap_desc *desc) {
-    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_shmap_create: out is NULL");
-    *out = NULL;
-    size_t key_max = 0, value_size = 0;
-    vpar_status s = vpar__shm_validate_desc(desc, &key_max, &value_size);
+/* Sizes of a map's segment, derived from its desc. */
+typedef struct vpar__shm_layout {
+    size_t cap, nslots, key_max, value_size, key_bytes, val_stride, slot_bytes, hdr, total;
+} vpar__shm_layout;
+
+/* Validates desc and computes the layout; every sum and product is
+   checked (VPAR_ERR_OVERFLOW), not wrapped. */
+static vpar_status vpar__shm_plan_layout(const vpar_shmap_desc *desc, vpar__shm_layout *L) {
+    vpar_status s = vpar__shm_validate_desc(desc, &L->key_max, &L->value_size);
     if (s != VPAR_OK) return s;
-    size_t cap = desc->capacity, nslots = 8, want_slots, key_bytes, val_stride, slot_bytes, slots_bytes, total;
+    size_t cap = desc->capacity, nslots = 8, want_slots, slots_bytes;
     /* Slots for a load factor of at most 3/4; the sum is checked, not
        wrapped (a wrapped sum once gave 8 slots for any capacity). */
     if (!vpar__add_size(cap, cap / 3 + 1, &want_slots))
@@ -1971,86 +2025,110 @@ VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out, const vpar_shmap_desc *
         if (nslots > SIZE_MAX / 4) return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_shmap_create: capacity %zu is too large", cap);
         nslots *= 2;
     }
-    if (!vpar__add_size(key_max, 8, &key_bytes) || !vpar__add_size(value_size, 8, &val_stride))
+    if (!vpar__add_size(L->key_max, 8, &L->key_bytes) || !vpar__add_size(L->value_size, 8, &L->val_stride))
         return vpar_fail(VPAR_ERR_OVERFLOW, "vpar_shmap_create: key_max/value_size too large");
-    key_bytes = vpar__round8(key_max + 1);
-    val_stride = vpar__round8(value_size);
-    size_t hdr = vpar__round8(sizeof(vpar__shm_header) + VPAR_CACHE_LINE);
-    if (!vpar__add_size(sizeof(vpar__shm_slot) + key_bytes, 2 * val_stride, &slot_bytes) ||
-        val_stride > SIZE_MAX / 4 ||
-        !vpar__mul_size(nslots, slot_bytes, &slots_bytes) ||
-        !vpar__add_size(hdr, slots_bytes, &total) || total > ((size_t)1 << 46))
+    L->cap = cap;
+    L->nslots = nslots;
+    L->key_bytes = vpar__round8(L->key_max + 1);
+    L->val_stride = vpar__round8(L->value_size);
+    L->hdr = vpar__round8(sizeof(vpar__shm_header) + VPAR_CACHE_LINE);
+    if (!vpar__add_size(sizeof(vpar__shm_slot) + L->key_bytes, 2 * L->val_stride, &L->slot_bytes) ||
+        L->val_stride > SIZE_MAX / 4 ||
+        !vpar__mul_size(nslots, L->slot_bytes, &slots_bytes) ||
+        !vpar__add_size(L->hdr, slots_bytes, &L->total) || L->total > ((size_t)1 << 46))
         return vpar_fail(VPAR_ERR_OVERFLOW,
                          "vpar_shmap_create: capacity %zu x (key %zu + value %zu bytes) is too large",
-                         cap, key_max, value_size);
+                         cap, L->key_max, L->value_size);
+    return VPAR_OK;
+}
+
+/* Creates the named segment `name` (O_EXCL), reserves `total` bytes in it
+   and maps it into *p. On failure nothing is left behind. */
+static vpar_status vpar__shm_map_named(const char *name, int keep_signals, size_t total, void **p) {
+    if (!keep_signals) vpar__install_signal_cleanup();
+    vpar__install_exit_cleanup();
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int err = errno;
+        return vpar_fail_errno(err == EEXIST ? VPAR_ERR_STATE : VPAR_ERR_SYSTEM, err,
+                               "vpar_shmap_create: shm_open(\"%s\")", name);
+    }
+    vpar__shm_register(name);
+    /* Reserve the pages now: ftruncate alone reserves nothing on tmpfs,
+       and a full /dev/shm would show up later as SIGBUS on first touch. */
+    int err = posix_fallocate(fd, 0, (off_t)total);
+    if (err == EOPNOTSUPP || err == EINVAL || err == ENOSYS)
+        err = ftruncate(fd, (off_t)total) == 0 ? 0 : errno;
+    if (err != 0) {
+        close(fd);
+        shm_unlink(name);
+        vpar__shm_unregister(name);
+        if (err == ENOSPC || err == EFBIG || err == ENOMEM)
+            return vpar_fail_errno(VPAR_ERR_NOSPACE, err,
+                                   "vpar_shmap_create: \"%s\": %zu bytes do not fit in /dev/shm", name, total);
+        return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: sizing \"%s\" to %zu bytes",
+                               name, total);
+    }
+    *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    err = errno;
+    close(fd);
+    if (*p == MAP_FAILED) {
+        shm_unlink(name);
+        vpar__shm_unregister(name);
+        return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: mapping \"%s\" (%zu bytes)",
+                               name, total);
+    }
+    return VPAR_OK;
+}
+
+/* Writes the header of a fresh segment; the magic last, released. */
+static void vpar__shm_init_header(vpar__shm_header *h, const vpar__shm_layout *L) {
+    h->total_bytes = L->total;
+    h->capacity = L->cap;
+    h->nslots = L->nslots;
+    h->key_max = L->key_max;
+    h->value_size = L->value_size;
+    h->slot_bytes = L->slot_bytes;
+    h->key_off = sizeof(vpar__shm_slot);
+    h->val_off = sizeof(vpar__shm_slot) + L->key_bytes;
+    h->val_stride = L->val_stride;
+    h->slots_off = L->hdr;
+    h->creator_pid = getpid();
+    atomic_store_explicit(&h->reserved, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->magic, VPAR__SHM_MAGIC, memory_order_release);
+}
+
+VPAR_API vpar_status vpar_shmap_create(vpar_shmap **out, const vpar_shmap_desc *desc) {
+    if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_shmap_create: out is NULL");
+    *out = NULL;
+    vpar__shm_layout L;
+    memset(&L, 0, sizeof L);
+    vpar_status s = vpar__shm_plan_layout(desc, &L);
+    if (s != VPAR_OK) return s;
 
     vpar_shmap *m = (vpar_shmap *)VPAR_MALLOC(sizeof *m);
     if (!m) return vpar_fail(VPAR_ERR_NOMEM, "vpar_shmap_create: out of memory");
     memset(m, 0, sizeof *m);
     void *p;
     if (desc->name) {
-        if (!desc->keep_signals) vpar__install_signal_cleanup();
-        vpar__install_exit_cleanup();
-        int fd = shm_open(desc->name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            int err = errno;
+        s = vpar__shm_map_named(desc->name, desc->keep_signals, L.total, &p);
+        if (s != VPAR_OK) {
             VPAR_FREE(m);
-            return vpar_fail_errno(err == EEXIST ? VPAR_ERR_STATE : VPAR_ERR_SYSTEM, err,
-                                   "vpar_shmap_create: shm_open(\"%s\")", desc->name);
-        }
-        vpar__shm_register(desc->name);
-        /* Reserve the pages now: ftruncate alone reserves nothing on tmpfs,
-           and a full /dev/shm would show up later as SIGBUS on first touch. */
-        int err = posix_fallocate(fd, 0, (off_t)total);
-        if (err == EOPNOTSUPP || err == EINVAL || err == ENOSYS)
-            err = ftruncate(fd, (off_t)total) == 0 ? 0 : errno;
-        if (err != 0) {
-            close(fd);
-            shm_unlink(desc->name);
-            vpar__shm_unregister(desc->name);
-            VPAR_FREE(m);
-            if (err == ENOSPC || err == EFBIG || err == ENOMEM)
-                return vpar_fail_errno(VPAR_ERR_NOSPACE, err,
-                                       "vpar_shmap_create: \"%s\": %zu bytes do not fit in /dev/shm", desc->name, total);
-            return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: sizing \"%s\" to %zu bytes",
-                                   desc->name, total);
-        }
-        p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        err = errno;
-        close(fd);
-        if (p == MAP_FAILED) {
-            shm_unlink(desc->name);
-            vpar__shm_unregister(desc->name);
-            VPAR_FREE(m);
-            return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: mapping \"%s\" (%zu bytes)",
-                                   desc->name, total);
+            return s;
         }
         snprintf(m->name, sizeof m->name, "%s", desc->name);
         m->creator = getpid();
     } else {
-        p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        p = mmap(NULL, L.total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             int err = errno;
             VPAR_FREE(m);
-            return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: mmap of %zu shared bytes", total);
+            return vpar_fail_errno(VPAR_ERR_SYSTEM, err, "vpar_shmap_create: mmap of %zu shared bytes", L.total);
         }
     }
     m->h = (vpar__shm_header *)p;
-    m->bytes = total;
-    vpar__shm_header *h = m->h;
-    h->total_bytes = total;
-    h->capacity = cap;
-    h->nslots = nslots;
-    h->key_max = key_max;
-    h->value_size = value_size;
-    h->slot_bytes = slot_bytes;
-    h->key_off = sizeof(vpar__shm_slot);
-    h->val_off = sizeof(vpar__shm_slot) + key_bytes;
-    h->val_stride = val_stride;
-    h->slots_off = hdr;
-    h->creator_pid = getpid();
-    atomic_store_explicit(&h->reserved, 0, memory_order_relaxed);
-    atomic_store_explicit(&h->magic, VPAR__SHM_MAGIC, memory_order_release);
+    m->bytes = L.total;
+    vpar__shm_init_header(m->h, &L);
     *out = m;
     return VPAR_OK;
 }

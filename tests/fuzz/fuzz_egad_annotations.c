@@ -9,20 +9,14 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad_internal.h"
+#include "../vpar_test_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz_egad_annotations: invariant failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                             \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
+#define CHECK(cond) VPAR_FUZZ_CHECK("fuzz_egad_annotations", cond)
 
 static void check_tables(const vpar_egad_annotations *a) {
     size_t ng = vpar_egad_annotations_ngenes(a), nt = vpar_egad_annotations_nterms(a), pairs = 0;

@@ -6,34 +6,18 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
+#include "../vpar_test_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "fuzz_egad_genes: invariant failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                          \
-            abort();                                                                    \
-        }                                                                               \
-    } while (0)
-
-static int memfd = -1;
-static char path[64];
+#define CHECK(cond) VPAR_FUZZ_CHECK("fuzz_egad_genes", cond)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (memfd < 0) {
-        memfd = memfd_create("fuzz_egad_genes", 0);
-        CHECK(memfd >= 0);
-        snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
-    }
-    CHECK(ftruncate(memfd, 0) == 0);
-    CHECK(size == 0 || pwrite(memfd, data, size, 0) == (ssize_t)size);
+    const char *path = vpar_fuzz_input_path("fuzz_egad_genes", data, size);
     char **genes = NULL;
     size_t n = 0;
     vpar_status st = vpar_egad_read_genes(path, &genes, &n);

@@ -9,24 +9,15 @@
    Every failure must set an error detail that names the input. */
 #define VPAR_IMPLEMENTATION
 #include "vpar/npy.h"
+#include "../vpar_test_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_npy: invariant failed: %s (line %d)\n", #cond, \
-                    __LINE__);                                                  \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
-
-static int memfd = -1;
+#define CHECK(cond) VPAR_FUZZ_CHECK("fuzz_npy", cond)
 
 /* Largest data converted per input: keeps each execution fast. */
 #define MAX_CONVERT ((size_t)1 << 16)
@@ -63,14 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     /* The same bytes as a file. */
-    if (memfd < 0) {
-        memfd = memfd_create("fuzz_npy", MFD_CLOEXEC);
-        CHECK(memfd >= 0);
-    }
-    CHECK(ftruncate(memfd, 0) == 0);
-    CHECK(pwrite(memfd, data, size, 0) == (ssize_t)size);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
+    const char *path = vpar_fuzz_input_path("fuzz_npy", data, size);
     for (int flags = 0; flags <= VPAR_NPY_WRITABLE; flags += VPAR_NPY_WRITABLE) {
         vpar_npy f;
         vpar_clear_error();

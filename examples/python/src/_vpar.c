@@ -558,6 +558,38 @@ static vpar_status reduce_all(int op, const void *x, vpar_dtype dt, size_t n, in
     return vpar_fail(VPAR_ERR_INVALID, "unknown reduction");
 }
 
+/* _reduce along one axis of a C-contiguous (pre, nk, post) array into
+   o[pre * post]; rowwise ops (nanmin/nanmax/nanvar) need post == 1. Runs
+   without the GIL. */
+static vpar_status reduce_axis(int op, const void *x, vpar_dtype dt, size_t pre, size_t nk,
+                               size_t post, int ddof, vpar_pool *pool, double *o) {
+    int rowwise = op == OP_NANMIN || op == OP_NANMAX || op == OP_NANVAR;
+    size_t es = dt == VPAR_DTYPE_F64 ? 8 : 4;
+    vpar_axis_op aop = op == OP_SUM ? VPAR_AXIS_SUM : op == OP_NANSUM ? VPAR_AXIS_NANSUM
+                     : op == OP_MEAN ? VPAR_AXIS_MEAN : VPAR_AXIS_NANMEAN;
+    vpar_status st = VPAR_OK;
+    if (rowwise) {
+        for (size_t r = 0; r < pre && st == VPAR_OK; r++)
+            st = reduce_all(op, (const char *)x + r * nk * es, dt, nk, ddof, NULL, &o[r]);
+    } else if (pre * post == 0) {
+        st = VPAR_OK;
+    } else if (post == 1) {
+        st = dt == VPAR_DTYPE_F64
+                 ? vpar_reduce_axis_f64(aop, 1, (const double *)x, pre, nk, nk, o, pool)
+                 : vpar_reduce_axis_f32(aop, 1, (const float *)x, pre, nk, nk, o, pool);
+    } else {
+        for (size_t p = 0; p < pre && st == VPAR_OK; p++) {
+            const char *blk = (const char *)x + p * nk * post * es;
+            st = dt == VPAR_DTYPE_F64
+                     ? vpar_reduce_axis_f64(aop, 0, (const double *)blk, nk, post, post,
+                                            o + p * post, pool)
+                     : vpar_reduce_axis_f32(aop, 0, (const float *)blk, nk, post, post,
+                                            o + p * post, pool);
+        }
+    }
+    return st;
+}
+
 /* _reduce(a, op, axis, ddof, threads): a C-contiguous float32/float64;
    axis None -> Python float; axis k -> float64 array without axis k
    (ops nanmin/nanmax/nanvar need k to be the last axis). */
@@ -623,30 +655,9 @@ static PyObject *py_reduce(PyObject *self, PyObject *args) {
     PyObject *out = PyArray_SimpleNew(ond, odims, NPY_FLOAT64);
     if (!out) return NULL;
     double *o = (double *)PyArray_DATA((PyArrayObject *)out);
-    size_t es = dt == VPAR_DTYPE_F64 ? 8 : 4;
-    vpar_axis_op aop = op == OP_SUM ? VPAR_AXIS_SUM : op == OP_NANSUM ? VPAR_AXIS_NANSUM
-                     : op == OP_MEAN ? VPAR_AXIS_MEAN : VPAR_AXIS_NANMEAN;
     Py_BEGIN_ALLOW_THREADS
     vpar_clear_error();
-    if (rowwise) {
-        for (size_t r = 0; r < pre && st == VPAR_OK; r++)
-            st = reduce_all(op, (const char *)x + r * nk * es, dt, nk, ddof, NULL, &o[r]);
-    } else if (pre * post == 0) {
-        st = VPAR_OK;
-    } else if (post == 1) {
-        st = dt == VPAR_DTYPE_F64
-                 ? vpar_reduce_axis_f64(aop, 1, (const double *)x, pre, nk, nk, o, pool)
-                 : vpar_reduce_axis_f32(aop, 1, (const float *)x, pre, nk, nk, o, pool);
-    } else {
-        for (size_t p = 0; p < pre && st == VPAR_OK; p++) {
-            const char *blk = (const char *)x + p * nk * post * es;
-            st = dt == VPAR_DTYPE_F64
-                     ? vpar_reduce_axis_f64(aop, 0, (const double *)blk, nk, post, post,
-                                            o + p * post, pool)
-                     : vpar_reduce_axis_f32(aop, 0, (const float *)blk, nk, post, post,
-                                            o + p * post, pool);
-        }
-    }
+    st = reduce_axis(op, x, dt, pre, nk, post, ddof, pool, o);
     Py_END_ALLOW_THREADS
     if (st != VPAR_OK) {
         Py_DECREF(out);
@@ -715,6 +726,81 @@ static int utf8_list(PyObject *lst, const char **ptrs, Py_ssize_t n, const char 
     return 0;
 }
 
+/* _egad's argument checks (types, shapes, ranges): 0, or -1 with the
+   Python exception set. *dt: the network's element type. */
+static int egad_check_args(PyArrayObject *w, PyObject *genes, PyArrayObject *pg, PyArrayObject *pt,
+                           int nfold, int minc, int maxc, vpar_dtype *dt) {
+    char nb[64];
+    if (!float_dtype(w, dt)) {
+        PyErr_Format(PyExc_TypeError, "egad: network must be float32 or float64 (got %s)",
+                     dtype_name(w, nb, sizeof nb));
+        return -1;
+    }
+    if (PyArray_NDIM(w) != 2 || PyArray_DIM(w, 0) != PyArray_DIM(w, 1)) {
+        PyErr_SetString(PyExc_ValueError, "egad: the network must be a square 2-D array");
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(w)) {
+        PyErr_SetString(PyExc_ValueError, "egad: the network must be C-contiguous");
+        return -1;
+    }
+    Py_ssize_t n = PyArray_DIM(w, 0);
+    if (PyList_GET_SIZE(genes) != n) {
+        PyErr_Format(PyExc_ValueError, "egad: %zd gene labels for a %zd x %zd network",
+                     PyList_GET_SIZE(genes), n, n);
+        return -1;
+    }
+    if (PyArray_TYPE(pg) != NPY_INT64 || PyArray_TYPE(pt) != NPY_INT64 || PyArray_NDIM(pg) != 1 ||
+        PyArray_NDIM(pt) != 1 || PyArray_DIM(pg, 0) != PyArray_DIM(pt, 0) ||
+        !PyArray_IS_C_CONTIGUOUS(pg) || !PyArray_IS_C_CONTIGUOUS(pt)) {
+        PyErr_SetString(PyExc_TypeError, "egad: pair index arrays must be 1-D int64 of equal length");
+        return -1;
+    }
+    if (nfold < 1 || nfold > 255) {
+        PyErr_Format(PyExc_ValueError, "egad: nfold must be in 1..255 (got %d)", nfold);
+        return -1;
+    }
+    if (minc < 1 || maxc <= minc + 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "egad: need 1 <= min_count and min_count + 1 < max_count (got %d, %d)", minc,
+                     maxc);
+        return -1;
+    }
+    return 0;
+}
+
+/* _egad's return value (terms, results, mean_auc) from a finished job;
+   frees the job. */
+static PyObject *egad_results(job *j) {
+    npy_intp dims[2] = {(npy_intp)j->nterms, 4};
+    PyObject *terms = PyList_New((Py_ssize_t)j->nterms);
+    PyObject *res = PyArray_SimpleNew(2, dims, NPY_FLOAT64);
+    if (!terms || !res) {
+        Py_XDECREF(terms);
+        Py_XDECREF(res);
+        job_free(j);
+        return NULL;
+    }
+    double *r = (double *)PyArray_DATA((PyArrayObject *)res);
+    for (size_t t = 0; t < j->nterms; t++) {
+        PyObject *s = PyUnicode_FromString(vpar_egad_plan_term(j->plan, t));
+        if (!s) {
+            Py_DECREF(terms);
+            Py_DECREF(res);
+            job_free(j);
+            return NULL;
+        }
+        PyList_SET_ITEM(terms, (Py_ssize_t)t, s);
+        r[4 * t + 0] = j->results[t].auc;
+        r[4 * t + 1] = j->results[t].avg_node_degree;
+        r[4 * t + 2] = j->results[t].degree_null_auc;
+        r[4 * t + 3] = j->results[t].p_value;
+    }
+    double mean = j->mean_auc;
+    job_free(j);
+    return Py_BuildValue("NNd", terms, res, mean);
+}
+
 /* _egad(w, genes, ann_genes, ann_terms, pair_gene, pair_term, nfold, min, max,
          threads, nonfinite_as_zero)
    w: C-contiguous n x n float32/float64; genes: list of n str; ann_genes /
@@ -733,42 +819,8 @@ static PyObject *py_egad(PyObject *self, PyObject *args) {
     PyArrayObject *w = (PyArrayObject *)wobj, *pg = (PyArrayObject *)pg_obj,
                   *pt = (PyArrayObject *)pt_obj;
     vpar_dtype dt;
-    char nb[64];
-    if (!float_dtype(w, &dt)) {
-        PyErr_Format(PyExc_TypeError, "egad: network must be float32 or float64 (got %s)",
-                     dtype_name(w, nb, sizeof nb));
-        return NULL;
-    }
-    if (PyArray_NDIM(w) != 2 || PyArray_DIM(w, 0) != PyArray_DIM(w, 1)) {
-        PyErr_SetString(PyExc_ValueError, "egad: the network must be a square 2-D array");
-        return NULL;
-    }
-    if (!PyArray_IS_C_CONTIGUOUS(w)) {
-        PyErr_SetString(PyExc_ValueError, "egad: the network must be C-contiguous");
-        return NULL;
-    }
+    if (egad_check_args(w, genes, pg, pt, nfold, minc, maxc, &dt) < 0) return NULL;
     Py_ssize_t n = PyArray_DIM(w, 0);
-    if (PyList_GET_SIZE(genes) != n) {
-        PyErr_Format(PyExc_ValueError, "egad: %zd gene labels for a %zd x %zd network",
-                     PyList_GET_SIZE(genes), n, n);
-        return NULL;
-    }
-    if (PyArray_TYPE(pg) != NPY_INT64 || PyArray_TYPE(pt) != NPY_INT64 || PyArray_NDIM(pg) != 1 ||
-        PyArray_NDIM(pt) != 1 || PyArray_DIM(pg, 0) != PyArray_DIM(pt, 0) ||
-        !PyArray_IS_C_CONTIGUOUS(pg) || !PyArray_IS_C_CONTIGUOUS(pt)) {
-        PyErr_SetString(PyExc_TypeError, "egad: pair index arrays must be 1-D int64 of equal length");
-        return NULL;
-    }
-    if (nfold < 1 || nfold > 255) {
-        PyErr_Format(PyExc_ValueError, "egad: nfold must be in 1..255 (got %d)", nfold);
-        return NULL;
-    }
-    if (minc < 1 || maxc <= minc + 1) {
-        PyErr_Format(PyExc_ValueError,
-                     "egad: need 1 <= min_count and min_count + 1 < max_count (got %d, %d)", minc,
-                     maxc);
-        return NULL;
-    }
     vpar_pool *pool;
     if (get_pool(threads, &pool) < 0) return NULL;
     Py_ssize_t npairs = PyArray_DIM(pg, 0), nag = PyList_GET_SIZE(ag), nat = PyList_GET_SIZE(at);
@@ -819,40 +871,83 @@ static PyObject *py_egad(PyObject *self, PyObject *args) {
         job_free(j);
         return NULL;
     }
-    {
-        npy_intp dims[2] = {(npy_intp)j->nterms, 4};
-        PyObject *terms = PyList_New((Py_ssize_t)j->nterms);
-        PyObject *res = PyArray_SimpleNew(2, dims, NPY_FLOAT64);
-        if (!terms || !res) {
-            Py_XDECREF(terms);
-            Py_XDECREF(res);
-            job_free(j);
-            return NULL;
-        }
-        double *r = (double *)PyArray_DATA((PyArrayObject *)res);
-        for (size_t t = 0; t < j->nterms; t++) {
-            PyObject *s = PyUnicode_FromString(vpar_egad_plan_term(j->plan, t));
-            if (!s) {
-                Py_DECREF(terms);
-                Py_DECREF(res);
-                job_free(j);
-                return NULL;
-            }
-            PyList_SET_ITEM(terms, (Py_ssize_t)t, s);
-            r[4 * t + 0] = j->results[t].auc;
-            r[4 * t + 1] = j->results[t].avg_node_degree;
-            r[4 * t + 2] = j->results[t].degree_null_auc;
-            r[4 * t + 3] = j->results[t].p_value;
-        }
-        double mean = j->mean_auc;
-        job_free(j);
-        return Py_BuildValue("NNd", terms, res, mean);
-    }
+    return egad_results(j);
 fail:
     PyMem_RawFree(gl);
     PyMem_RawFree(tl);
     job_free(j);
     return NULL;
+}
+
+/* _go_pairs' view of the genes x terms matrix (any strides) and row mask;
+   term_major: walk columns in the inner loop's favour. */
+typedef struct go_view {
+    size_t ng, nt;
+    npy_intp s0, s1;
+    const char *base;
+    const unsigned char *mask;
+    int term_major;
+} go_view;
+
+/* Counts each term's entries in masked rows, then turns cnt[] into the
+   start offsets of the terms with more than minc of them (SIZE_MAX for
+   the others). Returns the number of pairs kept. No Python calls. */
+static size_t go_pairs_offsets(const go_view *v, size_t minc, size_t *cnt) {
+    if (v->term_major) {
+        for (size_t j = 0; j < v->nt; j++) {
+            const char *col = v->base + (npy_intp)j * v->s1;
+            size_t c = 0;
+            for (size_t i = 0; i < v->ng; i++) c += v->mask[i] && col[(npy_intp)i * v->s0];
+            cnt[j] = c;
+        }
+    } else {
+        for (size_t i = 0; i < v->ng; i++) {
+            if (!v->mask[i]) continue;
+            const char *row = v->base + (npy_intp)i * v->s0;
+            for (size_t j = 0; j < v->nt; j++) cnt[j] += row[(npy_intp)j * v->s1] != 0;
+        }
+    }
+    size_t total = 0;
+    for (size_t j = 0; j < v->nt; j++) {
+        size_t c = cnt[j];
+        if (c > minc) {
+            cnt[j] = total;
+            total += c;
+        } else {
+            cnt[j] = SIZE_MAX;
+        }
+    }
+    return total;
+}
+
+/* Writes the kept pairs (gene go_[k], term to_[k]) term-major, genes
+   ascending, from the offsets go_pairs_offsets left in cnt[]. No Python
+   calls. */
+static void go_pairs_fill(const go_view *v, size_t *cnt, int64_t *go_, int64_t *to_) {
+    if (v->term_major) {
+        for (size_t j = 0; j < v->nt; j++) {
+            if (cnt[j] == SIZE_MAX) continue;
+            const char *col = v->base + (npy_intp)j * v->s1;
+            size_t at = cnt[j];
+            for (size_t i = 0; i < v->ng; i++)
+                if (v->mask[i] && col[(npy_intp)i * v->s0]) {
+                    go_[at] = (int64_t)i;
+                    to_[at] = (int64_t)j;
+                    at++;
+                }
+        }
+    } else {
+        for (size_t i = 0; i < v->ng; i++) {
+            if (!v->mask[i]) continue;
+            const char *row = v->base + (npy_intp)i * v->s0;
+            for (size_t j = 0; j < v->nt; j++) {
+                if (cnt[j] == SIZE_MAX || !row[(npy_intp)j * v->s1]) continue;
+                size_t at = cnt[j]++;
+                go_[at] = (int64_t)i;
+                to_[at] = (int64_t)j;
+            }
+        }
+    }
 }
 
 /* _go_pairs(g, rows, min_count) -> (gene_idx, term_idx): the nonzero
@@ -875,39 +970,19 @@ static PyObject *py_go_pairs(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "_go_pairs: 2-D uint8 matrix and 1-D uint8 row mask");
         return NULL;
     }
-    size_t ng = (size_t)PyArray_DIM(g, 0), nt = (size_t)PyArray_DIM(g, 1);
-    npy_intp s0 = PyArray_STRIDE(g, 0), s1 = PyArray_STRIDE(g, 1);
-    const char *base = (const char *)PyArray_DATA(g);
-    const unsigned char *mask = (const unsigned char *)PyArray_DATA(m);
-    int term_major = (s0 < 0 ? -s0 : s0) <= (s1 < 0 ? -s1 : s1);
-    size_t *cnt = (size_t *)PyMem_RawCalloc(nt + 1, sizeof *cnt);
+    go_view v;
+    v.ng = (size_t)PyArray_DIM(g, 0);
+    v.nt = (size_t)PyArray_DIM(g, 1);
+    v.s0 = PyArray_STRIDE(g, 0);
+    v.s1 = PyArray_STRIDE(g, 1);
+    v.base = (const char *)PyArray_DATA(g);
+    v.mask = (const unsigned char *)PyArray_DATA(m);
+    v.term_major = (v.s0 < 0 ? -v.s0 : v.s0) <= (v.s1 < 0 ? -v.s1 : v.s1);
+    size_t *cnt = (size_t *)PyMem_RawCalloc(v.nt + 1, sizeof *cnt);
     if (!cnt) return PyErr_NoMemory();
     size_t total = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (term_major) {
-        for (size_t j = 0; j < nt; j++) {
-            const char *col = base + (npy_intp)j * s1;
-            size_t c = 0;
-            for (size_t i = 0; i < ng; i++) c += mask[i] && col[(npy_intp)i * s0];
-            cnt[j] = c;
-        }
-    } else {
-        for (size_t i = 0; i < ng; i++) {
-            if (!mask[i]) continue;
-            const char *row = base + (npy_intp)i * s0;
-            for (size_t j = 0; j < nt; j++) cnt[j] += row[(npy_intp)j * s1] != 0;
-        }
-    }
-    /* cnt -> start offsets of kept terms; dropped terms get SIZE_MAX */
-    for (size_t j = 0; j < nt; j++) {
-        size_t c = cnt[j];
-        if (c > (size_t)(minc < 0 ? 0 : minc)) {
-            cnt[j] = total;
-            total += c;
-        } else {
-            cnt[j] = SIZE_MAX;
-        }
-    }
+    total = go_pairs_offsets(&v, (size_t)(minc < 0 ? 0 : minc), cnt);
     Py_END_ALLOW_THREADS
     npy_intp dims[1] = {(npy_intp)total};
     PyObject *gi = PyArray_SimpleNew(1, dims, NPY_INT64), *ti = PyArray_SimpleNew(1, dims, NPY_INT64);
@@ -920,30 +995,7 @@ static PyObject *py_go_pairs(PyObject *self, PyObject *args) {
     int64_t *go_ = (int64_t *)PyArray_DATA((PyArrayObject *)gi);
     int64_t *to_ = (int64_t *)PyArray_DATA((PyArrayObject *)ti);
     Py_BEGIN_ALLOW_THREADS
-    if (term_major) {
-        for (size_t j = 0; j < nt; j++) {
-            if (cnt[j] == SIZE_MAX) continue;
-            const char *col = base + (npy_intp)j * s1;
-            size_t at = cnt[j];
-            for (size_t i = 0; i < ng; i++)
-                if (mask[i] && col[(npy_intp)i * s0]) {
-                    go_[at] = (int64_t)i;
-                    to_[at] = (int64_t)j;
-                    at++;
-                }
-        }
-    } else {
-        for (size_t i = 0; i < ng; i++) {
-            if (!mask[i]) continue;
-            const char *row = base + (npy_intp)i * s0;
-            for (size_t j = 0; j < nt; j++) {
-                if (cnt[j] == SIZE_MAX || !row[(npy_intp)j * s1]) continue;
-                size_t at = cnt[j]++;
-                go_[at] = (int64_t)i;
-                to_[at] = (int64_t)j;
-            }
-        }
-    }
+    go_pairs_fill(&v, cnt, go_, to_);
     Py_END_ALLOW_THREADS
     PyMem_RawFree(cnt);
     return Py_BuildValue("NN", gi, ti);
