@@ -334,6 +334,31 @@ START_TEST(test_simnet) {
 }
 END_TEST
 
+/* A file size limit (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
+   EFBIG) hits the shared task region (a memfd the pool grows) or the CSV:
+   either way the network is not done, so the run must not exit 0, the
+   summary must not call it ok, and no torn CSV is left. Before the fix:
+   exit 0 and "nw_00,ok,0,0" with no nw_00.csv. */
+START_TEST(test_cli_file_size_limit) {
+    char out[4096];
+    snprintf(out, sizeof out, "%s/fsize", g_dir);
+    int rc = sh("ulimit -f 30; trap '' XFSZ; '%s' --annotations '%s' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
+                VPAR_EGAD_EXE, vpar_test_data("fixtures/egad_small/go.tsv"),
+                vpar_test_data("fixtures/egad_small/genes.txt"), out,
+                vpar_test_data("fixtures/egad_small/nw_00.npy"), g_dir);
+    char *err = slurp(egad_path(g_dir, "err.txt"));
+    ck_assert_msg(rc == 1, "exit %d (want 1: the network failed): %s", rc, err);
+    ck_assert_msg(strstr(err, "nw_00") && (strstr(err, "too large") || strstr(err, "File too large")),
+                  "the message names the network and the cause: %s", err);
+    free(err);
+    char *line = summary_line(out, "nw_00");
+    ck_assert_msg(line && strncmp(line, "nw_00,error,", 12) == 0, "summary: %s", line ? line : "(none)");
+    free(line);
+    /* Whole or absent: a CSV left behind must be the complete one. */
+    if (access(egad_path(out, "nw_00.csv"), F_OK) == 0) check_csv(egad_path(out, "nw_00.csv"), "egad_small", "fsize");
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("egad_cli");
     TCase *tc = tcase_create("cli");
@@ -343,6 +368,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_cli_hdf5, 1, 3);
     tcase_add_loop_test(tc, test_cli_failures_isolated, 0, 2);
     tcase_add_test(tc, test_cli_bad_input);
+    tcase_add_test(tc, test_cli_file_size_limit);
     tcase_add_test(tc, test_simnet);
     suite_add_tcase(s, tc);
     int rc = vpar_test_run(s);

@@ -212,6 +212,13 @@ int egad_job_finish(egad_job *J, const options *o, int interrupted) {
     int failed = 0, done = 0;
     for (int t = 0; t < J->ntodo; t++) {
         int i = J->todo[t];
+        /* Not interrupted, yet no result and no crash: never "ok". */
+        if (!interrupted && !J->recorded[i] && !J->crashed[i] && !J->rs[i].status) {
+            J->rs[i].status = VPAR_ERR_STATE;
+            J->rs[i].mean_auc = NAN;
+            snprintf(J->rs[i].message, sizeof J->rs[i].message, "no result came back from its worker");
+            egad_report_failure(o->networks[i], J->rs[i].message);
+        }
         if (J->crashed[i] || J->rs[i].status) failed++;
         else if (J->recorded[i]) done++;
     }

@@ -264,6 +264,20 @@ static int run_all(const options *o, run_state *rs) {
     g_procpool = NULL;
     vpar_procpool_destroy(pp);
     if (mst == VPAR_ERR_INTERRUPTED) atomic_store(&g_interrupted, 1);
+    else if (mst != VPAR_OK) {
+        /* The map itself failed (e.g. the shared task region could not
+           grow: EFBIG under a file size limit, ENOSPC): the networks whose
+           result never came back were not computed. They fail with the
+           reason; the summary must never call them ok. */
+        const char *why = vpar_last_error();
+        for (int t = 0; t < J->ntodo; t++) {
+            int i = J->todo[t];
+            if (J->recorded[i] || J->crashed[i]) continue;
+            J->rs[i].status = (int)mst;
+            J->rs[i].mean_auc = NAN;
+            snprintf(J->rs[i].message, sizeof J->rs[i].message, "not computed: %.400s", why);
+        }
+    }
     return 1;
 }
 
