@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vpar/common.h"
 
@@ -164,6 +165,13 @@ enum {
     VPAR_EX_READ_TEXT = 2,      /* fail (VPAR_ERR_FORMAT) on NUL bytes */
     VPAR_EX_READ_ENOENT_NOT_FOUND = 4 /* a missing file is VPAR_ERR_NOT_FOUND, not _IO */
 };
+
+/* read(2) retried on EINTR: > 0 bytes read, 0 at end of file, -1 (errno)
+   on error. Any thread. */
+ssize_t vpar_ex_read_retry(int fd, void *buf, size_t n);
+/* close(2) that keeps errno; returns -1 (for `return vpar_ex_close_fail(fd);`
+   on an error path). */
+int vpar_ex_close_fail(int fd);
 
 /* Reads the whole file into *out (appended; NUL-terminated, the NUL not
    counted in len). Free with vpar_ex_buf_free, also on failure. */

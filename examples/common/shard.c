@@ -216,14 +216,8 @@ int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
     uint64_t h = *hash, total = 0;
     unsigned char buf[1 << 16];
     for (;;) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
+        ssize_t r = vpar_ex_read_retry(fd, buf, sizeof buf);
+        if (r < 0) return vpar_ex_close_fail(fd);
         if (r == 0) break;
         h = vpar_ex_fnv1a(h, buf, (size_t)r);
         total += (uint64_t)r;

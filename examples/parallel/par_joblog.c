@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "par_joblog.h"
+#include "excommon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,14 +126,8 @@ static int slurp(const char *path, par_buf *b) {
     if (fd < 0) return -1;
     for (;;) {
         par_buf_reserve(b, 65536);
-        ssize_t r = read(fd, b->p + b->n, b->cap - b->n - 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
+        ssize_t r = vpar_ex_read_retry(fd, b->p + b->n, b->cap - b->n - 1);
+        if (r < 0) return vpar_ex_close_fail(fd);
         if (r == 0) break;
         b->n += (size_t)r;
     }
