@@ -80,6 +80,16 @@ int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog);
 int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annotations **ann,
                        char ***genes, size_t *ngenes);
 
+/* Before any network is computed (inputs.c): checks each of the `count`
+   networks with vpar_egad_network_check against the genes list (the
+   genes file's length; dtypes EGAD cannot use, float16 included; for
+   HDF5 networks only their layout and dtype, as each carries its own
+   labels), printing "<prog>: <error>" for every problem found. 0 when
+   something was printed (exit 2: an input shared by all networks), 1 when
+   fine. A network that cannot be read is left for its own run to report. */
+int vpar_egad_cli_check_networks(const vpar_egad_cli *o, const char *prog, char *const *networks,
+                                 size_t count, char *const *genes, size_t ngenes);
+
 /* Feeds everything of these options that changes results into a sharded
    run's configuration hash (shard.h): the annotation and genes files'
    contents, columns, header mode, HDF5 keys, nfold/min/max. 0 after

@@ -1,0 +1,2 @@
+/* examples/egad/obo.c — placeholder */
+#include "egad_internal.h"
