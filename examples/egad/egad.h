@@ -91,12 +91,22 @@ typedef struct vpar_egad_annot_desc {
                                header's names choose the columns */
     int gaf;                /* 1: GAF 2.x: lines whose qualifier (column 4)
                                contains NOT are skipped */
+    char aspect;            /* GAF only: 'P', 'F' or 'C' keeps the lines of that
+                               ontology (column 9); 0 keeps all */
+    const char *obo;        /* an OBO ontology (go-basic.obo): every (gene, term)
+                               also gives (gene, ancestor) for the term's
+                               ancestors over is_a and part_of; NULL: the
+                               pairs as they are (see docs/egad.md) */
 } vpar_egad_annot_desc;
 
 /* Loads (gene, term) pairs from a tab-separated file, plain or gzip
    (detected from the content, not the name). Lines starting with '!' or
    '#' are comments (GAF headers); empty lines are skipped; repeated pairs
-   count once. Terms are numbered in order of first appearance. Header
+   count once. Terms are numbered in order of first appearance (with
+   desc->obo: then the terms reached only by propagation, in the order
+   they are reached); this order is the order of fold assignment. A file
+   that looks like GAF read without desc->gaf or chosen columns is an
+   error saying to use --gaf. Plain files are mapped, not copied. Header
    auto-detection: the first data line is a header when its gene or term
    field is a usual column name (gene, gene_id, symbol, term, go, go_id,
    ...). A line with too few columns or an empty gene/term field is an
