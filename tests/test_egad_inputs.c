@@ -213,10 +213,145 @@ static void test_precheck(void) {
     free(err);
 }
 
+/* ---- GAF: NOT, --aspect, the hint; OBO propagation ---- */
+static const char mini_obo[] =
+    "format-version: 1.2\n\n"
+    "[Term]\nid: GO:0000001\nname: root\n\n"
+    "[Term]\nid: GO:0000002\nname: middle\nis_a: GO:0000001 ! root\nalt_id: GO:0000009\n\n"
+    "[Term]\nid: GO:0000003\nname: leaf\nis_a: GO:0000002 ! middle\n"
+    "relationship: part_of GO:0000004 ! other\nrelationship: regulates GO:0000005 ! not followed\n\n"
+    "[Term]\nid: GO:0000004\nname: other\nis_a: GO:0000001 {source=\"x\"} ! root\n\n"
+    "[Term]\nid: GO:0000005\nname: regulated\nis_a: GO:0000001\n\n"
+    "[Typedef]\nid: part_of\nis_a: GO:0000005\n";
+
+#define GAFL(gene, q, term, aspect) \
+    "DB\t" gene "\tS\t" q "\t" term "\tREF\tIDA\t\t" aspect "\tname\t\tprotein\ttaxon:9606\t20200101\tGO\t\t\n"
+static const char mini_gaf[] = "!gaf-version: 2.2\n" GAFL("G1", "", "GO:0000003", "P")
+    GAFL("G2", "NOT", "GO:0000003", "P") GAFL("G3", "", "GO:0000009", "P") GAFL("G4", "", "GO:0000004", "F");
+
+/* "G1: T T ...\n" per gene, terms in index order; and the term list. */
+static char *dump(const char *gaf, const char *obo, char aspect, int gafmode, char **terms) {
+    char gp[512], op[512];
+    snprintf(gp, sizeof gp, "%s/%s", dir, gaf);
+    snprintf(op, sizeof op, "%s/%s", dir, obo ? obo : "");
+    vpar_egad_annot_desc d;
+    memset(&d, 0, sizeof d);
+    d.gaf = gafmode;
+    d.aspect = aspect;
+    d.obo = obo ? op : NULL;
+    vpar_egad_annotations *a = NULL;
+    if (vpar_egad_annotations_load(&a, gp, &d) != VPAR_OK) {
+        if (terms) *terms = NULL;
+        return NULL;
+    }
+    char *s = calloc(1, 4096), *t = calloc(1, 4096);
+    for (size_t g = 0; g < vpar_egad_annotations_ngenes(a); g++) {
+        size_t n;
+        const uint32_t *ts = vpar_egad_annotations_gene_terms(a, g, &n);
+        strcat(s, vpar_egad_annotations_gene(a, g));
+        strcat(s, ":");
+        for (size_t i = 0; i < n; i++) {
+            strcat(s, " ");
+            strcat(s, vpar_egad_annotations_term(a, ts[i]));
+        }
+        strcat(s, "\n");
+    }
+    for (size_t i = 0; i < vpar_egad_annotations_nterms(a); i++) {
+        strcat(t, vpar_egad_annotations_term(a, i));
+        strcat(t, " ");
+    }
+    vpar_egad_annotations_destroy(a);
+    if (terms) *terms = t;
+    else free(t);
+    return s;
+}
+
+static void test_gaf_obo(void) {
+    put("mini.gaf", mini_gaf);
+    put("mini.obo", mini_obo);
+    /* Raw GAF: NOT skipped, nothing propagated. */
+    char *terms = NULL, *got = dump("mini.gaf", NULL, 0, 1, NULL);
+    CHECK(got && strcmp(got, "G1: GO:0000003\nG3: GO:0000009\nG4: GO:0000004\n") == 0, "raw: %s", got);
+    free(got);
+    /* Propagated (worked out by hand from mini_obo): GO:3 -> is_a GO:2 ->
+       GO:1, part_of GO:4 -> GO:1; `regulates` and the Typedef's is_a are
+       not followed; GO:9 is an alt_id of GO:2. Terms numbered: the file's
+       in order of appearance, then the ones reached (GO:2, GO:1). */
+    got = dump("mini.gaf", "mini.obo", 0, 1, &terms);
+    CHECK(got && strcmp(got, "G1: GO:0000003 GO:0000004 GO:0000002 GO:0000001\n"
+                             "G3: GO:0000002 GO:0000001\nG4: GO:0000004 GO:0000001\n") == 0, "obo: %s", got);
+    CHECK(terms && strcmp(terms, "GO:0000003 GO:0000009 GO:0000004 GO:0000002 GO:0000001 ") == 0, "order: %s",
+          terms);
+    free(got);
+    free(terms);
+    /* --aspect P drops G4's F line; GO:4 is then reached from GO:3. */
+    got = dump("mini.gaf", "mini.obo", 'P', 1, &terms);
+    CHECK(got && strcmp(got, "G1: GO:0000003 GO:0000002 GO:0000001 GO:0000004\n"
+                             "G3: GO:0000002 GO:0000001\n") == 0, "aspect P: %s", got);
+    free(got);
+    free(terms);
+    got = dump("mini.gaf", NULL, 'F', 1, NULL);
+    CHECK(got && strcmp(got, "G4: GO:0000004\n") == 0, "aspect F: %s", got);
+    free(got);
+    /* Without --gaf: the hint. */
+    got = dump("mini.gaf", NULL, 0, 0, NULL);
+    CHECK(!got && strstr(vpar_last_error(), "looks like a GAF file") && strstr(vpar_last_error(), "--gaf"),
+          "hint: %s", vpar_last_error());
+    put("nohead.gaf", mini_gaf + strlen("!gaf-version: 2.2\n"));
+    got = dump("nohead.gaf", NULL, 0, 0, NULL);
+    CHECK(!got && strstr(vpar_last_error(), "--gaf"), "hint without header: %s", vpar_last_error());
+    /* Not an ontology; an ontology of other IDs. */
+    put("bad.obo", "format-version: 1.2\nid: GO:1\n");
+    got = dump("mini.gaf", "bad.obo", 0, 1, NULL);
+    CHECK(!got && strstr(vpar_last_error(), "bad.obo") && strstr(vpar_last_error(), "[Term]"), "%s",
+          vpar_last_error());
+    put("other.obo", "[Term]\nid: HP:1\n\n[Term]\nid: HP:2\nis_a: HP:1\n");
+    got = dump("mini.gaf", "other.obo", 0, 1, NULL);
+    CHECK(!got && strstr(vpar_last_error(), "none of its 3 terms"), "%s", vpar_last_error());
+    /* The programs: the hint exits 2; --aspect needs --gaf; bad aspect. */
+    int rc = egad("--annotations mini.gaf --genes pc_genes.txt --out g ok.npy");
+    char *err = slurp("err.txt");
+    CHECK(rc == 2 && strstr(err, "add --gaf"), "cli hint: exit %d: %s", rc, err);
+    free(err);
+    rc = egad("--annotations mini.gaf --aspect P --genes pc_genes.txt --out g ok.npy");
+    err = slurp("err.txt");
+    CHECK(rc == 2 && strstr(err, "--aspect") && strstr(err, "--gaf"), "cli aspect: exit %d: %s", rc, err);
+    free(err);
+    /* GO's files to a run: GAF + OBO give what the propagated TSV (by
+       hand, same term order) gives. */
+    put("six.gaf", "!gaf-version: 2.2\n" GAFL("A", "", "GO:0000003", "P") GAFL("B", "", "GO:0000003", "P")
+                   GAFL("C", "", "GO:0000004", "P") GAFL("D", "", "GO:0000002", "P")
+                   GAFL("E", "NOT", "GO:0000002", "P") GAFL("F", "", "GO:0000005", "P"));
+    /* Order: the GAF's terms as they appear (GO:3 GO:4 GO:2 GO:5), then
+       GO:1, first reached from GO:3. E is NOT-only: not annotated. */
+    put("six.tsv", "A\tGO:0000003\nA\tGO:0000004\nA\tGO:0000002\nF\tGO:0000005\nA\tGO:0000001\n"
+                   "B\tGO:0000003\nB\tGO:0000004\nB\tGO:0000002\nB\tGO:0000001\nC\tGO:0000004\n"
+                   "C\tGO:0000001\nD\tGO:0000002\nD\tGO:0000001\nF\tGO:0000001\n");
+    rc = egad("--annotations six.gaf --gaf --obo mini.obo --genes pc_genes.txt --min 1 --out gaf ok.npy");
+    err = slurp("err.txt");
+    CHECK(rc == 0, "gaf+obo run: exit %d: %s", rc, err);
+    free(err);
+    rc = egad("--annotations six.tsv --genes pc_genes.txt --min 1 --out tsv ok.npy");
+    CHECK(rc == 0, "tsv run: exit %d", rc);
+    CHECK(same_file("gaf/ok.csv", "tsv/ok.csv"), "GAF + OBO differs from the propagated TSV");
+    got = slurp("gaf/ok.csv");
+    /* Sizes 2, 3, 3, 1, 5 in a universe of 5 (A B C D F): --min 1 drops
+       GO:5; GO:1 holds every gene, so no negatives: NaN. */
+    CHECK(strncmp(got, "term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value\nGO:0000003,", 60) == 0 &&
+              strstr(got, "\nGO:0000004,") && strstr(got, "\nGO:0000002,") && strstr(got, "\nGO:0000001,NaN,") &&
+              !strstr(got, "GO:0000005"), "kept terms: %s", got);
+    free(got);
+    rc = egad("--annotations mini.gaf --gaf --aspect X --genes pc_genes.txt --out g ok.npy");
+    err = slurp("err.txt");
+    CHECK(rc == 2 && strstr(err, "--aspect 'X'"), "cli aspect X: exit %d: %s", rc, err);
+    free(err);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/vpar_egad_inputs_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     test_precheck();
+    test_gaf_obo();
     test_hdf5();
     if (!failures) sh("rm -rf '%s'", dir);
     else fprintf(stderr, "files kept in %s\n", dir);
