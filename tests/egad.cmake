@@ -31,3 +31,7 @@ target_compile_definitions(test_egad_inputs PRIVATE VPAR_EGAD_EXE="$<TARGET_FILE
   VPAR_AGGREGATE_EXE="$<TARGET_FILE:vpar-aggregate>"
   VPAR_INPUTS_MAKE="${CMAKE_CURRENT_SOURCE_DIR}/egad_inputs_make.py")
 add_dependencies(test_egad_inputs vpar-egad vpar-aggregate)
+if(TARGET test_egad_inputs)
+  add_test(NAME test_egad_inputs_hdf5 COMMAND test_egad_inputs hdf5)
+  set_tests_properties(test_egad_inputs_hdf5 PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
