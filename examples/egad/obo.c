@@ -113,8 +113,8 @@ vpar_status vpar__egad_obo_parse(vpar__egad_obo **out, const char *text, size_t 
         if (!vpar__egad_edge(kind == 2 ? &alts : &parents, (uint32_t)cur, (uint32_t)x))
             st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (st == VPAR_OK && stanzas == 0)
-        st = vpar_fail(VPAR_ERR_FORMAT, "%s: no [Term] stanza (not an OBO ontology such as go-basic.obo?)", path);
+    if (st == VPAR_OK && (stanzas == 0 || o->ids.n == 0))
+        st = vpar_fail(VPAR_ERR_FORMAT, "%s: no [Term] stanza with an id (not an OBO ontology such as go-basic.obo?)", path);
     size_t n = o->ids.n;
     if (st == VPAR_OK) {
         o->alias = (uint32_t *)vpar__egad_alloc(n, sizeof *o->alias);
