@@ -137,6 +137,33 @@ vpar_status vpar__egad_obo_parse(vpar__egad_obo **out, const char *text, size_t 
             for (size_t i = 0; i < parents.n; i++) o->par[fill[parents.a[i]]++] = parents.b[i];
             for (size_t i = 0; i < n; i++)
                 if (o->par_ptr[i + 1] > o->par_ptr[i]) o->alias[i] = (uint32_t)i;
+            /* Chains (an alt_id of a term that is itself an alt_id) end at
+               their last term; on a cycle every term of it stands for
+               itself. `fill` is reused: 0 unvisited, 1 on the path, 2 done. */
+            memset(fill, 0, (n + 1) * sizeof *fill);
+            uint32_t *stack = (uint32_t *)vpar__egad_alloc(n, sizeof *stack);
+            if (!stack) {
+                st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    size_t sp = 0;
+                    uint32_t x = (uint32_t)i;
+                    while (fill[x] == 0 && o->alias[x] != x) {
+                        fill[x] = 1;
+                        stack[sp++] = x;
+                        x = o->alias[x];
+                    }
+                    uint32_t end = fill[x] == 1 ? UINT32_MAX : o->alias[x]; /* 1: a cycle */
+                    fill[x] = 2;
+                    while (sp) {
+                        uint32_t y = stack[--sp];
+                        o->alias[y] = end == UINT32_MAX ? y : end;
+                        fill[y] = 2;
+                    }
+                    if (end == UINT32_MAX) o->alias[x] = x;
+                }
+                VPAR_FREE(stack);
+            }
             VPAR_FREE(fill);
         }
     }
