@@ -153,14 +153,14 @@ vpar_status vpar__egad_obo_parse(vpar__egad_obo **out, const char *text, size_t 
                         stack[sp++] = x;
                         x = o->alias[x];
                     }
-                    uint32_t end = fill[x] == 1 ? UINT32_MAX : o->alias[x]; /* 1: a cycle */
+                    uint32_t last = fill[x] == 1 ? UINT32_MAX : o->alias[x]; /* 1: a cycle */
                     fill[x] = 2;
                     while (sp) {
                         uint32_t y = stack[--sp];
-                        o->alias[y] = end == UINT32_MAX ? y : end;
+                        o->alias[y] = last == UINT32_MAX ? y : last;
                         fill[y] = 2;
                     }
-                    if (end == UINT32_MAX) o->alias[x] = x;
+                    if (last == UINT32_MAX) o->alias[x] = x;
                 }
                 VPAR_FREE(stack);
             }
