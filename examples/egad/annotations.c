@@ -65,7 +65,7 @@ static long vpar__egad_strtab_lookup(const vpar__egad_strtab *t, const char *s, 
 /* Index of (s, len) or -1. */
 long vpar__egad_strtab_find(const vpar__egad_strtab *t, const char *s, size_t len) {
     if (!t->nslots) return -1;
-    size_t slot;
+    size_t slot = 0;
     return vpar__egad_strtab_lookup(t, s, len, vpar__egad_hash(s, len), &slot);
 }
 
@@ -88,7 +88,7 @@ static int vpar__egad_strtab_reserve(vpar__egad_strtab *t, size_t expect, size_t
 long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t len) {
     if (!t->nslots && !vpar__egad_strtab_rehash(t, 1024)) return -1;
     uint64_t hv = vpar__egad_hash(s, len);
-    size_t slot;
+    size_t slot = 0;
     long found = vpar__egad_strtab_lookup(t, s, len, hv, &slot);
     if (found >= 0) return found;
     if (t->n >= 0xfffffff0u) return -1;

@@ -73,8 +73,8 @@ static vpar_status vpar__egad_check_npy(const char *path, size_t ngenes, const c
                      vpar_dtype_descr(a.dtype));
             st = vpar__egad_dtype_fail(path, what);
         } else if (a.shape[0] != ngenes) {
-            st = vpar_fail(VPAR_ERR_SHAPE, "%s: network has %zu genes but the genes file %s lists %zu",
-                           path, a.shape[0], genes_file ? genes_file : "(--genes)", ngenes);
+            st = vpar_fail(VPAR_ERR_SHAPE, "%s: network has %zu genes but the genes file%s%s lists %zu",
+                           path, a.shape[0], genes_file ? " " : "", genes_file ? genes_file : "", ngenes);
         }
     }
     vpar_npy_close(&a);
