@@ -26,3 +26,17 @@ endif()
 vpar_add_test(test_egad_columns SOURCES test_egad_columns.c LIBS vpar_egad TIMEOUT 60)
 target_compile_definitions(test_egad_columns PRIVATE VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>")
 add_dependencies(test_egad_columns vpar-egad)
+
+# Inputs users have (issue 15): pandas HDF5 frames (integer labels, bool
+# frames, filters, keys; made at test time by egad_inputs_make.py, skipped
+# without pandas), checks before computing, GAF aspects and OBO
+# propagation.
+vpar_add_test(test_egad_inputs SOURCES test_egad_inputs.c LIBS vpar_egad TIMEOUT 120)
+target_compile_definitions(test_egad_inputs PRIVATE VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>"
+  VPAR_AGGREGATE_EXE="$<TARGET_FILE:vpar-aggregate>"
+  VPAR_INPUTS_MAKE="${CMAKE_CURRENT_SOURCE_DIR}/egad_inputs_make.py")
+add_dependencies(test_egad_inputs vpar-egad vpar-aggregate)
+if(TARGET test_egad_inputs)
+  add_test(NAME test_egad_inputs_hdf5 COMMAND test_egad_inputs hdf5)
+  set_tests_properties(test_egad_inputs_hdf5 PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()

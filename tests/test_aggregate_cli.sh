@@ -128,7 +128,7 @@ expect_error "permutations: missing" "--permutations P (random orders) or --orde
 expect_error "annotations: missing option" "--annotations FILE is required" --genes "$fx/genes.txt" -p 1 "${nets[@]}"
 expect_error "no network" "no network given" "${common[@]}" -p 1
 expect_error "network: missing file" "$fx/nw_09.npy" "${common[@]}" -p 1 "${nets[@]}" "$fx/nw_09.npy"
-expect_error "genes: wrong count" "400 genes but the genes file lists 399" --annotations "$fx/go.tsv" --genes "$tmp/genes399.txt" -p 1 "${nets[@]}"
+expect_error "genes: wrong count" "400 genes but the genes file $tmp/genes399.txt lists 399" --annotations "$fx/go.tsv" --genes "$tmp/genes399.txt" -p 1 "${nets[@]}"
 expect_error "duplicate dataset names" "same file name" "${common[@]}" -p 1 "${nets[@]}" "$fx/../aggregate/nw_00.npy"
 expect_error "unknown option" "unknown option '--frobnicate'" "${common[@]}" -p 1 --frobnicate "${nets[@]}"
 "$bin" --help | grep -q "usage: vpar-aggregate" || fail "--help"
@@ -296,11 +296,11 @@ EOF
     bad=$(tail -n +2 "$tmp/h5/o/aggregate.csv" |
           awk -F, -v w="$want" '{ d = $4 - w; if (d < 0) d = -d; if (w == "" || d > 1e-9 || $4 == "NaN") print }')
     if [ -n "$bad" ]; then fail "hdf5: $bad vs reference '$want'"; else ok "hdf5 networks and annotations match the Python reference"; fi
-    # HDF5 networks are checked when read (at their step, once per
-    # permutation): the permutation fails, exit status 1, no aggregate.csv.
+    # HDF5 networks' labels are checked at set-up, before any permutation
+    # (issue 15): exit status 2, no aggregate.csv.
     "$bin" --annotations "$h5/go.h5" -p 1 --out "$tmp/h5/bad" -q "$tmp/h5/a.h5" "$tmp/h5/c.h5" 2>"$tmp/h5.err"
     rc=$?
-    if [ $rc = 1 ] && grep -q "c.h5: gene 0 is .*must list the same genes" "$tmp/h5.err" &&
+    if [ $rc = 2 ] && grep -q "c.h5: gene 0 is .*must list the same genes" "$tmp/h5.err" &&
        [ ! -e "$tmp/h5/bad/aggregate.csv" ]; then ok "hdf5: different gene order refused"
     else fail "hdf5: different gene order: status $rc: $(cat "$tmp/h5.err")"; fi
   elif grep -q "no HDF5 support" "$tmp/h5.err"; then

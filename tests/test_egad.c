@@ -478,11 +478,11 @@ START_TEST(test_annotations_formats) {
     vpar_egad_annotations_destroy(a);
     /* No header, forced: the first line is data. */
     egad_write_file(egad_path(dir, "b.tsv"), "X\tT9\nY\tT9\n");
-    vpar_egad_annot_desc none = {0, 0, -1, 0, 0};
+    vpar_egad_annot_desc none = {0, 0, -1, 0, 0, 0, NULL};
     ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "b.tsv"), &none), VPAR_OK);
     ck_assert_uint_eq(vpar_egad_annotations_ngenes(a), 2);
     vpar_egad_annotations_destroy(a);
-    vpar_egad_annot_desc hdr = {0, 0, 1, 0, 0};
+    vpar_egad_annot_desc hdr = {0, 0, 1, 0, 0, 0, NULL};
     ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "b.tsv"), &hdr), VPAR_OK);
     ck_assert_uint_eq(vpar_egad_annotations_ngenes(a), 1);
     vpar_egad_annotations_destroy(a);
@@ -490,7 +490,7 @@ START_TEST(test_annotations_formats) {
     egad_write_file(egad_path(dir, "c.gaf"),
                     "!gaf-version: 2.2\nUniProtKB\tP1\tSYM1\tinvolved_in\tGO:1\tPMID:1\tIDA\t\tP\n"
                     "UniProtKB\tP2\tSYM2\tinvolved_in\tGO:1\tPMID:1\tIDA\t\tP\n");
-    vpar_egad_annot_desc gaf = {1, 4, 0, 1, 1};
+    vpar_egad_annot_desc gaf = {1, 4, 0, 1, 1, 0, NULL};
     ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "c.gaf"), &gaf), VPAR_OK);
     ck_assert_str_eq(vpar_egad_annotations_gene(a, 1), "P2");
     ck_assert_str_eq(vpar_egad_annotations_term(a, 0), "GO:1");
@@ -548,13 +548,13 @@ START_TEST(test_bad_annotations) {
     ck_assert_msg(strstr(vpar_last_error(), "m2.tsv:2:") && strstr(vpar_last_error(), "term"), "%s",
                   vpar_last_error());
     /* GAF columns on a 2-column file. */
-    vpar_egad_annot_desc gaf = {1, 4, 0, 1, 1};
+    vpar_egad_annot_desc gaf = {1, 4, 0, 1, 1, 0, NULL};
     ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m2.tsv"), &gaf), VPAR_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(vpar_last_error(), "m2.tsv:1:"));
     /* Only a header. */
     egad_write_file(egad_path(dir, "m3.tsv"), "gene\tterm\n");
     ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m3.tsv"), NULL), VPAR_ERR_FORMAT);
-    vpar_egad_annot_desc same = {2, 2, 0, 1, 0};
+    vpar_egad_annot_desc same = {2, 2, 0, 1, 0, 0, NULL};
     ck_assert_int_eq(vpar_egad_annotations_load(&a, egad_path(dir, "m2.tsv"), &same), VPAR_ERR_INVALID);
     ck_assert_ptr_null(a);
     egad_rmtree(dir);

@@ -206,8 +206,7 @@ START_TEST(test_cli_bad_input) {
     err = slurp(egad_path(g_dir, "err.txt"));
     ck_assert_msg(strstr(err, "bad.tsv:3:") != NULL, "%s", err);
     free(err);
-    /* Per-network failures: missing file, non-square, genes length
-       mismatch, no overlap, no term passing the filter -> exit 1, the
+    /* Per-network failures: missing file, non-square, no overlap, no term passing the filter -> exit 1, the
        summary says error, stderr says why. */
     size_t shape[2] = {3, 4};
     double z[12] = {0};
@@ -217,7 +216,6 @@ START_TEST(test_cli_bad_input) {
     } cases[] = {
         {"", "missing.npy", "missing.npy"},
         {"", "rect.npy", "not square"},
-        {"", "small", "lists"},
         {"--min 600", "ties", "no term"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -238,6 +236,16 @@ START_TEST(test_cli_bad_input) {
         err = slurp(egad_path(out, "summary.csv"));
         ck_assert_msg(strstr(err, ",error,0,NaN,") != NULL, "case %zu summary: %s", c, err);
         free(err);
+    }
+    /* A genes file of the wrong length is a shared input: exit 2 before
+       any network is computed, the genes file named (issue 15). */
+    {
+        int rc = sh("'%s' --annotations '%s' --genes '%s' --out '%s/small' '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE, go,
+                    genes, g_dir, vpar_test_data("fixtures/egad_small/nw_00.npy"), g_dir);
+        err = slurp(egad_path(g_dir, "err.txt"));
+        ck_assert_msg(rc == 2 && strstr(err, "but the genes file ") && strstr(err, "lists"), "exit %d: %s", rc, err);
+        free(err);
+        ck_assert_int_ne(access(egad_path(g_dir, "small/summary.csv"), F_OK), 0);
     }
     /* No overlap: a genes file of unknown IDs. */
     FILE *f = fopen(egad_path(g_dir, "other.txt"), "w");

@@ -81,15 +81,20 @@ static vpar_status vpar__agg_genes(vpar_agg *a, const char *const *genes, size_t
 
 /* Opens network i: .npy files are mapped and checked now (and their
    symmetry), HDF5 ones when read (once per permutation). */
-static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_pool *pool) {
+static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_pool *pool,
+                                  const char *genes_file) {
     if (a->is_h5[i]) {
         if (!vpar_egad_have_hdf5())
             return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: this build has no HDF5 support "
                              "(install libhdf5-dev and rebuild, or convert to .npy)", path);
         a->symmetric = 0;
-        return VPAR_OK;
+        /* Labels, gene order and layout now, the values once per step. */
+        return vpar_egad_network_check(path, a->nw_key, (const char *const *)a->genes, a->n, NULL);
     }
-    vpar_status st = vpar_egad_network_open(&a->nets[i], path, a->nw_key,
+    vpar_status st = vpar_egad_network_check(path, a->nw_key, (const char *const *)a->genes, a->n,
+                                             genes_file);
+    if (st != VPAR_OK) return st;
+    st = vpar_egad_network_open(&a->nets[i], path, a->nw_key,
                                             (const char *const *)a->genes, a->n);
     if (st != VPAR_OK) return st;
     if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(&a->nets[i], pool);
@@ -126,7 +131,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     for (size_t i = 0; i < k; i++) a->is_h5[i] = (unsigned char)vpar_ex_is_hdf5_name(paths[i]);
     st = vpar__agg_genes(a, genes, n, paths[0]);
     for (size_t i = 0; i < k && st == VPAR_OK; i++)
-        st = vpar__agg_open(a, i, paths[i], desc ? desc->pool : NULL);
+        st = vpar__agg_open(a, i, paths[i], desc ? desc->pool : NULL, desc ? desc->genes_file : NULL);
     if (st != VPAR_OK) goto fail;
     /* After rank standardization no entry is NaN, so no gene is dropped
        and one plan serves every step (drop = NULL). */

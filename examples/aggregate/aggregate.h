@@ -86,6 +86,7 @@ typedef struct vpar_agg_desc {
                               symmetry); NULL: serial. A process that forks
                               workers afterwards should destroy it first
                               (forking a multi-threaded process is fragile). */
+    const char *genes_file; /* named in a gene-count mismatch; NULL: "(--genes)" */
 } vpar_agg_desc;
 
 /* Opens the k networks `paths` and builds the EGAD plan once.

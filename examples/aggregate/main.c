@@ -135,6 +135,7 @@ static int check_options(options *o) {
     if (o->order) o->permutations = 1;
     o->desc.egad = o->egad.desc;
     o->desc.nw_key = o->egad.nw_key;
+    o->desc.genes_file = o->egad.genes;
     int any_npy = 0;
     for (size_t i = 0; i < o->k; i++) any_npy |= !vpar_ex_is_hdf5_name(o->networks[i]);
     if (any_npy && !o->egad.genes) {

@@ -5,17 +5,12 @@
 #include "egad_internal.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* String interning: open addressing over indices into an offset table. */
-typedef struct vpar__egad_strtab {
-    vpar_ex_buf chars;    /* NUL-terminated strings back to back */
-    size_t *off;             /* offset of string i */
-    size_t n, cap;
-    uint32_t *slots;         /* index + 1, 0 = empty */
-    size_t nslots;           /* power of two */
-} vpar__egad_strtab;
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static uint64_t vpar__egad_hash(const char *s, size_t len) {
     uint64_t h = 1469598103934665603ull;
@@ -26,7 +21,7 @@ static uint64_t vpar__egad_hash(const char *s, size_t len) {
     return h ^ (h >> 29);
 }
 
-static void vpar__egad_strtab_free(vpar__egad_strtab *t) {
+void vpar__egad_strtab_free(vpar__egad_strtab *t) {
     VPAR_FREE(t->chars.p);
     VPAR_FREE(t->off);
     VPAR_FREE(t->slots);
@@ -34,13 +29,14 @@ static void vpar__egad_strtab_free(vpar__egad_strtab *t) {
 }
 
 static int vpar__egad_strtab_rehash(vpar__egad_strtab *t, size_t nslots) {
-    uint32_t *s = (uint32_t *)vpar__egad_zalloc(nslots, sizeof *s);
+    uint64_t *s = (uint64_t *)vpar__egad_zalloc(nslots, sizeof *s);
     if (!s) return 0;
     for (size_t i = 0; i < t->n; i++) {
         const char *str = t->chars.p + t->off[i];
-        size_t h = (size_t)vpar__egad_hash(str, strlen(str)) & (nslots - 1);
+        uint64_t hv = vpar__egad_hash(str, t->off[i + 1] - t->off[i] - 1);
+        size_t h = (size_t)hv & (nslots - 1);
         while (s[h]) h = (h + 1) & (nslots - 1);
-        s[h] = (uint32_t)(i + 1);
+        s[h] = (hv >> 32) << 32 | (uint64_t)(i + 1);
     }
     VPAR_FREE(t->slots);
     t->slots = s;
@@ -48,28 +44,59 @@ static int vpar__egad_strtab_rehash(vpar__egad_strtab *t, size_t nslots) {
     return 1;
 }
 
-/* Index of (s, len) or -1. */
-static long vpar__egad_strtab_find(const vpar__egad_strtab *t, const char *s, size_t len) {
-    if (!t->nslots) return -1;
-    size_t h = (size_t)vpar__egad_hash(s, len) & (t->nslots - 1);
+/* Index of (s, len) with hash hv, or -1; *slot gets the empty slot where
+   it would go. */
+static long vpar__egad_strtab_lookup(const vpar__egad_strtab *t, const char *s, size_t len,
+                                     uint64_t hv, size_t *slot) {
+    size_t h = (size_t)hv & (t->nslots - 1);
+    uint64_t tag = (hv >> 32) << 32;
     for (;;) {
-        uint32_t v = t->slots[h];
-        if (!v) return -1;
-        const char *c = t->chars.p + t->off[v - 1];
-        if (strncmp(c, s, len) == 0 && c[len] == '\0') return (long)(v - 1);
+        uint64_t v = t->slots[h];
+        if (!v) { *slot = h; return -1; }
+        if ((v & 0xffffffff00000000ull) == tag) {
+            size_t i = (size_t)(uint32_t)v - 1;
+            if (t->off[i + 1] - t->off[i] - 1 == len && memcmp(t->chars.p + t->off[i], s, len) == 0)
+                return (long)i;
+        }
         h = (h + 1) & (t->nslots - 1);
     }
 }
 
+/* Index of (s, len) or -1. */
+long vpar__egad_strtab_find(const vpar__egad_strtab *t, const char *s, size_t len) {
+    if (!t->nslots) return -1;
+    size_t slot = 0;
+    return vpar__egad_strtab_lookup(t, s, len, vpar__egad_hash(s, len), &slot);
+}
+
+/* Sizes the table for about `expect` strings of `bytes` characters in all
+   (a hint: it grows past them). 0 on out of memory. */
+static int vpar__egad_strtab_reserve(vpar__egad_strtab *t, size_t expect, size_t bytes) {
+    size_t ns = 1024;
+    while (ns < expect * 2 && ns < ((size_t)1 << 30)) ns *= 2;
+    if (ns > t->nslots && !vpar__egad_strtab_rehash(t, ns)) return 0;
+    if (expect + 1 > t->cap) {
+        size_t *o = (size_t *)VPAR_REALLOC(t->off, (expect + 1) * sizeof *o);
+        if (!o) return 0;
+        t->off = o;
+        t->cap = expect + 1;
+    }
+    return vpar_ex_buf_reserve(&t->chars, bytes);
+}
+
 /* Interns (s, len); returns its index or -1 on out of memory. */
-static long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t len) {
-    long found = vpar__egad_strtab_find(t, s, len);
+long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t len) {
+    if (!t->nslots && !vpar__egad_strtab_rehash(t, 1024)) return -1;
+    uint64_t hv = vpar__egad_hash(s, len);
+    size_t slot = 0;
+    long found = vpar__egad_strtab_lookup(t, s, len, hv, &slot);
     if (found >= 0) return found;
     if (t->n >= 0xfffffff0u) return -1;
     if ((t->n + 1) * 2 > t->nslots) {
-        if (!vpar__egad_strtab_rehash(t, t->nslots ? t->nslots * 2 : 1024)) return -1;
+        if (!vpar__egad_strtab_rehash(t, t->nslots * 2)) return -1;
+        vpar__egad_strtab_lookup(t, s, len, hv, &slot);
     }
-    if (t->n == t->cap) {
+    if (t->n + 1 >= t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 1024;
         size_t *o = (size_t *)VPAR_REALLOC(t->off, cap * sizeof *o);
         if (!o) return -1;
@@ -80,9 +107,8 @@ static long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t le
     if (!vpar_ex_buf_append(&t->chars, s, len) || !vpar_ex_buf_append(&t->chars, "", 1))
         return -1;
     t->off[t->n] = at;
-    size_t h = (size_t)vpar__egad_hash(s, len) & (t->nslots - 1);
-    while (t->slots[h]) h = (h + 1) & (t->nslots - 1);
-    t->slots[h] = (uint32_t)(t->n + 1);
+    t->off[t->n + 1] = t->chars.len;
+    t->slots[slot] = (hv >> 32) << 32 | (uint64_t)(t->n + 1);
     return (long)t->n++;
 }
 
@@ -98,58 +124,62 @@ typedef struct vpar__egad_pairs {
     size_t n, cap;
 } vpar__egad_pairs;
 
-static int vpar__egad_pairs_push(vpar__egad_pairs *p, uint32_t g, uint32_t t) {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 4096;
-        uint32_t *ng = (uint32_t *)VPAR_REALLOC(p->g, cap * sizeof *ng);
-        if (!ng) return 0;
-        p->g = ng;
-        uint32_t *nt = (uint32_t *)VPAR_REALLOC(p->t, cap * sizeof *nt);
-        if (!nt) return 0;
-        p->t = nt;
-        p->cap = cap;
-    }
+static int vpar__egad_pairs_reserve(vpar__egad_pairs *p, size_t cap) {
+    if (cap <= p->cap) return 1;
+    uint32_t *ng = (uint32_t *)VPAR_REALLOC(p->g, cap * sizeof *ng);
+    if (!ng) return 0;
+    p->g = ng;
+    uint32_t *nt = (uint32_t *)VPAR_REALLOC(p->t, cap * sizeof *nt);
+    if (!nt) return 0;
+    p->t = nt;
+    p->cap = cap;
+    return 1;
+}
+
+static inline int vpar__egad_pairs_push(vpar__egad_pairs *p, uint32_t g, uint32_t t) {
+    if (p->n == p->cap && !vpar__egad_pairs_reserve(p, p->cap ? p->cap * 2 : 4096)) return 0;
     p->g[p->n] = g;
     p->t[p->n] = t;
     p->n++;
     return 1;
 }
 
-static int vpar__egad_cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Groups pairs by gene (CSR), sorts and de-duplicates each gene's terms. */
+/* Groups pairs by gene (CSR) with each gene's terms ascending and
+   distinct: two counting sorts (by term, then stably by gene), O(pairs). */
 static vpar_status vpar__egad_ann_finish(vpar_egad_annotations *a, vpar__egad_pairs *p,
                                          const char *name) {
-    size_t ng = a->genes.n;
+    size_t ng = a->genes.n, nt = a->terms.n, n = p->n;
     a->gene_ptr = (uint32_t *)vpar__egad_zalloc(ng + 1, sizeof *a->gene_ptr);
-    uint32_t *tmp = (uint32_t *)vpar__egad_alloc(p->n, sizeof *tmp);
-    if (!a->gene_ptr || !tmp) {
-        VPAR_FREE(tmp);
-        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory indexing %zu annotation pairs", name, p->n);
-    }
-    for (size_t i = 0; i < p->n; i++) a->gene_ptr[p->g[i] + 1]++;
-    for (size_t g = 0; g < ng; g++) a->gene_ptr[g + 1] += a->gene_ptr[g];
+    uint32_t *tptr = (uint32_t *)vpar__egad_zalloc(nt + 1, sizeof *tptr);
+    uint32_t *gbyt = (uint32_t *)vpar__egad_alloc(n, sizeof *gbyt);
+    uint32_t *tmp = (uint32_t *)vpar__egad_alloc(n, sizeof *tmp);
     uint32_t *fill = (uint32_t *)vpar__egad_alloc(ng + 1, sizeof *fill);
-    if (!fill) {
-        VPAR_FREE(tmp);
-        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
+    if (!a->gene_ptr || !tptr || !gbyt || !tmp || !fill) {
+        VPAR_FREE(tptr); VPAR_FREE(gbyt); VPAR_FREE(tmp); VPAR_FREE(fill);
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory indexing %zu annotation pairs", name, n);
     }
+    /* Pairs in term order: gbyt[] their genes. */
+    for (size_t i = 0; i < n; i++) tptr[p->t[i] + 1]++;
+    for (size_t t = 0; t < nt; t++) tptr[t + 1] += tptr[t];
+    for (size_t i = 0; i < n; i++) gbyt[tptr[p->t[i]]++] = p->g[i];
+    /* tptr[t] is now the end of term t (= start of t + 1). */
+    for (size_t i = 0; i < n; i++) a->gene_ptr[p->g[i] + 1]++;
+    for (size_t g = 0; g < ng; g++) a->gene_ptr[g + 1] += a->gene_ptr[g];
     memcpy(fill, a->gene_ptr, (ng + 1) * sizeof *fill);
-    for (size_t i = 0; i < p->n; i++) tmp[fill[p->g[i]]++] = p->t[i];
-    /* Sort + dedupe per gene, compacting in place. */
+    for (size_t t = 0, i = 0; t < nt; t++)
+        for (; i < tptr[t]; i++) tmp[fill[gbyt[i]]++] = (uint32_t)t;
+    VPAR_FREE(tptr);
+    VPAR_FREE(gbyt);
+    VPAR_FREE(fill);
+    /* De-duplicate each gene's (ascending) terms, compacting in place. */
     size_t w = 0;
     for (size_t g = 0; g < ng; g++) {
         size_t b = a->gene_ptr[g], e = a->gene_ptr[g + 1];
-        qsort(tmp + b, e - b, sizeof *tmp, vpar__egad_cmp_u32);
         a->gene_ptr[g] = (uint32_t)w;
         for (size_t i = b; i < e; i++)
             if (i == b || tmp[i] != tmp[i - 1]) tmp[w++] = tmp[i];
     }
     a->gene_ptr[ng] = (uint32_t)w;
-    VPAR_FREE(fill);
     a->gene_terms = tmp;
     a->npairs = w;
     /* The term hash is not needed after loading; genes stay searchable. */
@@ -307,70 +337,154 @@ static int vpar__egad_skip_line(const char *line, const char *le) {
     return 1;
 }
 
-vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char *text,
-                                         size_t len, int gcol, int tcol, int header,
-                                         const char *path) {
-    return vpar__egad_annotations_parse2(out, text, len, gcol, tcol, header, 1, 0, path);
+/* Field `col` (0-based) of line[0..le): 1 and its span, or 0 when the
+   line has fewer columns. */
+static int vpar__egad_field(const char *line, const char *le, int col, const char **fs, size_t *fl) {
+    const char *f = line;
+    for (int c = 0; c < col; c++) {
+        const char *tab = (const char *)memchr(f, '\t', (size_t)(le - f));
+        if (!tab) return 0;
+        f = tab + 1;
+    }
+    const char *tab = (const char *)memchr(f, '\t', (size_t)(le - f));
+    *fs = f;
+    *fl = (size_t)((tab ? tab : le) - f);
+    return 1;
 }
 
-vpar_status vpar__egad_annotations_parse2(vpar_egad_annotations **out, const char *text,
-                                          size_t len, int gcol, int tcol, int header,
-                                          int columns_given, int gaf, const char *path) {
-    *out = NULL;
-    vpar_egad_annotations *a = (vpar_egad_annotations *)vpar__egad_zalloc(1, sizeof *a);
-    if (!a) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
-    vpar__egad_pairs pairs = {0};
-    vpar_status st = VPAR_OK;
+/* A GAF file read as plain TSV (no --gaf, no column options): its first
+   line is "!gaf-version", or its first data line has the 15+ columns of a
+   GAF with a GO ID in column 5. */
+static vpar_status vpar__egad_gaf_hint(const char *line, const char *le, const char *path,
+                                       size_t lineno) {
+    int gafish = (size_t)(le - line) >= 12 && strncmp(line, "!gaf-version", 12) == 0;
+    if (!gafish && line[0] != '!' && line[0] != '#') {
+        int cols = 1;
+        for (const char *c = line; c < le; c++) cols += *c == '\t';
+        const char *fs;
+        size_t fl;
+        gafish = cols >= 15 && vpar__egad_field(line, le, 4, &fs, &fl) && fl > 3 &&
+                 strncmp(fs, "GO:", 3) == 0;
+    }
+    if (!gafish) return VPAR_OK;
+    return vpar_fail(VPAR_ERR_FORMAT,
+                     "%s:%zu: this looks like a GAF file (GO's gene association format): add --gaf "
+                     "to read genes from column 2 and terms from column 5 and skip NOT lines "
+                     "(--aspect P|F|C picks an ontology; --obo go-basic.obo propagates); or name "
+                     "the columns with --gene-col N --term-col M", path, lineno);
+}
+
+typedef struct vpar__egad_popts {
+    int gcol, tcol, header, given, gaf;
+    char aspect; /* 0 or 'P', 'F', 'C' (GAF column 9) */
+} vpar__egad_popts;
+
+/* Reads the pairs of the text into a's tables and *pairs (not grouped). */
+static vpar_status vpar__egad_parse_pairs(vpar_egad_annotations *a, vpar__egad_pairs *pairs,
+                                          const char *text, size_t len, vpar__egad_popts o,
+                                          const char *path) {
+    int gcol = o.gcol, tcol = o.tcol;
     int maxcol = gcol > tcol ? gcol : tcol, seen_data = 0;
+    /* Sized up front: one pair per line at most; IDs are few. */
+    size_t lines = 1;
+    for (const char *q = text, *e = text + len; (q = (const char *)memchr(q, '\n', (size_t)(e - q))); q++)
+        lines++;
+    if (!vpar__egad_pairs_reserve(pairs, lines) ||
+        !vpar__egad_strtab_reserve(&a->genes, lines < 32768 ? lines : 32768, 1 << 16) ||
+        !vpar__egad_strtab_reserve(&a->terms, lines < 32768 ? lines : 32768, 1 << 16))
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu lines", path, lines);
+    /* IDs are C strings: "a\0x" would be stored but never found. Lines
+       are checked one by one only when the text holds a NUL at all. */
+    int has_nul = len && memchr(text, '\0', len) != NULL;
     size_t lineno = 0;
+    const char *last_g = NULL;
+    size_t last_gl = 0;
+    long last_gi = -1;
     const char *p = text, *end = text + len;
-    while (p < end && st == VPAR_OK) {
+    while (p < end) {
         const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
         if (!eol) eol = end;
         lineno++;
         const char *line = p, *le = eol;
         if (le > p && le[-1] == '\r') le--;
         p = eol + 1;
-        if (vpar__egad_skip_line(line, le)) continue;
-        if (memchr(line, '\0', (size_t)(le - line))) {
-            /* IDs are C strings: "a\0x" would be stored but never found. */
-            st = vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: NUL byte in the line (not a text file?)", path, lineno);
-            break;
+        if (lineno == 1 && !o.gaf && !o.given) {
+            vpar_status st = vpar__egad_gaf_hint(line, le, path, lineno);
+            if (st != VPAR_OK) return st;
         }
+        if (vpar__egad_skip_line(line, le)) continue;
+        if (has_nul && memchr(line, '\0', (size_t)(le - line)))
+            return vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: NUL byte in the line (not a text file?)", path, lineno);
         const char *gs = NULL, *ts = NULL;
         size_t gl = 0, tl = 0;
         int col = vpar__egad_fields(line, le, gcol, tcol, &gs, &gl, &ts, &tl);
-        if (col <= maxcol) {
-            st = vpar_fail(VPAR_ERR_FORMAT,
-                           "%s:%zu: expected at least %d tab-separated columns (gene in column %d, "
-                           "term in column %d), found %d",
-                           path, lineno, maxcol + 1, gcol + 1, tcol + 1, col);
-            break;
-        }
+        if (col <= maxcol)
+            return vpar_fail(VPAR_ERR_FORMAT,
+                             "%s:%zu: expected at least %d tab-separated columns (gene in column %d, "
+                             "term in column %d), found %d",
+                             path, lineno, maxcol + 1, gcol + 1, tcol + 1, col);
         if (!seen_data) {
             seen_data = 1;
-            if (header == 1 ||
-                (header == 0 && (vpar__egad_is_header_word(gs, gl) || vpar__egad_is_header_word(ts, tl)))) {
-                st = vpar__egad_header_columns(line, le, &gcol, &tcol, columns_given, path, lineno);
+            if (!o.gaf && !o.given) {
+                vpar_status st = vpar__egad_gaf_hint(line, le, path, lineno);
+                if (st != VPAR_OK) return st;
+            }
+            if (o.header == 1 ||
+                (o.header == 0 && (vpar__egad_is_header_word(gs, gl) || vpar__egad_is_header_word(ts, tl)))) {
+                vpar_status st = vpar__egad_header_columns(line, le, &gcol, &tcol, o.given, path, lineno);
+                if (st != VPAR_OK) return st;
                 maxcol = gcol > tcol ? gcol : tcol;
                 continue;
             }
         }
-        if (gaf && vpar__egad_gaf_not(line, le)) continue;
-        if (gl == 0 || tl == 0) {
-            st = vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: empty %s field (column %d)", path, lineno,
-                           gl == 0 ? "gene" : "term", (gl == 0 ? gcol : tcol) + 1);
-            break;
+        if (o.gaf && vpar__egad_gaf_not(line, le)) continue;
+        if (o.aspect) {
+            const char *as;
+            size_t al;
+            if (!vpar__egad_field(line, le, 8, &as, &al))
+                return vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: no column 9 (GAF Aspect) for --aspect %c",
+                                 path, lineno, o.aspect);
+            if (al != 1 || as[0] != o.aspect) continue;
         }
-        long g = vpar__egad_strtab_add(&a->genes, gs, gl);
+        if (gl == 0 || tl == 0)
+            return vpar_fail(VPAR_ERR_FORMAT, "%s:%zu: empty %s field (column %d)", path, lineno,
+                             gl == 0 ? "gene" : "term", (gl == 0 ? gcol : tcol) + 1);
+        /* Files grouped by gene repeat it line after line. */
+        long g = last_gi;
+        if (!(last_g && gl == last_gl && memcmp(gs, last_g, gl) == 0)) {
+            g = vpar__egad_strtab_add(&a->genes, gs, gl);
+            last_g = gs;
+            last_gl = gl;
+            last_gi = g;
+        }
         long t = g < 0 ? -1 : vpar__egad_strtab_add(&a->terms, ts, tl);
-        if (t < 0 || !vpar__egad_pairs_push(&pairs, (uint32_t)g, (uint32_t)t))
-            st = vpar_fail(VPAR_ERR_NOMEM, "%s:%zu: out of memory", path, lineno);
+        if (t < 0 || !vpar__egad_pairs_push(pairs, (uint32_t)g, (uint32_t)t))
+            return vpar_fail(VPAR_ERR_NOMEM, "%s:%zu: out of memory", path, lineno);
     }
-    if (st == VPAR_OK && pairs.n == 0)
-        st = vpar_fail(VPAR_ERR_FORMAT, "%s: no (gene, term) pairs in the file", path);
+    if (pairs->n == 0)
+        return vpar_fail(VPAR_ERR_FORMAT, "%s: no (gene, term) pairs in the file%s", path,
+                         o.aspect ? " with that --aspect" : "");
+    return VPAR_OK;
+}
+
+vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char *text,
+                                         size_t len, int gcol, int tcol, int header,
+                                         const char *path) {
+    return vpar__egad_annotations_parse2(out, text, len, gcol, tcol, header, 1, 0, path);
+}
+
+/* Parses, propagates over `obo` when given (obo.c), groups. */
+static vpar_status vpar__egad_annotations_build(vpar_egad_annotations **out, const char *text,
+                                                size_t len, vpar__egad_popts o,
+                                                const vpar__egad_obo *obo, const char *path) {
+    *out = NULL;
+    vpar_egad_annotations *a = (vpar_egad_annotations *)vpar__egad_zalloc(1, sizeof *a);
+    if (!a) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+    vpar__egad_pairs pairs = {0};
+    vpar_status st = vpar__egad_parse_pairs(a, &pairs, text, len, o, path);
+    if (st == VPAR_OK && obo) st = vpar__egad_propagate(a, &pairs, obo, path);
     if (st == VPAR_OK) st = vpar__egad_ann_finish(a, &pairs, path);
-    if (st == VPAR_OK && !columns_given) st = vpar__egad_check_terms(a, tcol, path);
+    if (st == VPAR_OK && !o.given) st = vpar__egad_check_terms(a, o.tcol, path);
     VPAR_FREE(pairs.g);
     VPAR_FREE(pairs.t);
     if (st != VPAR_OK) { vpar_egad_annotations_destroy(a); return st; }
@@ -378,26 +492,74 @@ vpar_status vpar__egad_annotations_parse2(vpar_egad_annotations **out, const cha
     return VPAR_OK;
 }
 
+vpar_status vpar__egad_annotations_parse2(vpar_egad_annotations **out, const char *text,
+                                          size_t len, int gcol, int tcol, int header,
+                                          int columns_given, int gaf, const char *path) {
+    vpar__egad_popts o = {gcol, tcol, header, columns_given, gaf, 0};
+    return vpar__egad_annotations_build(out, text, len, o, NULL, path);
+}
+
+vpar_status vpar__egad_annotations_parse3(vpar_egad_annotations **out, const char *text,
+                                          size_t len, const vpar_egad_annot_desc *d,
+                                          const vpar__egad_obo *obo, const char *path) {
+    vpar__egad_popts o = {d->gene_col, d->term_col, d->header, d->columns_given, d->gaf, d->aspect};
+    return vpar__egad_annotations_build(out, text, len, o, obo, path);
+}
+
+/* The file's text: mapped when plain, decompressed when gzip. *map_len
+   is non-zero when *text is a mapping to unmap. */
+static vpar_status vpar__egad_ann_text(const char *path, vpar_ex_buf *buf, const char **text,
+                                       size_t *len, size_t *map_len) {
+    *map_len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat sb;
+        unsigned char magic[2] = {0, 0};
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 2 &&
+            pread(fd, magic, 2, 0) == 2 && !(magic[0] == 0x1f && magic[1] == 0x8b)) {
+            void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m != MAP_FAILED) {
+                close(fd);
+                *text = (const char *)m;
+                *len = *map_len = (size_t)sb.st_size;
+                return VPAR_OK;
+            }
+        }
+        close(fd);
+    }
+    vpar_status st = vpar_ex_read_file(path, VPAR_EX_READ_GZIP, buf);
+    *text = buf->p;
+    *len = buf->len;
+    return st;
+}
+
 vpar_status vpar_egad_annotations_load(vpar_egad_annotations **out,
         const char *path, const vpar_egad_annot_desc *desc) {
     if (!out) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load: out is NULL");
     *out = NULL;
     if (!path) return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_annotations_load: path is NULL");
-    int gcol = 0, tcol = 1, header = 0, given = 0, gaf = 0;
-    if (desc) {
-        if (desc->gene_col || desc->term_col) { gcol = desc->gene_col; tcol = desc->term_col; }
-        header = desc->header;
-        given = desc->columns_given;
-        gaf = desc->gaf;
-    }
-    if (gcol < 0 || tcol < 0 || gcol == tcol)
+    vpar_egad_annot_desc d;
+    memset(&d, 0, sizeof d);
+    if (desc) d = *desc;
+    if (!d.gene_col && !d.term_col) { d.gene_col = d.gaf ? 1 : 0; d.term_col = d.gaf ? 4 : 1; }
+    if (d.gene_col < 0 || d.term_col < 0 || d.gene_col == d.term_col)
         return vpar_fail(VPAR_ERR_INVALID, "%s: bad annotation columns (gene %d, term %d; 0-based, distinct)",
-                         path, gcol, tcol);
-    vpar_ex_buf text = {0};
-    vpar_status st = vpar_ex_read_file(path, VPAR_EX_READ_GZIP, &text);
-    if (st == VPAR_OK)
-        st = vpar__egad_annotations_parse2(out, text.p, text.len, gcol, tcol, header, given, gaf, path);
-    vpar_ex_buf_free(&text);
+                         path, d.gene_col, d.term_col);
+    if (d.aspect && !strchr("PFC", d.aspect))
+        return vpar_fail(VPAR_ERR_INVALID, "%s: aspect '%c': expected P, F or C", path, d.aspect);
+    if (d.aspect && !d.gaf)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: an aspect (GAF column 9) needs a GAF file (--gaf)", path);
+    vpar__egad_obo *obo = NULL;
+    vpar_status st = VPAR_OK;
+    if (d.obo) st = vpar__egad_obo_load(&obo, d.obo);
+    vpar_ex_buf buf = {0};
+    const char *text = NULL;
+    size_t len = 0, map_len = 0;
+    if (st == VPAR_OK) st = vpar__egad_ann_text(path, &buf, &text, &len, &map_len);
+    if (st == VPAR_OK) st = vpar__egad_annotations_parse3(out, text ? text : "", len, &d, obo, path);
+    if (map_len) munmap((void *)text, map_len);
+    vpar_ex_buf_free(&buf);
+    vpar__egad_obo_free(obo);
     return st;
 }
 
@@ -460,3 +622,90 @@ long vpar_egad_annotations_find_gene(const vpar_egad_annotations *ann, const cha
     return vpar__egad_strtab_find(&ann->genes, id, strlen(id));
 }
 
+
+vpar_status vpar__egad_propagate(vpar_egad_annotations *a, vpar__egad_pairs *pairs,
+                                 const vpar__egad_obo *obo, const char *path) {
+    size_t nt0 = a->terms.n, no = vpar__egad_obo_nterms(obo), n = pairs->n;
+    uint32_t *mark = (uint32_t *)vpar__egad_zalloc(no ? no : 1, sizeof *mark);
+    uint32_t *stack = (uint32_t *)vpar__egad_alloc(no ? no : 1, sizeof *stack);
+    uint32_t *anc = (uint32_t *)vpar__egad_alloc(no ? no : 1, sizeof *anc);
+    uint32_t *primary = (uint32_t *)vpar__egad_alloc(nt0, sizeof *primary);
+    size_t *start = (size_t *)vpar__egad_alloc(nt0, sizeof *start);
+    uint32_t *cnt = (uint32_t *)vpar__egad_alloc(nt0, sizeof *cnt);
+    uint32_t *ng = NULL, *ntm = NULL;
+    vpar__egad_pairs lists = {0}; /* .t: the ancestors' term indices, back to back */
+    vpar_status st = VPAR_OK;
+    uint32_t stamp = 0;
+    if (!mark || !stack || !anc || !primary || !start || !cnt) {
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory propagating", path);
+        goto out;
+    }
+    for (size_t t = 0; t < nt0; t++) cnt[t] = UINT32_MAX; /* not computed yet */
+    size_t known = 0;
+    /* In pair order: each term's ancestors when first met, so terms
+       reached only by propagation are numbered in the order reached. */
+    for (size_t i = 0; i < n && st == VPAR_OK; i++) {
+        uint32_t t = pairs->t[i];
+        if (cnt[t] != UINT32_MAX) continue;
+        const char *name = a->terms.chars.p + a->terms.off[t];
+        long oi = vpar__egad_obo_find(obo, name, a->terms.off[t + 1] - a->terms.off[t] - 1);
+        start[t] = lists.n;
+        cnt[t] = 0;
+        primary[t] = t;
+        if (oi < 0) continue;
+        known++;
+        const char *pid = vpar__egad_obo_id(obo, (size_t)oi);
+        if (strcmp(pid, name) != 0) { /* an alt_id: counted as its primary term */
+            long p = vpar__egad_strtab_add(&a->terms, pid, strlen(pid));
+            if (p < 0) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); break; }
+            primary[t] = (uint32_t)p;
+        }
+        size_t k = vpar__egad_obo_ancestors(obo, (size_t)oi, anc, mark, &stamp, stack);
+        if (!vpar__egad_pairs_reserve(&lists, lists.n + k + 1)) {
+            st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
+            break;
+        }
+        for (size_t j = 0; j < k; j++) {
+            const char *aid = vpar__egad_obo_id(obo, anc[j]);
+            long x = vpar__egad_strtab_add(&a->terms, aid, strlen(aid));
+            if (x < 0) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); break; }
+            lists.t[lists.n++] = (uint32_t)x;
+        }
+        cnt[t] = (uint32_t)k;
+    }
+    if (st != VPAR_OK) goto out;
+    if (!known) {
+        st = vpar_fail(VPAR_ERR_NOT_FOUND, "%s: none of its %zu terms is in the ontology (--obo): "
+                       "a different ontology or ID style (expected IDs like GO:0008150)?", path, nt0);
+        goto out;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += 1 + cnt[pairs->t[i]];
+    ng = (uint32_t *)vpar__egad_alloc(total, sizeof *ng);
+    ntm = (uint32_t *)vpar__egad_alloc(total, sizeof *ntm);
+    if (!ng || !ntm) {
+        st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu propagated pairs", path, total);
+        goto out;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t g = pairs->g[i], t = pairs->t[i];
+        ng[w] = g;
+        ntm[w++] = primary[t];
+        for (uint32_t j = 0; j < cnt[t]; j++) {
+            ng[w] = g;
+            ntm[w++] = lists.t[start[t] + j];
+        }
+    }
+    VPAR_FREE(pairs->g);
+    VPAR_FREE(pairs->t);
+    pairs->g = ng;
+    pairs->t = ntm;
+    pairs->n = pairs->cap = total;
+    ng = ntm = NULL;
+out:
+    VPAR_FREE(mark); VPAR_FREE(stack); VPAR_FREE(anc); VPAR_FREE(primary);
+    VPAR_FREE(start); VPAR_FREE(cnt); VPAR_FREE(ng); VPAR_FREE(ntm);
+    VPAR_FREE(lists.g); VPAR_FREE(lists.t);
+    return st;
+}

@@ -15,7 +15,12 @@ const char vpar_egad_cli_usage[] =
 "                      network (needed for .npy, not for HDF5 networks)\n"
 "  --gaf               a GAF file: gene col 2 (DB Object ID), term col 5 (GO ID);\n"
 "                      NOT-qualified lines are skipped. A raw GAF is not\n"
-"                      propagated up the ontology (docs/egad.md)\n"
+"                      propagated up the ontology: add --obo (docs/egad.md)\n"
+"  --aspect P|F|C      with --gaf: only biological process, molecular function\n"
+"                      or cellular component lines (GAF column 9)\n"
+"  --obo FILE          propagate: each (gene, term) also counts for every\n"
+"                      ancestor of the term over is_a and part_of in FILE\n"
+"                      (GO's go-basic.obo; .gz ok)\n"
 "  --gene-col N        1-based column of gene IDs (default 1, or the column a\n"
 "                      header names gene/gene_id/entrez/symbol/...)\n"
 "  --term-col N        1-based column of terms (default 2, or the column a\n"
@@ -26,7 +31,12 @@ const char vpar_egad_cli_usage[] =
 "  --go-key KEY        HDF5 key of the annotation frame (default go)\n"
 "  --nfold N           cross-validation folds, at least 2 (default 3)\n"
 "  --min N             keep terms with more than N genes (default 20)\n"
-"  --max N             keep terms with fewer than N genes (default 1000)\n";
+"  --max N             keep terms with fewer than N genes (default 1000)\n"
+"  Term order: terms are numbered in order of first appearance in the file\n"
+"  (HDF5: column order; with --obo, terms reached only by propagation follow\n"
+"  in the order reached), and cross-validation folds follow that order, as in\n"
+"  the reference EGAD: the same pairs in another order give other folds and\n"
+"  slightly different AUCs (docs/egad.md, \"Term order\").\n";
 
 void vpar_egad_cli_init(vpar_egad_cli *o) {
     memset(o, 0, sizeof *o);
@@ -65,6 +75,15 @@ int vpar_egad_cli_option(vpar_egad_cli *o, int code, const char *arg, const char
     case VPAR_EGAD_O_NO_HEADER: o->adesc.header = -1; return 1;
     case VPAR_EGAD_O_NW_KEY: o->nw_key = arg; return 1;
     case VPAR_EGAD_O_GO_KEY: o->go_key = arg; return 1;
+    case VPAR_EGAD_O_ASPECT:
+        if (!arg || !arg[0] || arg[1] || !strchr("PFC", arg[0])) {
+            fprintf(stderr, "%s: --aspect '%s': expected P (biological process), F (molecular "
+                            "function) or C (cellular component)\n", prog, arg ? arg : "");
+            return -1;
+        }
+        o->adesc.aspect = arg[0];
+        return 1;
+    case VPAR_EGAD_O_OBO: o->adesc.obo = arg; return 1;
     default: return 0;
     }
 }
@@ -76,6 +95,15 @@ int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog) {
     }
     if (o->gene_col == o->term_col) {
         fprintf(stderr, "%s: --gene-col and --term-col must differ (try --help)\n", prog);
+        return 0;
+    }
+    if (o->adesc.obo && vpar_ex_is_hdf5_name(o->annotations)) {
+        fprintf(stderr, "%s: --obo propagates TSV/GAF annotations; an HDF5 frame is used as it "
+                        "is (store the propagated frame)\n", prog);
+        return 0;
+    }
+    if (o->adesc.aspect && !o->adesc.gaf) {
+        fprintf(stderr, "%s: --aspect selects GAF lines by column 9: it needs --gaf\n", prog);
         return 0;
     }
     o->adesc.gene_col = o->gene_col - 1;
@@ -108,9 +136,9 @@ int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annot
 }
 
 int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_confighash *h) {
-    const char *files[2] = {o->annotations, o->genes};
-    const char *labels[2] = {"annotations", "genes"};
-    for (int i = 0; i < 2; i++) {
+    const char *files[3] = {o->annotations, o->genes, o->adesc.obo};
+    const char *labels[3] = {"annotations", "genes", "obo"};
+    for (int i = 0; i < 3; i++) {
         if (!files[i]) continue;
         if (vpar_ex_confighash_file(h, labels[i], files[i]) != 0) {
             fprintf(stderr, "%s: %s: cannot read: %s\n", prog, files[i], strerror(errno));
@@ -122,6 +150,7 @@ int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_configh
     vpar_ex_confighash_u64(h, "header", (uint64_t)(o->adesc.header + 1));
     vpar_ex_confighash_u64(h, "columns_given", (uint64_t)o->adesc.columns_given);
     vpar_ex_confighash_u64(h, "gaf", (uint64_t)o->adesc.gaf);
+    if (o->adesc.aspect) vpar_ex_confighash_u64(h, "aspect", (uint64_t)o->adesc.aspect);
     vpar_ex_confighash_str(h, "nw_key", o->nw_key);
     vpar_ex_confighash_str(h, "go_key", o->go_key);
     vpar_ex_confighash_u64(h, "nfold", (uint64_t)o->desc.nfold);

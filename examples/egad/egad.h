@@ -91,12 +91,22 @@ typedef struct vpar_egad_annot_desc {
                                header's names choose the columns */
     int gaf;                /* 1: GAF 2.x: lines whose qualifier (column 4)
                                contains NOT are skipped */
+    char aspect;            /* GAF only: 'P', 'F' or 'C' keeps the lines of that
+                               ontology (column 9); 0 keeps all */
+    const char *obo;        /* an OBO ontology (go-basic.obo): every (gene, term)
+                               also gives (gene, ancestor) for the term's
+                               ancestors over is_a and part_of; NULL: the
+                               pairs as they are (see docs/egad.md) */
 } vpar_egad_annot_desc;
 
 /* Loads (gene, term) pairs from a tab-separated file, plain or gzip
    (detected from the content, not the name). Lines starting with '!' or
    '#' are comments (GAF headers); empty lines are skipped; repeated pairs
-   count once. Terms are numbered in order of first appearance. Header
+   count once. Terms are numbered in order of first appearance (with
+   desc->obo: then the terms reached only by propagation, in the order
+   they are reached); this order is the order of fold assignment. A file
+   that looks like GAF read without desc->gaf or chosen columns is an
+   error saying to use --gaf. Plain files are mapped, not copied. Header
    auto-detection: the first data line is a header when its gene or term
    field is a usual column name (gene, gene_id, symbol, term, go, go_id,
    ...). A line with too few columns or an empty gene/term field is an
@@ -229,11 +239,27 @@ vpar_status vpar_egad_network_open(vpar_egad_network *net, const char *path, con
                                    const char *const *genes, size_t ngenes);
 void vpar_egad_network_close(vpar_egad_network *net);
 
+/* Checks network `path` as vpar_egad_network_open would open it, without
+   reading its values (inputs.c): an .npy header (dtype float32/float64:
+   others, float16 included, named as unsupported by EGAD; N equal to
+   ngenes, the error naming `genes_file`), or an HDF5 frame's labels and
+   layout (square, float, labels equal to `genes` in order when given).
+   An .npy file that cannot be opened or is not square gives VPAR_OK (its
+   own failure when opened); without `genes` an .npy file is not checked.
+   For the programs' up-front checks, before any network is computed. Any
+   thread (HDF5: one thread at a time). */
+vpar_status vpar_egad_network_check(const char *path, const char *key, const char *const *genes,
+                                    size_t ngenes, const char *genes_file /* for errors */);
+
 /* ---- pandas HDF5 (fixed format) ---- */
 
 /* Reads `key` of a pandas DataFrame.to_hdf file (fixed format, one block):
-   the values (float32/float64 for networks, any integer/bool/float for
-   annotation frames), the row labels (index) and column labels. *values is
+   the values (float32/float64 for networks, float16 converted exactly to
+   float32; any integer/bool/float for annotation frames), the row labels
+   (index) and column labels: strings, or integers (an Int64Index of
+   Entrez IDs) as decimal strings. Compressed frames need the filter in
+   this libhdf5 (zlib usually; blosc/lzf are PyTables plugins: the error
+   names the filter). *values is
    a VPAR_MALLOC'd rows x cols array of *dtype (F32, F64 or, for
    non-float frames, U8 with nonzero -> 1); *row_names and *col_names as in
    vpar_egad_read_genes. Returns VPAR_ERR_UNSUPPORTED when built without
@@ -242,6 +268,17 @@ void vpar_egad_network_close(vpar_egad_network *net);
 vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
         void **values, vpar_dtype *dtype, size_t *rows, size_t *cols,
         char ***row_names, char ***col_names);
+
+/* The same checks without reading the values: the file, the key (a
+   missing key lists the keys present), the labels (strings or integers,
+   integers written in decimal), one values block of a supported type and
+   the frame's shape, and filters this libhdf5 cannot decode (named). Gives
+   the dtype read_frame would give, the shape and the labels (free them
+   with VPAR_FREE). For checking many networks up front without reading
+   them. VPAR_ERR_UNSUPPORTED without HDF5. Same calling context as
+   vpar_egad_hdf5_read_frame. */
+vpar_status vpar_egad_hdf5_frame_info(const char *path, const char *key, vpar_dtype *dtype,
+        size_t *rows, size_t *cols, char ***row_names, char ***col_names);
 
 /* Annotations from a dense genes x terms frame `key` (default "go") of a
    pandas HDF5 file: gene i has term j when the value is nonzero; term order

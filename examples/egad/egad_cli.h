@@ -34,10 +34,11 @@ extern "C" {
 enum {
     VPAR_EGAD_O_ANNOTATIONS = 0x4000, VPAR_EGAD_O_GENES, VPAR_EGAD_O_NFOLD, VPAR_EGAD_O_MIN,
     VPAR_EGAD_O_MAX, VPAR_EGAD_O_GAF, VPAR_EGAD_O_GENE_COL, VPAR_EGAD_O_TERM_COL,
-    VPAR_EGAD_O_HEADER, VPAR_EGAD_O_NO_HEADER, VPAR_EGAD_O_NW_KEY, VPAR_EGAD_O_GO_KEY
+    VPAR_EGAD_O_HEADER, VPAR_EGAD_O_NO_HEADER, VPAR_EGAD_O_NW_KEY, VPAR_EGAD_O_GO_KEY,
+    VPAR_EGAD_O_ASPECT, VPAR_EGAD_O_OBO
 };
 
-/* The 12 shared entries of a `struct option` array. */
+/* The shared entries of a `struct option` array. */
 #define VPAR_EGAD_CLI_OPTIONS                                                       \
     {"annotations", required_argument, 0, VPAR_EGAD_O_ANNOTATIONS},                 \
     {"genes", required_argument, 0, VPAR_EGAD_O_GENES},                             \
@@ -50,7 +51,9 @@ enum {
     {"header", no_argument, 0, VPAR_EGAD_O_HEADER},                                 \
     {"no-header", no_argument, 0, VPAR_EGAD_O_NO_HEADER},                           \
     {"nw-key", required_argument, 0, VPAR_EGAD_O_NW_KEY},                           \
-    {"go-key", required_argument, 0, VPAR_EGAD_O_GO_KEY}
+    {"go-key", required_argument, 0, VPAR_EGAD_O_GO_KEY},                           \
+    {"aspect", required_argument, 0, VPAR_EGAD_O_ASPECT},                           \
+    {"obo", required_argument, 0, VPAR_EGAD_O_OBO}
 
 typedef struct vpar_egad_cli {
     const char *annotations;   /* --annotations (required) */
@@ -62,7 +65,7 @@ typedef struct vpar_egad_cli {
     int gene_col, term_col;    /* 1-based as given */
 } vpar_egad_cli;
 
-/* The help lines of the 12 options (ends with a newline). */
+/* The help lines of the shared options (ends with a newline). */
 extern const char vpar_egad_cli_usage[];
 
 void vpar_egad_cli_init(vpar_egad_cli *o);
@@ -79,6 +82,16 @@ int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog);
    *genes = NULL, *ngenes = 0). 0 after printing "<prog>: <error>". */
 int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annotations **ann,
                        char ***genes, size_t *ngenes);
+
+/* Before any network is computed (inputs.c): checks each of the `count`
+   networks with vpar_egad_network_check against the genes list (the
+   genes file's length; dtypes EGAD cannot use, float16 included; for
+   HDF5 networks only their layout and dtype, as each carries its own
+   labels), printing "<prog>: <error>" for every problem found. 0 when
+   something was printed (exit 2: an input shared by all networks), 1 when
+   fine. A network that cannot be read is left for its own run to report. */
+int vpar_egad_cli_check_networks(const vpar_egad_cli *o, const char *prog, char *const *networks,
+                                 size_t count, char *const *genes, size_t ngenes);
 
 /* Feeds everything of these options that changes results into a sharded
    run's configuration hash (shard.h): the annotation and genes files'

@@ -71,6 +71,26 @@ extern vpar__egad_tuning vpar__egad_tune;
 
 /* ---- annotations.c ---- */
 
+/* String interning: open addressing over indices into an offset table.
+   A slot holds the string's index + 1 (low 32 bits, 0 = empty) and 32 bits
+   of its hash (high), so a probe compares strings only on a hash match.
+   Zero-initialised = empty. */
+typedef struct vpar__egad_strtab {
+    vpar_ex_buf chars;    /* NUL-terminated strings back to back */
+    size_t *off;          /* offset of string i; off[n] = chars.len */
+    size_t n, cap;
+    uint64_t *slots;      /* (hash >> 32) << 32 | (index + 1), 0 = empty */
+    size_t nslots;        /* power of two */
+} vpar__egad_strtab;
+/* Interns (s, len): its index, or -1 on out of memory. */
+long vpar__egad_strtab_add(vpar__egad_strtab *t, const char *s, size_t len);
+/* Index of (s, len) or -1. */
+long vpar__egad_strtab_find(const vpar__egad_strtab *t, const char *s, size_t len);
+void vpar__egad_strtab_free(vpar__egad_strtab *t);
+static inline const char *vpar__egad_strtab_str(const vpar__egad_strtab *t, size_t i) {
+    return t->chars.p + t->off[i];
+}
+
 /* Parses annotation text (TSV/GAF lines, as vpar_egad_annotations_load
    after reading the file; gcol/tcol 0-based and distinct, header as in
    vpar_egad_annot_desc). `path` names the input in errors. Exposed for
@@ -83,6 +103,43 @@ vpar_status vpar__egad_annotations_parse(vpar_egad_annotations **out, const char
 vpar_status vpar__egad_annotations_parse2(vpar_egad_annotations **out, const char *text,
                                           size_t len, int gcol, int tcol, int header,
                                           int columns_given, int gaf, const char *path);
+
+/* The same from a full description (aspect; columns already defaulted,
+   0-based) with an optional ontology to propagate over. */
+typedef struct vpar__egad_obo vpar__egad_obo;
+vpar_status vpar__egad_annotations_parse3(vpar_egad_annotations **out, const char *text,
+                                          size_t len, const vpar_egad_annot_desc *d,
+                                          const vpar__egad_obo *obo, const char *path);
+
+/* ---- obo.c: OBO 1.2/1.4 ontologies (go-basic.obo) ---- */
+
+/* Parses the [Term] stanzas of an OBO text: id, alt_id, is_a, and
+   relationship: part_of (other relations, [Typedef] stanzas and other
+   tags are ignored). `path` names the input in errors. */
+vpar_status vpar__egad_obo_parse(vpar__egad_obo **out, const char *text, size_t len,
+                                 const char *path);
+/* Reads (plain or gzip) and parses an OBO file. */
+vpar_status vpar__egad_obo_load(vpar__egad_obo **out, const char *path);
+void vpar__egad_obo_free(vpar__egad_obo *obo);
+/* Number of term IDs known (defined or referenced); index of an ID (an
+   alt_id gives its primary term), -1 when unknown; the ID of index i. */
+size_t vpar__egad_obo_nterms(const vpar__egad_obo *obo);
+long vpar__egad_obo_find(const vpar__egad_obo *obo, const char *id, size_t len);
+const char *vpar__egad_obo_id(const vpar__egad_obo *obo, size_t i);
+/* The ancestors of term i over is_a and part_of, i itself excluded, each
+   once, depth first from the parents as listed: written to out
+   (room for nterms), count returned. `mark` is nterms words of scratch,
+   zero before the first call; `*stamp` is advanced per call. Cycles are
+   harmless. */
+size_t vpar__egad_obo_ancestors(const vpar__egad_obo *obo, size_t i, uint32_t *out,
+                                uint32_t *mark, uint32_t *stamp, uint32_t *stack);
+
+/* annotations.c: adds (g, ancestor) after each pair (g, t) of `pairs`
+   whose term is in `obo` (terms unknown to it stay as they are; none known
+   is an error naming both files). */
+typedef struct vpar__egad_pairs vpar__egad_pairs;
+vpar_status vpar__egad_propagate(vpar_egad_annotations *a, vpar__egad_pairs *pairs,
+                                 const vpar__egad_obo *obo, const char *path);
 
 /* ---- kernels.c (see there for the summation orders) ---- */
 

@@ -16,7 +16,35 @@
 #if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
 int vpar_egad_have_hdf5(void) { return 1; }
 
-/* Reads a 1-D fixed-length string dataset into packed strings. */
+/* A filter of d's pipeline that this libhdf5 cannot apply (blosc, lzf,
+   bitshuffle: plugins pandas/PyTables bring along) is named, not left to a
+   bare "cannot read". */
+static vpar_status vpar__egad_h5_filters(hid_t d, const char *path, const char *dset) {
+    hid_t pl = H5Dget_create_plist(d);
+    if (pl < 0) return VPAR_OK;
+    int nf = H5Pget_nfilters(pl);
+    vpar_status st = VPAR_OK;
+    for (int i = 0; i < nf && st == VPAR_OK; i++) {
+        unsigned flags = 0, cfg = 0, cd[8];
+        size_t ncd = 8;
+        char name[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &ncd, cd, sizeof name, name, &cfg);
+        if (id < 0) continue;
+        name[sizeof name - 1] = '\0';
+        if (H5Zfilter_avail(id) <= 0)
+            st = vpar_fail(VPAR_ERR_UNSUPPORTED,
+                           "%s: %s is compressed with the HDF5 filter '%s' (id %d), which this "
+                           "libhdf5 cannot decode: write the frame without it (pandas: "
+                           "df.to_hdf(path, key=..., complevel=0), or complib='zlib')",
+                           path, dset, name[0] ? name : "unnamed", (int)id);
+    }
+    H5Pclose(pl);
+    return st;
+}
+
+/* Reads a 1-D label dataset (pandas' axis0/axis1): fixed- or
+   variable-length strings, or integers (pandas' Int64Index of Entrez IDs)
+   written in decimal. */
 static vpar_status vpar__egad_h5_strings(hid_t file, const char *dset, const char *path,
                                          char ***out, size_t *count) {
     hid_t d = H5Dopen2(file, dset, H5P_DEFAULT);
@@ -26,35 +54,80 @@ static vpar_status vpar__egad_h5_strings(hid_t file, const char *dset, const cha
     char *raw = NULL, *chars = NULL;
     size_t *off = NULL;
     hsize_t dims[2] = {0, 0};
-    if (sp < 0 || ty < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Tget_class(ty) != H5T_STRING ||
-        H5Tis_variable_str(ty) > 0) {
-        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: %s is not a 1-D fixed-length string array "
-                       "(only string labels are supported)", path, dset);
+    H5T_class_t cls = ty >= 0 ? H5Tget_class(ty) : H5T_NO_CLASS;
+    int vlen = cls == H5T_STRING && H5Tis_variable_str(ty) > 0;
+    if (sp < 0 || ty < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+        (cls != H5T_STRING && cls != H5T_INTEGER)) {
+        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: %s is not a 1-D array of strings or integers "
+                       "(the labels of a pandas frame)", path, dset);
         goto out;
     }
+    if ((st = vpar__egad_h5_filters(d, path, dset)) != VPAR_OK) goto out;
     H5Sget_simple_extent_dims(sp, dims, NULL);
-    size_t w = H5Tget_size(ty), n = (size_t)dims[0];
-    mt = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mt, w);
-    H5Tset_strpad(mt, H5T_STR_NULLPAD);
-    raw = (char *)vpar__egad_alloc(n ? n : 1, w);
-    chars = (char *)vpar__egad_alloc(n ? n : 1, w + 1);
-    off = (size_t *)vpar__egad_alloc(n + 1, sizeof *off);
-    if (!raw || !chars || !off) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); goto out; }
-    if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
-        st = vpar_fail(VPAR_ERR_IO, "%s: cannot read %s", path, dset);
+    size_t n = (size_t)dims[0];
+    size_t w = vlen ? sizeof(char *) : cls == H5T_INTEGER ? 8 : H5Tget_size(ty);
+    if (w == 0 || dims[0] > (hsize_t)0xfffffff0u) {
+        st = vpar_fail(VPAR_ERR_FORMAT, "%s: %s: bad label array (%llu labels of %zu bytes)", path,
+                       dset, (unsigned long long)dims[0], w);
         goto out;
     }
+    /* A corrupt or hostile file can claim billions of labels in a few
+       bytes; labels do not compress a thousandfold. */
+    size_t need;
+    if (!vpar__mul_size(n, vlen ? 1 : w, &need) ||
+        (n && need / 1024 > (size_t)H5Dget_storage_size(d) + 1024)) {
+        st = vpar_fail(VPAR_ERR_FORMAT, "%s: %s claims %zu labels but stores %llu bytes (corrupt file?)",
+                       path, dset, n, (unsigned long long)H5Dget_storage_size(d));
+        goto out;
+    }
+    size_t cw = vlen ? 0 : cls == H5T_INTEGER ? 21 : w; /* longest label */
+    if (cls == H5T_INTEGER) {
+        mt = H5Tcopy(H5Tget_sign(ty) == H5T_SGN_NONE ? H5T_NATIVE_ULLONG : H5T_NATIVE_LLONG);
+    } else if (vlen) {
+        mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+    } else {
+        mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, w);
+        H5Tset_strpad(mt, H5T_STR_NULLPAD);
+    }
+    raw = (char *)vpar__egad_zalloc(n ? n : 1, w);
+    off = (size_t *)vpar__egad_alloc(n + 1, sizeof *off);
+    if (!raw || !off) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        st = vpar_fail(VPAR_ERR_IO, "%s: cannot read %s (damaged file?)", path, dset);
+        goto out;
+    }
+    if (vlen) {
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *s = ((char **)raw)[i];
+            total += (s ? strlen(s) : 0) + 1;
+        }
+        chars = (char *)vpar__egad_alloc(total ? total : 1, 1);
+    } else {
+        chars = (char *)vpar__egad_alloc(n ? n : 1, cw + 1);
+    }
+    if (!chars) { st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path); goto out; }
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         off[i] = at;
         size_t l = 0;
-        while (l < w && raw[i * w + l]) l++;
-        memcpy(chars + at, raw + i * w, l);
-        chars[at + l] = '\0';
+        if (cls == H5T_INTEGER) {
+            if (H5Tget_sign(ty) == H5T_SGN_NONE)
+                l = (size_t)snprintf(chars + at, 22, "%llu", ((unsigned long long *)raw)[i]);
+            else
+                l = (size_t)snprintf(chars + at, 22, "%lld", ((long long *)raw)[i]);
+        } else {
+            const char *s = vlen ? ((char **)raw)[i] : raw + i * w;
+            if (vlen) l = s ? strlen(s) : 0;
+            else while (l < w && s[l]) l++;
+            if (l) memcpy(chars + at, s, l);
+            chars[at + l] = '\0';
+        }
         at += l + 1;
     }
-    (void)at;
+    if (vlen && n) H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw);
     {
         const char **ptrs = (const char **)vpar__egad_alloc(n ? n : 1, sizeof *ptrs);
         if (ptrs) {
@@ -76,35 +149,185 @@ out:
     return st;
 }
 
-/* Reads the count values of dataset d (type ty): float32/float64 as they
-   are, integers and enums as 0/1 bytes (VPAR_DTYPE_U8). */
-static vpar_status vpar__egad_h5_values(hid_t d, hid_t ty, size_t count, const char *path,
-                                        const char *dname, void **values, vpar_dtype *dtype) {
+/* The element type of a values block: float32/float64 read as they are
+   (float16 converted exactly to float32), integers, enums and bools
+   (PyTables stores numpy bool as an 8-bit bitfield) as 0/1 bytes. */
+static vpar_status vpar__egad_h5_kind(hid_t ty, const char *path, const char *dname,
+                                      vpar_dtype *dtype) {
     H5T_class_t cls = H5Tget_class(ty);
-    hid_t mem;
-    if (cls == H5T_FLOAT) {
-        *dtype = H5Tget_size(ty) <= 4 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64;
-        mem = *dtype == VPAR_DTYPE_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
-    } else if (cls == H5T_INTEGER || cls == H5T_ENUM) {
-        *dtype = VPAR_DTYPE_F64; /* converted below to 0/1 bytes */
-        mem = H5T_NATIVE_DOUBLE;
-    } else {
-        return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: %s has an unsupported element type", path, dname);
+    size_t sz = H5Tget_size(ty);
+    if (cls == H5T_FLOAT && sz >= 2 && sz <= 8) {
+        *dtype = sz <= 4 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64;
+        return VPAR_OK;
     }
-    void *buf = vpar__egad_alloc(count ? count : 1, *dtype == VPAR_DTYPE_F32 ? 4 : 8);
+    if ((cls == H5T_INTEGER || cls == H5T_ENUM) && sz >= 1 && sz <= 8) { *dtype = VPAR_DTYPE_U8; return VPAR_OK; }
+    if (cls == H5T_BITFIELD && sz == 1) { *dtype = VPAR_DTYPE_U8; return VPAR_OK; }
+    const char *what = cls == H5T_STRING ? "strings" : cls == H5T_COMPOUND ? "a compound type"
+                     : cls == H5T_BITFIELD ? "a wide bitfield" : cls == H5T_FLOAT ? "a float of unusual size"
+                     : "an unsupported type";
+    return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: %s holds %s; expected float32/float64 values "
+                     "(networks) or bool/integer/float 0-1 values (annotation frames)", path, dname, what);
+}
+
+/* Reads the count values of dataset d (element kind *dtype from
+   vpar__egad_h5_kind). */
+static vpar_status vpar__egad_h5_values(hid_t d, hid_t ty, size_t count, const char *path,
+                                        const char *dname, void **values, vpar_dtype dtype) {
+    H5T_class_t cls = H5Tget_class(ty);
+    hid_t mem = dtype == VPAR_DTYPE_F32 ? H5T_NATIVE_FLOAT
+              : dtype == VPAR_DTYPE_F64 ? H5T_NATIVE_DOUBLE
+              : cls == H5T_BITFIELD ? H5T_NATIVE_B8 : H5T_NATIVE_DOUBLE;
+    size_t esz = dtype == VPAR_DTYPE_F32 ? 4 : cls == H5T_BITFIELD ? 1 : 8;
+    vpar_status st = vpar__egad_h5_filters(d, path, dname);
+    if (st != VPAR_OK) return st;
+    void *buf = vpar__egad_alloc(count ? count : 1, esz);
     if (!buf) return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu values", path, count);
     if (count && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         VPAR_FREE(buf);
-        return vpar_fail(VPAR_ERR_IO, "%s: cannot read %s", path, dname);
+        return vpar_fail(VPAR_ERR_IO, "%s: cannot read %s (damaged file?)", path, dname);
     }
-    if (cls != H5T_FLOAT) {
+    if (dtype == VPAR_DTYPE_U8) {
         unsigned char *u8 = (unsigned char *)buf;
-        const double *dv = (const double *)buf;
-        for (size_t i = 0; i < count; i++) u8[i] = dv[i] != 0; /* in place, forward is safe */
-        *dtype = VPAR_DTYPE_U8;
+        if (cls == H5T_BITFIELD) {
+            for (size_t i = 0; i < count; i++) u8[i] = u8[i] != 0;
+        } else {
+            const double *dv = (const double *)buf;
+            for (size_t i = 0; i < count; i++) u8[i] = dv[i] != 0; /* in place, forward is safe */
+        }
     }
     *values = buf;
     return VPAR_OK;
+}
+
+typedef struct vpar__egad_h5_names {
+    char buf[256];
+    size_t len, n;
+} vpar__egad_h5_names;
+
+static herr_t vpar__egad_h5_name_cb(hid_t g, const char *name, const H5L_info_t *info, void *user) {
+    (void)g; (void)info;
+    vpar__egad_h5_names *k = (vpar__egad_h5_names *)user;
+    if (k->len < sizeof k->buf - 8) {
+        int w = snprintf(k->buf + k->len, sizeof k->buf - k->len, "%s%s", k->n ? ", " : "", name);
+        k->len += w > 0 ? (size_t)w : 0;
+        if (k->len >= sizeof k->buf - 8) {
+            k->len = sizeof k->buf - 8;
+            memcpy(k->buf + k->len, ", ...", 6);
+            k->len += 5;
+        }
+    }
+    k->n++;
+    return 0;
+}
+
+/* The key exists as a group (every component of "a/b"); else an error
+   listing the keys at the top of the file. */
+static vpar_status vpar__egad_h5_key(hid_t file, const char *path, const char *key) {
+    char part[512];
+    size_t kl = strlen(key);
+    int ok = kl > 0 && kl < sizeof part;
+    for (size_t i = 0; ok && i <= kl; i++) {
+        if (key[i] != '/' && key[i] != '\0') continue;
+        if (i == 0) continue;
+        memcpy(part, key, i);
+        part[i] = '\0';
+        ok = H5Lexists(file, part, H5P_DEFAULT) > 0;
+    }
+    if (ok) {
+        hid_t g = H5Gopen2(file, key, H5P_DEFAULT);
+        ok = g >= 0;
+        if (g >= 0) H5Gclose(g);
+    }
+    if (ok) return VPAR_OK;
+    vpar__egad_h5_names k;
+    memset(&k, 0, sizeof k);
+    hsize_t idx = 0;
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, &idx, vpar__egad_h5_name_cb, &k);
+    return vpar_fail(VPAR_ERR_NOT_FOUND, "%s: key '%s' not found (keys in the file: %s)", path, key,
+                     k.n ? k.buf : "none");
+}
+
+/* Opens the file and checks the frame `key`: its labels (read) and its
+   values block (type and shape, not read). */
+static vpar_status vpar__egad_h5_frame(const char *path, const char *key, hid_t *file_out,
+                                       hid_t *dset_out, vpar_dtype *dtype, size_t *rows,
+                                       size_t *cols, char ***row_names, char ***col_names) {
+    *file_out = *dset_out = -1;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through vpar_fail */
+    struct stat sb;
+    if (stat(path, &sb) != 0) return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot open", path);
+    while (*key == '/') key++;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0) H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (file < 0) return vpar_fail(VPAR_ERR_FORMAT, "%s: not an HDF5 file", path);
+    *file_out = file;
+    vpar_status st = vpar__egad_h5_key(file, path, key);
+    if (st != VPAR_OK) return st;
+    char dname[600];
+    snprintf(dname, sizeof dname, "/%s/table", key);
+    if (H5Lexists(file, dname, H5P_DEFAULT) > 0)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: key '%s' is a pandas 'table' format frame; "
+                         "write it in the fixed format (df.to_hdf(path, key='%s'), the default)",
+                         path, key, key);
+    char **idx = NULL, **items = NULL;
+    size_t nidx = 0, nitems = 0;
+    snprintf(dname, sizeof dname, "/%s/axis1", key);
+    st = vpar__egad_h5_strings(file, dname, path, &idx, &nidx);
+    if (st == VPAR_OK) {
+        snprintf(dname, sizeof dname, "/%s/block0_items", key);
+        st = vpar__egad_h5_strings(file, dname, path, &items, &nitems);
+    }
+    snprintf(dname, sizeof dname, "/%s/block1_values", key);
+    if (st == VPAR_OK && H5Lexists(file, dname, H5P_DEFAULT) > 0)
+        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: frame '%s' has several dtype blocks; store one dtype", path, key);
+    hid_t d = -1, sp = -1, ty = -1;
+    snprintf(dname, sizeof dname, "/%s/block0_values", key);
+    if (st == VPAR_OK) {
+        d = H5Dopen2(file, dname, H5P_DEFAULT);
+        if (d < 0) st = vpar_fail(VPAR_ERR_FORMAT, "%s: no dataset %s (key '%s' not a fixed-format frame)", path, dname, key);
+    }
+    if (st == VPAR_OK) {
+        sp = H5Dget_space(d);
+        ty = H5Dget_type(d);
+        if (sp < 0 || ty < 0 || H5Sget_simple_extent_ndims(sp) != 2)
+            st = vpar_fail(VPAR_ERR_SHAPE, "%s: %s is not 2-D", path, dname);
+    }
+    if (st == VPAR_OK) {
+        hsize_t dims[2] = {0, 0};
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        if ((size_t)dims[0] != nidx || (size_t)dims[1] != nitems)
+            st = vpar_fail(VPAR_ERR_SHAPE, "%s: %s is %llux%llu but the frame has %zu rows and %zu columns",
+                           path, dname, (unsigned long long)dims[0], (unsigned long long)dims[1], nidx, nitems);
+    }
+    if (st == VPAR_OK) st = vpar__egad_h5_kind(ty, path, dname, dtype);
+    if (ty >= 0) H5Tclose(ty);
+    if (sp >= 0) H5Sclose(sp);
+    if (st != VPAR_OK) {
+        if (d >= 0) H5Dclose(d);
+        VPAR_FREE(idx);
+        VPAR_FREE(items);
+        return st;
+    }
+    *dset_out = d;
+    *rows = nidx;
+    *cols = nitems;
+    *row_names = idx;
+    *col_names = items;
+    return VPAR_OK;
+}
+
+vpar_status vpar_egad_hdf5_frame_info(const char *path, const char *key, vpar_dtype *dtype,
+        size_t *rows, size_t *cols, char ***row_names, char ***col_names) {
+    if (!path || !key || !dtype || !rows || !cols || !row_names || !col_names)
+        return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_hdf5_frame_info: NULL argument");
+    *row_names = NULL; *col_names = NULL; *rows = *cols = 0;
+    hid_t file, d;
+    vpar_status st = vpar__egad_h5_frame(path, key, &file, &d, dtype, rows, cols, row_names, col_names);
+    if (d >= 0) H5Dclose(d);
+    if (file >= 0) H5Fclose(file);
+    return st;
 }
 
 vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
@@ -113,57 +336,31 @@ vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
     if (!path || !key || !values || !dtype || !rows || !cols || !row_names || !col_names)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_egad_hdf5_read_frame: NULL argument");
     *values = NULL; *row_names = NULL; *col_names = NULL; *rows = *cols = 0;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through vpar_fail */
-    struct stat sb;
-    if (stat(path, &sb) != 0) return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot open", path);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return vpar_fail(VPAR_ERR_FORMAT, "%s: not an HDF5 file", path);
-    vpar_status st = VPAR_OK;
-    char dname[512];
+    hid_t file, d;
     char **idx = NULL, **items = NULL;
     size_t nidx = 0, nitems = 0;
-    hid_t d = -1, sp = -1, ty = -1;
-    snprintf(dname, sizeof dname, "/%s/axis1", key);
-    st = vpar__egad_h5_strings(file, dname, path, &idx, &nidx);
-    if (st != VPAR_OK) goto out;
-    snprintf(dname, sizeof dname, "/%s/block0_items", key);
-    st = vpar__egad_h5_strings(file, dname, path, &items, &nitems);
-    if (st != VPAR_OK) goto out;
-    snprintf(dname, sizeof dname, "/%s/block1_values", key);
-    if (H5Lexists(file, dname, H5P_DEFAULT) > 0) {
-        st = vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: frame '%s' has several dtype blocks; store one dtype", path, key);
-        goto out;
+    vpar_status st = vpar__egad_h5_frame(path, key, &file, &d, dtype, &nidx, &nitems, &idx, &items);
+    size_t count = 0;
+    if (st == VPAR_OK && !vpar__mul_size(nidx, nitems, &count))
+        st = vpar_fail(VPAR_ERR_OVERFLOW, "%s: frame too large", path);
+    if (st == VPAR_OK) {
+        hid_t ty = H5Dget_type(d);
+        char dname[600];
+        snprintf(dname, sizeof dname, "/%s/block0_values", key[0] == '/' ? key + 1 : key);
+        st = ty < 0 ? vpar_fail(VPAR_ERR_FORMAT, "%s: %s has no type", path, dname)
+                    : vpar__egad_h5_values(d, ty, count, path, dname, values, *dtype);
+        if (ty >= 0) H5Tclose(ty);
     }
-    snprintf(dname, sizeof dname, "/%s/block0_values", key);
-    d = H5Dopen2(file, dname, H5P_DEFAULT);
-    if (d < 0) { st = vpar_fail(VPAR_ERR_FORMAT, "%s: no dataset %s (key '%s' missing or not fixed format)", path, dname, key); goto out; }
-    sp = H5Dget_space(d);
-    ty = H5Dget_type(d);
-    hsize_t dims[2] = {0, 0};
-    if (H5Sget_simple_extent_ndims(sp) != 2) { st = vpar_fail(VPAR_ERR_SHAPE, "%s: %s is not 2-D", path, dname); goto out; }
-    H5Sget_simple_extent_dims(sp, dims, NULL);
-    if ((size_t)dims[0] != nidx || (size_t)dims[1] != nitems) {
-        st = vpar_fail(VPAR_ERR_SHAPE, "%s: %s is %llux%llu but the frame has %zu rows and %zu columns",
-                       path, dname, (unsigned long long)dims[0], (unsigned long long)dims[1], nidx, nitems);
-        goto out;
+    if (st == VPAR_OK) {
+        *rows = nidx;
+        *cols = nitems;
+        *row_names = idx; idx = NULL;
+        *col_names = items; items = NULL;
     }
-    size_t count;
-    if (!vpar__mul_size(nidx, nitems, &count)) { st = vpar_fail(VPAR_ERR_OVERFLOW, "%s: frame too large", path); goto out; }
-    void *buf = NULL;
-    st = vpar__egad_h5_values(d, ty, count, path, dname, &buf, dtype);
-    if (st != VPAR_OK) goto out;
-    *values = buf;
-    *rows = nidx;
-    *cols = nitems;
-    *row_names = idx; idx = NULL;
-    *col_names = items; items = NULL;
-out:
     VPAR_FREE(idx);
     VPAR_FREE(items);
-    if (ty >= 0) H5Tclose(ty);
-    if (sp >= 0) H5Sclose(sp);
     if (d >= 0) H5Dclose(d);
-    H5Fclose(file);
+    if (file >= 0) H5Fclose(file);
     return st;
 }
 
@@ -213,6 +410,12 @@ vpar_status vpar_egad_hdf5_read_frame(const char *path, const char *key,
         void **values, vpar_dtype *dtype, size_t *rows, size_t *cols,
         char ***row_names, char ***col_names) {
     (void)key; (void)values; (void)dtype; (void)rows; (void)cols; (void)row_names; (void)col_names;
+    return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: HDF5 input needs a build with libhdf5 (VPAR_WITH_HDF5)",
+                     path ? path : "(null)");
+}
+vpar_status vpar_egad_hdf5_frame_info(const char *path, const char *key, vpar_dtype *dtype,
+        size_t *rows, size_t *cols, char ***row_names, char ***col_names) {
+    (void)key; (void)dtype; (void)rows; (void)cols; (void)row_names; (void)col_names;
     return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: HDF5 input needs a build with libhdf5 (VPAR_WITH_HDF5)",
                      path ? path : "(null)");
 }

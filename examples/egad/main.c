@@ -324,6 +324,10 @@ int main(int argc, char **argv) {
     if (!vpar_egad_cli_load(&o.egad, PROG, &in.ann, &in.genes, &in.ngenes)) return 2;
     vpar__egad_phase("annotations + genes");
     int exit_code = 2;
+    /* Shared inputs (the genes file's length) and unusable dtypes: once,
+       before any worker is forked (inputs.c). */
+    if (!vpar_egad_cli_check_networks(&o.egad, PROG, o.networks, (size_t)o.nnet, in.genes, in.ngenes))
+        goto out;
     if (egad_mpi_main(&o, &in, &exit_code)) goto out;
     egad_job J;
     memset(&J, 0, sizeof J);

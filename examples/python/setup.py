@@ -36,7 +36,7 @@ def rel(p):
 # examples/common/CMakeLists.txt. zlib and HDF5 are not compiled in: .gz
 # annotations go through `gzip -dc`.
 EGAD_SOURCES = [ROOT / "examples" / "egad" / f for f in (
-    "annotations.c", "plan.c", "network.c", "kernels.c", "driver.c", "csv.c", "hdf5.c", "cli.c")]
+    "annotations.c", "plan.c", "network.c", "kernels.c", "driver.c", "csv.c", "hdf5.c", "cli.c", "inputs.c", "obo.c")]
 EGAD_SOURCES += [ROOT / "examples" / "common" / f for f in (
     "args.c", "buf.c", "file.c", "progress.c", "rng.c", "sys.c", "shard.c", "parts.c")]
 
