@@ -1,5 +1,6 @@
 /* shard.c — see shard.h. */
 #include "shard.h"
+#include "excommon.h"
 
 #include <errno.h>
 #include <fcntl.h>
