@@ -23,19 +23,6 @@ int vpar_ex_have_zlib(void) {
 #endif
 }
 
-ssize_t vpar_ex_read_retry(int fd, void *buf, size_t n) {
-    ssize_t r;
-    do { r = read(fd, buf, n); } while (r < 0 && errno == EINTR);
-    return r;
-}
-
-int vpar_ex_close_fail(int fd) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-}
-
 static vpar_status vpar__ex_read_fd(const char *path, int fd, vpar_ex_buf *b) {
     for (;;) {
         if (!vpar_ex_buf_reserve(b, 1 << 16))

@@ -92,3 +92,18 @@ int vpar_ex_path(char *buf, size_t cap, const char *fmt, ...) {
     va_end(ap);
     return w >= 0 && (size_t)w < cap;
 }
+
+/* In this unit, not file.c: shard.c and vpar-parallel use them without
+   vpar's implementation (file.c needs vpar_fail). */
+ssize_t vpar_ex_read_retry(int fd, void *buf, size_t n) {
+    ssize_t r;
+    do { r = read(fd, buf, n); } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int vpar_ex_close_fail(int fd) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
