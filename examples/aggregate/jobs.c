@@ -145,11 +145,11 @@ static int agg_merge_write(const options *o, const vpar_ex_parts *m, const char 
         if (!vpar_ex_path(path, sizeof path, "%s/%s", o->merge_dir, m->items[i].file) ||
             agg_read_part(path, names, k, orders + i * k, auc + i * k) != VPAR_OK) {
             fprintf(stderr, "vpar-aggregate: --merge %s\n", vpar_last_error());
-            rc = EXIT_USAGE;
+            rc = VPAR_EX_EXIT_USAGE;
         }
     }
     char path[4096];
-    if (!rc && !vpar_ex_path(path, sizeof path, "%s/aggregate.csv", o->merge_dir)) rc = EXIT_USAGE;
+    if (!rc && !vpar_ex_path(path, sizeof path, "%s/aggregate.csv", o->merge_dir)) rc = VPAR_EX_EXIT_USAGE;
     if (!rc && vpar_agg_write_aggregate_csv(path, names, orders, auc, p, k) != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
         rc = 1;
@@ -173,7 +173,7 @@ int agg_merge(const options *o) {
     int r = vpar_ex_parts_merge(&m, o->merge_dir, PROG, err, sizeof err);
     if (r < 0) {
         fprintf(stderr, "vpar-aggregate: --merge %s\n", err);
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     int rc;
     if (r > 0) {
@@ -183,11 +183,11 @@ int agg_merge(const options *o) {
                         "aggregate.csv not written. Resubmit these shards of %lu: --array=%s "
                         "(same command, --shard auto/%lu), then merge again\n", o->merge_dir,
                 missing, m.nitems, m.shard.count, spec, m.shard.count);
-        rc = EXIT_INCOMPLETE;
+        rc = VPAR_EX_EXIT_INCOMPLETE;
     } else {
         size_t k = 0;
         const char **names = agg_merge_names(&m, o->merge_dir, &k);
-        rc = names ? agg_merge_write(o, &m, names, k) : EXIT_USAGE;
+        rc = names ? agg_merge_write(o, &m, names, k) : VPAR_EX_EXIT_USAGE;
         free(names);
     }
     vpar_ex_parts_free(&m);

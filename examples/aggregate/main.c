@@ -84,21 +84,21 @@ static int parse_int(const char *opt, const char *s, int min, int *out) {
 /* ---- options ----------------------------------------------------------- */
 
 
-/* This program's own options; 1 handled, 0 not one, EXIT_USAGE + 2 bad
+/* This program's own options; 1 handled, 0 not one, VPAR_EX_EXIT_USAGE + 2 bad
    value (printed), -1 --help/--version done. */
 static int own_option(options *o, int c, char **argv) {
     switch (c) {
-    case 'p': return parse_int("--permutations", optarg, 1, &o->permutations) ? 1 : EXIT_USAGE + 2;
+    case 'p': return parse_int("--permutations", optarg, 1, &o->permutations) ? 1 : VPAR_EX_EXIT_USAGE + 2;
     case 's':
-        if (!vpar_ex_opt_u64(PROG, "--seed", optarg, &o->seed)) return EXIT_USAGE + 2;
+        if (!vpar_ex_opt_u64(PROG, "--seed", optarg, &o->seed)) return VPAR_EX_EXIT_USAGE + 2;
         o->have_seed = 1;
         return 1;
     case 256: o->order = optarg; return 1;
     case 'o': o->out = vpar_ex_trim_dir(optarg); return 1;
     case 257: o->plot = optarg; return 1;
     case 258: o->no_resume = 1; return 1;
-    case 'j': return parse_int("--jobs", optarg, 1, &o->jobs) ? 1 : EXIT_USAGE + 2;
-    case 't': return parse_int("--threads", optarg, 1, &o->threads) ? 1 : EXIT_USAGE + 2;
+    case 'j': return parse_int("--jobs", optarg, 1, &o->jobs) ? 1 : VPAR_EX_EXIT_USAGE + 2;
+    case 't': return parse_int("--threads", optarg, 1, &o->threads) ? 1 : VPAR_EX_EXIT_USAGE + 2;
     case 'q': o->quiet = 1; return 1;
     case 'h': fputs(usage_text, stdout); fputs(vpar_egad_cli_usage, stdout); fputs(usage_tail, stdout); return -1;
     case 259: vpar_ex_print_version(PROG); return -1;
@@ -108,11 +108,11 @@ static int own_option(options *o, int c, char **argv) {
     case 263: o->no_resume = 0; return 1;
     default: /* '?': printed by vpar_ex_getopt */
         (void)argv;
-        return EXIT_USAGE + 2;
+        return VPAR_EX_EXIT_USAGE + 2;
     }
 }
 
-/* Checks across options once all are read. 0 or EXIT_USAGE (printed). */
+/* Checks across options once all are read. 0 or VPAR_EX_EXIT_USAGE (printed). */
 static int check_options(options *o) {
     const char *err = NULL;
     if (o->k == 0) err = "no network given";
@@ -121,9 +121,9 @@ static int check_options(options *o) {
     else if (!o->order && !o->permutations) err = "--permutations P (random orders) or --order FILE is required";
     if (err) {
         fprintf(stderr, "vpar-aggregate: %s (try --help)\n", err);
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
-    if (!vpar_ex_check_threads_env(PROG, "-t")) return EXIT_USAGE;
+    if (!vpar_ex_check_threads_env(PROG, "-t")) return VPAR_EX_EXIT_USAGE;
     if (o->jobs || o->threads) { /* given: warn when they exceed the CPUs */
         char what[64];
         long j = o->jobs ? o->jobs : 1, t = o->threads ? o->threads : 1;
@@ -140,7 +140,7 @@ static int check_options(options *o) {
     for (size_t i = 0; i < o->k; i++) any_npy |= !vpar_ex_is_hdf5_name(o->networks[i]);
     if (any_npy && !o->egad.genes) {
         fprintf(stderr, "vpar-aggregate: .npy networks need --genes FILE (try --help)\n");
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     return 0;
 }
@@ -166,7 +166,7 @@ static int parse_options(int argc, char **argv, options *o) {
     int c;
     while ((c = vpar_ex_getopt(PROG, argc, argv, "p:s:o:j:t:qh", longs)) != -1) {
         int r = vpar_egad_cli_option(&o->egad, c, optarg, PROG);
-        if (r < 0) return EXIT_USAGE;
+        if (r < 0) return VPAR_EX_EXIT_USAGE;
         if (r == 0) r = own_option(o, c, argv);
         if (r < 0) return -1;
         if (r > 1) return r - 2;
@@ -177,12 +177,12 @@ static int parse_options(int argc, char **argv, options *o) {
     if (o->plot && !vpar_ex_has_suffix(o->plot, ".svg")) {
         fprintf(stderr, "vpar-aggregate: --plot %s: the plot is written as SVG; name the file "
                         "*.svg (convert it to PNG with e.g. rsvg-convert)\n", o->plot);
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     if (o->merge_dir) {
         if (o->k) {
             fputs("vpar-aggregate: --merge DIR takes no networks (it reads the parts in DIR)\n", stderr);
-            return EXIT_USAGE;
+            return VPAR_EX_EXIT_USAGE;
         }
         return 0;
     }
@@ -190,10 +190,10 @@ static int parse_options(int argc, char **argv, options *o) {
         char err[512];
         if (vpar_ex_shard_parse(o->shard_arg, getenv, &o->shard, err, sizeof err) != 0) {
             fprintf(stderr, "vpar-aggregate: %s\n", err);
-            return EXIT_USAGE;
+            return VPAR_EX_EXIT_USAGE;
         }
     }
-    if (!vpar_egad_cli_finish(&o->egad, PROG)) return EXIT_USAGE;
+    if (!vpar_egad_cli_finish(&o->egad, PROG)) return VPAR_EX_EXIT_USAGE;
     return check_options(o);
 }
 
@@ -203,11 +203,7 @@ static int parse_options(int argc, char **argv, options *o) {
 static vpar_pool *g_pool;               /* this process's thread pool */
 static vpar_procpool *g_procpool;       /* for the signal handler */
 
-static atomic_int g_signal; /* the signal that interrupted the run */
-
-static void on_interrupt(int sig) {
-    atomic_store_explicit(&g_signal, sig, memory_order_relaxed);
-    atomic_store_explicit(&g_cancel, 1, memory_order_relaxed);
+static void interrupt_pool(void) {
     if (g_procpool) vpar_procpool_interrupt(g_procpool);
 }
 
@@ -412,12 +408,12 @@ static int job_orders(job *J) {
     const size_t k = J->k, p = J->p;
     if (vpar_agg_check_names(J->o.networks, k) != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     size_t pk;
     if (!vpar__mul_size(p, k, &pk) || pk > SIZE_MAX / sizeof(double)) {
         fputs("vpar-aggregate: --permutations too large\n", stderr);
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     J->orders = (size_t *)malloc(pk * sizeof *J->orders);
     J->auc = (double *)malloc(pk * sizeof *J->auc);
@@ -431,7 +427,7 @@ static int job_orders(job *J) {
         vpar_agg_permutations(J->o.seed, p, k, J->orders);
     } else if (vpar_agg_read_order(J->o.order, J->o.networks, k, J->orders) != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: --order %s\n", vpar_last_error());
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     return 0;
 }
@@ -442,7 +438,7 @@ static int job_inputs(job *J) {
     options *o = &J->o;
     J->t0 = vpar_ex_now();
     size_t ngenes = 0;
-    if (!vpar_egad_cli_load(&o->egad, PROG, &J->ann, &J->genes, &ngenes)) return EXIT_USAGE;
+    if (!vpar_egad_cli_load(&o->egad, PROG, &J->ann, &J->genes, &ngenes)) return VPAR_EX_EXIT_USAGE;
     /* A pool only for the set-up checks, gone before any worker is forked. */
     vpar_pool *setup_pool = NULL;
     vpar_pool_desc pd = {0};
@@ -455,11 +451,11 @@ static int job_inputs(job *J) {
     if (setup_pool) vpar_pool_destroy(setup_pool);
     if (st != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     if (vpar_ex_mkdir_p(o->out) != 0) {
         fprintf(stderr, "vpar-aggregate: --out %s: cannot create directory: %s\n", o->out, strerror(errno));
-        return EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     return 0;
 }
@@ -469,13 +465,13 @@ static int job_inputs(job *J) {
 int agg_job_resume(job *J) {
     const options *o = &J->o;
     const size_t k = J->k;
-    if (!agg_job_manifest(J)) return EXIT_USAGE;
+    if (!agg_job_manifest(J)) return VPAR_EX_EXIT_USAGE;
     for (size_t i = 0; i < J->p; i++) {
         if (!vpar_ex_shard_owns(&o->shard, i)) continue; /* another shard's */
         char path[4096];
         if (!vpar_agg_perm_csv_path(path, sizeof path, o->out, i + 1)) {
             fprintf(stderr, "vpar-aggregate: --out %s: path too long\n", o->out);
-            return EXIT_USAGE;
+            return VPAR_EX_EXIT_USAGE;
         }
         vpar_status st = o->no_resume ? VPAR_ERR_NOT_FOUND
                                       : vpar_agg_read_perm_csv(path, o->networks, J->orders + i * k, k,
@@ -525,7 +521,7 @@ static int job_run(job *J, run_ctx *c, int jobs, int threads) {
     c->job = J;
     const char *hold = getenv("VPAR_AGGREGATE_TEST_HOLD_AFTER");
     c->hold_after = hold ? strtol(hold, NULL, 10) : 0;
-    vpar_ex_on_stop_signals(on_interrupt);
+    vpar_ex_stop_on_signals(&g_cancel, interrupt_pool);
     J->t1 = vpar_ex_now();
     int ok = 1;
     if (J->ntodo > 0) ok = jobs > 1 ? run_on_procpool(c, jobs) : run_in_process(c);
@@ -544,7 +540,7 @@ int agg_job_report(const job *J, const run_ctx *c, int run_rc, int jobs, int thr
     if (interrupted && ndone < p) {
         fprintf(stderr, "vpar-aggregate: interrupted: %zu of %zu permutations complete in %s; "
                         "rerun the same command to resume\n", ndone, p, o->out);
-        return EXIT_INTERRUPTED;
+        return VPAR_EX_EXIT_INTERRUPTED;
     }
     if (run_rc || c->failed || ndone < p || !J->manifest_ok) {
         fprintf(stderr, "vpar-aggregate: %zu of %zu permutations failed; %s not written "
@@ -625,8 +621,7 @@ int main(int argc, char **argv) {
         run_ctx c;
         int run_rc = job_run(&J, &c, jobs, threads);
         rc = J.progress == MAP_FAILED ? 1 : agg_job_report(&J, &c, run_rc, jobs, threads, atomic_load_explicit(&g_cancel, memory_order_relaxed));
-        int sig = atomic_load(&g_signal);
-        if (rc == EXIT_INTERRUPTED && (sig == SIGTERM || sig == SIGUSR1)) rc = EXIT_STOPPED;
+        if (rc == VPAR_EX_EXIT_INTERRUPTED) rc = vpar_ex_stop_exit_code();
     }
     job_free(&J);
     return rc;

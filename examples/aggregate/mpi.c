@@ -25,7 +25,7 @@ int agg_mpi_main(job *J, int *exit_code) {
                        : "vpar-aggregate: started by an MPI launcher, but this vpar-aggregate was "
                          "built without MPI (install libopenmpi-dev or libmpich-dev and rebuild)\n",
           stderr);
-    *exit_code = EXIT_USAGE;
+    *exit_code = VPAR_EX_EXIT_USAGE;
     return 1;
 }
 
@@ -82,7 +82,7 @@ static int agg_mpi_plan(agg_mpi *m, int rank) {
     if (rank == 0) {
         int rc;
         if (J->o.journal) {
-            rc = agg_job_manifest(J) ? 0 : EXIT_USAGE;
+            rc = agg_job_manifest(J) ? 0 : VPAR_EX_EXIT_USAGE;
             for (size_t i = 0; !rc && i < J->p; i++)
                 if (vpar_ex_shard_owns(&J->o.shard, i)) J->todo[J->ntodo++] = i;
         } else {
@@ -154,7 +154,7 @@ static int agg_mpi_farm(agg_mpi *m, int rank, int size, int threads) {
         J->resumed += restored;
         J->ntodo = m->ntodo - restored;
         code = agg_job_report(J, c, 0, size, threads, interrupted);
-        if (interrupted && code == EXIT_INTERRUPTED) code = VPAR_FARM_EXIT_INTERRUPTED;
+        if (interrupted && code == VPAR_EX_EXIT_INTERRUPTED) code = VPAR_FARM_EXIT_INTERRUPTED;
         if (rep.grace_expired) MPI_Abort(MPI_COMM_WORLD, VPAR_FARM_EXIT_INTERRUPTED);
     }
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);

@@ -20,10 +20,6 @@
 
 #define PROG "vpar-aggregate"
 
-enum { EXIT_USAGE = 2, EXIT_INCOMPLETE = 3, EXIT_INTERRUPTED = 130 };
-/* Stopped by SIGTERM or SIGUSR1 (a batch system's walltime warning, with or
-   without MPI): EX_TEMPFAIL, the same as VPAR_FARM_EXIT_INTERRUPTED. */
-enum { EXIT_STOPPED = 75 };
 
 typedef struct options {
     vpar_egad_cli egad;           /* the options shared with vpar-egad */

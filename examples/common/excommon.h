@@ -121,6 +121,22 @@ int vpar_ex_cpu_count(void);
    (Ctrl-C), SIGTERM and SIGUSR1 (Slurm --signal, Grid Engine's s_rt and
    -notify warnings). */
 void vpar_ex_on_stop_signals(void (*handler)(int));
+/* The stop protocol of vpar-egad and vpar-aggregate: installs a handler for
+   those signals that sets *flag, remembers the signal and calls interrupt()
+   (async-signal-safe work only, e.g. vpar_procpool_interrupt; may be NULL). */
+void vpar_ex_stop_on_signals(atomic_int *flag, void (*interrupt)(void));
+/* Exit status of a stopped run: VPAR_EX_EXIT_STOPPED (75) when the signal
+   was SIGTERM or SIGUSR1 (a batch system's time limit), else
+   VPAR_EX_EXIT_INTERRUPTED (130). */
+int vpar_ex_stop_exit_code(void);
+
+/* Exit statuses shared by the programs (their --help lists them). */
+enum {
+    VPAR_EX_EXIT_USAGE = 2,        /* bad usage or input shared by all items */
+    VPAR_EX_EXIT_INCOMPLETE = 3,   /* --merge: items missing (resubmit them) */
+    VPAR_EX_EXIT_STOPPED = 75,     /* SIGTERM/SIGUSR1: EX_TEMPFAIL, rerun with --resume */
+    VPAR_EX_EXIT_INTERRUPTED = 130 /* SIGINT */
+};
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
 uint64_t vpar_ex_mem_available(void);
 

@@ -40,6 +40,27 @@ void vpar_ex_on_stop_signals(void (*handler)(int)) {
     sigaction(SIGUSR1, &sa, NULL);
 }
 
+static atomic_int *vpar__ex_stop_flag;
+static void (*vpar__ex_stop_interrupt)(void);
+static atomic_int vpar__ex_stop_sig;
+
+static void vpar__ex_stop_handler(int sig) {
+    atomic_store_explicit(&vpar__ex_stop_sig, sig, memory_order_relaxed);
+    if (vpar__ex_stop_flag) atomic_store_explicit(vpar__ex_stop_flag, 1, memory_order_relaxed);
+    if (vpar__ex_stop_interrupt) vpar__ex_stop_interrupt();
+}
+
+void vpar_ex_stop_on_signals(atomic_int *flag, void (*interrupt)(void)) {
+    vpar__ex_stop_flag = flag;
+    vpar__ex_stop_interrupt = interrupt;
+    vpar_ex_on_stop_signals(vpar__ex_stop_handler);
+}
+
+int vpar_ex_stop_exit_code(void) {
+    int sig = atomic_load_explicit(&vpar__ex_stop_sig, memory_order_relaxed);
+    return sig == SIGTERM || sig == SIGUSR1 ? VPAR_EX_EXIT_STOPPED : VPAR_EX_EXIT_INTERRUPTED;
+}
+
 uint64_t vpar_ex_mem_available(void) {
     FILE *f = fopen("/proc/meminfo", "r");
     if (!f) return 0;

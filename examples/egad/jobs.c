@@ -255,7 +255,7 @@ int egad_job_finish(egad_job *J, const options *o, int interrupted) {
         fprintf(stderr, "%s: interrupted: %d of %d networks complete in %s%s; rerun the same "
                         "command with --resume to finish\n", PROG, done + resumed, owned, o->out,
                 wrote ? " (listed in summary.csv)" : "");
-        return EGAD_EXIT_INTERRUPTED;
+        return VPAR_EX_EXIT_INTERRUPTED;
     }
     if (o->shard.count > 1) {
         if (!o->quiet)
@@ -263,7 +263,7 @@ int egad_job_finish(egad_job *J, const options *o, int interrupted) {
                             "in %s; when every shard is done: %s --merge %s\n", PROG, o->shard.index,
                     o->shard.count, done + resumed, owned, resumed, failed, o->out, PROG, o->out);
     } else if (!egad_write_summary(o->out, J->names, o->nnet, J->rs, J->crashed)) {
-        return EGAD_EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     } else if (!o->quiet) {
         fprintf(stderr, "%s: %d network%s: %d ok, %d failed, %d resumed; results in %s/\n", PROG,
                 o->nnet, o->nnet == 1 ? "" : "s", done + resumed, failed, resumed, o->out);
@@ -279,7 +279,7 @@ int egad_merge(const options *o) {
     int r = vpar_ex_parts_merge(&m, o->merge_dir, PROG, err, sizeof err);
     if (r < 0) {
         fprintf(stderr, "%s: --merge %s\n", PROG, err);
-        return EGAD_EXIT_USAGE;
+        return VPAR_EX_EXIT_USAGE;
     }
     int rc = 0;
     if (r > 0) {
@@ -296,7 +296,7 @@ int egad_merge(const options *o) {
                         "--shard auto/%lu --resume), then merge again\n", PROG, o->merge_dir,
                 missing, m.nitems, list, missing > shown ? ", ..." : "", m.shard.count, spec,
                 m.shard.count);
-        rc = EGAD_EXIT_INCOMPLETE;
+        rc = VPAR_EX_EXIT_INCOMPLETE;
     } else {
         int n = (int)m.nitems;
         net_result *rs = (net_result *)calloc(m.nitems ? m.nitems : 1, sizeof *rs);
@@ -311,7 +311,7 @@ int egad_merge(const options *o) {
             if (!egad_parse_note(m.items[i].meta, &rs[i])) {
                 fprintf(stderr, "%s: --merge %s: network %s: bad note '%s' in its part\n", PROG,
                         o->merge_dir, names[i], m.items[i].meta ? m.items[i].meta : "");
-                rc = EGAD_EXIT_USAGE;
+                rc = VPAR_EX_EXIT_USAGE;
             }
         }
         if (!rc && !egad_write_summary(o->merge_dir, names, n, rs, crashed)) rc = 1;

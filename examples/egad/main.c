@@ -220,11 +220,7 @@ static int check_names(const options *o, char *const *names) {
 
 static vpar_procpool *g_procpool; /* for the signal handler */
 
-static atomic_int g_signal; /* the signal that interrupted the run */
-
-static void on_interrupt(int sig) {
-    atomic_store_explicit(&g_signal, sig, memory_order_relaxed);
-    atomic_store_explicit(&g_interrupted, 1, memory_order_relaxed);
+static void interrupt_pool(void) {
     if (g_procpool) vpar_procpool_interrupt(g_procpool);
 }
 
@@ -256,7 +252,7 @@ static int run_all(const options *o, run_state *rs) {
         fprintf(stderr, "vpar-egad: %s\n", vpar_last_error());
         return 0;
     }
-    vpar_ex_on_stop_signals(on_interrupt);
+    vpar_ex_stop_on_signals(&g_interrupted, interrupt_pool);
     vpar_status mst = vpar_procpool_map_unordered(g_procpool, (size_t)J->ntodo, worker_task, rs, 0,
                                                   on_done, rs);
     if (rs->tty) fputc('\n', stderr);
@@ -346,9 +342,7 @@ int main(int argc, char **argv) {
             vpar__egad_phase("networks (parent: fork, wait)");
             exit_code = egad_job_finish(&J, &o, atomic_load(&g_interrupted));
             vpar__egad_phase("summary + manifest");
-            int sig = atomic_load(&g_signal);
-            if (exit_code == EGAD_EXIT_INTERRUPTED && (sig == SIGTERM || sig == SIGUSR1))
-                exit_code = EGAD_EXIT_STOPPED;
+            if (exit_code == VPAR_EX_EXIT_INTERRUPTED) exit_code = vpar_ex_stop_exit_code();
         }
     }
     if (J.names) egad_job_free(&J, &o);

@@ -22,14 +22,14 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
     if (o->journal) {
         fputs("vpar-egad: --journal needs a build with MPI (cmake found none) run under mpirun\n",
               stderr);
-        *exit_code = EGAD_EXIT_USAGE;
+        *exit_code = VPAR_EX_EXIT_USAGE;
         return 1;
     }
     /* Started by mpirun but built without MPI: every rank would compute
        everything. Refuse rather than waste the allocation. */
     fputs("vpar-egad: started by an MPI launcher, but this vpar-egad was built without MPI "
           "(install libopenmpi-dev or libmpich-dev and rebuild)\n", stderr);
-    *exit_code = EGAD_EXIT_USAGE;
+    *exit_code = VPAR_EX_EXIT_USAGE;
     return 1;
 }
 
@@ -199,7 +199,7 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
        split them; docs/cluster.md). Collective: every rank calls it. */
     int local = vpar_farm_local_threads(MPI_COMM_WORLD);
     vpar_pool_desc pd = {o->threads ? o->threads : local, 0};
-    int code = EGAD_EXIT_USAGE;
+    int code = VPAR_EX_EXIT_USAGE;
     if (vpar_pool_create(&m.compute, &pd) != VPAR_OK) {
         fprintf(stderr, "vpar-egad: rank %d: thread pool: %s\n", rank, vpar_last_error());
         MPI_Abort(MPI_COMM_WORLD, 1);
