@@ -12,14 +12,14 @@
 typedef struct acc {
     const char *lo, *hi;
     size_t n;
-    long sum;
+    uint64_t sum; /* a checksum: unsigned, wraps (seq can be near LONG_MAX) */
 } acc;
 
 static void check_entry(void *user, const par_joblog_entry *e) {
     acc *a = user;
     if (e->cmdlen && (e->cmd < a->lo || e->cmd + e->cmdlen > a->hi)) abort();
     a->n++;
-    a->sum += e->seq ^ e->exitval ^ e->sig;
+    a->sum += (uint64_t)e->seq ^ (uint64_t)e->exitval ^ (uint64_t)e->sig;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
