@@ -47,6 +47,16 @@ static unsigned take(bytes *b) {
 
 /* A label dataset of `count` entries of kind k (0 fixed strings, 1 vlen
    strings, 2 int64, 3 uint16, 4 float64, 5 a 2-D string array). */
+/* Fills dataset d (n elements of type ty) with fuzz bytes. */
+static void write_fuzzed(hid_t d, hid_t ty, size_t n, bytes *b) {
+    size_t esz = H5Tget_size(ty);
+    unsigned char *v = (unsigned char *)calloc(n, esz);
+    if (!v) return;
+    for (size_t i = 0; i < n * esz; i++) v[i] = (unsigned char)take(b);
+    H5Dwrite(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    free(v);
+}
+
 static void labels(hid_t g, const char *name, unsigned k, size_t count, bytes *b) {
     hsize_t dims[2] = {count, 2};
     hid_t sp = H5Screate_simple(k == 5 ? 2 : 1, dims, NULL), ty;
@@ -73,11 +83,7 @@ static void labels(hid_t g, const char *name, unsigned k, size_t count, bytes *b
             for (size_t i = 0; i < n; i++) free(v[i]);
             free(v);
         } else {
-            size_t esz = H5Tget_size(ty);
-            unsigned char *v = (unsigned char *)calloc(n, esz);
-            for (size_t i = 0; i < n * esz; i++) v[i] = (unsigned char)take(b);
-            H5Dwrite(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-            free(v);
+            write_fuzzed(d, ty, n, b);
         }
     }
     if (d >= 0) H5Dclose(d);
@@ -160,13 +166,7 @@ static int build(bytes *b) {
         }
         hid_t d = H5Dcreate2(g, "block0_values", ty, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
         size_t n = (size_t)dims[0] * (size_t)(rank > 1 ? dims[1] : 1) * (size_t)(rank > 2 ? dims[2] : 1);
-        if (d >= 0 && n) {
-            size_t esz = H5Tget_size(ty);
-            unsigned char *v = (unsigned char *)calloc(n, esz);
-            for (size_t i = 0; i < n * esz; i++) v[i] = (unsigned char)take(b);
-            H5Dwrite(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-            free(v);
-        }
+        if (d >= 0 && n) write_fuzzed(d, ty, n, b);
         if (d >= 0) H5Dclose(d);
         H5Pclose(pl);
         H5Sclose(sp);
