@@ -6,7 +6,8 @@
 #   make test-aarch64         cross-build and run the `cross` tests under qemu (NEON)
 #   make install PREFIX=dir   install headers, CMake package and vpar.pc
 #   make stress [STRESS_SECONDS=N]  long randomized stress tests (default 300 s each)
-#   make fuzz [FUZZ_SECONDS=N]      run every libFuzzer target N s on its corpus (default 30; clang)
+#   make fuzz [FUZZ_SECONDS=N] [FUZZ_JOBS=N]  run every libFuzzer target N s on its corpus
+#                             (default 30 s; FUZZ_JOBS targets at a time, default JOBS; clang)
 #   make python               the vpar Python package into build/python (examples/python)
 #   make python-test          its pytest suite (skipped without numpy/pytest)
 #   make clean
@@ -16,6 +17,7 @@ BENCH  ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 STRESS_SECONDS ?= 300
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= $(JOBS)
 # ctest through tests/run_ctest.sh: lists skipped tests at the end; under
 # CI=true a skipped test fails the run (issue 18).
 VPAR_CTEST = bash $(CURDIR)/tests/run_ctest.sh
@@ -70,7 +72,7 @@ stress: build/release/CMakeCache.txt
 
 fuzz: build/fuzz/CMakeCache.txt
 	cmake --build build/fuzz -j $(JOBS) --target vpar_fuzzers
-	bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+	FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

@@ -226,6 +226,22 @@ static void hold_for_interrupt(const run_ctx *c, size_t task) {
 }
 
 /* Parent: permutation i finished with mean AUCs `auc`: write its file. */
+void agg_run_ctx_init(run_ctx *c, job *J, int threads) {
+    memset(c, 0, sizeof *c);
+    c->o = &J->o;
+    c->agg = J->agg;
+    c->k = J->k;
+    c->p = J->p;
+    c->orders = J->orders;
+    c->todo = J->todo;
+    c->ntodo = J->ntodo;
+    c->auc = J->auc;
+    c->done = J->done;
+    c->progress = J->progress;
+    c->threads = threads;
+    c->job = J;
+}
+
 int agg_finish_permutation(run_ctx *c, size_t i, const double *auc) {
     char path[4096];
     if (!vpar_agg_perm_csv_path(path, sizeof path, c->o->out, i + 1)) {
@@ -506,19 +522,7 @@ static int job_run(job *J, run_ctx *c, int jobs, int threads) {
         return 1;
     }
     vpar_agg_progress_init(J->progress, (uint64_t)J->ntodo * J->k, !J->o.quiet && isatty(2));
-    memset(c, 0, sizeof *c);
-    c->o = &J->o;
-    c->agg = J->agg;
-    c->k = J->k;
-    c->p = J->p;
-    c->orders = J->orders;
-    c->todo = J->todo;
-    c->ntodo = J->ntodo;
-    c->auc = J->auc;
-    c->done = J->done;
-    c->progress = J->progress;
-    c->threads = threads;
-    c->job = J;
+    agg_run_ctx_init(c, J, threads);
     const char *hold = getenv("VPAR_AGGREGATE_TEST_HOLD_AFTER");
     c->hold_after = hold ? strtol(hold, NULL, 10) : 0;
     vpar_ex_stop_on_signals(&g_cancel, interrupt_pool);

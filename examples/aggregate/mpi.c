@@ -109,14 +109,8 @@ static int agg_mpi_plan(agg_mpi *m, int rank) {
 
 static int agg_mpi_farm(agg_mpi *m, int rank, int size, int threads) {
     job *J = m->J;
+    agg_run_ctx_init(&m->c, J, 1);  /* rank 0 uses it in agg_mpi_result */
     run_ctx *c = &m->c;
-    c->o = &J->o;
-    c->k = J->k;
-    c->p = J->p;
-    c->orders = J->orders;
-    c->auc = J->auc;
-    c->done = J->done;
-    c->job = J;
     vpar_agg_progress_init(&m->progress, (uint64_t)m->ntodo * J->k, rank == 0 && !J->o.quiet && isatty(2));
     vpar_farm_desc d;
     memset(&d, 0, sizeof d);

@@ -67,6 +67,9 @@ typedef struct run_ctx {
     struct job *job;              /* the manifest (parent / rank 0) */
 } run_ctx;
 
+/* main.c: c filled from J (o, agg, k, p, orders, todo, ntodo, auc, done,
+   progress, job); the rest zero. */
+void agg_run_ctx_init(run_ctx *c, job *J, int threads);
 /* main.c: permutation i finished with k mean AUCs: its CSV (and the
    manifest). 0 after printing a failure. */
 int agg_finish_permutation(run_ctx *c, size_t i, const double *auc);

@@ -32,12 +32,17 @@ void par_set_fatal_hook(void (*fn)(void *ctx), void *ctx) {
     fatal_hook.ctx = ctx;
 }
 
-void par_die(int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+/* "vpar-parallel: <message>\n" on stderr. */
+static void par_vmsg(const char *fmt, va_list ap) {
     fputs(PAR_PROG ": ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+void par_die(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    par_vmsg(fmt, ap);
     va_end(ap);
     if (fatal_hook.fn) {
         void (*fn)(void *) = fatal_hook.fn;
@@ -50,9 +55,7 @@ void par_die(int code, const char *fmt, ...) {
 void par_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs(PAR_PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    par_vmsg(fmt, ap);
     va_end(ap);
 }
 

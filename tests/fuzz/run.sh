@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a `fuzz` build for SECONDS each.
 #   tests/fuzz/run.sh BUILD_DIR [SECONDS]        (make fuzz FUZZ_SECONDS=N)
-#   FUZZ_TARGETS="npy genes" restricts the run to those targets.
+#   FUZZ_TARGETS="npy genes" restricts the run to those targets;
+#   FUZZ_JOBS=N runs N targets at a time (default 1).
 # For each target <name>: first replays tests/fuzz/regressions/<name>/ (every
 # crash found so far must stay fixed), then fuzzes for SECONDS on a
 # temporary copy of tests/fuzz/corpus/<name>/ (the repository is never
@@ -29,15 +30,17 @@ printf '%-14s %8s %10s %12s %8s  %s\n' target seconds cpu_s execs corpus result 
 failed=0
 targets=$(grep -v '^$' "$list")
 if [ -n "${FUZZ_TARGETS:-}" ]; then targets=$FUZZ_TARGETS; fi
-for name in $targets; do
+# fuzz_one NAME: regressions, then SECONDS of fuzzing; prints its report
+# and leaves its summary row in $out/NAME.row; non-zero when it failed.
+fuzz_one() {
+  local name=$1 bin dir result regs dict log rc cpu execs ncorp crash
   bin="$build/tests/fuzz/fuzz_$name"
+  dir="$out/$name"
   if [ ! -x "$bin" ]; then
     echo "run.sh: $bin: not built (cmake --build $build --target vpar_fuzzers)" >&2
-    failed=1
-    continue
+    return 1
   fi
   echo "=== fuzz_$name: regressions, then ${seconds} s on a copy of corpus/$name"
-  dir="$out/$name"
   rm -rf "$dir"
   mkdir -p "$dir/corpus"
   [ -d "$here/corpus/$name" ] && cp -R "$here/corpus/$name/." "$dir/corpus/"
@@ -71,8 +74,26 @@ for name in $targets; do
     echo "fix the bug, then commit the input as tests/fuzz/regressions/$name/<what-it-was>" >&2
     result="CRASH${crash:+ $(basename "$crash")}"
   fi
-  [ "$result" = ok ] || failed=1
-  printf '%-14s %8s %10s %12s %8s  %s\n' "$name" "$seconds" "$cpu" "${execs:-?}" "$ncorp" "$result" >> "$summary"
+  printf '%-14s %8s %10s %12s %8s  %s\n' "$name" "$seconds" "$cpu" "${execs:-?}" "$ncorp" "$result" > "$out/$name.row"
+  [ "$result" = ok ]
+}
+
+# FUZZ_JOBS targets at a time (each target is one libFuzzer process: one
+# core); reports are printed whole, in the list's order.
+njobs=${FUZZ_JOBS:-1}
+case "$njobs" in ''|*[!0-9]*|0) echo "run.sh: FUZZ_JOBS='$njobs': expected a positive whole number" >&2; exit 2;; esac
+running=0
+for name in $targets; do
+  rm -f "$out/$name.row" "$out/$name.rc"
+  { fuzz_one "$name" > "$out/$name.report" 2>&1; echo $? > "$out/$name.rc"; } &
+  running=$((running + 1))
+  if [ "$running" -ge "$njobs" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+for name in $targets; do
+  cat "$out/$name.report"
+  [ "$(cat "$out/$name.rc" 2>/dev/null)" = 0 ] || failed=1
+  [ -f "$out/$name.row" ] && cat "$out/$name.row" >> "$summary"
 done
 echo
 cat "$summary"
