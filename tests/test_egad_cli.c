@@ -5,8 +5,8 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
+#include "vpar_test_util.h"
 
-#include <stdarg.h>
 #include <sys/wait.h>
 
 #include "egad_common.h"
@@ -19,19 +19,6 @@ static void teardown(void) {
     free(g_dir);
 }
 
-/* Runs a shell command line; returns the exit status (or 128+signal). */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    ck_assert_int_ne(st, -1);
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return 128 + WTERMSIG(st);
-}
 
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "r");
@@ -84,12 +71,12 @@ static void golden_cli(const char *fixture, int threads, int jobs) {
         char src[256];
         snprintf(src, sizeof src, "fixtures/%s/nw_00.npy", fixture);
         snprintf(nets[k], sizeof nets[k], "%s/%s_copy%d.npy", g_dir, fixture, k);
-        ck_assert_int_eq(sh("ln -sf '%s' '%s'", vpar_test_data(src), nets[k]), 0);
+        ck_assert_int_eq(vpar_test_sh("ln -sf '%s' '%s'", vpar_test_data(src), nets[k]), 0);
     }
     char ann[256], genes[256];
     snprintf(ann, sizeof ann, "fixtures/%s/go.tsv", fixture);
     snprintf(genes, sizeof genes, "fixtures/%s/genes.txt", fixture);
-    int rc = sh("'%s' --annotations '%s' --genes '%s' --out '%s' -t %d -j %d '%s' '%s' '%s' 2> '%s/err.txt'",
+    int rc = vpar_test_sh("'%s' --annotations '%s' --genes '%s' --out '%s' -t %d -j %d '%s' '%s' '%s' 2> '%s/err.txt'",
                 VPAR_EGAD_EXE, vpar_test_data(ann), vpar_test_data(genes), out, threads, jobs, nets[0], nets[1],
                 nets[2], g_dir);
     char *err = slurp(egad_path(g_dir, "err.txt"));
@@ -118,7 +105,7 @@ START_TEST(test_cli_hdf5) {
     if (!vpar_egad_have_hdf5()) return;
     char out[4096];
     snprintf(out, sizeof out, "%s/h5", g_dir);
-    int rc = sh("'%s' --annotations '%s' --out '%s' -j %d -t 2 '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE,
+    int rc = vpar_test_sh("'%s' --annotations '%s' --out '%s' -j %d -t 2 '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE,
                 vpar_test_data("fixtures/hdf5/go.h5"), out, _i, vpar_test_data("fixtures/hdf5/nw.h5"), g_dir);
     ck_assert_int_eq(rc, 0);
     check_csv(egad_path(out, "nw.csv"), "egad_ties", "hdf5 via vpar-egad");
@@ -139,16 +126,16 @@ START_TEST(test_cli_failures_isolated) {
         char path[4096];
         snprintf(path, sizeof path, "%s.npy", p);
         if (strcmp(names[k], "bad") == 0)
-            ck_assert_int_eq(sh("head -c 5000 '%s' > '%s'", src, path), 0);
+            ck_assert_int_eq(vpar_test_sh("head -c 5000 '%s' > '%s'", src, path), 0);
         else
-            ck_assert_int_eq(sh("ln -sf '%s' '%s'", src, path), 0);
+            ck_assert_int_eq(vpar_test_sh("ln -sf '%s' '%s'", src, path), 0);
         strcat(list, " '");
         strcat(list, path);
         strcat(list, "'");
     }
     char out[4096];
     snprintf(out, sizeof out, "%s/many", g_dir);
-    int rc = sh("VPAR_EGAD_TEST_CRASH=boom:%s '%s' --annotations '%s' --genes '%s' --out '%s' -j %d -t 1 %s "
+    int rc = vpar_test_sh("VPAR_EGAD_TEST_CRASH=boom:%s '%s' --annotations '%s' --genes '%s' --out '%s' -j %d -t 1 %s "
                 "2> '%s/err.txt'",
                 sig, VPAR_EGAD_EXE, vpar_test_data("fixtures/egad_ties/go.tsv"),
                 vpar_test_data("fixtures/egad_ties/genes.txt"), out, jobs, list, g_dir);
@@ -184,24 +171,24 @@ START_TEST(test_cli_bad_input) {
     char *out = strdup(egad_path(g_dir, "o"));
     char *err;
     /* --help */
-    ck_assert_int_eq(sh("'%s' --help > '%s/help.txt'", VPAR_EGAD_EXE, g_dir), 0);
+    ck_assert_int_eq(vpar_test_sh("'%s' --help > '%s/help.txt'", VPAR_EGAD_EXE, g_dir), 0);
     err = slurp(egad_path(g_dir, "help.txt"));
     ck_assert_ptr_nonnull(strstr(err, "usage: vpar-egad"));
     free(err);
     /* Usage errors: exit 2. */
-    ck_assert_int_eq(sh("'%s' '%s' 2>/dev/null", VPAR_EGAD_EXE, nw), 2);
-    ck_assert_int_eq(sh("'%s' --annotations '%s' 2>/dev/null", VPAR_EGAD_EXE, go), 2);
-    ck_assert_int_eq(sh("'%s' --annotations '%s' --nfold x '%s' 2>/dev/null", VPAR_EGAD_EXE, go, nw), 2);
-    ck_assert_int_eq(sh("'%s' --annotations '%s' --bogus '%s' 2>/dev/null", VPAR_EGAD_EXE, go, nw), 2);
+    ck_assert_int_eq(vpar_test_sh("'%s' '%s' 2>/dev/null", VPAR_EGAD_EXE, nw), 2);
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s' 2>/dev/null", VPAR_EGAD_EXE, go), 2);
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s' --nfold x '%s' 2>/dev/null", VPAR_EGAD_EXE, go, nw), 2);
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s' --bogus '%s' 2>/dev/null", VPAR_EGAD_EXE, go, nw), 2);
     /* Missing annotation file: exit 2 naming it. */
-    ck_assert_int_eq(sh("'%s' --annotations '%s/nope.tsv' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s/nope.tsv' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
                         VPAR_EGAD_EXE, g_dir, genes, out, nw, g_dir), 2);
     err = slurp(egad_path(g_dir, "err.txt"));
     ck_assert_msg(strstr(err, "nope.tsv") != NULL, "%s", err);
     free(err);
     /* Malformed annotation line: exit 2 with file:line. */
     egad_write_file(egad_path(g_dir, "bad.tsv"), "gene\tterm\n1\tGO:1\n2 GO:1\n");
-    ck_assert_int_eq(sh("'%s' --annotations '%s/bad.tsv' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s/bad.tsv' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
                         VPAR_EGAD_EXE, g_dir, genes, out, nw, g_dir), 2);
     err = slurp(egad_path(g_dir, "err.txt"));
     ck_assert_msg(strstr(err, "bad.tsv:3:") != NULL, "%s", err);
@@ -226,7 +213,7 @@ START_TEST(test_cli_bad_input) {
             snprintf(netpath, sizeof netpath, "%s", nw);
         else
             snprintf(netpath, sizeof netpath, "%s/%s", g_dir, cases[c].net);
-        int rc = sh("'%s' %s --annotations '%s' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE,
+        int rc = vpar_test_sh("'%s' %s --annotations '%s' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE,
                     cases[c].args, go, genes, out, netpath, g_dir);
         err = slurp(egad_path(g_dir, "err.txt"));
         ck_assert_msg(rc == 1, "case %zu: exit %d: %s", c, rc, err);
@@ -240,7 +227,7 @@ START_TEST(test_cli_bad_input) {
     /* A genes file of the wrong length is a shared input: exit 2 before
        any network is computed, the genes file named (issue 15). */
     {
-        int rc = sh("'%s' --annotations '%s' --genes '%s' --out '%s/small' '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE, go,
+        int rc = vpar_test_sh("'%s' --annotations '%s' --genes '%s' --out '%s/small' '%s' 2> '%s/err.txt'", VPAR_EGAD_EXE, go,
                     genes, g_dir, vpar_test_data("fixtures/egad_small/nw_00.npy"), g_dir);
         err = slurp(egad_path(g_dir, "err.txt"));
         ck_assert_msg(rc == 2 && strstr(err, "but the genes file ") && strstr(err, "lists"), "exit %d: %s", rc, err);
@@ -251,7 +238,7 @@ START_TEST(test_cli_bad_input) {
     FILE *f = fopen(egad_path(g_dir, "other.txt"), "w");
     for (int i = 0; i < 610; i++) fprintf(f, "X%d\n", i);
     fclose(f);
-    ck_assert_int_eq(sh("'%s' --annotations '%s' --genes '%s/other.txt' --out '%s' '%s' 2> '%s/err.txt'",
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s' --genes '%s/other.txt' --out '%s' '%s' 2> '%s/err.txt'",
                         VPAR_EGAD_EXE, go, g_dir, out, nw, g_dir), 1);
     err = slurp(egad_path(g_dir, "err.txt"));
     ck_assert_msg(strstr(err, "no gene of the network") != NULL, "%s", err);
@@ -276,19 +263,19 @@ START_TEST(test_cli_bad_input) {
     ck_assert_int_eq(vpar_npy_write(egad_path(g_dir, "nan.npy"), w, VPAR_DTYPE_F32, 2, a.shape), VPAR_OK);
     free(w);
     vpar_npy_close(&a);
-    ck_assert_int_eq(sh("'%s' --annotations '%s' --genes '%s' --out '%s' '%s/nan.npy' 2> '%s/err.txt'",
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s' --genes '%s' --out '%s' '%s/nan.npy' 2> '%s/err.txt'",
                         VPAR_EGAD_EXE, go, genes, out, g_dir, g_dir), 1);
     err = slurp(egad_path(g_dir, "err.txt"));
     ck_assert_msg(strstr(err, "nan.npy") && strstr(err, "NaN"), "%s", err);
     free(err);
-    ck_assert_int_eq(sh("'%s' --nonfinite-as-zero --annotations '%s' --genes '%s' --out '%s' '%s/nan.npy' 2>/dev/null",
+    ck_assert_int_eq(vpar_test_sh("'%s' --nonfinite-as-zero --annotations '%s' --genes '%s' --out '%s' '%s/nan.npy' 2>/dev/null",
                         VPAR_EGAD_EXE, go, genes, out, g_dir), 0);
     /* ... and its results are those of the network with zeros written in:
        every term and column identical (the same computation on the same
        numbers), and not those of the original network. */
-    ck_assert_int_eq(sh("'%s' --annotations '%s' --genes '%s' --out '%s' '%s/zero.npy' 2>/dev/null", VPAR_EGAD_EXE,
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s' --genes '%s' --out '%s' '%s/zero.npy' 2>/dev/null", VPAR_EGAD_EXE,
                         go, genes, out, g_dir), 0);
-    ck_assert_int_eq(sh("cmp '%s/nan.csv' '%s/zero.csv'", out, out), 0);
+    ck_assert_int_eq(vpar_test_sh("cmp '%s/nan.csv' '%s/zero.csv'", out, out), 0);
     egad_table zt, ft;
     ck_assert(egad_table_read(egad_path(out, "zero.csv"), &zt));
     ck_assert(egad_table_read(vpar_test_data("fixtures/egad_ties/expected.csv"), &ft));
@@ -308,13 +295,13 @@ END_TEST
 START_TEST(test_simnet) {
     /* Small annotation input keeps this fast under sanitizers. */
     const char *ann = vpar_test_data("fixtures/egad_small/go.tsv");
-    ck_assert_int_eq(sh("'%s' -q --annotations '%s' --genes 600 --samples 40 --networks 2 --seed 3 -t 1 --out '%s/s1'",
+    ck_assert_int_eq(vpar_test_sh("'%s' -q --annotations '%s' --genes 600 --samples 40 --networks 2 --seed 3 -t 1 --out '%s/s1'",
                         VPAR_SIMNET_EXE, ann, g_dir), 0);
-    ck_assert_int_eq(sh("'%s' -q --annotations '%s' --genes 600 --samples 40 --networks 2 --seed 3 -t 2 --out '%s/s2'",
+    ck_assert_int_eq(vpar_test_sh("'%s' -q --annotations '%s' --genes 600 --samples 40 --networks 2 --seed 3 -t 2 --out '%s/s2'",
                         VPAR_SIMNET_EXE, ann, g_dir), 0);
-    ck_assert_int_eq(sh("cmp -s '%s/s1/nw_01.npy' '%s/s2/nw_01.npy' && cmp -s '%s/s1/go.tsv' '%s/s2/go.tsv'", g_dir,
+    ck_assert_int_eq(vpar_test_sh("cmp -s '%s/s1/nw_01.npy' '%s/s2/nw_01.npy' && cmp -s '%s/s1/go.tsv' '%s/s2/go.tsv'", g_dir,
                         g_dir, g_dir, g_dir), 0);
-    ck_assert_int_ne(sh("cmp -s '%s/s1/nw_00.npy' '%s/s1/nw_01.npy'", g_dir, g_dir), 0);
+    ck_assert_int_ne(vpar_test_sh("cmp -s '%s/s1/nw_00.npy' '%s/s1/nw_01.npy'", g_dir, g_dir), 0);
     vpar_npy a;
     ck_assert_int_eq(vpar_npy_open(&a, egad_path(g_dir, "s1/nw_00.npy"), 0), VPAR_OK);
     ck_assert_int_eq(a.dtype, VPAR_DTYPE_F32);
@@ -326,7 +313,7 @@ START_TEST(test_simnet) {
             ck_assert(w[i * 600 + j] >= -1.0001f && w[i * 600 + j] <= 1.0001f);
         }
     vpar_npy_close(&a);
-    ck_assert_int_eq(sh("'%s' -q --annotations '%s/s1/go.tsv' --genes '%s/s1/genes.txt' --out '%s/r' '%s/s1/nw_00.npy'",
+    ck_assert_int_eq(vpar_test_sh("'%s' -q --annotations '%s/s1/go.tsv' --genes '%s/s1/genes.txt' --out '%s/r' '%s/s1/nw_00.npy'",
                         VPAR_EGAD_EXE, g_dir, g_dir, g_dir, g_dir), 0);
     char *line = summary_line(egad_path(g_dir, "r"), "nw_00");
     ck_assert_ptr_nonnull(line);
@@ -337,8 +324,8 @@ START_TEST(test_simnet) {
     double mean = strtod(f, NULL);
     ck_assert_msg(mean > 0.55 && mean < 1.0, "mean AUC %g: %s", mean, line);
     free(line);
-    ck_assert_int_eq(sh("'%s' --help | grep -q usage", VPAR_SIMNET_EXE), 0);
-    ck_assert_int_eq(sh("'%s' --annotations '%s/none.tsv' 2>/dev/null", VPAR_SIMNET_EXE, g_dir), 2);
+    ck_assert_int_eq(vpar_test_sh("'%s' --help | grep -q usage", VPAR_SIMNET_EXE), 0);
+    ck_assert_int_eq(vpar_test_sh("'%s' --annotations '%s/none.tsv' 2>/dev/null", VPAR_SIMNET_EXE, g_dir), 2);
 }
 END_TEST
 
@@ -350,7 +337,7 @@ END_TEST
 START_TEST(test_cli_file_size_limit) {
     char out[4096];
     snprintf(out, sizeof out, "%s/fsize", g_dir);
-    int rc = sh("ulimit -f 30; trap '' XFSZ; '%s' --annotations '%s' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
+    int rc = vpar_test_sh("ulimit -f 30; trap '' XFSZ; '%s' --annotations '%s' --genes '%s' --out '%s' '%s' 2> '%s/err.txt'",
                 VPAR_EGAD_EXE, vpar_test_data("fixtures/egad_small/go.tsv"),
                 vpar_test_data("fixtures/egad_small/genes.txt"), out,
                 vpar_test_data("fixtures/egad_small/nw_00.npy"), g_dir);

@@ -14,8 +14,8 @@
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
+#include "vpar_test_util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +34,6 @@ static int failures;
 
 static char dir[64];
 
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-}
 
 static char *slurp(const char *name) {
     char path[512];
@@ -69,11 +60,11 @@ static void put(const char *name, const char *text) {
 /* Runs vpar-egad in dir with `args`; returns its exit status; stderr in
    dir/err.txt. */
 static int egad(const char *args) {
-    return sh("cd '%s' && '%s' -q %s 2> err.txt", dir, VPAR_EGAD_EXE, args);
+    return vpar_test_sh("cd '%s' && '%s' -q %s 2> err.txt", dir, VPAR_EGAD_EXE, args);
 }
 
 static int same_file(const char *a, const char *b) {
-    return sh("cmp -s '%s/%s' '%s/%s'", dir, a, dir, b) == 0;
+    return vpar_test_sh("cmp -s '%s/%s' '%s/%s'", dir, a, dir, b) == 0;
 }
 
 /* ---- HDF5 frames as pandas writes them ---- */
@@ -82,7 +73,7 @@ static int test_hdf5(void) {
         printf("SKIP: built without HDF5: pandas HDF5 inputs untested\n");
         return 0;
     }
-    int rc = sh("/usr/bin/python3 '%s' '%s' > '%s/py.txt' 2>&1", VPAR_INPUTS_MAKE, dir, dir);
+    int rc = vpar_test_sh("/usr/bin/python3 '%s' '%s' > '%s/py.txt' 2>&1", VPAR_INPUTS_MAKE, dir, dir);
     if (rc == 77 || rc == 127) {
         char *m = slurp("py.txt");
         printf("SKIP: no /usr/bin/python3 with pandas and PyTables to write the frames (%s)\n", m);
@@ -150,12 +141,12 @@ static int test_hdf5(void) {
     free(err);
     /* vpar-aggregate: gene order across HDF5 networks, checked before any
        permutation (no output directory content). */
-    rc = sh("cd '%s' && '%s' -q --annotations go.tsv --min 2 -p 2 --out agg nw_int.h5 nw_rev.h5 2> err.txt",
+    rc = vpar_test_sh("cd '%s' && '%s' -q --annotations go.tsv --min 2 -p 2 --out agg nw_int.h5 nw_rev.h5 2> err.txt",
             dir, VPAR_AGGREGATE_EXE);
     err = slurp("err.txt");
     CHECK(rc == 2 && strstr(err, "nw_rev.h5") && strstr(err, "same order"), "aggregate order: exit %d: %s", rc,
           err);
-    CHECK(sh("test -z \"$(ls -A '%s/agg' 2>/dev/null)\"", dir) == 0, "aggregate wrote output");
+    CHECK(vpar_test_sh("test -z \"$(ls -A '%s/agg' 2>/dev/null)\"", dir) == 0, "aggregate wrote output");
     free(err);
     return 1;
 }
@@ -195,7 +186,7 @@ static void test_precheck(void) {
     CHECK(rc == 2 && strstr(err, "ok.npy: network has 6 genes but the genes file pc_genes5.txt lists 5"),
           "genes length: exit %d: %s", rc, err);
     free(err);
-    CHECK(access("pc/summary.csv", F_OK) != 0 || sh("cd '%s' && test ! -e pc/summary.csv", dir) == 0,
+    CHECK(access("pc/summary.csv", F_OK) != 0 || vpar_test_sh("cd '%s' && test ! -e pc/summary.csv", dir) == 0,
           "summary written");
     rc = egad("--annotations pc_go.tsv --genes pc_genes.txt --min 1 --out pc ok.npy half.npy int.npy");
     err = slurp("err.txt");
@@ -204,9 +195,9 @@ static void test_precheck(void) {
               !strstr(err, "<i8"),
           "dtypes: exit %d: %s", rc, err);
     free(err);
-    CHECK(sh("test ! -e '%s/pc/ok.csv'", dir) == 0, "ok.npy computed before the dtype error");
+    CHECK(vpar_test_sh("test ! -e '%s/pc/ok.csv'", dir) == 0, "ok.npy computed before the dtype error");
     /* The same through vpar-aggregate (its set-up opens every network). */
-    rc = sh("cd '%s' && '%s' -q --annotations pc_go.tsv --genes pc_genes5.txt --min 1 -p 1 --out pa ok.npy "
+    rc = vpar_test_sh("cd '%s' && '%s' -q --annotations pc_go.tsv --genes pc_genes5.txt --min 1 -p 1 --out pa ok.npy "
             "2> err.txt", dir, VPAR_AGGREGATE_EXE);
     err = slurp("err.txt");
     CHECK(rc == 2 && strstr(err, "genes file pc_genes5.txt lists 5"), "aggregate genes: exit %d: %s", rc, err);
@@ -355,14 +346,14 @@ int main(int argc, char **argv) {
     if (!mkdtemp(dir)) return 1;
     if (h5) {
         if (!test_hdf5() && !failures) {
-            sh("rm -rf '%s'", dir);
+            vpar_test_sh("rm -rf '%s'", dir);
             return 77;
         }
     } else {
         test_precheck();
         test_gaf_obo();
     }
-    if (!failures) sh("rm -rf '%s'", dir);
+    if (!failures) vpar_test_sh("rm -rf '%s'", dir);
     else fprintf(stderr, "files kept in %s\n", dir);
     printf("%s\n", failures ? "FAILED" : "OK");
     return failures ? 1 : 0;

@@ -5,7 +5,8 @@
    each section below is compiled only when what it needs is there.
      always                  vpar_test_now_s, vpar_test_now_ms,
                              vpar_test_sleep_ms, vpar_test_mix,
-                             vpar_test_die_by, VPAR_TEST_SANITIZED
+                             vpar_test_die_by, vpar_test_sh,
+                             VPAR_TEST_SANITIZED
      fuzz targets            VPAR_FUZZ_CHECK, vpar_fuzz_input_path
      vpar/pool.h             vpar_test_fib_task, vpar_test_fib_iter,
                              vpar_test_noop_range, vpar_test_noop_task;
@@ -21,11 +22,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- always --------------------------------------------------------------- */
@@ -67,6 +70,24 @@ static inline uint64_t vpar_test_mix(uint64_t x) {
 static inline void vpar_test_die_by(int sig) {
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* Runs a shell command line (printf-style, at most 16 KiB); returns its
+   exit status, or 128 + the signal that ended it (as the shell reports
+   it). abort()s when the shell cannot be started at all. */
+static inline int vpar_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int vpar_test_sh(const char *fmt, ...) {
+    char cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    if (st == -1) {
+        perror("vpar_test_sh: system");
+        abort();
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* ---- fuzz targets ---------------------------------------------------------- */
