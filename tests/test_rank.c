@@ -415,6 +415,115 @@ START_TEST(test_standardize_into) {
 }
 END_TEST
 
+/* Brute-force rank codes of the entries selected by `upper` (i <= j) or all
+   entries: 4 * (number smaller) + 2 * (number equal - 1) among the finite
+   ones (each compared as double; -0 == +0), non-finite entries half the
+   scale 4 * max; counted directly, O(n^2), independent of the ranker. */
+static void brute_codes(const double *x, size_t N, int upper, uint32_t *codes, uint32_t *scale) {
+    size_t n = N * N;
+    uint64_t maxc = 0;
+    size_t fin = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (upper && i / N > i % N) continue;
+        if (!isfinite(x[i])) continue;
+        fin++;
+        uint64_t lt = 0, eq = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (upper && j / N > j % N) continue;
+            if (!isfinite(x[j])) continue;
+            lt += x[j] < x[i];
+            eq += x[j] == x[i];
+        }
+        uint64_t c = 4 * lt + 2 * (eq - 1);
+        codes[i] = (uint32_t)c;
+        maxc = c > maxc ? c : maxc;
+    }
+    *scale = maxc > 0 ? (uint32_t)maxc : 2;
+    for (size_t i = 0; i < n; i++) {
+        if (upper && i / N > i % N) continue;
+        if (!isfinite(x[i])) codes[i] = *scale / 2;
+        else if (maxc == 0) codes[i] = 1;  /* one finite entry: 0.5 */
+    }
+    (void)fin;
+}
+
+/* vpar_rank_codes_into_ws: the codes and the scale equal the brute-force
+   count above for every layout, dtype and pool, and code / scale equals
+   the standardized float64 value exactly (one correctly rounded division
+   of the same integers); UPPER leaves the strict lower triangle alone;
+   the source is never written; errors. */
+START_TEST(test_rank_codes) {
+    make_pools();
+    vpar_rank_workspace *ws;
+    ck_assert_int_eq(vpar_rank_workspace_create(&ws), VPAR_OK);
+    const size_t Ns[] = {1, 2, 3, 17, 40, 97};
+    for (size_t k = 0; k < sizeof Ns / sizeof Ns[0]; k++)
+        for (int fl = 0; fl < 4; fl++) {
+            size_t N = Ns[k], n = N * N;
+            double *x = (double *)malloc(n * sizeof *x), *std = (double *)malloc(n * sizeof *std);
+            float *fx = (float *)malloc(n * sizeof *fx);
+            double *xf = (double *)malloc(n * sizeof *xf);
+            uint32_t *want = (uint32_t *)malloc(n * sizeof *want), *got = (uint32_t *)malloc(n * sizeof *got);
+            ref_fill(x, n, fl, 7700 + k * 10 + (size_t)fl);
+            for (size_t r = 0; r < N; r++)
+                for (size_t c = 0; c < r; c++) x[r * N + c] = x[c * N + r];
+            for (size_t i = 0; i < n; i++) { fx[i] = (float)x[i]; xf[i] = (double)fx[i]; }
+            for (int layout = 0; layout <= 2; layout++)
+                for (int f32 = 0; f32 <= 1; f32++)
+                    for (size_t p = 0; p < NPOOLS; p++) {
+                        vpar_rank_layout L = (vpar_rank_layout)layout;
+                        uint32_t wscale = 0, gscale = 0;
+                        memset(want, 0xee, n * sizeof *want);
+                        brute_codes(f32 ? xf : x, N, L == VPAR_RANK_UPPER, want, &wscale);
+                        for (size_t i = 0; i < n; i++) got[i] = 0xeeeeeeeeu;
+                        vpar_status st = vpar_rank_codes_into_ws(p % 2 ? ws : NULL, f32 ? (const void *)fx
+                                                                 : (const void *)x,
+                                                                 f32 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64, N, N,
+                                                                 L, got, &gscale, pools[p]);
+                        ck_assert_msg(st == VPAR_OK, "%s", vpar_last_error());
+                        ck_assert_msg(gscale == wscale, "N=%zu fl=%d layout=%d f32=%d: scale %u, want %u",
+                                      N, fl, layout, f32, gscale, wscale);
+                        for (size_t i = 0; i < n; i++)
+                            if (got[i] != want[i])
+                                ck_abort_msg("codes N=%zu fl=%d layout=%d f32=%d threads=%d [%zu] = %u, want %u",
+                                             N, fl, layout, f32, pool_sizes[p], i, got[i], want[i]);
+                        if (!f32) {   /* code / scale is the standardized value */
+                            for (size_t i = 0; i < n; i++) std[i] = 5.0;
+                            ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, x, std, VPAR_DTYPE_F64, N, N,
+                                                                           L, pools[p]), VPAR_OK);
+                            for (size_t i = 0; i < n; i++) {
+                                if (L == VPAR_RANK_UPPER && i / N > i % N) continue;
+                                ck_assert_msg((double)got[i] / (double)gscale == std[i],
+                                              "N=%zu [%zu]: %u / %u != %.17g", N, i, got[i], gscale, std[i]);
+                            }
+                        }
+                    }
+            free(x); free(std); free(fx); free(xf); free(want); free(got);
+        }
+    /* errors, before anything is read or written */
+    double ov[4] = {1, 2, 3, 4};
+    uint32_t sc, cd[4] = {9, 9, 9, 9};
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, ov, VPAR_DTYPE_F64, 4, 1, VPAR_RANK_FULL, cd, NULL, NULL),
+                     VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, ov, VPAR_DTYPE_F64, 4, 1, VPAR_RANK_FULL, NULL, &sc, NULL),
+                     VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, ov, VPAR_DTYPE_F64, 4, 1, VPAR_RANK_FULL,
+                                             (uint32_t *)(void *)(ov + 1), &sc, NULL), VPAR_ERR_INVALID);
+    ck_assert(strstr(vpar_last_error(), "overlaps") != NULL);
+    /* 2^15 x (2^15 + 1) entries: codes up to 2^32 + ... do not fit; refused
+       by the size alone (the pointers are never used) */
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, ov, VPAR_DTYPE_F64, (size_t)1 << 15, ((size_t)1 << 15) + 1,
+                                             VPAR_RANK_FULL, cd, &sc, NULL), VPAR_ERR_OVERFLOW);
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, ov, VPAR_DTYPE_I32, 4, 1, VPAR_RANK_FULL, cd, &sc, NULL),
+                     VPAR_ERR_UNSUPPORTED);
+    ck_assert(cd[0] == 9 && cd[3] == 9 && ov[1] == 2);
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, NULL, VPAR_DTYPE_F64, 0, 0, VPAR_RANK_FULL, NULL, &sc, NULL),
+                     VPAR_OK);
+    vpar_rank_workspace_destroy(ws);
+    free_pools();
+}
+END_TEST
+
 START_TEST(test_standardize_edge_cases) {
     /* one finite entry: max(rank - 1) == 0, so the reference computes
        0/0 = NaN for it and then turns every NaN into 0.5 (ref_step.py's
@@ -567,6 +676,7 @@ int main(void) {
     tcase_add_test(tc, test_standardize_edge_cases);
     tcase_add_test(tc, test_standardize_into);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_rank_codes);
     tcase_add_test(tc, test_check_symmetric);
     tcase_add_test(tc, test_concurrent_callers_share_a_pool);
     suite_add_tcase(s, tc);

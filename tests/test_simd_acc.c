@@ -1,5 +1,6 @@
 /* Tests of the accumulate kernels of vpar/simd.h (vpar_acc_f64,
-   vpar_acc_f32_f64, vpar_acc_rows_f64, vpar_acc_rows_f32_f64).
+   vpar_acc_f32_f64, vpar_acc_rows_f64, vpar_acc_rows_f32_f64,
+   vpar_acc_u32_f64, vpar_acc_rows_u32_f64).
 
    - The documented summation order, written here as a plain loop (groups
      of 4 rows as acc + ((a + b) + (c + d)), then a pair acc + (a + b), then
@@ -13,7 +14,10 @@
    - Odd lengths, misaligned starts, c0..c1 ranges (including across the
      2048-column tile), 0/1/2/3/4/5/9/17 rows, repeated and unsorted rows,
      NaN/inf propagation, and that nothing outside acc[0, c1 - c0) is
-     written. */
+     written.
+   - uint32 rows (rank codes): values across the whole range, 2^31 and
+     above included (AVX2 converts only signed int32), against an exact
+     uint64 sum computed here, on every path. */
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
@@ -315,6 +319,55 @@ START_TEST(test_acc_rows_nonfinite) {
 }
 END_TEST
 
+/* uint32 rows on every path: integer sums are exact, so the reference is
+   the uint64 sum (plus the integer start value); values span [0, 2^32),
+   many at or above 2^31 and the extremes 0, 2^31 - 1, 2^31, 2^32 - 1. */
+START_TEST(test_acc_u32_every_path) {
+    enum { LD = 4103, NR = 9 };
+    uint32_t *m = (uint32_t *)malloc((size_t)NR * LD * sizeof *m);
+    double *acc = (double *)malloc((LD + 2) * sizeof *acc);
+    uint64_t *ref = (uint64_t *)malloc(LD * sizeof *ref);
+    CHECK1(m && acc && ref);
+    const uint32_t special[4] = {0u, 0x7fffffffu, 0x80000000u, 0xffffffffu};
+    find_paths();
+    for (size_t i = 0; i < (size_t)NR * LD; i++) {
+        uint64_t r = vpar_test_rng_next();
+        m[i] = i % 7 == 3 ? special[(r >> 40) % 4] : (uint32_t)r;
+    }
+    const uint32_t rows[NR] = {8, 0, 3, 3, 7, 1, 5, 2, 6};
+    const size_t spans[][2] = {{0, LD}, {1, LD - 1}, {5, 2050}, {2047, 2049}, {0, 3}, {4100, 4103}};
+    for (int pi = 0; pi < npaths; pi++) {
+        use(paths[pi]);
+        for (size_t nr = 0; nr <= NR; nr++)
+            for (size_t sp = 0; sp < sizeof spans / sizeof spans[0]; sp++) {
+                size_t c0 = spans[sp][0], c1 = spans[sp][1], len = c1 - c0;
+                for (size_t j = 0; j < len + 2; j++) acc[j] = -1.0;
+                for (size_t j = 0; j < len; j++) {
+                    acc[j] = (double)(j * 3);
+                    ref[j] = j * 3;
+                    for (size_t q = 0; q < nr; q++) ref[j] += m[(size_t)rows[q] * LD + c0 + j];
+                }
+                vpar_acc_rows_u32_f64(acc, m, LD, rows, nr, c0, c1);
+                for (size_t j = 0; j < len; j++)
+                    CHECK(acc[j] == (double)ref[j], "path %d, %zu rows, [%zu, %zu): column %zu is "
+                          "%.17g, exact sum %llu", (int)paths[pi], nr, c0, c1, c0 + j, acc[j],
+                          (unsigned long long)ref[j]);
+                CHECK(acc[len] == -1.0 && acc[len + 1] == -1.0, "path %d: wrote past the range",
+                      (int)paths[pi]);
+                /* the one-row form */
+                vpar_acc_u32_f64(acc, m + c0, len);
+                for (size_t j = 0; j < len; j++)
+                    CHECK(acc[j] == (double)(ref[j] + m[c0 + j]), "path %d: vpar_acc_u32_f64 column %zu",
+                          (int)paths[pi], c0 + j);
+            }
+    }
+    use(VPAR_SIMD_AUTO);
+    free(m);
+    free(acc);
+    free(ref);
+}
+END_TEST
+
 /* Empty ranges touch nothing (and need no pointers). */
 START_TEST(test_acc_empty) {
     double acc[3] = {1, 2, 3}, m[3] = {4, 5, 6};
@@ -325,6 +378,8 @@ START_TEST(test_acc_empty) {
     vpar_acc_rows_f64(acc, m, 3, &r0, 1, 2, 2);
     vpar_acc_rows_f64(acc, m, 3, &r0, 1, 3, 1); /* c1 < c0: empty */
     vpar_acc_rows_f32_f64(acc, NULL, 3, NULL, 0, 0, 3);
+    vpar_acc_u32_f64(NULL, NULL, 0);
+    vpar_acc_rows_u32_f64(acc, NULL, 3, NULL, 0, 0, 3);
     CHECK1(acc[0] == 1 && acc[1] == 2 && acc[2] == 3);
     vpar_acc_rows_f64(acc, m, 3, &r0, 1, 1, 3);
     CHECK1(acc[0] == 6 && acc[1] == 8 && acc[2] == 3);
@@ -342,6 +397,7 @@ int main(void) {
     tcase_add_test(tc, test_acc_every_path);
     tcase_add_test(tc, test_acc_rows_every_path);
     tcase_add_test(tc, test_acc_rows_wide);
+    tcase_add_test(tc, test_acc_u32_every_path);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

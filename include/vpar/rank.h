@@ -14,6 +14,9 @@
      vpar_rank_standardize_ws (and _f32_ws/_f64_ws) the same with a
          caller-owned vpar_rank_workspace that keeps the big buffers
          between calls (loops: no fresh page faults per call).
+     vpar_rank_codes_into_ws          the same ranks as exact uint32 codes
+         4 * (rank - 1) with their scale: half the bytes of float64
+         values, read by EGAD directly (the aggregation loop).
      vpar_rankdata_f32/_f64           scipy.stats.rankdata(x) on the
          flattened array: methods average (default), min, max, dense,
          ordinal; NaN policies propagate (default, as scipy), omit (NaN
@@ -181,6 +184,27 @@ VPAR_API vpar_status vpar_rank_standardize_into_ws(vpar_rank_workspace *ws, cons
                                                    void *out, vpar_dtype dtype, size_t rows,
                                                    size_t cols, vpar_rank_layout layout,
                                                    vpar_pool *pool);
+
+/* Rank codes: the standardization above as exact integers, 4 bytes per
+   entry. codes[i] = 4 * (rank_i - 1) (average ranks are integers or
+   half-integers, so this is an integer), non-finite entries get half the
+   scale, and *scale = 4 * max(rank - 1): codes[i] / *scale is the value
+   vpar_rank_standardize_into_ws would store, up to that division's
+   rounding (when max(rank - 1) == 0 every code is 1 and the scale 2:
+   0.5, as there). Half the bytes of float64 values, no rounding at all:
+   sums of codes are exact integers (below 2^53), so a consumer whose
+   result is a ratio of sums (EGAD's scores) or that divides by the scale
+   once loses nothing. codes is a uint32 array laid out like x (rows x
+   cols; with VPAR_RANK_SYMMETRIC both triangles are written, with
+   VPAR_RANK_UPPER the strict lower triangle is left as it was) and must
+   not overlap x. Errors: as vpar_rank_standardize_into_ws, plus
+   VPAR_ERR_OVERFLOW when rows * cols > 2^30 (the codes would not fit in
+   32 bits) and VPAR_ERR_INVALID for a NULL scale. Any thread; see
+   CALLING CONTEXTS. ws may be NULL. */
+VPAR_API vpar_status vpar_rank_codes_into_ws(vpar_rank_workspace *ws, const void *x,
+                                             vpar_dtype dtype, size_t rows, size_t cols,
+                                             vpar_rank_layout layout, uint32_t *codes,
+                                             uint32_t *scale, vpar_pool *pool);
 
 /* Checks that the n x n matrix equals its transpose (NaN equals NaN,
    -0.0 equals +0.0). VPAR_OK if so; otherwise VPAR_ERR_INVALID with the
@@ -362,10 +386,19 @@ static inline double vpar__rk_std(double maxr, uint64_t cl, uint64_t ce) {
     return maxr > 0 ? vpar__rk_avg0(cl, ce) / maxr : 0.5;
 }
 
+/* The rank code of a tie group: 4 * (rank - 1) = 4 cl + 2 (ce - 1), an
+   exact integer (average ranks are integers or half-integers); its
+   standardized value is code / (4 max(rank - 1)). When max(rank - 1) == 0
+   every value is 0.5 (see vpar__rk_std): code 1 on the scale 2. */
+static inline uint64_t vpar__rk_code(double maxr, uint64_t cl, uint64_t ce) {
+    return maxr > 0 ? 4 * cl + 2 * (ce - 1) : 1;
+}
+
 /* ---- engine --------------------------------------------------------------- */
 
 enum {
     VPAR__RK_STD = 0,   /* standardized value, float (slot32) or double */
+    VPAR__RK_CODE,      /* rank code 4 * (rank - 1) as an integer (any slot) */
     VPAR__RK_ORD0,      /* 0-based stable position, uint64 */
     VPAR__RK_AVG,       /* 1-based ranks as double */
     VPAR__RK_MIN,
@@ -397,6 +430,7 @@ typedef struct vpar__rk {
     double maxr;          /* STD: max(rank - 1) */
     uint64_t fill;        /* slot bits written for skipped entries */
     void *dst;            /* replay target, slot-sized elements, same indexing as x */
+    int dst32;            /* ... except: uint32 elements from 64-bit slots (CODE) */
     unsigned char *scratch;   /* per tid, leaf buffers */
     struct vpar__rk_tbuf *tbuf;   /* per tid, reusable sub-level key buffer */
     size_t scratch_stride;
@@ -479,6 +513,17 @@ static void vpar__rk_emit(const vpar__rk *rk, void *slots, const uint32_t *sid,
                           size_t g0, size_t g1, uint64_t cl, uint64_t ce,
                           size_t ordbase) {
     switch (rk->mode) {
+    case VPAR__RK_CODE: {
+        uint64_t c = vpar__rk_code(rk->maxr, cl, ce);
+        if (rk->slot64) {
+            uint64_t *s = (uint64_t *)slots;
+            for (size_t j = g0; j < g1; j++) s[sid[j]] = c;
+        } else {
+            uint32_t *s = (uint32_t *)slots;
+            for (size_t j = g0; j < g1; j++) s[sid[j]] = (uint32_t)c;
+        }
+        return;
+    }
     case VPAR__RK_STD: {
         double v = vpar__rk_std(rk->maxr, cl, ce);
         if (rk->slot64) {
@@ -700,7 +745,7 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
     }
     const uint64_t *sw = vpar__rk_sort_packed(w, tw, cnt, s, mn, mx);
     const uint64_t idmask = ((uint64_t)1 << idbits) - 1;
-    if (rk->mode == VPAR__RK_STD && nd == 0) {
+    if ((rk->mode == VPAR__RK_STD || rk->mode == VPAR__RK_CODE) && nd == 0) {
         /* the hot case (FULL and the off-diagonal part of SYMMETRIC
            buckets have nd == 0): one division per tie group, written
            straight through the local index */
@@ -712,6 +757,16 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
             size_t g1 = g0 + 1;
             while (g1 < s && sw[g1] >> idbits == key) g1++;
             uint64_t ce = (uint64_t)(g1 - g0) * wm;
+            if (rk->mode == VPAR__RK_CODE) {
+                uint64_t c = vpar__rk_code(maxr, cl, ce);
+                if (rk->slot64)
+                    for (size_t j = g0; j < g1; j++) ((uint64_t *)slots)[sw[j] & idmask] = c;
+                else
+                    for (size_t j = g0; j < g1; j++) ((uint32_t *)slots)[sw[j] & idmask] = (uint32_t)c;
+                cl += ce;
+                g0 = g1;
+                continue;
+            }
             double v = vpar__rk_std(maxr, cl, ce);
             if (rk->slot64) {
                 uint64_t bits;
@@ -1094,6 +1149,35 @@ typedef struct vpar__rk_top {
 #  define VPAR__RK_PREFETCH_W(p) ((void)0)
 #endif
 
+/* The replay: every ranked entry takes its value back from its slot, in
+   the scatter's order; DST is the output element (SLOT, or uint32 for the
+   rank codes of a float64 source). */
+#define VPAR__RK_REPLAY(SUF, BITS, UINT, SLOT, DST)                            \
+static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
+    vpar__rk_top *T = (vpar__rk_top *)user;                                    \
+    const vpar__rk *rk = T->rk;                                                \
+    const UINT *x = (const UINT *)rk->x;                                       \
+    const SLOT *val = (const SLOT *)T->L.keys;                                 \
+    DST *dst = (DST *)rk->dst;                                                 \
+    DST fill = (DST)rk->fill;                                                  \
+    const uint32_t *map = T->L.map;                                            \
+    size_t N = rk->n;                                                          \
+    int skip = rk->skip;                                                       \
+    uint64_t k;                                                                \
+    VPAR__RK_BIN_LOCALS                                                        \
+    (void)tid;                                                                 \
+    for (size_t c = c0; c < c1; c++) {                                         \
+        const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
+        size_t *off = T->L.off + c * T->L.nb;                                  \
+        VPAR__RK_FOREACH(ck, N, i, {                                           \
+            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
+            size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
+            VPAR__RK_PREFETCH_R(&val[o_]);                                     \
+            dst[i] = (DST)val[o_];                                             \
+        });                                                                    \
+    }                                                                          \
+}
+
 #define VPAR__RK_TOP_PASSES(SUF, BITS, UINT, SLOT)                             \
 static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
     vpar__rk_top *T = (vpar__rk_top *)user;                                    \
@@ -1168,36 +1252,14 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
         });                                                                    \
     }                                                                          \
 }                                                                              \
-static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
-    vpar__rk_top *T = (vpar__rk_top *)user;                                    \
-    const vpar__rk *rk = T->rk;                                                \
-    const UINT *x = (const UINT *)rk->x;                                       \
-    const SLOT *val = (const SLOT *)T->L.keys;                                 \
-    SLOT *dst = (SLOT *)rk->dst;                                               \
-    SLOT fill = (SLOT)rk->fill;                                                \
-    const uint32_t *map = T->L.map;                                            \
-    size_t N = rk->n;                                                          \
-    int skip = rk->skip;                                                       \
-    uint64_t k;                                                                \
-    VPAR__RK_BIN_LOCALS                                                        \
-    (void)tid;                                                                 \
-    for (size_t c = c0; c < c1; c++) {                                         \
-        const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
-        size_t *off = T->L.off + c * T->L.nb;                                  \
-        VPAR__RK_FOREACH(ck, N, i, {                                           \
-            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
-            size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
-            VPAR__RK_PREFETCH_R(&val[o_]);                                     \
-            dst[i] = val[o_];                                                  \
-        });                                                                    \
-    }                                                                          \
-}
+VPAR__RK_REPLAY(SUF, BITS, UINT, SLOT, SLOT)
 
 #define VPAR__RK_INF32 0x7f800000u
 #define VPAR__RK_INF64 0x7ff0000000000000ull
 VPAR__RK_TOP_PASSES(f32s32, 32, uint32_t, uint32_t)
 VPAR__RK_TOP_PASSES(f32s64, 32, uint32_t, uint64_t)
 VPAR__RK_TOP_PASSES(f64s64, 64, uint64_t, uint64_t)
+VPAR__RK_REPLAY(f64s64d32, 64, uint64_t, uint64_t, uint32_t)
 
 #ifndef VPAR__RK_PT
 #  define VPAR__RK_PT(i) ((void)0)
@@ -1226,7 +1288,8 @@ static vpar__rk_fns vpar__rk_pick_fns(const vpar__rk *rk) {
     vpar__rk_fns f;
     if (rk->src_f64) {
         f.stat = vpar__rk_stat_f64s64; f.count = vpar__rk_count_f64s64;
-        f.scatter = vpar__rk_scatter_f64s64; f.replay = vpar__rk_replay_f64s64;
+        f.scatter = vpar__rk_scatter_f64s64;
+        f.replay = rk->dst32 ? vpar__rk_replay_f64s64d32 : vpar__rk_replay_f64s64;
     } else if (rk->slot64) {
         f.stat = vpar__rk_stat_f32s64; f.count = vpar__rk_count_f32s64;
         f.scatter = vpar__rk_scatter_f32s64; f.replay = vpar__rk_replay_f32s64;
@@ -1358,6 +1421,8 @@ static void vpar__rk_set_maxr(vpar__rk *rk, const vpar__rk_top *T, uint64_t wtot
     for (size_t c = 0; c < T->L.nchunks; c++)
         wmax += (uint64_t)T->st[c].maxeq * (T->L.chunks[c].kind == VPAR__RK_DIAG ? 1 : rk->wmain);
     rk->maxr = vpar__rk_avg0(wtot - wmax, wmax);
+    /* CODE: non-finite entries get 0.5 = half the scale 4 max(rank - 1) */
+    if (rk->mode == VPAR__RK_CODE) rk->fill = rk->maxr > 0 ? (uint64_t)(2.0 * rk->maxr) : 1;
 }
 
 /* Merges consecutive fine bins into buckets of about `target` entries:
@@ -1513,11 +1578,12 @@ static void vpar__rk_mirror_fn(void *user, size_t b0, size_t b1, int tid) {
             size_t j1 = j0 + T < n ? j0 + T : n;
             for (size_t i = i0; i < i1; i++) {
                 size_t je = j1 < i ? j1 : i;
+                /* bit copies: values, or rank codes */
                 if (M->f64) {
-                    double *x = (double *)M->x;
+                    uint64_t *x = (uint64_t *)M->x;
                     for (size_t j = j0; j < je; j++) x[i * n + j] = x[j * n + i];
                 } else {
-                    float *x = (float *)M->x;
+                    uint32_t *x = (uint32_t *)M->x;
                     for (size_t j = j0; j < je; j++) x[i * n + j] = x[j * n + i];
                 }
             }
@@ -1586,10 +1652,13 @@ VPAR_API vpar_status vpar_rank_check_symmetric(const void *x, vpar_dtype dtype,
 
 /* ---- public entry points ---------------------------------------------------- */
 
+/* codes == NULL: standardized values into out (dtype); else rank codes
+   into the uint32 array codes and their scale into *scale. */
 static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *ws,
                                        const void *x, void *out,
                                        vpar_dtype dtype, size_t rows, size_t cols,
-                                       vpar_rank_layout layout, vpar_pool *pool) {
+                                       vpar_rank_layout layout, vpar_pool *pool,
+                                       uint32_t *codes, uint32_t *scale) {
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
         return vpar_fail(VPAR_ERR_UNSUPPORTED,
                          "%s: dtype %s is not float32 or float64", fname, vpar_dtype_descr(dtype));
@@ -1598,11 +1667,20 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     size_t n;
     if (!vpar__mul_size(rows, cols, &n) || n > SIZE_MAX / 8)
         return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu x %zu entries overflow", fname, rows, cols);
+    if (codes) {
+        out = codes;
+        if (!scale) return vpar_fail(VPAR_ERR_INVALID, "%s: scale pointer is NULL", fname);
+        /* 4 (rank - 1) < 4 n must fit in uint32 */
+        if (n > ((size_t)UINT32_MAX >> 2))
+            return vpar_fail(VPAR_ERR_OVERFLOW, "%s: %zu x %zu entries: rank codes need at most "
+                             "2^30 entries (use vpar_rank_standardize_into_ws)", fname, rows, cols);
+    }
     if ((!x || !out) && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
     if (out != x && n) {
         size_t bytes = n * (dtype == VPAR_DTYPE_F64 ? 8 : 4);
+        size_t obytes = codes ? n * 4 : bytes;
         uintptr_t a = (uintptr_t)x, b = (uintptr_t)out;
-        if (a < b + bytes && b < a + bytes)
+        if (a < b + obytes && b < a + bytes)
             return vpar_fail(VPAR_ERR_INVALID, "%s: the output overlaps the input", fname);
     }
     if (layout != VPAR_RANK_FULL && rows != cols)
@@ -1620,14 +1698,17 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     rk.upper = layout != VPAR_RANK_FULL;
     rk.n = rk.upper ? rows : n;
     rk.skip = VPAR__RK_SKIP_NONFINITE;
-    rk.mode = VPAR__RK_STD;
+    rk.mode = codes ? VPAR__RK_CODE : VPAR__RK_STD;
+    rk.dst32 = codes && rk.slot64;
     rk.wmain = layout == VPAR_RANK_SYMMETRIC ? 2 : 1;
-    if (rk.src_f64) { double h = 0.5; memcpy(&rk.fill, &h, 8); }
+    if (codes) rk.fill = 1;   /* nothing ranked: 0.5 on the scale 2 (vpar__rk_set_maxr) */
+    else if (rk.src_f64) { double h = 0.5; memcpy(&rk.fill, &h, 8); }
     else { float h = 0.5f; uint32_t b; memcpy(&b, &h, 4); rk.fill = b; }
     vpar_status st = vpar__rk_run(&rk, 0, NULL);
+    if (st == VPAR_OK && codes) *scale = rk.maxr > 0 ? (uint32_t)(4.0 * rk.maxr) : 2;
     if (st == VPAR_OK && layout == VPAR_RANK_SYMMETRIC && rows > 1) {
         vpar__rk_mirror M;
-        M.x = out; M.n = rows; M.tile = 64; M.f64 = rk.src_f64; M.bad = NULL;
+        M.x = out; M.n = rows; M.tile = 64; M.f64 = !codes && rk.src_f64; M.bad = NULL;
         size_t nt = (rows + M.tile - 1) / M.tile;
         st = vpar__rk_for(pool, nt, vpar__rk_mirror_fn, &M, 0);
     }
@@ -1637,15 +1718,15 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
 VPAR_API vpar_status vpar_rank_standardize(void *x, vpar_dtype dtype, size_t rows,
                                            size_t cols, vpar_rank_layout layout,
                                            vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize", NULL, x, x, dtype, rows, cols, layout, pool, NULL, NULL);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64(double *x, size_t n, vpar_pool *pool) {
     return vpar__rk_standardize("vpar_rank_standardize_f64", NULL, x, x, VPAR_DTYPE_F64, n, 1,
-                                VPAR_RANK_FULL, pool);
+                                VPAR_RANK_FULL, pool, NULL, NULL);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32(float *x, size_t n, vpar_pool *pool) {
     return vpar__rk_standardize("vpar_rank_standardize_f32", NULL, x, x, VPAR_DTYPE_F32, n, 1,
-                                VPAR_RANK_FULL, pool);
+                                VPAR_RANK_FULL, pool, NULL, NULL);
 }
 
 VPAR_API vpar_status vpar_rank_workspace_create(vpar_rank_workspace **out) {
@@ -1667,24 +1748,36 @@ VPAR_API size_t vpar_rank_workspace_bytes(const vpar_rank_workspace *ws) {
 VPAR_API vpar_status vpar_rank_standardize_ws(vpar_rank_workspace *ws, void *x,
                                               vpar_dtype dtype, size_t rows, size_t cols,
                                               vpar_rank_layout layout, vpar_pool *pool) {
-    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, x, dtype, rows, cols, layout, pool);
+    return vpar__rk_standardize("vpar_rank_standardize_ws", ws, x, x, dtype, rows, cols, layout, pool, NULL, NULL);
 }
 VPAR_API vpar_status vpar_rank_standardize_into_ws(vpar_rank_workspace *ws, const void *x,
                                                    void *out, vpar_dtype dtype, size_t rows,
                                                    size_t cols, vpar_rank_layout layout,
                                                    vpar_pool *pool) {
     return vpar__rk_standardize("vpar_rank_standardize_into_ws", ws, x, out, dtype, rows, cols,
-                                layout, pool);
+                                layout, pool, NULL, NULL);
+}
+VPAR_API vpar_status vpar_rank_codes_into_ws(vpar_rank_workspace *ws, const void *x,
+                                             vpar_dtype dtype, size_t rows, size_t cols,
+                                             vpar_rank_layout layout, uint32_t *codes,
+                                             uint32_t *scale, vpar_pool *pool) {
+    static uint32_t none;   /* stands for codes when there are no entries */
+    if (!codes) {
+        if (rows && cols) return vpar_fail(VPAR_ERR_INVALID, "vpar_rank_codes_into_ws: codes is NULL");
+        codes = &none;
+    }
+    return vpar__rk_standardize("vpar_rank_codes_into_ws", ws, x, NULL, dtype, rows, cols, layout,
+                                pool, codes, scale);
 }
 VPAR_API vpar_status vpar_rank_standardize_f64_ws(vpar_rank_workspace *ws, double *x,
                                                   size_t n, vpar_pool *pool) {
     return vpar__rk_standardize("vpar_rank_standardize_f64_ws", ws, x, x, VPAR_DTYPE_F64, n, 1,
-                                VPAR_RANK_FULL, pool);
+                                VPAR_RANK_FULL, pool, NULL, NULL);
 }
 VPAR_API vpar_status vpar_rank_standardize_f32_ws(vpar_rank_workspace *ws, float *x,
                                                   size_t n, vpar_pool *pool) {
     return vpar__rk_standardize("vpar_rank_standardize_f32_ws", ws, x, x, VPAR_DTYPE_F32, n, 1,
-                                VPAR_RANK_FULL, pool);
+                                VPAR_RANK_FULL, pool, NULL, NULL);
 }
 
 typedef struct vpar__rk_inv {

@@ -305,6 +305,14 @@ VPAR_API void vpar_acc_rows_f64(double *acc, const double *m, size_t ld,
 /* The same for float32 m, widened to double. */
 VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld,
         const uint32_t *rows, size_t nrows, size_t c0, size_t c1);
+/* acc[i] += (double)x[i] for uint32 x (every value converts exactly; the
+   rank codes of rank.h's vpar_rank_codes_into_ws are such a matrix). As
+   long as every partial sum stays below 2^53 (integers: exact), every
+   order of additions gives the same result. */
+VPAR_API void vpar_acc_u32_f64(double *acc, const uint32_t *x, size_t n);
+/* vpar_acc_rows_f64 for a uint32 matrix m, widened to double. */
+VPAR_API void vpar_acc_rows_u32_f64(double *acc, const uint32_t *m, size_t ld,
+        const uint32_t *rows, size_t nrows, size_t c0, size_t c1);
 
 #ifdef __cplusplus
 }
@@ -462,6 +470,9 @@ typedef struct vpar__simd_ops {
                         size_t c0, size_t len);
     void (*accrows_f32)(double *acc, const float *m, size_t ld, const uint32_t *rows, size_t nrows,
                         size_t c0, size_t len);
+    void (*addk_u32)(double *acc, const uint32_t *const *rows, int k, size_t n);
+    void (*accrows_u32)(double *acc, const uint32_t *m, size_t ld, const uint32_t *rows, size_t nrows,
+                        size_t c0, size_t len);
 } vpar__simd_ops;
 
 /* ---- scalar primitives (the specification) -------------------------------
@@ -472,6 +483,7 @@ typedef int vpar__scalar_vm;
 typedef size_t vpar__scalar_vc;
 static inline double vpar__scalar_ld_f64(const double *p) { return *p; }
 static inline double vpar__scalar_ld_f32(const float *p) { return (double)*p; }
+static inline double vpar__scalar_ld_u32(const uint32_t *p) { return (double)*p; }
 static inline void vpar__scalar_st(double *p, double v) { *p = v; }
 static inline double vpar__scalar_set1(double v) { return v; }
 static inline double vpar__scalar_add(double a, double b) { return a + b; }
@@ -507,6 +519,14 @@ static inline size_t vpar__scalar_ctotal(size_t c) { return c; }
 #include "simd.h"
 #undef VPAR__T
 #undef VPAR__SFX
+/* uint32 rows: only the accumulate kernels */
+#define VPAR__ACC_ONLY 1
+#define VPAR__T uint32_t
+#define VPAR__SFX u32
+#include "simd.h"
+#undef VPAR__T
+#undef VPAR__SFX
+#undef VPAR__ACC_ONLY
 #undef VPAR__SIMD_TEMPLATE
 #undef VPAR__W
 #undef VPAR__B
@@ -520,6 +540,12 @@ typedef __m256d vpar__avx2_vm;
 typedef __m256i vpar__avx2_vc;
 static inline VPAR__AVX2_T __m256d vpar__avx2_ld_f64(const double *p) { return _mm256_loadu_pd(p); }
 static inline VPAR__AVX2_T __m256d vpar__avx2_ld_f32(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+/* AVX2 converts only signed int32: flip the top bit (u - 2^31 as int32),
+   convert, add 2^31 back; every step is exact. */
+static inline VPAR__AVX2_T __m256d vpar__avx2_ld_u32(const uint32_t *p) {
+    __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi32(INT32_MIN));
+    return _mm256_add_pd(_mm256_cvtepi32_pd(v), _mm256_set1_pd(2147483648.0));
+}
 static inline VPAR__AVX2_T void vpar__avx2_st(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
 static inline VPAR__AVX2_T __m256d vpar__avx2_set1(double v) { return _mm256_set1_pd(v); }
 static inline VPAR__AVX2_T __m256d vpar__avx2_add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
@@ -559,6 +585,14 @@ static inline VPAR__AVX2_T size_t vpar__avx2_ctotal(__m256i c) {
 #include "simd.h"
 #undef VPAR__T
 #undef VPAR__SFX
+/* uint32 rows: only the accumulate kernels */
+#define VPAR__ACC_ONLY 1
+#define VPAR__T uint32_t
+#define VPAR__SFX u32
+#include "simd.h"
+#undef VPAR__T
+#undef VPAR__SFX
+#undef VPAR__ACC_ONLY
 #undef VPAR__SIMD_TEMPLATE
 #undef VPAR__W
 #undef VPAR__B
@@ -573,6 +607,9 @@ typedef __mmask8 vpar__avx512_vm;
 typedef size_t vpar__avx512_vc;
 static inline VPAR__AVX512_T __m512d vpar__avx512_ld_f64(const double *p) { return _mm512_loadu_pd(p); }
 static inline VPAR__AVX512_T __m512d vpar__avx512_ld_f32(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+static inline VPAR__AVX512_T __m512d vpar__avx512_ld_u32(const uint32_t *p) {
+    return _mm512_cvtepu32_pd(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
 static inline VPAR__AVX512_T void vpar__avx512_st(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
 static inline VPAR__AVX512_T __m512d vpar__avx512_set1(double v) { return _mm512_set1_pd(v); }
 static inline VPAR__AVX512_T __m512d vpar__avx512_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
@@ -607,6 +644,14 @@ static inline VPAR__AVX512_T size_t vpar__avx512_ctotal(size_t c) { return c; }
 #include "simd.h"
 #undef VPAR__T
 #undef VPAR__SFX
+/* uint32 rows: only the accumulate kernels */
+#define VPAR__ACC_ONLY 1
+#define VPAR__T uint32_t
+#define VPAR__SFX u32
+#include "simd.h"
+#undef VPAR__T
+#undef VPAR__SFX
+#undef VPAR__ACC_ONLY
 #undef VPAR__SIMD_TEMPLATE
 #undef VPAR__W
 #undef VPAR__B
@@ -620,6 +665,7 @@ typedef uint64x2_t vpar__neon_vm;
 typedef int64x2_t vpar__neon_vc;
 static inline float64x2_t vpar__neon_ld_f64(const double *p) { return vld1q_f64(p); }
 static inline float64x2_t vpar__neon_ld_f32(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }
+static inline float64x2_t vpar__neon_ld_u32(const uint32_t *p) { return vcvtq_f64_u64(vmovl_u32(vld1_u32(p))); }
 static inline void vpar__neon_st(double *p, float64x2_t v) { vst1q_f64(p, v); }
 static inline float64x2_t vpar__neon_set1(double v) { return vdupq_n_f64(v); }
 static inline float64x2_t vpar__neon_add(float64x2_t a, float64x2_t b) { return vaddq_f64(a, b); }
@@ -657,6 +703,14 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
 #include "simd.h"
 #undef VPAR__T
 #undef VPAR__SFX
+/* uint32 rows: only the accumulate kernels */
+#define VPAR__ACC_ONLY 1
+#define VPAR__T uint32_t
+#define VPAR__SFX u32
+#include "simd.h"
+#undef VPAR__T
+#undef VPAR__SFX
+#undef VPAR__ACC_ONLY
 #undef VPAR__SIMD_TEMPLATE
 #undef VPAR__W
 #undef VPAR__B
@@ -672,7 +726,8 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
       vpar__##B##_colnansum_f64, vpar__##B##_colnansum_f32,                   \
       vpar__##B##_colext_f64, vpar__##B##_colext_f32,                         \
       vpar__##B##_addk_f64, vpar__##B##_addk_f32,                             \
-      vpar__##B##_accrows_f64, vpar__##B##_accrows_f32 }
+      vpar__##B##_accrows_f64, vpar__##B##_accrows_f32,                       \
+      vpar__##B##_addk_u32, vpar__##B##_accrows_u32 }
 
 static const vpar__simd_ops vpar__ops_scalar = VPAR__OPS_TABLE(scalar, VPAR_SIMD_SCALAR);
 #ifdef VPAR__HAVE_AVX2
@@ -903,6 +958,17 @@ VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld, cons
                                     size_t nrows, size_t c0, size_t c1) {
     VPAR__ACC_ROWS_BODY(accrows_f32)
 }
+
+VPAR_API void vpar_acc_u32_f64(double *acc, const uint32_t *x, size_t n) {
+    if (n == 0) return;
+    VPAR_ASSERT(acc && x);
+    vpar__simd_get()->addk_u32(acc, &x, 1, n);
+}
+
+VPAR_API void vpar_acc_rows_u32_f64(double *acc, const uint32_t *m, size_t ld, const uint32_t *rows,
+                                    size_t nrows, size_t c0, size_t c1) {
+    VPAR__ACC_ROWS_BODY(accrows_u32)
+}
 #undef VPAR__ACC_ROWS_BODY
 
 #endif /* VPAR_IMPLEMENTATION */
@@ -921,6 +987,7 @@ VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld, cons
 #define VPAR__LD(p) VPAR__CAT4(vpar__, VPAR__B, _ld_, VPAR__SFX)(p)
 #define VPAR__NACC (VPAR__LANES / VPAR__W)
 
+#ifndef VPAR__ACC_ONLY   /* uint32: only the accumulate kernels below */
 /* Pairwise sum of op(x[i]) (see ACCURACY): op selects sum, nansum (with
    the count of non-NaN values), dot, sum of squared deviations from c,
    and the same skipping NaN. `op` is a constant at every call site, so
@@ -1068,11 +1135,14 @@ static VPAR__TARGET size_t VPAR__K(_count_finite_)(const VPAR__T *x, size_t n) {
     return t;
 }
 
+#endif /* !VPAR__ACC_ONLY */
+#define VPAR__LDACC(p) VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(p)
+#ifndef VPAR__ACC_ONLY
+
 /* Column kernels: add (or min/max) nr <= 4 consecutive rows x, x + ld, ...
    into the accumulators acc[0..n), in row order: acc = ((acc + r0) + r1)
    + ... exactly as one row at a time, but with one load and one store of
    acc per 4 rows. `nr` is a constant in every specialisation. */
-#define VPAR__LDACC(p) VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(p)
 
 static VPAR__INLINE VPAR__TARGET void VPAR__K(_colsumi_)(double *acc, const VPAR__T *x, size_t ld,
                                                         int nr, size_t n) {
@@ -1160,6 +1230,7 @@ static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR
         else VPAR__K(_colexti_)(0, acc, x, ld, 1, n);
     }
 }
+#endif /* !VPAR__ACC_ONLY */
 /* Accumulate kernel (see "accumulate kernels" above): with k rows r,
    acc[i] = acc[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i])) for k == 4,
    acc[i] + (r0[i] + r1[i]) for k == 2, acc[i] + r0[i] for k == 1; the
