@@ -169,6 +169,7 @@ static void ref_avg_ranks(const double *x, const int *use, int n, double *rank) 
 
 /* W: n x n doubles (NaN rows allowed); labels: gene id per row (ints,
    repeats allowed); pairs: (gene id, term id) in file order. */
+static double ref_diag = 1.0;   /* the diagonal's value in ref_egad */
 static int ref_egad(const double *W, const int *labels, int n, const ref_pair *pairs, int npairs, int nterms_all,
                     int nfold, int mn, int mx, char names[][16], double (*out)[4]) {
     int *uidx = (int *)malloc(sizeof(int) * (size_t)n), nu = 0;
@@ -207,10 +208,10 @@ static int ref_egad(const double *W, const int *labels, int n, const ref_pair *p
     for (int u = 0; u < nu; u++)
         for (int q = 0; q < nk; q++)
             if (M[u * nterms_all + kept[q]]) fold[u * nk + q] = k++ % nfold;
-    /* Network with diagonal 1. */
+    /* Network with diagonal 1 (ref_diag: the scale of rank codes). */
     double *A = (double *)malloc(sizeof(double) * (size_t)nu * (size_t)nu);
     for (int a = 0; a < nu; a++)
-        for (int b = 0; b < nu; b++) A[a * nu + b] = a == b ? 1.0 : W[uidx[a] * n + uidx[b]];
+        for (int b = 0; b < nu; b++) A[a * nu + b] = a == b ? ref_diag : W[uidx[a] * n + uidx[b]];
     double *deg = (double *)calloc((size_t)nu, sizeof(double));
     for (int i = 0; i < nu; i++)
         for (int j = 0; j < nu; j++) deg[i] += A[j * nu + i];
@@ -372,6 +373,100 @@ START_TEST(test_reference_random) {
     vpar_egad_annotations_destroy(ann);
     for (int i = 0; i < n; i++) free(gn[i]);
     free(gn); free(labels); free(pairs); free(pg); free(pt); free(tn); free(want); free(W); free(W32);
+}
+END_TEST
+
+/* vpar_egad_run_codes on rank codes (rank.h's vpar_rank_codes_into_ws of a
+   random symmetric network with ties): the reference above run on the
+   codes as doubles (integers: every sum exact in any order, so ties agree)
+   with the diagonal at the codes' scale gives the same AUROC, degree-null
+   AUROC and P value, and AVG_NODE_DEGREE times the scale; and the AUROCs
+   agree with vpar_egad_run on the float64 standardized matrix. */
+START_TEST(test_codes_match_reference) {
+    unsigned seed = 777u + (unsigned)_i * 104729u;
+    int n = 50 + (int)(urand(&seed) * 70), nfold = 3, nterms = 20;
+    size_t nn = (size_t)n * (size_t)n;
+    double *raw = (double *)malloc(nn * sizeof *raw), *std = (double *)malloc(nn * sizeof *std);
+    double *cw = (double *)malloc(nn * sizeof *cw);
+    uint32_t *codes = (uint32_t *)malloc(nn * sizeof *codes), scale = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++)
+            raw[i * n + j] = raw[j * n + i] = round((urand(&seed) * 2 - 1) * 6) / 4;   /* ties */
+    vpar_pool_desc pd = {2, 0};
+    vpar_pool *pool;
+    ck_assert_int_eq(vpar_pool_create(&pool, &pd), VPAR_OK);
+    ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, raw, VPAR_DTYPE_F64, (size_t)n, (size_t)n,
+                                             VPAR_RANK_SYMMETRIC, codes, &scale, pool), VPAR_OK);
+    ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, raw, std, VPAR_DTYPE_F64, (size_t)n, (size_t)n,
+                                                   VPAR_RANK_SYMMETRIC, pool), VPAR_OK);
+    for (size_t i = 0; i < nn; i++) cw[i] = (double)codes[i];
+    int *labels = (int *)malloc(sizeof(int) * (size_t)n);
+    char **gn = (char **)malloc(sizeof(char *) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        labels[i] = 500 + i;
+        gn[i] = (char *)malloc(16);
+        snprintf(gn[i], 16, "G%d", labels[i]);
+    }
+    ref_pair *pairs = (ref_pair *)malloc(sizeof(ref_pair) * (size_t)(n * nterms + 1));
+    const char **pg = (const char **)malloc(sizeof(char *) * (size_t)(n * nterms + 1));
+    const char **pt = (const char **)malloc(sizeof(char *) * (size_t)(n * nterms + 1));
+    char (*tn)[16] = (char (*)[16])malloc(16 * (size_t)nterms);
+    for (int t = 0; t < nterms; t++) snprintf(tn[t], 16, "T%d", t);
+    int np = 0;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < nterms; t++)
+            if (urand(&seed) < 0.05 + 0.5 * t / nterms) {
+                pairs[np].gene = labels[i];
+                pairs[np].term = t;
+                pg[np] = gn[i];
+                pt[np] = tn[t];
+                np++;
+            }
+    int mn = 3, mx = n - 3;
+    char names[64][16];
+    double (*want)[4] = (double (*)[4])malloc(sizeof(double[4]) * 64);
+    ref_diag = (double)scale;
+    int nk = ref_egad(cw, labels, n, pairs, np, nterms, nfold, mn, mx, names, want);
+    ref_diag = 1.0;
+    ck_assert_int_gt(nk, 5);
+    vpar_egad_annotations *ann;
+    ck_assert_int_eq(vpar_egad_annotations_create(&ann, pg, pt, (size_t)np, "codes"), VPAR_OK);
+    vpar_egad_desc d = {nfold, mn, mx, 0};
+    vpar_egad_plan *plan;
+    ck_assert_int_eq(vpar_egad_plan_create(&plan, ann, (const char *const *)gn, (size_t)n, NULL, &d, "codes"),
+                     VPAR_OK);
+    size_t nt = vpar_egad_plan_nterms(plan);
+    ck_assert_int_eq((int)nt, nk);
+    vpar_egad_term_result *r = (vpar_egad_term_result *)calloc(nt, sizeof *r);
+    vpar_egad_term_result *rs = (vpar_egad_term_result *)calloc(nt, sizeof *rs);
+    double mean = 0, means = 0;
+    ck_assert_msg(vpar_egad_run_codes(plan, codes, scale, pool, r, &mean, "codes") == VPAR_OK, "%s",
+                  vpar_last_error());
+    ck_assert_int_eq(vpar_egad_run(plan, std, VPAR_DTYPE_F64, pool, rs, &means, "std"), VPAR_OK);
+    for (size_t q = 0; q < nt; q++) {
+        ck_assert_str_eq(vpar_egad_plan_term(plan, q), names[q]);
+        double got[4] = {r[q].auc, r[q].avg_node_degree * scale, r[q].degree_null_auc, r[q].p_value};
+        for (int k = 0; k < 4; k++) {
+            double a = want[q][k], b = got[k];
+            ck_assert_msg((isnan(a) && isnan(b)) || fabs(a - b) <= 1e-12 * (1 + fabs(a)),
+                          "iter %d term %s col %d: %.17g vs reference %.17g", _i, names[q], k, b, a);
+        }
+        /* the float64 standardized matrix: the same to its rounding */
+        ck_assert_msg(fabs(r[q].auc - rs[q].auc) <= 1e-9 && fabs(r[q].avg_node_degree - rs[q].avg_node_degree)
+                          <= 1e-9 * rs[q].avg_node_degree,
+                      "term %s: codes %.17g / %.17g, float64 %.17g / %.17g", names[q], r[q].auc,
+                      r[q].avg_node_degree, rs[q].auc, rs[q].avg_node_degree);
+    }
+    ck_assert(fabs(mean - means) <= 1e-9);
+    ck_assert_int_eq(vpar_egad_run_codes(plan, codes, 0, pool, r, NULL, "codes"), VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_egad_run_codes(plan, NULL, scale, pool, r, NULL, "codes"), VPAR_ERR_INVALID);
+    free(r); free(rs);
+    vpar_egad_plan_destroy(plan);
+    vpar_egad_annotations_destroy(ann);
+    vpar_pool_destroy(pool);
+    for (int i = 0; i < n; i++) free(gn[i]);
+    free(gn); free(labels); free(pairs); free(pg); free(pt); free(tn); free(want);
+    free(raw); free(std); free(cw); free(codes);
 }
 END_TEST
 
@@ -690,6 +785,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_golden_ties, 0, 3);
     tcase_add_loop_test(tc, test_golden_hdf5, 1, 3);
     tcase_add_loop_test(tc, test_reference_random, 0, 12);
+    tcase_add_loop_test(tc, test_codes_match_reference, 0, 6);
     tcase_add_loop_test(tc, test_plan_groups, 0, 2);
     tcase_add_test(tc, test_annotations_formats);
     tcase_add_test(tc, test_annotations_gzip);

@@ -1,5 +1,6 @@
 /* examples/aggregate/aggregate.c — the aggregation engine (see aggregate.h):
-   networks mapped once, one EGAD plan, two N x N float64 buffers. */
+   networks mapped once, one EGAD plan, the N x N float64 running sum and
+   its ranks (uint32 rank codes; float64 beyond 2^30 entries). */
 #include "aggregate.h"
 
 #include <math.h>
@@ -19,8 +20,11 @@ struct vpar_agg {
     vpar_egad_plan *plan;
     vpar_egad_term_result *results;
     double *sum;                 /* running aggregate, n * n */
-    double *work;                /* the ranked copy EGAD reads, n * n */
-    size_t mat_bytes;            /* bytes of sum and of work (vpar_alloc_large) */
+    void *work;                  /* the ranks EGAD reads, n * n: uint32 codes, or
+                                    float64 values when n * n > 2^30 */
+    int codes;                   /* work holds rank codes (vpar_rank_codes_into_ws) */
+    size_t mat_bytes;            /* bytes of sum (vpar_alloc_large) */
+    size_t work_bytes;           /* bytes of work */
     vpar_rank_workspace *rank_ws; /* rank keys and scratch, reused every step */
     int symmetric;               /* every network is exactly symmetric */
 };
@@ -51,7 +55,7 @@ void vpar_agg_destroy(vpar_agg *agg) {
     vpar_egad_plan_destroy(agg->plan);
     VPAR_FREE(agg->results);
     vpar_free_large(agg->sum, agg->mat_bytes);
-    vpar_free_large(agg->work, agg->mat_bytes);
+    vpar_free_large(agg->work, agg->work_bytes);
     vpar_rank_workspace_destroy(agg->rank_ws);
     VPAR_FREE(agg);
 }
@@ -154,13 +158,18 @@ fail:
    the same order on both sides of the diagonal; only its upper triangle
    is summed, see vpar__agg_add_rows), and the symmetric layout
    gives the full-matrix result bit for bit with about half the work.
-   The ranker reads the running sum and writes the ranked matrix straight
-   into `work` (out of place: no copy of the sum first). */
+   The ranker reads the running sum and writes the ranks straight into
+   `work` (out of place: no copy of the sum first), as exact uint32 rank
+   codes 4 (rank - 1) with their scale (half the bytes of float64 values
+   to write, fault and read; EGAD reads them directly, its scores being
+   ratios of exact integer sums), or as float64 values when the matrix
+   has more than 2^30 entries (N > 32768). */
 static vpar_status vpar__agg_rank_standardize(vpar_rank_workspace *ws, const double *sum,
-                                              double *work, size_t n, int symmetric,
-                                              vpar_pool *pool) {
-    return vpar_rank_standardize_into_ws(ws, sum, work, VPAR_DTYPE_F64, n, n,
-                                         symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL, pool);
+                                              void *work, int codes, uint32_t *scale, size_t n,
+                                              int symmetric, vpar_pool *pool) {
+    vpar_rank_layout L = symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL;
+    if (codes) return vpar_rank_codes_into_ws(ws, sum, VPAR_DTYPE_F64, n, n, L, (uint32_t *)work, scale, pool);
+    return vpar_rank_standardize_into_ws(ws, sum, work, VPAR_DTYPE_F64, n, n, L, pool);
 }
 
 /* Asks the kernel to start reading a mapped .npy network now (read-ahead
@@ -231,12 +240,16 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
        faults); the rank workspace keeps the ranker's keys mapped too. */
     agg->mat_bytes = nn * sizeof(double);
     if (!agg->sum) agg->sum = (double *)vpar_alloc_large(agg->mat_bytes);
-    if (!agg->work) agg->work = (double *)vpar_alloc_large(agg->mat_bytes);
+    if (!agg->work) {
+        agg->codes = nn <= ((size_t)UINT32_MAX >> 2);   /* vpar_rank_codes_into_ws's limit */
+        agg->work_bytes = nn * (agg->codes ? sizeof(uint32_t) : sizeof(double));
+        agg->work = vpar_alloc_large(agg->work_bytes);
+    }
     if (!agg->rank_ws && vpar_rank_workspace_create(&agg->rank_ws) != VPAR_OK)
         return vpar_fail(VPAR_ERR_NOMEM, "out of memory");
     if (!agg->sum || !agg->work)
-        return vpar_fail(VPAR_ERR_NOMEM, "out of memory for two %zu x %zu float64 matrices "
-                         "(%.1f GB)", agg->n, agg->n, 2.0 * (double)nn * 8 / 1e9);
+        return vpar_fail(VPAR_ERR_NOMEM, "out of memory for the %zu x %zu float64 aggregate and its "
+                         "ranks (%.1f GB)", agg->n, agg->n, (double)(agg->mat_bytes + nn * 4) / 1e9);
     for (size_t i = 0; i < agg->k; i++)
         if (order[i] >= agg->k)
             return vpar_fail(VPAR_ERR_INVALID, "order[%zu] = %zu is not a dataset index (< %zu)", i,
@@ -262,11 +275,14 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
         else vpar_npy_release_pages(&agg->nets[order[s]].npy);  /* read once per step */
         if (st != VPAR_OK) return st;
         if (s + 1 < agg->k && !agg->is_h5[order[s + 1]]) vpar__agg_will_need(&agg->nets[order[s + 1]]);
-        st = vpar__agg_rank_standardize(agg->rank_ws, agg->sum, agg->work, agg->n,
-                                        agg->symmetric, pool);
+        uint32_t scale = 0;
+        st = vpar__agg_rank_standardize(agg->rank_ws, agg->sum, agg->work, agg->codes, &scale,
+                                        agg->n, agg->symmetric, pool);
         if (st != VPAR_OK) return st;
-        st = vpar_egad_run(agg->plan, agg->work, VPAR_DTYPE_F64, pool, agg->results,
-                           &mean_auc[s], path);
+        st = agg->codes ? vpar_egad_run_codes(agg->plan, (const uint32_t *)agg->work, scale, pool,
+                                              agg->results, &mean_auc[s], path)
+                        : vpar_egad_run(agg->plan, agg->work, VPAR_DTYPE_F64, pool, agg->results,
+                                        &mean_auc[s], path);
         if (st != VPAR_OK) return st;
         if (hooks && hooks->step_fn) hooks->step_fn(hooks->user);
     }

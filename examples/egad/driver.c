@@ -14,7 +14,8 @@
 typedef struct vpar__egad_ctx {
     const vpar_egad_plan *plan;
     const void *w;
-    vpar_dtype dt;
+    vpar_dtype dt;             /* float32, float64 or VPAR__EGAD_DT_U32 (rank codes) */
+    double one;                /* the diagonal's value: 1, or the codes' scale */
     int clean;                 /* NaN/inf count as 0 (slow path) */
     int ident;                 /* universe == all network genes, in order */
     double *degree;            /* n, valid at universe columns */
@@ -35,7 +36,7 @@ static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int ti
         size_t c0 = blk * 512, c1 = c0 + 512 < p->n ? c0 + 512 : p->n;
         memset(acc, 0, sizeof acc);
         for (size_t u = 0; u < p->nu; u++)
-            vpar__egad_add_row(acc, c->w, c->dt, p->n, p->univ[u], c0, c1, c->clean);
+            vpar__egad_add_row(acc, c->w, c->dt, p->n, p->univ[u], c0, c1, c->clean, c->one);
         memcpy(c->degree + c0, acc, (c1 - c0) * sizeof *acc);
     }
 }
@@ -61,26 +62,24 @@ static size_t vpar__egad_scratch_bytes(const vpar_egad_plan *p) {
 }
 
 /* The rows of fold sum acc (rows[q0 .. qe)) carried their own diagonal
-   W_jj into column j: swap it for 1 (exact for float32: all these sums
-   are exact in double); a non-finite diagonal entry poisoned the sum, so
-   that column is recomputed without it. */
+   W_jj into column j: swap it for 1 (the scale for rank codes; exact for
+   float32 and codes: all these sums are exact in double); a non-finite
+   diagonal entry poisoned the sum, so that column is recomputed without
+   it. */
 static void vpar__egad_fix_diagonal(const vpar__egad_ctx *c, double *acc, const uint32_t *rows,
                                     size_t q0, size_t qe) {
     const size_t n = c->plan->n;
     for (size_t a = q0; a < qe; a++) {
         size_t j = rows[a];
-        double wjj = c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[j * n + j]
-                                             : ((const double *)c->w)[j * n + j];
+        double wjj = vpar__egad_wval(c->w, c->dt, j * n + j);
         if (isfinite(wjj)) {
-            acc[j] = acc[j] - wjj + 1.0;
+            acc[j] = acc[j] - wjj + c->one;
             continue;
         }
         double s = 0;
         for (size_t b = q0; b < qe; b++) {
             size_t r = rows[b];
-            s += r == j ? 1.0
-                        : (c->dt == VPAR_DTYPE_F32 ? (double)((const float *)c->w)[r * n + j]
-                                                   : ((const double *)c->w)[r * n + j]);
+            s += r == j ? c->one : vpar__egad_wval(c->w, c->dt, r * n + j);
         }
         acc[j] = s;
     }
@@ -95,7 +94,7 @@ static void vpar__egad_fold_sums_clean(const vpar__egad_ctx *c, double *F, const
     memset(F, 0, (size_t)nf * n * sizeof *F);
     for (int f = 0; f < nf; f++)
         for (size_t q = hoff[f]; q < hoff[f + 1]; q++)
-            vpar__egad_add_row(F + (size_t)f * n, c->w, c->dt, n, rows[q], 0, n, 1);
+            vpar__egad_add_row(F + (size_t)f * n, c->w, c->dt, n, rows[q], 0, n, 1, c->one);
 }
 
 /* Fold sums of a group of gn terms: F + i x nfold x n holds term i's, its
@@ -114,7 +113,7 @@ static void vpar__egad_group_sums(const vpar__egad_ctx *c, double *F, const uint
             vpar__egad_fold_sums_clean(c, F + i * nf * n, rows + roff[i], hoff + i * (nf + 1));
         return;
     }
-    size_t es = c->dt == VPAR_DTYPE_F32 ? sizeof(float) : sizeof(double);
+    size_t es = c->dt == VPAR_DTYPE_F64 ? sizeof(double) : 4;
     size_t cw = vpar__egad_tune.tile_bytes / ((uni ? uni : 1) * es) / 16 * 16;
     if (cw < vpar__egad_tune.min_tile) cw = vpar__egad_tune.min_tile;
     if (cw < 1) cw = 1;
@@ -129,6 +128,8 @@ static void vpar__egad_group_sums(const vpar__egad_ctx *c, double *F, const uint
                 memset(acc, 0, (c1 - c0) * sizeof *acc);
                 if (c->dt == VPAR_DTYPE_F32)
                     vpar_acc_rows_f32_f64(acc, (const float *)c->w, n, r + h[f], h[f + 1] - h[f], c0, c1);
+                else if (c->dt == VPAR__EGAD_DT_U32)
+                    vpar_acc_rows_u32_f64(acc, (const uint32_t *)c->w, n, r + h[f], h[f + 1] - h[f], c0, c1);
                 else
                     vpar_acc_rows_f64(acc, (const double *)c->w, n, r + h[f], h[f + 1] - h[f], c0, c1);
             }
@@ -232,7 +233,8 @@ static void vpar__egad_degree_null(const vpar__egad_ctx *c, size_t t, vpar_egad_
         dsum += c->du[p->pos_univ[i]];
         rsum += c->drank[p->pos_univ[i]];
     }
-    r->avg_node_degree = dsum / (double)np_all;
+    /* in the network's units (rank codes: divided by their scale) */
+    r->avg_node_degree = dsum / (double)np_all / c->one;
     if (p->nu == np_all) {
         r->degree_null_auc = NAN;
     } else {
@@ -303,8 +305,7 @@ static vpar_status vpar__egad_nonfinite_error(const vpar_egad_plan *p, const voi
         for (size_t b = 0; b < p->nu; b++) {
             size_t j = p->univ[b];
             if (i == j) continue;
-            double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * p->n + j]
-                                            : ((const double *)w)[i * p->n + j];
+            double v = vpar__egad_wval(w, dt, i * p->n + j);
             if (!isfinite(v))
                 return vpar_fail(VPAR_ERR_FORMAT,
                                  "%s: %s at row %zu, column %zu (0-based) in a row that is not all-NaN; "
@@ -348,7 +349,9 @@ static vpar_status vpar__egad_degrees(vpar__egad_ctx *c, vpar_pool *pool, const 
     const vpar_egad_plan *p = c->plan;
     size_t nblocks = (p->n + 511) / 512;
     for (int pass = 0; pass < 2; pass++) {
-        vpar_status st = c->ident && !c->clean
+        /* column sums need a float matrix; rank codes' degrees are exact
+           integer sums in any order: added by rows */
+        vpar_status st = c->ident && !c->clean && c->dt != VPAR__EGAD_DT_U32
                              ? vpar__egad_column_degrees(c, pool)
                              : vpar__egad_for(pool, nblocks, 1, vpar__egad_degree_range, c);
         if (st != VPAR_OK) return st;
@@ -380,19 +383,14 @@ static vpar_status vpar__egad_all_terms(vpar__egad_ctx *c, vpar_pool *pool, cons
     return vpar__egad_for(pool, c->plan->ngroups, 1, vpar__egad_terms_range, c);
 }
 
-vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
+static vpar_status vpar__egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt, double one,
         vpar_pool *pool, vpar_egad_term_result *results, double *mean_auc, const char *name) {
-    if (!name) name = "network";
-    if (!p || !w || !results)
-        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_run: plan, network or results is NULL", name);
-    if (dt != VPAR_DTYPE_F32 && dt != VPAR_DTYPE_F64)
-        return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: network dtype %s; EGAD needs float32 or float64",
-                         name, vpar_dtype_descr(dt));
     vpar__egad_ctx c;
     memset(&c, 0, sizeof c);
     c.plan = p;
     c.w = w;
     c.dt = dt;
+    c.one = one;
     c.res = results;
     c.ident = p->nu == p->n;
     c.degree = (double *)vpar__egad_alloc(p->n, sizeof *c.degree);
@@ -421,6 +419,27 @@ vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
     vpar_free_large(c.scratch, c.scratch_bytes);
     VPAR_FREE(ud);
     return st;
+}
+
+vpar_status vpar_egad_run(const vpar_egad_plan *p, const void *w, vpar_dtype dt,
+        vpar_pool *pool, vpar_egad_term_result *results, double *mean_auc, const char *name) {
+    if (!name) name = "network";
+    if (!p || !w || !results)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_run: plan, network or results is NULL", name);
+    if (dt != VPAR_DTYPE_F32 && dt != VPAR_DTYPE_F64)
+        return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: network dtype %s; EGAD needs float32 or float64",
+                         name, vpar_dtype_descr(dt));
+    return vpar__egad_run(p, w, dt, 1.0, pool, results, mean_auc, name);
+}
+
+vpar_status vpar_egad_run_codes(const vpar_egad_plan *p, const uint32_t *codes, uint32_t scale,
+        vpar_pool *pool, vpar_egad_term_result *results, double *mean_auc, const char *name) {
+    if (!name) name = "network";
+    if (!p || !codes || !results)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_run_codes: plan, codes or results is NULL", name);
+    if (scale == 0)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: vpar_egad_run_codes: scale is 0", name);
+    return vpar__egad_run(p, codes, VPAR__EGAD_DT_U32, (double)scale, pool, results, mean_auc, name);
 }
 
 /* ---- phase timers (egad.h: vpar__egad_phase) ---- */

@@ -203,6 +203,18 @@ vpar_status vpar_egad_run(const vpar_egad_plan *plan, const void *w,
         vpar_dtype dtype, vpar_pool *pool, vpar_egad_term_result *results,
         double *mean_auc, const char *name);
 
+/* vpar_egad_run on rank codes (rank.h's vpar_rank_codes_into_ws): the
+   network's entry i is codes[i] / scale, the diagonal counts as 1 (scale
+   codes). Sums of codes are exact integers, so the training scores (ratios
+   of sums) and the degree ranks are those of the standardized float64
+   matrix up to its rounding, exact ties stay ties, and AVG_NODE_DEGREE is
+   reported in the network's units (divided by scale). Half the memory
+   traffic of float64 values. n x n codes (n * n <= 2^30 from the ranker);
+   no NaN exists. Errors: NULL pointers or scale 0 (VPAR_ERR_INVALID), no
+   memory. Any thread, not inside a task of `pool`. */
+vpar_status vpar_egad_run_codes(const vpar_egad_plan *plan, const uint32_t *codes, uint32_t scale,
+        vpar_pool *pool, vpar_egad_term_result *results, double *mean_auc, const char *name);
+
 /* Writes results as CSV `term,AUC,AVG_NODE_DEGREE,DEGREE_NULL_AUC,P_Value`
    with 17 significant digits and NaN as `NaN`, atomically (temporary file
    renamed over `path`). Any thread. */

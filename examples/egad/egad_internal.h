@@ -143,10 +143,22 @@ vpar_status vpar__egad_propagate(vpar_egad_annotations *a, vpar__egad_pairs *pai
 
 /* ---- kernels.c (see there for the summation orders) ---- */
 
-/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as 1;
-   `clean` adds NaN/inf as 0. */
+/* The element type of rank codes (rank.h's vpar_rank_codes_into_ws),
+   which vpar_dtype does not list: uint32 values read by
+   vpar_egad_run_codes only. */
+#define VPAR__EGAD_DT_U32 ((vpar_dtype)0x7533)
+
+/* Entry idx of w (float32, float64 or VPAR__EGAD_DT_U32) as a double. */
+static inline double vpar__egad_wval(const void *w, vpar_dtype dt, size_t idx) {
+    if (dt == VPAR_DTYPE_F32) return (double)((const float *)w)[idx];
+    if (dt == VPAR__EGAD_DT_U32) return (double)((const uint32_t *)w)[idx];
+    return ((const double *)w)[idx];
+}
+
+/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as `one`
+   (1, or the scale of rank codes); `clean` adds NaN/inf as 0. */
 void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, size_t j,
-                        size_t c0, size_t c1, int clean);
+                        size_t c0, size_t c1, int clean, double one);
 /* v[u] = |(T[u] - F[u]) / d[u]| */
 void vpar__egad_scores(double *restrict v, const double *restrict T, const double *restrict F,
                        const double *restrict d, size_t len);

@@ -10,15 +10,16 @@
    are simd.h's vpar_acc_f32_f64 / vpar_acc_f64). */
 static void vpar__egad_add_clean(double *restrict acc, const void *row, vpar_dtype dt, size_t len) {
     for (size_t i = 0; i < len; i++) {
-        double v = dt == VPAR_DTYPE_F32 ? (double)((const float *)row)[i] : ((const double *)row)[i];
+        double v = vpar__egad_wval(row, dt, i);
         if (isfinite(v)) acc[i] += v;
     }
 }
 
-/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as 1. */
+/* acc[c - c0] += W[j, c] for c in [c0, c1), with W[j, j] taken as `one`
+   (uint32 rank codes: simd.h's vpar_acc_u32_f64, exact). */
 void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, size_t j,
-                               size_t c0, size_t c1, int clean) {
-    size_t es = dt == VPAR_DTYPE_F32 ? 4 : 8;
+                               size_t c0, size_t c1, int clean, double one) {
+    size_t es = dt == VPAR_DTYPE_F64 ? 8 : 4;
     const char *row = (const char *)w + (j * n) * es;
     size_t cut[3] = {c0, c1, c1};
     int diag = j >= c0 && j < c1;
@@ -29,9 +30,10 @@ void vpar__egad_add_row(double *acc, const void *w, vpar_dtype dt, size_t n, siz
         if (e <= b) continue;
         if (clean) vpar__egad_add_clean(acc + (b - c0), row + b * es, dt, e - b);
         else if (dt == VPAR_DTYPE_F32) vpar_acc_f32_f64(acc + (b - c0), (const float *)row + b, e - b);
+        else if (dt == VPAR__EGAD_DT_U32) vpar_acc_u32_f64(acc + (b - c0), (const uint32_t *)row + b, e - b);
         else vpar_acc_f64(acc + (b - c0), (const double *)row + b, e - b);
     }
-    if (diag) acc[j - c0] += 1.0;
+    if (diag) acc[j - c0] += one;
 }
 
 /* The fold sums (rows added four at a time) are simd.h's
