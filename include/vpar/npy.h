@@ -101,6 +101,15 @@ VPAR_API void vpar_npy_close(vpar_npy *arr);
    thread; a concurrent reader just maps the pages in again. */
 VPAR_API void vpar_npy_release_pages(vpar_npy *arr);
 
+/* The same for the elements [first, first + count) of arr->data only:
+   the pages wholly inside that range (a page shared with the elements
+   around it stays). For a reader that streams through a large input in
+   pieces, possibly on several threads, each releasing what it has read
+   (vpar-aggregate's add of a network: at most a few pieces resident at a
+   time instead of the whole file). A range beyond arr->count is cut to
+   it. Same cases without effect and calling contexts as above. */
+VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count);
+
 /* Parses the preamble and header of an in-memory .npy image of `len`
    bytes; `name` (the file it came from) starts the error messages, NULL:
    "vpar_npy_parse_header". Fills dtype/ndim/shape/count/
@@ -379,6 +388,23 @@ VPAR_API void vpar_npy_release_pages(vpar_npy *arr) {
     if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned) return;
 #if defined(MADV_DONTNEED)
     (void)madvise(arr->vpar__map, arr->vpar__map_len, MADV_DONTNEED);
+#endif
+}
+
+VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count) {
+    if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned || !arr->data) return;
+    if (first >= arr->count) return;
+    if (count > arr->count - first) count = arr->count - first;
+#if defined(MADV_DONTNEED)
+    size_t es = vpar_dtype_size(arr->dtype);
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t ps = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t a = (uintptr_t)arr->data + first * es, e = a + count * es;
+    a = (a + ps - 1) / ps * ps;   /* inward: whole pages only */
+    e = e / ps * ps;
+    if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+#else
+    (void)first; (void)count;
 #endif
 }
 
