@@ -524,6 +524,74 @@ START_TEST(test_rank_codes) {
 }
 END_TEST
 
+/* VPAR_RANK_SYMMETRIC_PACKED: the upper triangle stored row after row
+   gives, bit for bit, SYMMETRIC's output from the full matrix (float64 and
+   float32 values, and rank codes), for every thread count; the packed
+   source is never written; in place, non-square and overlapping calls are
+   refused before anything is written. */
+START_TEST(test_symmetric_packed) {
+    make_pools();
+    const size_t Ns[] = {1, 2, 3, 17, 64, 131};
+    for (size_t k = 0; k < sizeof Ns / sizeof Ns[0]; k++)
+        for (int fl = 0; fl < 4; fl++) {
+            size_t N = Ns[k], n = N * N, np = N * (N + 1) / 2;
+            double *x = (double *)malloc(n * sizeof *x), *pk = (double *)malloc(np * sizeof *pk);
+            double *pk0 = (double *)malloc(np * sizeof *pk0);
+            double *a = (double *)malloc(n * sizeof *a), *b = (double *)malloc(n * sizeof *b);
+            float *fx = (float *)malloc(n * sizeof *fx), *fpk = (float *)malloc(np * sizeof *fpk);
+            float *fa = (float *)malloc(n * sizeof *fa), *fb = (float *)malloc(n * sizeof *fb);
+            uint32_t *ca = (uint32_t *)malloc(n * sizeof *ca), *cb = (uint32_t *)malloc(n * sizeof *cb);
+            ref_fill(x, n, fl, 5100 + k * 10 + (size_t)fl);
+            size_t q = 0;
+            for (size_t r = 0; r < N; r++)
+                for (size_t c = 0; c < N; c++) {
+                    if (c < r) x[r * N + c] = x[c * N + r];
+                    else { pk[q] = x[r * N + c]; fpk[q] = (float)pk[q]; q++; }
+                    fx[r * N + c] = (float)x[r * N + c];
+                }
+            ck_assert_uint_eq(q, np);
+            memcpy(pk0, pk, np * sizeof *pk);
+            for (size_t p = 0; p < NPOOLS; p++) {
+                ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, x, a, VPAR_DTYPE_F64, N, N,
+                                                               VPAR_RANK_SYMMETRIC, pools[p]), VPAR_OK);
+                for (size_t i = 0; i < n; i++) b[i] = 77.0;
+                ck_assert_msg(vpar_rank_standardize_into_ws(NULL, pk, b, VPAR_DTYPE_F64, N, N,
+                                                            VPAR_RANK_SYMMETRIC_PACKED, pools[p]) == VPAR_OK,
+                              "%s", vpar_last_error());
+                ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "packed f64 N=%zu fl=%d threads=%d", N, fl,
+                              pool_sizes[p]);
+                ck_assert(memcmp(pk, pk0, np * sizeof *pk) == 0);
+                ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, fx, fa, VPAR_DTYPE_F32, N, N,
+                                                               VPAR_RANK_SYMMETRIC, pools[p]), VPAR_OK);
+                ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, fpk, fb, VPAR_DTYPE_F32, N, N,
+                                                               VPAR_RANK_SYMMETRIC_PACKED, pools[p]), VPAR_OK);
+                ck_assert_msg(memcmp(fa, fb, n * sizeof *fa) == 0, "packed f32 N=%zu fl=%d", N, fl);
+                uint32_t sa = 0, sb = 1;
+                ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, x, VPAR_DTYPE_F64, N, N, VPAR_RANK_SYMMETRIC, ca,
+                                                         &sa, pools[p]), VPAR_OK);
+                ck_assert_int_eq(vpar_rank_codes_into_ws(NULL, pk, VPAR_DTYPE_F64, N, N,
+                                                         VPAR_RANK_SYMMETRIC_PACKED, cb, &sb, pools[p]), VPAR_OK);
+                ck_assert_msg(sa == sb && memcmp(ca, cb, n * sizeof *ca) == 0, "packed codes N=%zu fl=%d", N, fl);
+            }
+            free(x); free(pk); free(pk0); free(a); free(b); free(fx); free(fpk); free(fa); free(fb);
+            free(ca); free(cb);
+        }
+    /* refusals, nothing written */
+    double v[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, o[16];
+    for (int i = 0; i < 16; i++) o[i] = -1;
+    ck_assert_int_eq(vpar_rank_standardize(v, VPAR_DTYPE_F64, 4, 4, VPAR_RANK_SYMMETRIC_PACKED, NULL),
+                     VPAR_ERR_INVALID);
+    ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, v, o, VPAR_DTYPE_F64, 4, 3,
+                                                   VPAR_RANK_SYMMETRIC_PACKED, NULL), VPAR_ERR_SHAPE);
+    /* the packed source of N = 4 is 10 doubles: an output starting at its
+       last one overlaps */
+    ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, v, v + 9, VPAR_DTYPE_F64, 4, 4,
+                                                   VPAR_RANK_SYMMETRIC_PACKED, NULL), VPAR_ERR_INVALID);
+    ck_assert(v[9] == 10 && o[0] == -1);
+    free_pools();
+}
+END_TEST
+
 START_TEST(test_standardize_edge_cases) {
     /* one finite entry: max(rank - 1) == 0, so the reference computes
        0/0 = NaN for it and then turns every NaN into 0.5 (ref_step.py's
@@ -677,6 +745,7 @@ int main(void) {
     tcase_add_test(tc, test_standardize_into);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_rank_codes);
+    tcase_add_test(tc, test_symmetric_packed);
     tcase_add_test(tc, test_check_symmetric);
     tcase_add_test(tc, test_concurrent_callers_share_a_pool);
     suite_add_tcase(s, tc);

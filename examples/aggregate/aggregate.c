@@ -1,6 +1,7 @@
 /* examples/aggregate/aggregate.c — the aggregation engine (see aggregate.h):
-   networks mapped once, one EGAD plan, the N x N float64 running sum and
-   its ranks (uint32 rank codes; float64 beyond 2^30 entries). */
+   networks mapped once, one EGAD plan, the float64 running sum (its upper
+   triangle only, packed, when the networks are symmetric) and its ranks
+   (N x N uint32 rank codes; float64 beyond 2^30 entries). */
 #include "aggregate.h"
 
 #include <math.h>
@@ -19,7 +20,8 @@ struct vpar_agg {
     char *nw_key;
     vpar_egad_plan *plan;
     vpar_egad_term_result *results;
-    double *sum;                 /* running aggregate, n * n */
+    double *sum;                 /* running aggregate: n * n, or symmetric: the upper
+                                    triangle packed row after row, n (n + 1) / 2 */
     void *work;                  /* the ranks EGAD reads, n * n: uint32 codes, or
                                     float64 values when n * n > 2^30 */
     int codes;                   /* work holds rank codes (vpar_rank_codes_into_ws) */
@@ -156,8 +158,9 @@ fail:
    the finite entries, (rank - 1) / max(rank - 1), NaN and inf -> 0.5. When
    every network is symmetric, so is the aggregate (the same additions in
    the same order on both sides of the diagonal; only its upper triangle
-   is summed, see vpar__agg_add_rows), and the symmetric layout
-   gives the full-matrix result bit for bit with about half the work.
+   is summed, see vpar__agg_add_rows, and kept packed: half the memory),
+   and the packed symmetric layout gives the full-matrix result bit for bit
+   with about half the work.
    The ranker reads the running sum and writes the ranks straight into
    `work` (out of place: no copy of the sum first), as exact uint32 rank
    codes 4 (rank - 1) with their scale (half the bytes of float64 values
@@ -167,7 +170,7 @@ fail:
 static vpar_status vpar__agg_rank_standardize(vpar_rank_workspace *ws, const double *sum,
                                               void *work, int codes, uint32_t *scale, size_t n,
                                               int symmetric, vpar_pool *pool) {
-    vpar_rank_layout L = symmetric ? VPAR_RANK_SYMMETRIC : VPAR_RANK_FULL;
+    vpar_rank_layout L = symmetric ? VPAR_RANK_SYMMETRIC_PACKED : VPAR_RANK_FULL;
     if (codes) return vpar_rank_codes_into_ws(ws, sum, VPAR_DTYPE_F64, n, n, L, (uint32_t *)work, scale, pool);
     return vpar_rank_standardize_into_ws(ws, sum, work, VPAR_DTYPE_F64, n, n, L, pool);
 }
@@ -200,19 +203,19 @@ typedef struct vpar__agg_add {
     int upper;     /* only entries i <= j (symmetric aggregate) */
 } vpar__agg_add;
 
-/* sum[lo, hi) (+)= w[lo, hi) */
-static void vpar__agg_add_span(const vpar__agg_add *t, size_t lo, size_t hi) {
-    double *sum = t->sum + lo;
+/* sum[so, so + len) (+)= w[wo, wo + len) */
+static void vpar__agg_add_span(const vpar__agg_add *t, size_t so, size_t wo, size_t len) {
+    double *sum = t->sum + so;
     if (t->dtype == VPAR_DTYPE_F32) {
-        const float *w = (const float *)t->w + lo;
+        const float *w = (const float *)t->w + wo;
         if (t->first)
-            for (size_t i = 0; i < hi - lo; i++) sum[i] = (double)w[i];
+            for (size_t i = 0; i < len; i++) sum[i] = (double)w[i];
         else
-            vpar_acc_f32_f64(sum, w, hi - lo);  /* simd.h: sum[i] += (double)w[i] */
+            vpar_acc_f32_f64(sum, w, len);  /* simd.h: sum[i] += (double)w[i] */
     } else {
-        const double *w = (const double *)t->w + lo;
-        if (t->first) memcpy(sum, w, (hi - lo) * sizeof *sum);
-        else vpar_acc_f64(sum, w, hi - lo);
+        const double *w = (const double *)t->w + wo;
+        if (t->first) memcpy(sum, w, len * sizeof *sum);
+        else vpar_acc_f64(sum, w, len);
     }
 }
 
@@ -221,13 +224,14 @@ static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
     const vpar__agg_add *t = (const vpar__agg_add *)user;
     size_t n = t->n;
     if (!t->upper) {
-        vpar__agg_add_span(t, begin * n, end * n);
+        vpar__agg_add_span(t, begin * n, begin * n, (end - begin) * n);
     } else {
         /* symmetric networks: the ranker reads only entries i <= j of the
-           sum (VPAR_RANK_SYMMETRIC), so only those are summed; half the
-           reads of the network and half the writes. The strict lower
-           triangle of sum is never read. */
-        for (size_t r = begin; r < end; r++) vpar__agg_add_span(t, r * n + r, (r + 1) * n);
+           sum (VPAR_RANK_SYMMETRIC_PACKED), so only those are summed and
+           kept, packed (row r at r n - r (r - 1) / 2); half the reads of
+           the network, half the writes, half the memory. */
+        for (size_t r = begin; r < end; r++)
+            vpar__agg_add_span(t, r * n - r * (r - 1) / 2, r * n + r, n - r);
     }
     /* these rows of the network are read for this step: out of the
        resident set now (the page cache keeps them), so that at most a few
@@ -247,7 +251,8 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
     /* Allocated once per engine and reused by every step and permutation:
        2 MiB aligned with huge pages advised (fewer, cheaper first-touch
        faults); the rank workspace keeps the ranker's keys mapped too. */
-    agg->mat_bytes = nn * sizeof(double);
+    /* symmetric: the packed upper triangle, n (n + 1) / 2 entries */
+    agg->mat_bytes = (agg->symmetric ? nn / 2 + (agg->n + 1) / 2 : nn) * sizeof(double);
     if (!agg->sum) agg->sum = (double *)vpar_alloc_large(agg->mat_bytes);
     if (!agg->work) {
         agg->codes = nn <= ((size_t)UINT32_MAX >> 2);   /* vpar_rank_codes_into_ws's limit */

@@ -120,8 +120,14 @@ typedef enum vpar_rank_layout {
     VPAR_RANK_SYMMETRIC,  /* N x N symmetric: reads entries i <= j, counts each
                              off-diagonal value twice, writes both triangles;
                              result identical to FULL on a symmetric matrix */
-    VPAR_RANK_UPPER       /* entries i <= j, each once; strict lower triangle
+    VPAR_RANK_UPPER,      /* entries i <= j, each once; strict lower triangle
                              left as it was */
+    VPAR_RANK_SYMMETRIC_PACKED /* SYMMETRIC from a packed source: x holds only
+                             the upper triangle, row by row (row r: entries
+                             (r, r..N-1), starting at r N - r (r - 1) / 2;
+                             N (N + 1) / 2 entries in all); the output is the
+                             full N x N matrix, as SYMMETRIC writes it.
+                             Out of place only (vpar_rank_*_into_ws) */
 } vpar_rank_layout;
 
 /* Rank standardization in place over n entries (the workflow's rank()).
@@ -422,6 +428,7 @@ typedef struct vpar__rk {
     const void *x;        /* source values */
     int src_f64;
     int upper;            /* chunks are DIAG + ROWS of an n x n matrix */
+    int packed;           /* ... read from a packed upper triangle (VPAR__RK_FOREACH) */
     size_t n;             /* flat count, or N */
     int skip;
     int slot64;           /* keys / values are uint64 (else uint32) */
@@ -1090,16 +1097,28 @@ static void vpar__rk_bucket(vpar__rk *rk, void *slots, size_t s, size_t nd,
 /* ---- level 1: from the float source --------------------------------------- */
 
 /* Iterates the entries of chunk ck (flat index i) in scatter order. */
-#define VPAR__RK_FOREACH(ck, N, i, BODY)                                       \
+/* i: the entry's index in the (full) output; xi: in the source, the same
+   unless the source is packed (PK: rows of the upper triangle stored one
+   after the other, row r starting at r N - r (r - 1) / 2, so entry (r, c)
+   of the full matrix is at i - r (r + 1) / 2). */
+#define VPAR__RK_FOREACH(ck, N, PK, i, xi, BODY)                               \
     do {                                                                       \
         if ((ck)->kind == VPAR__RK_FLAT) {                                     \
-            for (size_t i = (ck)->a; i < (ck)->b; ++i) { BODY }                \
+            for (size_t i = (ck)->a; i < (ck)->b; ++i) { size_t xi = i; BODY } \
         } else if ((ck)->kind == VPAR__RK_DIAG) {                              \
-            for (size_t r_ = 0; r_ < (N); ++r_) { size_t i = r_ * (N) + r_; BODY } \
+            for (size_t r_ = 0; r_ < (N); ++r_) {                              \
+                size_t i = r_ * (N) + r_;                                      \
+                size_t xi = (PK) ? i - r_ * (r_ + 1) / 2 : i;                  \
+                BODY                                                           \
+            }                                                                  \
         } else {                                                               \
             for (size_t r_ = (ck)->a; r_ < (ck)->b; ++r_) {                    \
                 size_t e_ = (r_ + 1) * (N);                                    \
-                for (size_t i = r_ * (N) + r_ + 1; i < e_; ++i) { BODY }       \
+                size_t sh_ = (PK) ? r_ * (r_ + 1) / 2 : 0;                     \
+                for (size_t i = r_ * (N) + r_ + 1; i < e_; ++i) {              \
+                    size_t xi = i - sh_;                                       \
+                    BODY                                                       \
+                }                                                              \
             }                                                                  \
         }                                                                      \
     } while (0)
@@ -1162,6 +1181,7 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
     DST fill = (DST)rk->fill;                                                  \
     const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
+    const int pk = rk->packed;                                                 \
     int skip = rk->skip;                                                       \
     uint64_t k;                                                                \
     VPAR__RK_BIN_LOCALS                                                        \
@@ -1169,8 +1189,8 @@ static void vpar__rk_replay_##SUF(void *user, size_t c0, size_t c1, int tid) { \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *off = T->L.off + c * T->L.nb;                                  \
-        VPAR__RK_FOREACH(ck, N, i, {                                           \
-            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) { dst[i] = fill; continue; } \
+        VPAR__RK_FOREACH(ck, N, pk, i, xi, {                                           \
+            if (!vpar__rk_k_f##BITS(x[xi], skip, &k)) { dst[i] = fill; continue; } \
             size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
             VPAR__RK_PREFETCH_R(&val[o_]);                                     \
             dst[i] = (DST)val[o_];                                             \
@@ -1184,14 +1204,15 @@ static void vpar__rk_stat_##SUF(void *user, size_t c0, size_t c1, int tid) {   \
     const vpar__rk *rk = T->rk;                                                \
     const UINT *x = (const UINT *)rk->x;                                       \
     size_t N = rk->n;                                                          \
+    const int pk = rk->packed;                                                 \
     int skip = rk->skip;                                                       \
     (void)tid;                                                                 \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         uint64_t mn0 = UINT64_MAX, mx0 = 0, mn1 = UINT64_MAX, mx1 = 0, k;      \
         size_t kept = 0, nan = 0;                                              \
-        VPAR__RK_FOREACH(ck, N, i, {                                           \
-            UINT u = x[i];                                                     \
+        VPAR__RK_FOREACH(ck, N, pk, i, xi, {                                           \
+            UINT u = x[xi];                                                     \
             if (!vpar__rk_k_f##BITS(u, skip, &k)) {                            \
                 nan += (u & ~((UINT)1 << (BITS - 1))) > VPAR__RK_INF##BITS;    \
                 continue;                                                      \
@@ -1215,6 +1236,7 @@ static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
     const vpar__rk *rk = T->rk;                                                \
     const UINT *x = (const UINT *)rk->x;                                       \
     size_t N = rk->n;                                                          \
+    const int pk = rk->packed;                                                 \
     int skip = rk->skip;                                                       \
     uint64_t kmax = T->kmax, k;                                                \
     VPAR__RK_BIN_LOCALS                                                        \
@@ -1222,8 +1244,8 @@ static void vpar__rk_count_##SUF(void *user, size_t c0, size_t c1, int tid) {  \
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *cnt = T->cntf + c * T->nfine, maxeq = 0;                       \
-        VPAR__RK_FOREACH(ck, N, i, {                                           \
-            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
+        VPAR__RK_FOREACH(ck, N, pk, i, xi, {                                           \
+            if (!vpar__rk_k_f##BITS(x[xi], skip, &k)) continue;                 \
             cnt[VPAR__RK_BIN(k)]++;                                            \
             maxeq += k == kmax;                                                \
         });                                                                    \
@@ -1237,6 +1259,7 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
     SLOT *keys = (SLOT *)T->L.keys;                                            \
     const uint32_t *map = T->L.map;                                            \
     size_t N = rk->n;                                                          \
+    const int pk = rk->packed;                                                 \
     int skip = rk->skip;                                                       \
     uint64_t k;                                                                \
     VPAR__RK_BIN_LOCALS                                                        \
@@ -1244,8 +1267,8 @@ static void vpar__rk_scatter_##SUF(void *user, size_t c0, size_t c1, int tid) { 
     for (size_t c = c0; c < c1; c++) {                                         \
         const vpar__rk_chunk *ck = &T->L.chunks[c];                            \
         size_t *off = T->L.off + c * T->L.nb;                                  \
-        VPAR__RK_FOREACH(ck, N, i, {                                           \
-            if (!vpar__rk_k_f##BITS(x[i], skip, &k)) continue;                 \
+        VPAR__RK_FOREACH(ck, N, pk, i, xi, {                                           \
+            if (!vpar__rk_k_f##BITS(x[xi], skip, &k)) continue;                 \
             size_t o_ = off[map[VPAR__RK_BIN(k)]]++;                           \
             VPAR__RK_PREFETCH_W(&keys[o_]);                                    \
             keys[o_] = (SLOT)k;                                                \
@@ -1662,7 +1685,7 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     if (dtype != VPAR_DTYPE_F32 && dtype != VPAR_DTYPE_F64)
         return vpar_fail(VPAR_ERR_UNSUPPORTED,
                          "%s: dtype %s is not float32 or float64", fname, vpar_dtype_descr(dtype));
-    if ((int)layout < 0 || layout > VPAR_RANK_UPPER)
+    if ((int)layout < 0 || layout > VPAR_RANK_SYMMETRIC_PACKED)
         return vpar_fail(VPAR_ERR_INVALID, "%s: unknown layout %d", fname, (int)layout);
     size_t n;
     if (!vpar__mul_size(rows, cols, &n) || n > SIZE_MAX / 8)
@@ -1676,14 +1699,22 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
                              "2^30 entries (use vpar_rank_standardize_into_ws)", fname, rows, cols);
     }
     if ((!x || !out) && n) return vpar_fail(VPAR_ERR_INVALID, "%s: data pointer is NULL", fname);
+    const int packed = layout == VPAR_RANK_SYMMETRIC_PACKED;
+    if (packed && rows != cols)
+        return vpar_fail(VPAR_ERR_SHAPE, "%s: packed symmetric layout needs a square matrix, got %zu x %zu",
+                         fname, rows, cols);
+    if (packed && out == x && n)
+        return vpar_fail(VPAR_ERR_INVALID, "%s: the packed layout ranks out of place only", fname);
     if (out != x && n) {
-        size_t bytes = n * (dtype == VPAR_DTYPE_F64 ? 8 : 4);
-        size_t obytes = codes ? n * 4 : bytes;
+        size_t es = dtype == VPAR_DTYPE_F64 ? 8 : 4;
+        /* packed: N (N + 1) / 2 entries (no overflow: N (N + 1) / 2 < N * N + 1) */
+        size_t bytes = (packed ? rows / 2 * (rows + 1) + (rows % 2) * ((rows + 1) / 2) : n) * es;
+        size_t obytes = codes ? n * 4 : n * es;
         uintptr_t a = (uintptr_t)x, b = (uintptr_t)out;
         if (a < b + obytes && b < a + bytes)
             return vpar_fail(VPAR_ERR_INVALID, "%s: the output overlaps the input", fname);
     }
-    if (layout != VPAR_RANK_FULL && rows != cols)
+    if ((layout == VPAR_RANK_SYMMETRIC || layout == VPAR_RANK_UPPER) && rows != cols)
         return vpar_fail(VPAR_ERR_SHAPE, "%s: %s layout needs a square matrix, got %zu x %zu",
                          fname, layout == VPAR_RANK_SYMMETRIC ? "symmetric" : "upper", rows, cols);
     vpar__rk rk;
@@ -1696,17 +1727,18 @@ static vpar_status vpar__rk_standardize(const char *fname, vpar_rank_workspace *
     rk.src_f64 = dtype == VPAR_DTYPE_F64;
     rk.slot64 = rk.src_f64;
     rk.upper = layout != VPAR_RANK_FULL;
+    rk.packed = packed;
     rk.n = rk.upper ? rows : n;
     rk.skip = VPAR__RK_SKIP_NONFINITE;
     rk.mode = codes ? VPAR__RK_CODE : VPAR__RK_STD;
     rk.dst32 = codes && rk.slot64;
-    rk.wmain = layout == VPAR_RANK_SYMMETRIC ? 2 : 1;
+    rk.wmain = layout == VPAR_RANK_SYMMETRIC || packed ? 2 : 1;
     if (codes) rk.fill = 1;   /* nothing ranked: 0.5 on the scale 2 (vpar__rk_set_maxr) */
     else if (rk.src_f64) { double h = 0.5; memcpy(&rk.fill, &h, 8); }
     else { float h = 0.5f; uint32_t b; memcpy(&b, &h, 4); rk.fill = b; }
     vpar_status st = vpar__rk_run(&rk, 0, NULL);
     if (st == VPAR_OK && codes) *scale = rk.maxr > 0 ? (uint32_t)(4.0 * rk.maxr) : 2;
-    if (st == VPAR_OK && layout == VPAR_RANK_SYMMETRIC && rows > 1) {
+    if (st == VPAR_OK && (layout == VPAR_RANK_SYMMETRIC || packed) && rows > 1) {
         vpar__rk_mirror M;
         M.x = out; M.n = rows; M.tile = 64; M.f64 = !codes && rk.src_f64; M.bad = NULL;
         size_t nt = (rows + M.tile - 1) / M.tile;
