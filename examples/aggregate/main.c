@@ -199,6 +199,60 @@ static int parse_options(int argc, char **argv, options *o) {
 
 /* ---- running ------------------------------------------------------------ */
 
+/* Seconds since boot (CLOCK_BOOTTIME) when this process started, from
+   /proc/self/stat (clock-tick resolution); -1 where unknown. */
+static double process_start_boottime(void) {
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *s = strrchr(buf, ')');  /* comm may hold spaces */
+    unsigned long long start = 0;
+    /* after ")": state (field 3) ... starttime (field 22) */
+    if (!s || sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                            "%*d %*d %llu", &start) != 1)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)start / (double)hz : -1;
+}
+
+void agg_phase(const char *name) {
+    static int on = -1;
+    static double w_last, c_last, w_first;
+    if (on < 0) {
+        const char *e = getenv("VPAR_AGGREGATE_PHASES");
+        on = e && *e && strcmp(e, "0") != 0;
+    }
+    if (!on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    double w = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    double c = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    static long pid;
+    if (on == 1) { /* first mark: from the process's start */
+        double s = process_start_boottime();
+        w_first = w_last = s >= 0 ? s : w;
+        c_last = 0;
+        pid = (long)getpid();
+        on = 2;
+    }
+    if (pid != (long)getpid()) { /* a forked worker: its CPU clock starts at 0 */
+        pid = (long)getpid();
+        c_last = 0;
+    }
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank || !*rank) rank = getenv("PMI_RANK");
+    if (!rank || !*rank) rank = getenv("PMIX_RANK");
+    fprintf(stderr, "vpar-aggregate: phase %-14s +%.3f s wall +%.3f s CPU (total %.3f s wall, "
+                    "%.3f s CPU) pid %ld%s%s\n", name, w - w_last, c - c_last, w - w_first, c,
+            pid, rank && *rank ? " rank " : "", rank && *rank ? rank : "");
+    w_last = w;
+    c_last = c;
+}
+
 
 static vpar_pool *g_pool;               /* this process's thread pool */
 static vpar_procpool *g_procpool;       /* for the signal handler */
@@ -277,6 +331,7 @@ static int run_in_process(run_ctx *c) {
     vpar_agg_hooks hooks = {progress_step, c->progress, &g_cancel};
     for (size_t t = 0; t < c->ntodo; t++) {
         size_t i = c->todo[t];
+        if (t == 0) agg_phase("first task");
         hold_for_interrupt(c, t);
         vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, auc);
         if (st == VPAR_ERR_INTERRUPTED) break;
@@ -306,6 +361,9 @@ static int worker_init(void *user, int worker) {
 static int worker_task(void *user, size_t index, void *result) {
     run_ctx *c = (run_ctx *)user;
     size_t i = c->todo[index];
+    static int first = 1;  /* per worker process */
+    if (first) agg_phase("first task");
+    first = 0;
     hold_for_interrupt(c, index);
     vpar_agg_hooks hooks = {progress_step, c->progress, NULL};
     vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, (double *)result);
@@ -455,6 +513,7 @@ static int job_inputs(job *J) {
     J->t0 = vpar_ex_now();
     size_t ngenes = 0;
     if (!vpar_egad_cli_load(&o->egad, PROG, &J->ann, &J->genes, &ngenes)) return VPAR_EX_EXIT_USAGE;
+    agg_phase("annotations");
     /* A pool only for the set-up checks, gone before any worker is forked. */
     vpar_pool *setup_pool = NULL;
     vpar_pool_desc pd = {0};
@@ -465,6 +524,7 @@ static int job_inputs(job *J) {
                                      o->networks, J->k, &o->desc);
     o->desc.pool = NULL;
     if (setup_pool) vpar_pool_destroy(setup_pool);
+    agg_phase("engine");
     if (st != VPAR_OK) {
         fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
         return VPAR_EX_EXIT_USAGE;
@@ -611,13 +671,16 @@ int main(int argc, char **argv) {
     if (J.o.merge_dir) return agg_merge(&J.o);
     J.k = J.o.k;
     J.p = (size_t)J.o.permutations;
+    agg_phase("exec");
     rc = job_orders(&J);
+    agg_phase("orders");
     if (!rc) rc = job_inputs(&J);
     if (!rc && agg_mpi_main(&J, &rc)) {
         job_free(&J);
         return rc;
     }
     if (!rc) rc = agg_job_resume(&J);
+    agg_phase("plan");
     if (!rc) {
         int any_h5 = 0, jobs, threads;
         for (size_t i = 0; i < J.k; i++) any_h5 |= vpar_ex_is_hdf5_name(J.o.networks[i]);

@@ -54,6 +54,9 @@ typedef struct agg_mpi {
 static int agg_mpi_task(void *user, size_t i, void *result) {
     agg_mpi *m = (agg_mpi *)user;
     job *J = m->J;
+    static int first = 1;  /* the farm's one task thread */
+    if (first) agg_phase("first task");
+    first = 0;
     vpar_agg_hooks hooks = {NULL, NULL, &g_stop};
     return (int)vpar_agg_run(J->agg, J->orders + m->todo[i] * J->k, m->compute, &hooks,
                              (double *)result);
@@ -167,6 +170,7 @@ int agg_mpi_main(job *J, int *exit_code) {
     vpar_ex_on_stop_signals(agg_mpi_on_signal);
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     vpar_ex_on_stop_signals(agg_mpi_on_signal);
+    agg_phase("MPI_Init");
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (J->o.jobs > 1 && rank == 0 && !J->o.quiet)
@@ -184,7 +188,9 @@ int agg_mpi_main(job *J, int *exit_code) {
         fprintf(stderr, "vpar-aggregate: rank %d: thread pool: %s\n", rank, vpar_last_error());
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    agg_phase("threads");
     int code = agg_mpi_plan(&m, rank);
+    agg_phase("plan");
     if (!code) code = agg_mpi_farm(&m, rank, size, threads);
     vpar_pool_destroy(m.compute);
     free(m.todo);

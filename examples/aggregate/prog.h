@@ -88,6 +88,15 @@ int agg_job_manifest(job *J);            /* hash, manifest, written; 0: printed 
 void agg_job_done(job *J, size_t i);     /* permutation i's file is final */
 int agg_merge(const options *o);         /* --merge: the exit status */
 
+/* main.c: VPAR_AGGREGATE_PHASES=1 (diagnosis of the start-up cost, e.g.
+   under mpirun): each process prints on stderr, when a set-up phase ends,
+   its wall and CPU seconds (since the previous mark; the first mark counts
+   from the process's start, so exec and the dynamic loader are included)
+   and the totals so far. `name`: the phase that just ended. Not
+   thread-safe: one thread at a time (the main thread, or the one task
+   thread of an MPI rank once the main thread has stopped marking). */
+void agg_phase(const char *name);
+
 /* mpi.c: 1 when this process runs as an MPI rank (and *exit_code is set). */
 int agg_mpi_main(job *J, int *exit_code);
 
