@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,63 +477,76 @@ static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any
 }
 
 
+/* A set-up failure at position `at` (agg_setup): printed now, or kept in
+   s (the first one) when s->keep_errors. Returns rc. */
+static int setup_fail(agg_setup *s, size_t at, int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (s && s->keep_errors) {
+        s->at = at;
+        vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+    } else {
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+    return rc;
+}
+
 /* The orders: read (--order) or drawn (--permutations): cheap checks
-   first, before loading anything. 0 or the exit status (printed). */
-static int job_orders(job *J) {
+   first, before loading anything. 0 or the exit status (reported through
+   setup_fail). */
+int agg_job_orders(job *J, agg_setup *s) {
     const size_t k = J->k, p = J->p;
-    if (vpar_agg_check_names(J->o.networks, k) != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        return VPAR_EX_EXIT_USAGE;
-    }
+    if (vpar_agg_check_names(J->o.networks, k) != VPAR_OK)
+        return setup_fail(s, 0, VPAR_EX_EXIT_USAGE, "vpar-aggregate: %s", vpar_last_error());
     size_t pk;
-    if (!vpar__mul_size(p, k, &pk) || pk > SIZE_MAX / sizeof(double)) {
-        fputs("vpar-aggregate: --permutations too large\n", stderr);
-        return VPAR_EX_EXIT_USAGE;
-    }
+    if (!vpar__mul_size(p, k, &pk) || pk > SIZE_MAX / sizeof(double))
+        return setup_fail(s, 0, VPAR_EX_EXIT_USAGE, "vpar-aggregate: --permutations too large");
     J->orders = (size_t *)malloc(pk * sizeof *J->orders);
     J->auc = (double *)malloc(pk * sizeof *J->auc);
     J->done = (unsigned char *)calloc(p, 1);
     J->todo = (size_t *)malloc(p * sizeof *J->todo);
-    if (!J->orders || !J->auc || !J->done || !J->todo) {
-        fputs("vpar-aggregate: out of memory\n", stderr);
-        return 1;
-    }
+    if (!J->orders || !J->auc || !J->done || !J->todo)
+        return setup_fail(s, 0, 1, "vpar-aggregate: out of memory");
     if (!J->o.order) {
         vpar_agg_permutations(J->o.seed, p, k, J->orders);
     } else if (vpar_agg_read_order(J->o.order, J->o.networks, k, J->orders) != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: --order %s\n", vpar_last_error());
-        return VPAR_EX_EXIT_USAGE;
+        return setup_fail(s, 0, VPAR_EX_EXIT_USAGE, "vpar-aggregate: --order %s", vpar_last_error());
     }
     return 0;
 }
 
 /* Annotations, genes, the engine (networks opened and checked); then the
    output directory, only once the inputs are known to be good. */
-static int job_inputs(job *J) {
+int agg_job_inputs(job *J, agg_setup *s) {
     options *o = &J->o;
-    J->t0 = vpar_ex_now();
+    if (J->t0 == 0) J->t0 = vpar_ex_now();
     size_t ngenes = 0;
-    if (!vpar_egad_cli_load(&o->egad, PROG, &J->ann, &J->genes, &ngenes)) return VPAR_EX_EXIT_USAGE;
+    if (vpar_egad_cli_load_quiet(&o->egad, &J->ann, &J->genes, &ngenes) != VPAR_OK)
+        return setup_fail(s, 1, VPAR_EX_EXIT_USAGE, "vpar-aggregate: %s", vpar_last_error());
     agg_phase("annotations");
     /* A pool only for the set-up checks, gone before any worker is forked. */
     vpar_pool *setup_pool = NULL;
     vpar_pool_desc pd = {0};
     pd.num_threads = o->threads ? o->threads : vpar_ex_cpu_count();
-    if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) != VPAR_OK) setup_pool = NULL;
-    o->desc.pool = setup_pool;
+    if (s && s->pool) o->desc.pool = s->pool;
+    else if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) == VPAR_OK) o->desc.pool = setup_pool;
+    size_t at = 0;
+    o->desc.check = s ? s->check : NULL;
+    o->desc.failed_at = &at;
     vpar_status st = vpar_agg_create(&J->agg, J->ann, (const char *const *)J->genes, ngenes,
                                      o->networks, J->k, &o->desc);
     o->desc.pool = NULL;
+    o->desc.check = NULL;
+    o->desc.failed_at = NULL;
     if (setup_pool) vpar_pool_destroy(setup_pool);
     agg_phase("engine");
-    if (st != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        return VPAR_EX_EXIT_USAGE;
-    }
-    if (vpar_ex_mkdir_p(o->out) != 0) {
-        fprintf(stderr, "vpar-aggregate: --out %s: cannot create directory: %s\n", o->out, strerror(errno));
-        return VPAR_EX_EXIT_USAGE;
-    }
+    if (st != VPAR_OK)
+        return setup_fail(s, 2 + at, VPAR_EX_EXIT_USAGE, "vpar-aggregate: %s", vpar_last_error());
+    if ((!s || !s->no_out_dir) && vpar_ex_mkdir_p(o->out) != 0)
+        return setup_fail(s, J->k + 4, VPAR_EX_EXIT_USAGE,
+                          "vpar-aggregate: --out %s: cannot create directory: %s", o->out, strerror(errno));
     return 0;
 }
 
@@ -672,13 +686,15 @@ int main(int argc, char **argv) {
     J.k = J.o.k;
     J.p = (size_t)J.o.permutations;
     agg_phase("exec");
-    rc = job_orders(&J);
-    agg_phase("orders");
-    if (!rc) rc = job_inputs(&J);
-    if (!rc && agg_mpi_main(&J, &rc)) {
+    /* Under mpirun/srun (or --journal) the ranks set up in mpi.c, after
+       MPI_Init: they split the network checks and report a failure once. */
+    if (agg_mpi_main(&J, &rc)) {
         job_free(&J);
         return rc;
     }
+    rc = agg_job_orders(&J, NULL);
+    agg_phase("orders");
+    if (!rc) rc = agg_job_inputs(&J, NULL);
     if (!rc) rc = agg_job_resume(&J);
     agg_phase("plan");
     if (!rc) {
