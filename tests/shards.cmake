@@ -85,5 +85,5 @@ if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING AND NOT VPAR_SANITIZER STREQ
   set_tests_properties(test_cluster_mpi_setup PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "mpi" RESOURCE_LOCK vpar_mpi
     # MPI keeps allocations until exit (the farm tests do the same)
-    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0")
+    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0;$<$<BOOL:${VPAR_SANITIZER}>:VPAR_TEST_QUICK=1>")
 endif()

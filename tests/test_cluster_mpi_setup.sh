@@ -16,7 +16,8 @@
 #   differs): outputs byte-identical to a single process (every rank must
 #   learn that not all networks are symmetric)
 # The expected messages and outputs are a single process's (the program's
-# own tests check those); -np 2 and -np 3.
+# own tests check those); -np 2 and -np 3 (VPAR_TEST_QUICK=1, the sanitizer
+# trees: -np 2 only).
 set -u
 agg=$1 data=$2 mpiexec=${3:-} flavor=${4:-} py=${5:-/usr/bin/python3}
 if [ -z "$mpiexec" ] || ! command -v "$mpiexec" >/dev/null 2>&1; then
@@ -37,6 +38,8 @@ fi
 export UCX_MEM_EVENTS=no UCX_MEM_MMAP_HOOK_MODE=none
 run_mpi() { local np=$1; shift; "$mpiexec" "${extra[@]}" -np "$np" "$@"; }
 common=(--annotations "$fx/go.tsv" --genes "$fx/genes.txt" -p 2 --seed 3 -t 1 -q)
+nps=(2 3)
+[ -n "${VPAR_TEST_QUICK:-}" ] && nps=(2)
 
 # nets: the fixture networks; $tmp/bad/ holds the damaged ones
 mkdir -p "$tmp/bad"
@@ -97,7 +100,7 @@ else
   # index 1: rank 1's with 2 ranks and with 3
   one_fails "labels of rev.h5" "$tmp/want_h5" "${n[0]}" "$tmp/bad/rev.h5" "${n[@]:2}"
   grep -q 'rev.h5' "$tmp/want_h5" || fail "one process: the message does not name rev.h5: $(cat "$tmp/want_h5")"
-  for np in 2 3; do
+  for np in "${nps[@]}"; do
     mpi_fails $np "rev.h5 (labels) checked by rank 1" "$tmp/want_h5" 1 \
       "${n[0]}" "$tmp/bad/rev.h5" "${n[@]:2}"
   done
@@ -116,7 +119,7 @@ mpi_fails 2 "short.npy (every rank)" "$tmp/want_short" 0 "${n[0]}" "$tmp/bad/sho
 # ---- an asymmetric network checked by rank 1 only: the same outputs ---------------
 nets=("${n[0]}" "$tmp/bad/nw_asym.npy" "${n[@]:2}")
 "$agg" "${common[@]}" -p 4 --out "$tmp/ref" "${nets[@]}" || fail "one process, asymmetric nw_asym"
-for np in 2 3; do
+for np in "${nps[@]}"; do
   rm -rf "$tmp/m$np"
   run_mpi $np "$agg" "${common[@]}" -p 4 --out "$tmp/m$np" "${nets[@]}" 2>"$tmp/err" ||
     fail "-np $np with nw_asym: $(cat "$tmp/err")"
