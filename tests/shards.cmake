@@ -69,3 +69,21 @@ if(VPAR_BUILD_EXAMPLES AND NOT VPAR_SANITIZER AND NOT CMAKE_CROSSCOMPILING)
   set_tests_properties(cluster_slurm_jobs PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS "cluster" RESOURCE_LOCK vpar_slurm)
 endif()
+
+# vpar-aggregate's set-up under mpirun (tests/test_cluster_mpi_setup.sh):
+# the ranks split the network checks and report a failure found by any
+# rank once, with a single process's message and exit status; an
+# asymmetric network checked by rank 1 only leaves the outputs unchanged.
+# A few small runs: also in the ASan tree (the set-up's new code runs
+# under it there), not under TSan (MPI's own threads; the farm tests cover
+# that).
+if(VPAR_BUILD_EXAMPLES AND NOT CMAKE_CROSSCOMPILING AND NOT VPAR_SANITIZER STREQUAL "tsan")
+  add_test(NAME test_cluster_mpi_setup
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cluster_mpi_setup.sh
+            $<TARGET_FILE:vpar-aggregate> ${CMAKE_CURRENT_SOURCE_DIR}/data
+            "$<$<BOOL:${VPAR_HAVE_MPI}>:${VPAR_MPIEXEC}>" "${VPAR_MPI_FLAVOR}" /usr/bin/python3)
+  set_tests_properties(test_cluster_mpi_setup PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "mpi" RESOURCE_LOCK vpar_mpi
+    # MPI keeps allocations until exit (the farm tests do the same)
+    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0;$<$<BOOL:${VPAR_SANITIZER}>:VPAR_TEST_QUICK=1>")
+endif()

@@ -452,6 +452,138 @@ START_TEST(test_create_errors) {
 }
 END_TEST
 
+/* Checks split between processes (vpar_agg_desc.check, failed_at,
+   vpar_agg_symmetric_checked, vpar_agg_set_symmetric), as the MPI ranks
+   of vpar-aggregate use them: rank r checks network i when i % 2 == r.
+   Network 1 is asymmetric in its lower triangle only (entries the
+   symmetric ranker never reads), so a wrong symmetric flag changes the
+   results; the full check (desc NULL) is the reference. */
+START_TEST(test_split_checks) {
+    char dir[] = "/tmp/vpar_agg_split_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const size_t n = 400, nn = n * n;
+    char paths_buf[3][256];
+    const char *paths[3];
+    for (int i = 0; i < 3; i++) {
+        vpar_npy in;
+        ck_assert_int_eq(vpar_npy_open(&in, g_paths[i], 0), VPAR_OK);
+        float *f = malloc(nn * sizeof *f);
+        ck_assert_ptr_nonnull(f);
+        memcpy(f, in.data, nn * sizeof *f);
+        vpar_npy_close(&in);
+        if (i == 1)
+            for (size_t r = 1; r < n; r += 3) f[r * n + r / 2] += 0.75f;
+        snprintf(paths_buf[i], sizeof paths_buf[i], "%s/nw_%02d.npy", dir, i);
+        paths[i] = paths_buf[i];
+        size_t shape[2] = {n, n};
+        ck_assert_int_eq(vpar_npy_write(paths[i], f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+        free(f);
+    }
+    const char *const *genes = (const char *const *)g_genes;
+    const size_t order[3] = {1, 2, 0};
+    double full[3], got[3];
+    vpar_agg *ref, *a0, *a1;
+    ck_assert_int_eq(vpar_agg_create(&ref, g_ann, genes, g_ngenes, paths, 3, NULL), VPAR_OK);
+    ck_assert(!vpar_agg_symmetric(ref));
+    ck_assert(!vpar_agg_symmetric_checked(ref));
+    ck_assert_int_eq(vpar_agg_run(ref, order, NULL, NULL, full), VPAR_OK);
+
+    const unsigned char mask0[3] = {1, 0, 1}, mask1[3] = {0, 1, 0};
+    vpar_agg_desc d;
+    memset(&d, 0, sizeof d);
+    size_t at = 99;
+    d.failed_at = &at;
+    d.check = mask0;   /* rank 0: networks 0 and 2, both symmetric */
+    ck_assert_msg(vpar_agg_create(&a0, g_ann, genes, g_ngenes, paths, 3, &d) == VPAR_OK, "%s",
+                  vpar_last_error());
+    ck_assert_uint_eq(at, 99);   /* not set on success */
+    ck_assert(vpar_agg_symmetric_checked(a0));
+    ck_assert(!vpar_agg_symmetric(a0));   /* network 1 unchecked here: full ranker */
+    d.check = mask1;   /* rank 1: network 1 */
+    ck_assert_int_eq(vpar_agg_create(&a1, g_ann, genes, g_ngenes, paths, 3, &d), VPAR_OK);
+    ck_assert(!vpar_agg_symmetric_checked(a1));
+    ck_assert(!vpar_agg_symmetric(a1));
+    /* before any combination: the full ranker, the reference's bits */
+    ck_assert_int_eq(vpar_agg_run(a0, order, NULL, NULL, got), VPAR_OK);
+    ck_assert_mem_eq(got, full, sizeof got);
+    /* combined (AND): 0, the same bits on both */
+    int all = vpar_agg_symmetric_checked(a0) && vpar_agg_symmetric_checked(a1);
+    vpar_agg_set_symmetric(a0, all);
+    vpar_agg_set_symmetric(a1, all);
+    ck_assert_int_eq(vpar_agg_run(a1, order, NULL, NULL, got), VPAR_OK);
+    ck_assert_mem_eq(got, full, sizeof got);
+    /* rank 0's own answer alone would be wrong: the flag matters */
+    vpar_agg_set_symmetric(a0, 1);
+    ck_assert(vpar_agg_symmetric(a0));
+    ck_assert_int_eq(vpar_agg_run(a0, order, NULL, NULL, got), VPAR_OK);
+    ck_assert_msg(memcmp(got, full, sizeof got) != 0, "symmetric layout on an asymmetric network "
+                  "gave the full result: this test cannot see a wrong flag");
+    vpar_agg_destroy(a0);
+    vpar_agg_destroy(a1);
+    vpar_agg_destroy(ref);
+
+    /* The symmetric fixture networks split 3 ways: after the AND, the
+       symmetric ranker, and the bits of a full check. */
+    size_t order6[K];
+    vpar_agg_permutations(5, 1, K, order6);
+    double want6[K], got6[K];
+    vpar_agg *all6 = make_agg();
+    ck_assert_int_eq(vpar_agg_run(all6, order6, NULL, NULL, want6), VPAR_OK);
+    vpar_agg_destroy(all6);
+    int sym = 1;
+    for (int r = 0; r < 3; r++) {
+        unsigned char m[K];
+        for (int i = 0; i < K; i++) m[i] = i % 3 == r;
+        d.check = m;
+        vpar_agg *x;
+        ck_assert_int_eq(vpar_agg_create(&x, g_ann, genes, g_ngenes, g_paths, K, &d), VPAR_OK);
+        ck_assert(!vpar_agg_symmetric(x));
+        sym &= vpar_agg_symmetric_checked(x);
+        vpar_agg_destroy(x);
+    }
+    ck_assert(sym);
+    unsigned char none[K] = {0};
+    d.check = none;   /* a rank with no share (more ranks than networks) */
+    vpar_agg *x;
+    ck_assert_int_eq(vpar_agg_create(&x, g_ann, genes, g_ngenes, g_paths, K, &d), VPAR_OK);
+    ck_assert(vpar_agg_symmetric_checked(x));   /* nothing checked: no veto */
+    vpar_agg_set_symmetric(x, sym);
+    ck_assert(vpar_agg_symmetric(x));
+    ck_assert_int_eq(vpar_agg_run(x, order6, NULL, NULL, got6), VPAR_OK);
+    ck_assert_mem_eq(got6, want6, sizeof got6);
+    vpar_agg_destroy(x);
+
+    /* failed_at: where a single process meets the failure. Headers are
+       checked whatever the flags. */
+    char rect[256];
+    snprintf(rect, sizeof rect, "%s/rect.npy", dir);
+    float rbuf[400 * 2] = {0};
+    size_t rs[2] = {400, 2};
+    ck_assert_int_eq(vpar_npy_write(rect, rbuf, VPAR_DTYPE_F32, 2, rs), VPAR_OK);
+    const char *bad[3] = {paths[0], paths[2], rect};
+    d.check = none;
+    ck_assert_int_eq(vpar_agg_create(&x, g_ann, genes, g_ngenes, bad, 3, &d), VPAR_ERR_SHAPE);
+    ck_assert_uint_eq(at, 1 + 2);
+    ck_assert_ptr_nonnull(strstr(vpar_last_error(), "rect.npy"));
+    ck_assert_int_eq(vpar_agg_create(&x, g_ann, genes, g_ngenes - 1, paths, 3, &d), VPAR_ERR_SHAPE);
+    ck_assert_uint_eq(at, 1 + 0);
+    const char *dup[2] = {paths[0], paths[0]};
+    at = 99;
+    ck_assert_int_eq(vpar_agg_create(&x, g_ann, genes, g_ngenes, dup, 2, &d), VPAR_ERR_INVALID);
+    ck_assert_uint_eq(at, 0);
+    vpar_egad_annotations *other;
+    const char *og[1] = {"no_such_gene"}, *ot[1] = {"GO:1"};
+    ck_assert_int_eq(vpar_egad_annotations_create(&other, og, ot, 1, "other"), VPAR_OK);
+    ck_assert_int_ne(vpar_agg_create(&x, other, genes, g_ngenes, paths, 3, &d), VPAR_OK);
+    ck_assert_uint_eq(at, 3 + 1);   /* after the networks: the plan */
+    vpar_egad_annotations_destroy(other);
+    ck_assert_ptr_null(x);
+    unlink(rect);
+    for (int i = 0; i < 3; i++) unlink(paths[i]);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("aggregate");
     TCase *tc = tcase_create("core");
@@ -465,6 +597,7 @@ int main(void) {
     tcase_add_test(tc, test_npy_release_range_resident);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_create_errors);
+    tcase_add_test(tc, test_split_checks);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

@@ -29,6 +29,7 @@ struct vpar_agg {
     size_t work_bytes;           /* bytes of work */
     vpar_rank_workspace *rank_ws; /* rank keys and scratch, reused every step */
     int symmetric;               /* every network is exactly symmetric */
+    int symmetric_checked;       /* every network checked here (desc->check) is */
 };
 
 size_t vpar_agg_genes(const vpar_agg *agg) { return agg->n; }
@@ -36,6 +37,8 @@ size_t vpar_agg_datasets(const vpar_agg *agg) { return agg->k; }
 size_t vpar_agg_terms(const vpar_agg *agg) { return vpar_egad_plan_nterms(agg->plan); }
 const char *const *vpar_agg_names(const vpar_agg *agg) { return (const char *const *)agg->paths; }
 int vpar_agg_symmetric(const vpar_agg *agg) { return agg->symmetric; }
+int vpar_agg_symmetric_checked(const vpar_agg *agg) { return agg->symmetric_checked; }
+void vpar_agg_set_symmetric(vpar_agg *agg, int symmetric) { agg->symmetric = symmetric != 0; }
 
 /* Symmetry as the ranker defines it (NaN equals NaN, -0 equals +0): sums
    of such matrices, added in the same order, are again symmetric in that
@@ -85,16 +88,20 @@ static vpar_status vpar__agg_genes(vpar_agg *a, const char *const *genes, size_t
     return st;
 }
 
-/* Opens network i: .npy files are mapped and checked now (and their
-   symmetry), HDF5 ones when read (once per permutation). */
+/* Opens network i: .npy files are mapped and checked now (and, when
+   `check`, their symmetry), HDF5 ones when read (once per permutation).
+   a->symmetric: every network checked so far is symmetric. */
 static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_pool *pool,
-                                  const char *genes_file) {
+                                  const char *genes_file, int check) {
     if (a->is_h5[i]) {
         if (!vpar_egad_have_hdf5())
             return vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: this build has no HDF5 support "
                              "(install libhdf5-dev and rebuild, or convert to .npy)", path);
         a->symmetric = 0;
-        /* Labels, gene order and layout now, the values once per step. */
+        /* Labels, gene order and layout now, the values once per step
+           (where the labels are checked again: a network another process
+           checked is never used unchecked). */
+        if (!check) return VPAR_OK;
         return vpar_egad_network_check(path, a->nw_key, (const char *const *)a->genes, a->n, NULL);
     }
     vpar_status st = vpar_egad_network_check(path, a->nw_key, (const char *const *)a->genes, a->n,
@@ -103,6 +110,7 @@ static vpar_status vpar__agg_open(vpar_agg *a, size_t i, const char *path, vpar_
     st = vpar_egad_network_open(&a->nets[i], path, a->nw_key,
                                             (const char *const *)a->genes, a->n);
     if (st != VPAR_OK) return st;
+    if (!check) return VPAR_OK;   /* symmetry: another process's part */
     if (a->symmetric) a->symmetric = vpar__agg_is_symmetric(&a->nets[i], pool);
     /* the check read every page: the page cache keeps them, our resident
        set need not (full size: 1.2 GB per float32 network) */
@@ -115,11 +123,15 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
                             const char *const *paths, size_t k,
                             const vpar_agg_desc *desc) {
     *out = NULL;
-    if (k == 0) return vpar_fail(VPAR_ERR_INVALID, "no networks given");
-    vpar_status st = vpar_agg_check_names(paths, k);
-    if (st != VPAR_OK) return st;
-    vpar_agg *a = (vpar_agg *)VPAR_MALLOC(sizeof *a);
-    if (!a) return vpar_fail(VPAR_ERR_NOMEM, "out of memory");
+    size_t at = 0;   /* desc->failed_at */
+    vpar_status st = k == 0 ? vpar_fail(VPAR_ERR_INVALID, "no networks given")
+                            : vpar_agg_check_names(paths, k);
+    vpar_agg *a = st == VPAR_OK ? (vpar_agg *)VPAR_MALLOC(sizeof *a) : NULL;
+    if (st == VPAR_OK && !a) st = vpar_fail(VPAR_ERR_NOMEM, "out of memory");
+    if (!a) {
+        if (desc && desc->failed_at) *desc->failed_at = 0;
+        return st;
+    }
     memset(a, 0, sizeof *a);
     a->k = k;
     a->symmetric = 1;
@@ -136,9 +148,20 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     memset(a->nets, 0, k * sizeof *a->nets);
     for (size_t i = 0; i < k; i++) a->is_h5[i] = (unsigned char)vpar_ex_is_hdf5_name(paths[i]);
     st = vpar__agg_genes(a, genes, n, paths[0]);
-    for (size_t i = 0; i < k && st == VPAR_OK; i++)
-        st = vpar__agg_open(a, i, paths[i], desc ? desc->pool : NULL, desc ? desc->genes_file : NULL);
+    int all_checked = 1;
+    for (size_t i = 0; i < k && st == VPAR_OK; i++) {
+        int check = !desc || !desc->check || desc->check[i];
+        all_checked &= check;
+        at = 1 + i;
+        st = vpar__agg_open(a, i, paths[i], desc ? desc->pool : NULL,
+                            desc ? desc->genes_file : NULL, check);
+    }
     if (st != VPAR_OK) goto fail;
+    at = k + 1;
+    /* A network left to another process may not be symmetric: until
+       vpar_agg_set_symmetric says so, the full-matrix ranker. */
+    a->symmetric_checked = a->symmetric;
+    if (!all_checked) a->symmetric = 0;
     /* After rank standardization no entry is NaN, so no gene is dropped
        and one plan serves every step (drop = NULL). */
     st = vpar_egad_plan_create(&a->plan, ann, (const char *const *)a->genes, a->n, NULL,
@@ -150,6 +173,7 @@ vpar_status vpar_agg_create(vpar_agg **out, const vpar_egad_annotations *ann,
     *out = a;
     return VPAR_OK;
 fail:
+    if (desc && desc->failed_at) *desc->failed_at = at;
     vpar_agg_destroy(a);
     return st;
 }

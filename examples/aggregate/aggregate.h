@@ -87,6 +87,24 @@ typedef struct vpar_agg_desc {
                               workers afterwards should destroy it first
                               (forking a multi-threaded process is fragile). */
     const char *genes_file; /* named in a gene-count mismatch; NULL: "(--genes)" */
+    /* Checks split between processes (MPI ranks, examples/aggregate/mpi.c).
+       check: k flags, the networks whose contents this process checks in
+       vpar_agg_create: an HDF5 network's labels and layout, an .npy
+       network's symmetry (which reads every page). NULL: all of them.
+       Every .npy network's header is checked and mapped whatever the flags
+       (cheap: the same errors in every process). The processes must cover
+       every network between them and combine the outcomes: the first
+       failure (failed_at below) and the symmetry, through
+       vpar_agg_symmetric_checked and vpar_agg_set_symmetric. Until
+       vpar_agg_set_symmetric, an engine that skipped a check runs as if a
+       network were not symmetric (correct for any network, no faster). */
+    const unsigned char *check;
+    /* Optional out: where vpar_agg_create failed, in the order a single
+       process meets the problems: 0 before any network (names, genes),
+       1 + i at network i, k + 1 after them (the EGAD plan). Of processes
+       that split the checks, the failure with the smallest value is the
+       one a single process would have reported. Set when it fails. */
+    size_t *failed_at;
 } vpar_agg_desc;
 
 /* Opens the k networks `paths` and builds the EGAD plan once.
@@ -110,6 +128,17 @@ const char *const *vpar_agg_names(const vpar_agg *agg);
 /* 1 when every network is exactly symmetric (so is every aggregate, and
    the ranker runs in its half-work symmetric mode). */
 int vpar_agg_symmetric(const vpar_agg *agg);
+/* 1 when every network vpar_agg_create checked (desc->check) is exactly
+   symmetric and none is HDF5: this process's part of the symmetry of a
+   split check. Any thread. */
+int vpar_agg_symmetric_checked(const vpar_agg *agg);
+/* Sets vpar_agg_symmetric after a split check: the logical AND of every
+   process's vpar_agg_symmetric_checked (MPI_Allreduce with MPI_LAND).
+   Pass 1 only when every network was checked, by some process, and found
+   symmetric: the symmetric ranker reads one triangle and is wrong for a
+   network that is not. Before the first vpar_agg_run (and its forks);
+   the thread that owns the engine. */
+void vpar_agg_set_symmetric(vpar_agg *agg, int symmetric);
 
 /* Hooks of vpar_agg_run, all optional. */
 typedef struct vpar_agg_hooks {

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,60 @@ static int parse_options(int argc, char **argv, options *o) {
 
 /* ---- running ------------------------------------------------------------ */
 
+/* Seconds since boot (CLOCK_BOOTTIME) when this process started, from
+   /proc/self/stat (clock-tick resolution); -1 where unknown. */
+static double process_start_boottime(void) {
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f) return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *s = strrchr(buf, ')');  /* comm may hold spaces */
+    unsigned long long start = 0;
+    /* after ")": state (field 3) ... starttime (field 22) */
+    if (!s || sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                            "%*d %*d %llu", &start) != 1)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)start / (double)hz : -1;
+}
+
+void agg_phase(const char *name) {
+    static int on = -1;
+    static double w_last, c_last, w_first;
+    if (on < 0) {
+        const char *e = getenv("VPAR_AGGREGATE_PHASES");
+        on = e && *e && strcmp(e, "0") != 0;
+    }
+    if (!on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    double w = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    double c = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    static long pid;
+    if (on == 1) { /* first mark: from the process's start */
+        double s = process_start_boottime();
+        w_first = w_last = s >= 0 ? s : w;
+        c_last = 0;
+        pid = (long)getpid();
+        on = 2;
+    }
+    if (pid != (long)getpid()) { /* a forked worker: its CPU clock starts at 0 */
+        pid = (long)getpid();
+        c_last = 0;
+    }
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank || !*rank) rank = getenv("PMI_RANK");
+    if (!rank || !*rank) rank = getenv("PMIX_RANK");
+    fprintf(stderr, "vpar-aggregate: phase %-14s +%.3f s wall +%.3f s CPU (total %.3f s wall, "
+                    "%.3f s CPU) pid %ld%s%s\n", name, w - w_last, c - c_last, w - w_first, c,
+            pid, rank && *rank ? " rank " : "", rank && *rank ? rank : "");
+    w_last = w;
+    c_last = c;
+}
+
 
 static vpar_pool *g_pool;               /* this process's thread pool */
 static vpar_procpool *g_procpool;       /* for the signal handler */
@@ -277,6 +332,7 @@ static int run_in_process(run_ctx *c) {
     vpar_agg_hooks hooks = {progress_step, c->progress, &g_cancel};
     for (size_t t = 0; t < c->ntodo; t++) {
         size_t i = c->todo[t];
+        if (t == 0) agg_phase("first task");
         hold_for_interrupt(c, t);
         vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, auc);
         if (st == VPAR_ERR_INTERRUPTED) break;
@@ -306,6 +362,9 @@ static int worker_init(void *user, int worker) {
 static int worker_task(void *user, size_t index, void *result) {
     run_ctx *c = (run_ctx *)user;
     size_t i = c->todo[index];
+    static int first = 1;  /* per worker process */
+    if (first) agg_phase("first task");
+    first = 0;
     hold_for_interrupt(c, index);
     vpar_agg_hooks hooks = {progress_step, c->progress, NULL};
     vpar_status st = vpar_agg_run(c->agg, c->orders + i * c->k, g_pool, &hooks, (double *)result);
@@ -418,61 +477,76 @@ static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any
 }
 
 
+/* A set-up failure at position `at` (agg_setup): printed now, or kept in
+   s (the first one) when s->keep_errors. Returns rc. */
+static int setup_fail(agg_setup *s, size_t at, int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (s && s->keep_errors) {
+        s->at = at;
+        vsnprintf(s->msg, sizeof s->msg, fmt, ap);
+    } else {
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+    return rc;
+}
+
 /* The orders: read (--order) or drawn (--permutations): cheap checks
-   first, before loading anything. 0 or the exit status (printed). */
-static int job_orders(job *J) {
+   first, before loading anything. 0 or the exit status (reported through
+   setup_fail). */
+int agg_job_orders(job *J, agg_setup *s) {
     const size_t k = J->k, p = J->p;
-    if (vpar_agg_check_names(J->o.networks, k) != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        return VPAR_EX_EXIT_USAGE;
-    }
+    if (vpar_agg_check_names(J->o.networks, k) != VPAR_OK)
+        return setup_fail(s, 0, VPAR_EX_EXIT_USAGE, "vpar-aggregate: %s", vpar_last_error());
     size_t pk;
-    if (!vpar__mul_size(p, k, &pk) || pk > SIZE_MAX / sizeof(double)) {
-        fputs("vpar-aggregate: --permutations too large\n", stderr);
-        return VPAR_EX_EXIT_USAGE;
-    }
+    if (!vpar__mul_size(p, k, &pk) || pk > SIZE_MAX / sizeof(double))
+        return setup_fail(s, 0, VPAR_EX_EXIT_USAGE, "vpar-aggregate: --permutations too large");
     J->orders = (size_t *)malloc(pk * sizeof *J->orders);
     J->auc = (double *)malloc(pk * sizeof *J->auc);
     J->done = (unsigned char *)calloc(p, 1);
     J->todo = (size_t *)malloc(p * sizeof *J->todo);
-    if (!J->orders || !J->auc || !J->done || !J->todo) {
-        fputs("vpar-aggregate: out of memory\n", stderr);
-        return 1;
-    }
+    if (!J->orders || !J->auc || !J->done || !J->todo)
+        return setup_fail(s, 0, 1, "vpar-aggregate: out of memory");
     if (!J->o.order) {
         vpar_agg_permutations(J->o.seed, p, k, J->orders);
     } else if (vpar_agg_read_order(J->o.order, J->o.networks, k, J->orders) != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: --order %s\n", vpar_last_error());
-        return VPAR_EX_EXIT_USAGE;
+        return setup_fail(s, 0, VPAR_EX_EXIT_USAGE, "vpar-aggregate: --order %s", vpar_last_error());
     }
     return 0;
 }
 
 /* Annotations, genes, the engine (networks opened and checked); then the
    output directory, only once the inputs are known to be good. */
-static int job_inputs(job *J) {
+int agg_job_inputs(job *J, agg_setup *s) {
     options *o = &J->o;
-    J->t0 = vpar_ex_now();
+    if (J->t0 == 0) J->t0 = vpar_ex_now();
     size_t ngenes = 0;
-    if (!vpar_egad_cli_load(&o->egad, PROG, &J->ann, &J->genes, &ngenes)) return VPAR_EX_EXIT_USAGE;
+    if (vpar_egad_cli_load_quiet(&o->egad, &J->ann, &J->genes, &ngenes) != VPAR_OK)
+        return setup_fail(s, 1, VPAR_EX_EXIT_USAGE, "vpar-aggregate: %s", vpar_last_error());
+    agg_phase("annotations");
     /* A pool only for the set-up checks, gone before any worker is forked. */
     vpar_pool *setup_pool = NULL;
     vpar_pool_desc pd = {0};
     pd.num_threads = o->threads ? o->threads : vpar_ex_cpu_count();
-    if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) != VPAR_OK) setup_pool = NULL;
-    o->desc.pool = setup_pool;
+    if (s && s->pool) o->desc.pool = s->pool;
+    else if (pd.num_threads > 1 && vpar_pool_create(&setup_pool, &pd) == VPAR_OK) o->desc.pool = setup_pool;
+    size_t at = 0;
+    o->desc.check = s ? s->check : NULL;
+    o->desc.failed_at = &at;
     vpar_status st = vpar_agg_create(&J->agg, J->ann, (const char *const *)J->genes, ngenes,
                                      o->networks, J->k, &o->desc);
     o->desc.pool = NULL;
+    o->desc.check = NULL;
+    o->desc.failed_at = NULL;
     if (setup_pool) vpar_pool_destroy(setup_pool);
-    if (st != VPAR_OK) {
-        fprintf(stderr, "vpar-aggregate: %s\n", vpar_last_error());
-        return VPAR_EX_EXIT_USAGE;
-    }
-    if (vpar_ex_mkdir_p(o->out) != 0) {
-        fprintf(stderr, "vpar-aggregate: --out %s: cannot create directory: %s\n", o->out, strerror(errno));
-        return VPAR_EX_EXIT_USAGE;
-    }
+    agg_phase("engine");
+    if (st != VPAR_OK)
+        return setup_fail(s, 2 + at, VPAR_EX_EXIT_USAGE, "vpar-aggregate: %s", vpar_last_error());
+    if ((!s || !s->no_out_dir) && vpar_ex_mkdir_p(o->out) != 0)
+        return setup_fail(s, J->k + 4, VPAR_EX_EXIT_USAGE,
+                          "vpar-aggregate: --out %s: cannot create directory: %s", o->out, strerror(errno));
     return 0;
 }
 
@@ -611,13 +685,18 @@ int main(int argc, char **argv) {
     if (J.o.merge_dir) return agg_merge(&J.o);
     J.k = J.o.k;
     J.p = (size_t)J.o.permutations;
-    rc = job_orders(&J);
-    if (!rc) rc = job_inputs(&J);
-    if (!rc && agg_mpi_main(&J, &rc)) {
+    agg_phase("exec");
+    /* Under mpirun/srun (or --journal) the ranks set up in mpi.c, after
+       MPI_Init: they split the network checks and report a failure once. */
+    if (agg_mpi_main(&J, &rc)) {
         job_free(&J);
         return rc;
     }
+    rc = agg_job_orders(&J, NULL);
+    agg_phase("orders");
+    if (!rc) rc = agg_job_inputs(&J, NULL);
     if (!rc) rc = agg_job_resume(&J);
+    agg_phase("plan");
     if (!rc) {
         int any_h5 = 0, jobs, threads;
         for (size_t i = 0; i < J.k; i++) any_h5 |= vpar_ex_is_hdf5_name(J.o.networks[i]);

@@ -7,9 +7,15 @@
    --journal, the farm's journal, and at the end writes aggregate.csv and the
    plot. On SIGTERM/SIGUSR1 every rank stops its permutation at the next
    step (it is recomputed on resume), the journal is synced and the job
-   exits 75. Built only when CMake found MPI (VPAR_EX_WITH_MPI). */
+   exits 75. Set-up, after MPI_Init: every rank loads the annotations and
+   genes and maps every network, but checks the contents (symmetry, HDF5
+   labels) of only network i % size == rank; the ranks then agree on the
+   symmetry (MPI_LAND) and on the first failure, which the rank that met
+   it prints once (agg_mpi_agree). Only rank 0 creates --out. Built only
+   when CMake found MPI (VPAR_EX_WITH_MPI). */
 #include "prog.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +60,9 @@ typedef struct agg_mpi {
 static int agg_mpi_task(void *user, size_t i, void *result) {
     agg_mpi *m = (agg_mpi *)user;
     job *J = m->J;
+    static int first = 1;  /* the farm's one task thread */
+    if (first) agg_phase("first task");
+    first = 0;
     vpar_agg_hooks hooks = {NULL, NULL, &g_stop};
     return (int)vpar_agg_run(J->agg, J->orders + m->todo[i] * J->k, m->compute, &hooks,
                              (double *)result);
@@ -104,6 +113,61 @@ static int agg_mpi_plan(agg_mpi *m, int rank) {
     MPI_Bcast(buf, (int)m->ntodo, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
     for (size_t i = 0; i < m->ntodo; i++) m->todo[i] = (size_t)buf[i];
     free(buf);
+    return 0;
+}
+
+/* The ranks' set-up outcomes: the failure a single process would have
+   reported (the smallest position, agg_setup.at; on a tie the lowest
+   rank) is printed once, by the rank that met it, naming the rank when it
+   is not 0 (a file missing on one node only); every rank returns that
+   failure's exit status, or 0 when all went well. Collective. */
+static int agg_mpi_agree(const agg_setup *s, int rc, int rank) {
+    int in[2] = {rc ? (s->at < (size_t)INT_MAX - 1 ? (int)s->at : INT_MAX - 1) : INT_MAX, rank};
+    int out[2];
+    MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MINLOC, MPI_COMM_WORLD);
+    if (out[0] == INT_MAX) return 0;
+    if (out[1] == rank) {
+        char host[MPI_MAX_PROCESSOR_NAME + 1] = "";
+        int len = 0;
+        if (rank != 0 && MPI_Get_processor_name(host, &len) == MPI_SUCCESS) host[len] = 0;
+        if (rank != 0) fprintf(stderr, "%s (rank %d on %s)\n", s->msg, rank, host);
+        else fprintf(stderr, "%s\n", s->msg);
+        fflush(stderr);
+    }
+    int code = rc;
+    MPI_Bcast(&code, 1, MPI_INT, out[1], MPI_COMM_WORLD);
+    return code;
+}
+
+/* Every rank loads the orders, the annotations and the genes and opens
+   every network (each rank computes with all of them), but checks the
+   contents of only its share: network i on rank i % size (symmetry reads
+   every page: 1.2 GB per full-size network). The ranks then agree on the
+   first failure and on the symmetry. Only rank 0 creates --out. 0 or the
+   exit status (printed once). */
+static int agg_mpi_setup(agg_mpi *m, int rank, int size) {
+    job *J = m->J;
+    agg_setup s;
+    memset(&s, 0, sizeof s);
+    unsigned char *check = (unsigned char *)calloc(J->k + 1, 1);
+    if (!check) {
+        fputs("vpar-aggregate: out of memory\n", stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    for (size_t i = 0; i < J->k; i++) check[i] = i % (size_t)size == (size_t)rank;
+    s.pool = m->compute;
+    s.check = check;
+    s.no_out_dir = rank != 0;
+    s.keep_errors = 1;
+    int rc = agg_job_orders(J, &s);
+    agg_phase("orders");
+    if (!rc) rc = agg_job_inputs(J, &s);
+    free(check);
+    rc = agg_mpi_agree(&s, rc, rank);
+    if (rc) return rc;
+    int sym = vpar_agg_symmetric_checked(J->agg), all = 0;
+    MPI_Allreduce(&sym, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+    vpar_agg_set_symmetric(J->agg, all);
     return 0;
 }
 
@@ -165,8 +229,10 @@ int agg_mpi_main(job *J, int *exit_code) {
        permutations stop at the next step; the farm's own handler
        (installed during the map) chains to it. */
     vpar_ex_on_stop_signals(agg_mpi_on_signal);
+    J->t0 = vpar_ex_now();   /* the summary's "setup" includes MPI_Init */
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     vpar_ex_on_stop_signals(agg_mpi_on_signal);
+    agg_phase("MPI_Init");
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (J->o.jobs > 1 && rank == 0 && !J->o.quiet)
@@ -184,7 +250,10 @@ int agg_mpi_main(job *J, int *exit_code) {
         fprintf(stderr, "vpar-aggregate: rank %d: thread pool: %s\n", rank, vpar_last_error());
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    int code = agg_mpi_plan(&m, rank);
+    agg_phase("threads");
+    int code = agg_mpi_setup(&m, rank, size);
+    if (!code) code = agg_mpi_plan(&m, rank);
+    agg_phase("plan");
     if (!code) code = agg_mpi_farm(&m, rank, size, threads);
     vpar_pool_destroy(m.compute);
     free(m.todo);

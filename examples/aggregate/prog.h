@@ -67,6 +67,28 @@ typedef struct run_ctx {
     struct job *job;              /* the manifest (parent / rank 0) */
 } run_ctx;
 
+/* The set-up of one process (main.c's agg_job_orders, agg_job_inputs).
+   One process (NULL): errors printed, every network checked, --out
+   created. An MPI rank (mpi.c) passes its pool and its share of the
+   checks and keeps the error: the ranks then print the job's first
+   failure once (agg_mpi_main). */
+typedef struct agg_setup {
+    vpar_pool *pool;             /* for the network checks; NULL: made for them */
+    const unsigned char *check;  /* vpar_agg_desc.check; NULL: every network */
+    int no_out_dir;              /* do not create --out (only rank 0 writes) */
+    int keep_errors;             /* keep the failure here instead of printing */
+    /* the failure kept: `at` orders failures as one process meets them:
+       0 names and orders, 1 annotations and genes, 2 + vpar_agg_desc's
+       failed_at (the networks, the plan), k + 4 --out */
+    size_t at;
+    char msg[8192];              /* "vpar-aggregate: ...", no newline */
+} agg_setup;
+
+/* main.c: the orders (drawn or --order), then the inputs: annotations,
+   genes, the engine (vpar_agg_create), --out. 0 or the exit status. */
+int agg_job_orders(job *J, agg_setup *s);
+int agg_job_inputs(job *J, agg_setup *s);
+
 /* main.c: c filled from J (o, agg, k, p, orders, todo, ntodo, auc, done,
    progress, job); the rest zero. */
 void agg_run_ctx_init(run_ctx *c, job *J, int threads);
@@ -87,6 +109,15 @@ int agg_job_resume(job *J);
 int agg_job_manifest(job *J);            /* hash, manifest, written; 0: printed */
 void agg_job_done(job *J, size_t i);     /* permutation i's file is final */
 int agg_merge(const options *o);         /* --merge: the exit status */
+
+/* main.c: VPAR_AGGREGATE_PHASES=1 (diagnosis of the start-up cost, e.g.
+   under mpirun): each process prints on stderr, when a set-up phase ends,
+   its wall and CPU seconds (since the previous mark; the first mark counts
+   from the process's start, so exec and the dynamic loader are included)
+   and the totals so far. `name`: the phase that just ended. Not
+   thread-safe: one thread at a time (the main thread, or the one task
+   thread of an MPI rank once the main thread has stopped marking). */
+void agg_phase(const char *name);
 
 /* mpi.c: 1 when this process runs as an MPI rank (and *exit_code is set). */
 int agg_mpi_main(job *J, int *exit_code);

@@ -119,6 +119,13 @@ int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog) {
 
 int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annotations **ann,
                        char ***genes, size_t *ngenes) {
+    vpar_status st = vpar_egad_cli_load_quiet(o, ann, genes, ngenes);
+    if (st != VPAR_OK) fprintf(stderr, "%s: %s\n", prog, vpar_last_error());
+    return st == VPAR_OK;
+}
+
+vpar_status vpar_egad_cli_load_quiet(const vpar_egad_cli *o, vpar_egad_annotations **ann,
+                                     char ***genes, size_t *ngenes) {
     *genes = NULL;
     *ngenes = 0;
     vpar_status st = vpar_ex_is_hdf5_name(o->annotations)
@@ -131,8 +138,7 @@ int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annot
             *ann = NULL;
         }
     }
-    if (st != VPAR_OK) fprintf(stderr, "%s: %s\n", prog, vpar_last_error());
-    return st == VPAR_OK;
+    return st;
 }
 
 int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_confighash *h) {

@@ -82,6 +82,10 @@ int vpar_egad_cli_finish(vpar_egad_cli *o, const char *prog);
    *genes = NULL, *ngenes = 0). 0 after printing "<prog>: <error>". */
 int vpar_egad_cli_load(const vpar_egad_cli *o, const char *prog, vpar_egad_annotations **ann,
                        char ***genes, size_t *ngenes);
+/* The same without printing: the error is vpar_last_error()'s (e.g. for an
+   MPI rank that reports it only when it is the job's first failure). */
+vpar_status vpar_egad_cli_load_quiet(const vpar_egad_cli *o, vpar_egad_annotations **ann,
+                                     char ***genes, size_t *ngenes);
 
 /* Before any network is computed (inputs.c): checks each of the `count`
    networks with vpar_egad_network_check against the genes list (the
