@@ -275,8 +275,15 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
     /* Allocated once per engine and reused by every step and permutation:
        2 MiB aligned with huge pages advised (fewer, cheaper first-touch
        faults); the rank workspace keeps the ranker's keys mapped too. */
-    /* symmetric: the packed upper triangle, n (n + 1) / 2 entries */
-    agg->mat_bytes = (agg->symmetric ? nn / 2 + (agg->n + 1) / 2 : nn) * sizeof(double);
+    /* symmetric: the packed upper triangle, n (n + 1) / 2 entries (the
+       layout follows the flag, which vpar_agg_set_symmetric may change
+       between runs) */
+    size_t want = (agg->symmetric ? nn / 2 + (agg->n + 1) / 2 : nn) * sizeof(double);
+    if (agg->sum && agg->mat_bytes != want) {
+        vpar_free_large(agg->sum, agg->mat_bytes);
+        agg->sum = NULL;
+    }
+    agg->mat_bytes = want;
     if (!agg->sum) agg->sum = (double *)vpar_alloc_large(agg->mat_bytes);
     if (!agg->work) {
         agg->codes = nn <= ((size_t)UINT32_MAX >> 2);   /* vpar_rank_codes_into_ws's limit */
