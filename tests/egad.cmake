@@ -20,6 +20,9 @@ if(NOT VPAR_SANITIZER STREQUAL "tsan")
     VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>" VPAR_SIMNET_EXE="$<TARGET_FILE:vpar-simnet>"
     VPAR_EGAD_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(test_egad_cli vpar-egad vpar-simnet)
+  if(VPAR_EGAD_HDF5_SONAME)
+    target_compile_definitions(test_egad_cli PRIVATE VPAR_EGAD_TEST_HDF5_LAZY=1)
+  endif()
 endif()
 
 # Annotation columns by header names, GAF NOT, --nfold >= 2 (issue 15).

@@ -595,6 +595,135 @@ START_TEST(test_annotations_formats) {
 }
 END_TEST
 
+/* The parser against a reference written here from docs/egad.md's format
+   (lines split at LF, one CR before it dropped; empty, '!'/'#' and
+   all-blank lines skipped; fields split at TAB; genes and terms numbered
+   in order of first appearance; each gene's terms distinct): random
+   files with IDs of 1 to 19 bytes (across the parser's 8-byte steps),
+   CRLF and LF lines, comments, blank and white-space lines, IDs that
+   start with a space, repeated pairs, extra columns, genes grouped or
+   not, with and without a final newline, columns (0, 1) and (2, 0). */
+typedef struct ref_ann {
+    char names[2][64][24]; /* [gene/term][index] */
+    int n[2];
+    unsigned char has[64][64]; /* [gene][term] */
+} ref_ann;
+
+static int ref_intern(ref_ann *r, int kind, const char *s) {
+    for (int i = 0; i < r->n[kind]; i++)
+        if (strcmp(r->names[kind][i], s) == 0) return i;
+    snprintf(r->names[kind][r->n[kind]], 24, "%s", s);
+    return r->n[kind]++;
+}
+
+static void rand_id(char *out, unsigned *seed, char kind, int pool) {
+    /* IDs from a small pool so that they repeat; lengths 1..19 */
+    int k = (int)(rand_r(seed) % (unsigned)pool);
+    int len = 1 + (k * 7) % 19;
+    for (int i = 0; i < len; i++) out[i] = (char)('a' + (k + i * 3) % 26);
+    out[0] = kind;
+    if (k % 11 == 5) out[0] = ' ';          /* starts with a space: not blank */
+    out[len] = '\0';
+    if (len > 2 && k % 13 == 7) out[len / 2] = kind == 'G' ? ':' : '.';
+}
+
+START_TEST(test_annotations_random) {
+    for (int round = 0; round < 300; round++) {
+        unsigned seed = 1234u + (unsigned)round;
+        int gcol = round % 2 ? 2 : 0, tcol = round % 2 ? 0 : 1, ncol = round % 2 ? 3 : 2;
+        int grouped = round % 3 != 0, lines = 1 + (int)(rand_r(&seed) % 60);
+        ref_ann *ref = (ref_ann *)calloc(1, sizeof *ref);
+        char *text = (char *)calloc(1, 65536);
+        size_t len = 0;
+        char gene[24] = "";
+        for (int l = 0; l < lines; l++) {
+            unsigned what = rand_r(&seed) % 16;
+            const char *eol = rand_r(&seed) % 3 == 0 ? "\r\n" : "\n";
+            if (what == 0) { len += (size_t)sprintf(text + len, "! comment\t%d%s", l, eol); continue; }
+            if (what == 1) { len += (size_t)sprintf(text + len, "#x%s", eol); continue; }
+            if (what == 2) { len += (size_t)sprintf(text + len, "%s", eol); continue; }
+            if (what == 3) { len += (size_t)sprintf(text + len, " \t %s", eol); continue; }
+            if (!grouped || !gene[0] || rand_r(&seed) % 5 == 0) rand_id(gene, &seed, 'G', 20);
+            char term[24];
+            rand_id(term, &seed, 'T', 40);
+            char cols[4][32];
+            for (int c = 0; c < ncol; c++) snprintf(cols[c], sizeof cols[c], "x%d", c);
+            snprintf(cols[gcol], sizeof cols[gcol], "%s", gene);
+            snprintf(cols[tcol], sizeof cols[tcol], "%s", term);
+            int extra = what == 4; /* a column after the last one read */
+            for (int c = 0; c < ncol; c++)
+                len += (size_t)sprintf(text + len, "%s%s", cols[c], c + 1 < ncol ? "\t" : "");
+            if (extra) len += (size_t)sprintf(text + len, "\textra\r");
+            int last = l + 1 == lines;
+            if (!(last && round % 4 == 1)) len += (size_t)sprintf(text + len, "%s", eol);
+            else if (eol[0] == '\r' && !extra) len += (size_t)sprintf(text + len, "\r");
+            int g = ref_intern(ref, 0, gene), t = ref_intern(ref, 1, term);
+            ref->has[g][t] = 1;
+        }
+        vpar_egad_annotations *a = NULL;
+        vpar_status st = vpar__egad_annotations_parse2(&a, text, len, gcol, tcol, -1, 1, 0, "r.tsv");
+        if (ref->n[0] == 0) {
+            ck_assert_int_eq(st, VPAR_ERR_FORMAT);
+        } else {
+            ck_assert_msg(st == VPAR_OK, "round %d: %s", round, vpar_last_error());
+            ck_assert_uint_eq(vpar_egad_annotations_ngenes(a), (size_t)ref->n[0]);
+            ck_assert_uint_eq(vpar_egad_annotations_nterms(a), (size_t)ref->n[1]);
+            size_t pairs = 0;
+            for (int g = 0; g < ref->n[0]; g++) {
+                ck_assert_str_eq(vpar_egad_annotations_gene(a, (size_t)g), ref->names[0][g]);
+                size_t cnt, k = 0;
+                const uint32_t *tl = vpar_egad_annotations_gene_terms(a, (size_t)g, &cnt);
+                for (int t = 0; t < ref->n[1]; t++) {
+                    if (!ref->has[g][t]) continue;
+                    ck_assert_msg(k < cnt && tl[k] == (uint32_t)t, "round %d gene %d", round, g);
+                    k++;
+                }
+                ck_assert_uint_eq(k, cnt);
+                pairs += cnt;
+            }
+            for (int t = 0; t < ref->n[1]; t++)
+                ck_assert_str_eq(vpar_egad_annotations_term(a, (size_t)t), ref->names[1][t]);
+            ck_assert_uint_eq(vpar_egad_annotations_npairs(a), pairs);
+        }
+        vpar_egad_annotations_destroy(a);
+        free(text);
+        free(ref);
+    }
+}
+END_TEST
+
+/* A gene's terms spread over a wide range (sorted, not marked) and
+   many terms per gene (marked): both give them ascending and distinct. */
+START_TEST(test_annotations_sort_paths) {
+    size_t nt = 5000, n = 0;
+    const char **gs = (const char **)malloc(20000 * sizeof *gs), **ts = (const char **)malloc(20000 * sizeof *ts);
+    char (*tn)[16] = malloc(nt * sizeof *tn);
+    for (size_t t = 0; t < nt; t++) snprintf(tn[t], sizeof tn[t], "T%zu", t);
+    /* gene A: every term in reverse, twice (marked: k large); gene B: 30
+       terms far apart, descending, with repeats (sorted); gene C: 3 */
+    for (size_t t = nt; t-- > 0;) { gs[n] = "A"; ts[n++] = tn[t]; }
+    for (size_t t = nt; t-- > 0;) { gs[n] = "A"; ts[n++] = tn[t]; }
+    for (size_t i = 30; i-- > 0;) { gs[n] = "B"; ts[n++] = tn[(i * 163) % nt]; gs[n] = "B"; ts[n++] = tn[(i * 163) % nt]; }
+    gs[n] = "C"; ts[n++] = tn[4999]; gs[n] = "C"; ts[n++] = tn[0]; gs[n] = "C"; ts[n++] = tn[2500];
+    gs[n] = "A"; ts[n++] = tn[7]; /* A again: not grouped any more */
+    vpar_egad_annotations *a;
+    ck_assert_int_eq(vpar_egad_annotations_create(&a, gs, ts, n, "x"), VPAR_OK);
+    for (size_t g = 0; g < 3; g++) {
+        size_t cnt;
+        const uint32_t *tl = vpar_egad_annotations_gene_terms(a, g, &cnt);
+        ck_assert_uint_eq(cnt, g == 0 ? nt : g == 1 ? 30 : 3);
+        for (size_t k = 0; k < cnt; k++) {
+            const char *name = vpar_egad_annotations_term(a, tl[k]);
+            ck_assert(k == 0 || tl[k] > tl[k - 1]);
+            if (g == 0) ck_assert_str_eq(name, tn[nt - 1 - k]); /* numbered first seen: reversed */
+        }
+    }
+    ck_assert_uint_eq(vpar_egad_annotations_npairs(a), nt + 30 + 3);
+    vpar_egad_annotations_destroy(a);
+    free(gs); free(ts); free(tn);
+}
+END_TEST
+
 START_TEST(test_annotations_gzip) {
 #ifdef VPAR_EGAD_TEST_NO_ZLIB
     ck_assert_int_eq(vpar_egad_have_zlib(), 0);
@@ -788,6 +917,8 @@ int main(void) {
     tcase_add_loop_test(tc, test_codes_match_reference, 0, 6);
     tcase_add_loop_test(tc, test_plan_groups, 0, 2);
     tcase_add_test(tc, test_annotations_formats);
+    tcase_add_test(tc, test_annotations_random);
+    tcase_add_test(tc, test_annotations_sort_paths);
     tcase_add_test(tc, test_annotations_gzip);
     tcase_add_test(tc, test_bad_annotations);
     tcase_add_test(tc, test_bad_genes_file);

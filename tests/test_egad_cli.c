@@ -164,6 +164,24 @@ START_TEST(test_cli_failures_isolated) {
 }
 END_TEST
 
+/* libhdf5 (and the ~30 libraries it needs) is loaded when an HDF5 input
+   is read, not at start-up (issue 19): a .npy run never maps it (ld.so's
+   LD_DEBUG=files lists every object it loads); an HDF5 run is
+   test_cli_hdf5. */
+START_TEST(test_cli_hdf5_lazy) {
+#ifdef VPAR_EGAD_TEST_HDF5_LAZY
+    ck_assert_int_eq(vpar_test_sh("LD_DEBUG=files '%s' -q --annotations '%s' --genes '%s' --out '%s/lazy' '%s' "
+                                  "2> '%s/ld.txt'", VPAR_EGAD_EXE, vpar_test_data("fixtures/egad_small/go.tsv"),
+                                  vpar_test_data("fixtures/egad_small/genes.txt"), g_dir,
+                                  vpar_test_data("fixtures/egad_small/nw_00.npy"), g_dir), 0);
+    char *ld = slurp(egad_path(g_dir, "ld.txt"));
+    ck_assert_msg(strstr(ld, "file=libc.so") != NULL, "LD_DEBUG gave no list: %.2000s", ld);
+    ck_assert_msg(strstr(ld, "libhdf5") == NULL, "libhdf5 loaded for a .npy run: %.2000s", ld);
+    free(ld);
+#endif
+}
+END_TEST
+
 START_TEST(test_cli_bad_input) {
     const char *go = vpar_test_data("fixtures/egad_ties/go.tsv");
     const char *genes = vpar_test_data("fixtures/egad_ties/genes.txt");
@@ -363,6 +381,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_cli_hdf5, 1, 3);
     tcase_add_loop_test(tc, test_cli_failures_isolated, 0, 2);
     tcase_add_test(tc, test_cli_bad_input);
+    tcase_add_test(tc, test_cli_hdf5_lazy);
     tcase_add_test(tc, test_cli_file_size_limit);
     tcase_add_test(tc, test_simnet);
     suite_add_tcase(s, tc);

@@ -12,13 +12,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The IDs' hash (never stored: only the table's layout depends on it):
+   8 bytes at a time (overlapping loads for the tail), then a 64-bit
+   finalizer so that both the low bits (the slot) and the high 32 (the
+   tag) are mixed. IDs are short ("GO:0008150", Entrez numbers): two or
+   three multiplications each, where a byte-at-a-time hash took ten. */
+#ifdef MAP_POPULATE
+#  define VPAR__EGAD_POPULATE MAP_POPULATE
+#else
+#  define VPAR__EGAD_POPULATE 0
+#endif
+
+static uint64_t vpar__egad_load64(const char *s) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
 static uint64_t vpar__egad_hash(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
+    if (len >= 8) {
+        const char *e = s + len - 8;
+        for (; s < e; s += 8) {
+            h = (h ^ vpar__egad_load64(s)) * 0xbf58476d1ce4e5b9ull;
+            h ^= h >> 31;
+        }
+        h ^= vpar__egad_load64(e); /* the last 8 bytes (may overlap) */
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        h ^= (uint64_t)a << 32 | b;
+    } else if (len) {
+        h ^= (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[len / 2] << 8 |
+             (unsigned char)s[len - 1];
     }
-    return h ^ (h >> 29);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
+/* a[0..len) == b[0..len): short IDs without a call (loads stay within
+   the len bytes). */
+static inline int vpar__egad_eq(const char *a, const char *b, size_t len) {
+    if (len >= 8 && len <= 16)
+        return vpar__egad_load64(a) == vpar__egad_load64(b) &&
+               vpar__egad_load64(a + len - 8) == vpar__egad_load64(b + len - 8);
+    if (len >= 4 && len < 8) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4); memcpy(&a1, a + len - 4, 4);
+        memcpy(&b0, b, 4); memcpy(&b1, b + len - 4, 4);
+        return a0 == b0 && a1 == b1;
+    }
+    return memcmp(a, b, len) == 0;
 }
 
 void vpar__egad_strtab_free(vpar__egad_strtab *t) {
@@ -55,7 +101,7 @@ static long vpar__egad_strtab_lookup(const vpar__egad_strtab *t, const char *s, 
         if (!v) { *slot = h; return -1; }
         if ((v & 0xffffffff00000000ull) == tag) {
             size_t i = (size_t)(uint32_t)v - 1;
-            if (t->off[i + 1] - t->off[i] - 1 == len && memcmp(t->chars.p + t->off[i], s, len) == 0)
+            if (t->off[i + 1] - t->off[i] - 1 == len && vpar__egad_eq(t->chars.p + t->off[i], s, len))
                 return (long)i;
         }
         h = (h + 1) & (t->nslots - 1);
@@ -117,70 +163,181 @@ struct vpar_egad_annotations {
     size_t npairs;
     uint32_t *gene_ptr;   /* ngenes + 1 */
     uint32_t *gene_terms; /* term indices of each gene, ascending, distinct */
+    size_t gene_terms_bytes; /* > 0: gene_terms is a vpar_alloc_large buffer */
 };
 
+/* The pairs as read. Terms in t. Genes: while the pairs come grouped by
+   gene (GO tables, GAFs: each gene's lines together), only where each
+   gene's run starts (run[k] for gene k; genes are numbered in order of
+   first appearance), g NULL; from the first pair that breaks the grouping
+   on, one gene per pair in g. Storing less is the point: on some VMs each
+   fresh 4 KiB page costs microseconds. */
 typedef struct vpar__egad_pairs {
     uint32_t *g, *t;
     size_t n, cap;
+    size_t tbytes;  /* > 0: t is a vpar_alloc_large buffer of that size */
+    uint32_t *run;  /* g NULL: start of gene k's pairs */
+    size_t nrun, runcap;
 } vpar__egad_pairs;
 
+static void vpar__egad_pairs_free(vpar__egad_pairs *p) {
+    if (p->tbytes) vpar_free_large(p->t, p->tbytes);
+    else VPAR_FREE(p->t);
+    VPAR_FREE(p->g);
+    VPAR_FREE(p->run);
+    memset(p, 0, sizeof *p);
+}
+
+/* Room for cap pairs (t, and g once there is one). 0 on out of memory. */
 static int vpar__egad_pairs_reserve(vpar__egad_pairs *p, size_t cap) {
     if (cap <= p->cap) return 1;
-    uint32_t *ng = (uint32_t *)VPAR_REALLOC(p->g, cap * sizeof *ng);
-    if (!ng) return 0;
-    p->g = ng;
-    uint32_t *nt = (uint32_t *)VPAR_REALLOC(p->t, cap * sizeof *nt);
-    if (!nt) return 0;
+    if (p->g) {
+        uint32_t *ng = (uint32_t *)VPAR_REALLOC(p->g, cap * sizeof *ng);
+        if (!ng) return 0;
+        p->g = ng;
+    }
+    uint32_t *nt;
+    if (p->tbytes) { /* a large buffer cannot be realloc'ed: copied once */
+        nt = (uint32_t *)VPAR_MALLOC(cap * sizeof *nt);
+        if (!nt) return 0;
+        memcpy(nt, p->t, p->n * sizeof *nt);
+        vpar_free_large(p->t, p->tbytes);
+        p->tbytes = 0;
+    } else {
+        nt = (uint32_t *)VPAR_REALLOC(p->t, cap * sizeof *nt);
+        if (!nt) return 0;
+    }
     p->t = nt;
     p->cap = cap;
     return 1;
 }
 
-static inline int vpar__egad_pairs_push(vpar__egad_pairs *p, uint32_t g, uint32_t t) {
-    if (p->n == p->cap && !vpar__egad_pairs_reserve(p, p->cap ? p->cap * 2 : 4096)) return 0;
-    p->g[p->n] = g;
-    p->t[p->n] = t;
-    p->n++;
+/* Gives the pairs one gene each (g), from the runs. 0 on out of memory. */
+static int vpar__egad_pairs_expand(vpar__egad_pairs *p) {
+    if (p->g) return 1;
+    p->g = (uint32_t *)VPAR_MALLOC((p->cap ? p->cap : 1) * sizeof *p->g);
+    if (!p->g) return 0;
+    for (size_t k = 0; k < p->nrun; k++) {
+        size_t e = k + 1 < p->nrun ? p->run[k + 1] : p->n;
+        for (size_t i = p->run[k]; i < e; i++) p->g[i] = (uint32_t)k;
+    }
+    VPAR_FREE(p->run);
+    p->run = NULL;
+    p->nrun = p->runcap = 0;
     return 1;
 }
 
+static int vpar__egad_pairs_push(vpar__egad_pairs *p, uint32_t g, uint32_t t) {
+    if (p->n == p->cap && !vpar__egad_pairs_reserve(p, p->cap ? p->cap * 2 : 4096)) return 0;
+    if (p->g) {
+        p->g[p->n] = g;
+    } else if (g == p->nrun) { /* a new gene: its run starts */
+        if (p->nrun == p->runcap) {
+            size_t c = p->runcap ? p->runcap * 2 : 1024;
+            uint32_t *r = (uint32_t *)VPAR_REALLOC(p->run, c * sizeof *r);
+            if (!r) return 0;
+            p->run = r;
+            p->runcap = c;
+        }
+        p->run[p->nrun++] = (uint32_t)p->n;
+    } else if (g + 1 != p->nrun) { /* an earlier gene again: not grouped */
+        if (!vpar__egad_pairs_expand(p)) return 0;
+        p->g[p->n] = g;
+    }
+    p->t[p->n++] = t;
+    return 1;
+}
+
+static int vpar__egad_cmp_u32(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sorts t[0..k) ascending, drops repeats, writes the result to out (which
+   may alias t: out <= t), returns its length. `bits` is scratch of one bit
+   per term, all zero, and left so. Terms spanning few words of it are
+   marked there and read back in order (O(k + span)); others are sorted. */
+static size_t vpar__egad_sort_distinct(uint32_t *t, size_t k, uint32_t *out, uint64_t *bits) {
+    if (k == 0) return 0;
+    uint32_t lo = t[0], hi = t[0];
+    for (size_t i = 1; i < k; i++) {
+        lo = t[i] < lo ? t[i] : lo;
+        hi = t[i] > hi ? t[i] : hi;
+    }
+    size_t w0 = lo >> 6, w1 = hi >> 6, w = 0;
+    if (w1 - w0 <= 4 * k + 16) {
+        for (size_t i = 0; i < k; i++) bits[t[i] >> 6] |= (uint64_t)1 << (t[i] & 63);
+        for (size_t x = w0; x <= w1; x++) {
+            uint64_t m = bits[x];
+            bits[x] = 0;
+            while (m) {
+                out[w++] = (uint32_t)(x << 6 | (size_t)__builtin_ctzll(m));
+                m &= m - 1;
+            }
+        }
+        return w;
+    }
+    if (k <= 24) {
+        for (size_t i = 1; i < k; i++) {
+            uint32_t v = t[i];
+            size_t j = i;
+            for (; j > 0 && t[j - 1] > v; j--) t[j] = t[j - 1];
+            t[j] = v;
+        }
+    } else {
+        qsort(t, k, sizeof *t, vpar__egad_cmp_u32);
+    }
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || t[i] != t[i - 1]) out[w++] = t[i];
+    return w;
+}
+
 /* Groups pairs by gene (CSR) with each gene's terms ascending and
-   distinct: two counting sorts (by term, then stably by gene), O(pairs). */
+   distinct. Pairs grouped by gene (p->g NULL: files sorted by gene, GO
+   tables, GAFs) are sorted gene by gene in place, in p->t, which becomes
+   the annotations' table; others are first put in gene order by a stable
+   counting sort. O(pairs) but for genes whose terms are spread over far
+   more of the term range than they number (then O(k log k) each). */
 static vpar_status vpar__egad_ann_finish(vpar_egad_annotations *a, vpar__egad_pairs *p,
                                          const char *name) {
     size_t ng = a->genes.n, nt = a->terms.n, n = p->n;
     a->gene_ptr = (uint32_t *)vpar__egad_zalloc(ng + 1, sizeof *a->gene_ptr);
-    uint32_t *tptr = (uint32_t *)vpar__egad_zalloc(nt + 1, sizeof *tptr);
-    uint32_t *gbyt = (uint32_t *)vpar__egad_alloc(n, sizeof *gbyt);
-    uint32_t *tmp = (uint32_t *)vpar__egad_alloc(n, sizeof *tmp);
-    uint32_t *fill = (uint32_t *)vpar__egad_alloc(ng + 1, sizeof *fill);
-    if (!a->gene_ptr || !tptr || !gbyt || !tmp || !fill) {
-        VPAR_FREE(tptr); VPAR_FREE(gbyt); VPAR_FREE(tmp); VPAR_FREE(fill);
+    uint64_t *bits = (uint64_t *)vpar__egad_zalloc(nt / 64 + 1, sizeof *bits);
+    if (!a->gene_ptr || !bits) {
+        VPAR_FREE(bits);
         return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory indexing %zu annotation pairs", name, n);
     }
-    /* Pairs in term order: gbyt[] their genes. */
-    for (size_t i = 0; i < n; i++) tptr[p->t[i] + 1]++;
-    for (size_t t = 0; t < nt; t++) tptr[t + 1] += tptr[t];
-    for (size_t i = 0; i < n; i++) gbyt[tptr[p->t[i]]++] = p->g[i];
-    /* tptr[t] is now the end of term t (= start of t + 1). */
-    for (size_t i = 0; i < n; i++) a->gene_ptr[p->g[i] + 1]++;
-    for (size_t g = 0; g < ng; g++) a->gene_ptr[g + 1] += a->gene_ptr[g];
-    memcpy(fill, a->gene_ptr, (ng + 1) * sizeof *fill);
-    for (size_t t = 0, i = 0; t < nt; t++)
-        for (; i < tptr[t]; i++) tmp[fill[gbyt[i]]++] = (uint32_t)t;
-    VPAR_FREE(tptr);
-    VPAR_FREE(gbyt);
-    VPAR_FREE(fill);
-    /* De-duplicate each gene's (ascending) terms, compacting in place. */
+    uint32_t *terms = p->t;
+    if (!p->g) { /* grouped: the runs are the genes' ranges */
+        for (size_t g = 0; g < ng; g++)
+            a->gene_ptr[g] = g < p->nrun ? p->run[g] : (uint32_t)n;
+        a->gene_ptr[ng] = (uint32_t)n;
+        a->gene_terms_bytes = p->tbytes;
+        p->t = NULL; /* taken: sorted in place below */
+        p->tbytes = p->cap = 0;
+    } else {
+        for (size_t i = 0; i < n; i++) a->gene_ptr[p->g[i] + 1]++;
+        for (size_t g = 0; g < ng; g++) a->gene_ptr[g + 1] += a->gene_ptr[g];
+        terms = (uint32_t *)vpar__egad_alloc(n ? n : 1, sizeof *terms);
+        uint32_t *fill = (uint32_t *)vpar__egad_alloc(ng + 1, sizeof *fill);
+        if (!terms || !fill) {
+            VPAR_FREE(terms); VPAR_FREE(fill); VPAR_FREE(bits);
+            return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory indexing %zu annotation pairs", name, n);
+        }
+        memcpy(fill, a->gene_ptr, (ng + 1) * sizeof *fill);
+        for (size_t i = 0; i < n; i++) terms[fill[p->g[i]]++] = p->t[i];
+        VPAR_FREE(fill);
+    }
+    /* Each gene's terms ascending and distinct, compacted in place. */
     size_t w = 0;
     for (size_t g = 0; g < ng; g++) {
         size_t b = a->gene_ptr[g], e = a->gene_ptr[g + 1];
         a->gene_ptr[g] = (uint32_t)w;
-        for (size_t i = b; i < e; i++)
-            if (i == b || tmp[i] != tmp[i - 1]) tmp[w++] = tmp[i];
+        w += vpar__egad_sort_distinct(terms + b, e - b, terms + w, bits);
     }
     a->gene_ptr[ng] = (uint32_t)w;
-    a->gene_terms = tmp;
+    VPAR_FREE(bits);
+    a->gene_terms = terms;
     a->npairs = w;
     /* The term hash is not needed after loading; genes stay searchable. */
     VPAR_FREE(a->terms.slots);
@@ -374,6 +531,24 @@ static vpar_status vpar__egad_gaf_hint(const char *line, const char *le, const c
                      "the columns with --gene-col N --term-col M", path, lineno);
 }
 
+/* The first '\t' or '\n' at or after q (end when none): 8 bytes at a
+   time where the byte order allows. */
+static inline const char *vpar__egad_scan_sep(const char *q, const char *end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+    while (end - q >= 8) {
+        uint64_t v = vpar__egad_load64(q), a = v ^ (ones * '\t'), b = v ^ (ones * '\n');
+        /* exact per byte: the high bit set where a byte of a or b is 0 */
+        uint64_t za = ((a & low7) + low7) | a, zb = ((b & low7) + low7) | b;
+        uint64_t m = ~(za & zb) & ~low7;
+        if (m) return q + (__builtin_ctzll(m) >> 3);
+        q += 8;
+    }
+#endif
+    while (q < end && *q != '\t' && *q != '\n') q++;
+    return q;
+}
+
 typedef struct vpar__egad_popts {
     int gcol, tcol, header, given, gaf;
     char aspect; /* 0 or 'P', 'F', 'C' (GAF column 9) */
@@ -385,14 +560,19 @@ static vpar_status vpar__egad_parse_pairs(vpar_egad_annotations *a, vpar__egad_p
                                           const char *path) {
     int gcol = o.gcol, tcol = o.tcol;
     int maxcol = gcol > tcol ? gcol : tcol, seen_data = 0;
-    /* Sized up front: one pair per line at most; IDs are few. */
-    size_t lines = 1;
-    for (const char *q = text, *e = text + len; (q = (const char *)memchr(q, '\n', (size_t)(e - q))); q++)
-        lines++;
-    if (!vpar__egad_pairs_reserve(pairs, lines) ||
-        !vpar__egad_strtab_reserve(&a->genes, lines < 32768 ? lines : 32768, 1 << 16) ||
-        !vpar__egad_strtab_reserve(&a->terms, lines < 32768 ? lines : 32768, 1 << 16))
-        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu lines", path, lines);
+    /* A pair takes 4 bytes of text at least ("g<TAB>t<LF>"): the terms'
+       array is sized for that, as a large buffer (huge pages where
+       available), touched only as far as it is used. IDs are few: their
+       tables grow. */
+    size_t bound = len / 4 + 1;
+    pairs->t = (uint32_t *)vpar_alloc_large(bound * sizeof *pairs->t);
+    if (pairs->t) {
+        pairs->tbytes = bound * sizeof *pairs->t;
+        pairs->cap = bound;
+    }
+    if (!pairs->t || !vpar__egad_strtab_reserve(&a->genes, 4096, 1 << 15) ||
+        !vpar__egad_strtab_reserve(&a->terms, 4096, 1 << 16))
+        return vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory for %zu bytes of annotations", path, len);
     /* IDs are C strings: "a\0x" would be stored but never found. Lines
        are checked one by one only when the text holds a NUL at all. */
     int has_nul = len && memchr(text, '\0', len) != NULL;
@@ -401,7 +581,54 @@ static vpar_status vpar__egad_parse_pairs(vpar_egad_annotations *a, vpar__egad_p
     size_t last_gl = 0;
     long last_gi = -1;
     const char *p = text, *end = text + len;
+    /* The fast path (after the first data line, which may be a header):
+       a line that starts with neither white space nor '!'/'#' and has
+       non-empty gene and term fields is read in one pass over its first
+       max(gcol, tcol) + 1 fields. Any other line (comments, blank lines,
+       errors) takes the general path below, which it would have taken
+       anyway; GAF options and NUL bytes always do. */
+    int fast_ok = !o.gaf && !o.aspect && !has_nul;
     while (p < end) {
+        if (fast_ok && seen_data) {
+            unsigned char c0 = (unsigned char)*p;
+            const char *gs = NULL, *ts = NULL, *f = p, *fe = p;
+            size_t gl = 0, tl = 0;
+            int col = 0, ok = c0 != '!' && c0 != '#' && !isspace(c0);
+            while (ok) {
+                fe = vpar__egad_scan_sep(f, end);
+                if (col == gcol) { gs = f; gl = (size_t)(fe - f); }
+                if (col == tcol) { ts = f; tl = (size_t)(fe - f); }
+                if (col == maxcol) break;
+                if (fe == end || *fe == '\n') ok = 0; /* too few columns: an error */
+                f = fe + 1;
+                col++;
+            }
+            if (ok) {
+                const char *eol = fe;
+                if (eol < end && *eol == '\t') {
+                    eol = (const char *)memchr(eol, '\n', (size_t)(end - eol));
+                    if (!eol) eol = end;
+                } else if (fe > f && fe[-1] == '\r') { /* CRLF: not the field's */
+                    if (gcol == maxcol) gl--;
+                    else tl--;
+                }
+                if (gl && tl) {
+                    lineno++;
+                    p = eol < end ? eol + 1 : end;
+                    long g = last_gi;
+                    if (!(gl == last_gl && vpar__egad_eq(gs, last_g, gl))) {
+                        g = vpar__egad_strtab_add(&a->genes, gs, gl);
+                        last_g = gs;
+                        last_gl = gl;
+                        last_gi = g;
+                    }
+                    long t = g < 0 ? -1 : vpar__egad_strtab_add(&a->terms, ts, tl);
+                    if (t < 0 || !vpar__egad_pairs_push(pairs, (uint32_t)g, (uint32_t)t))
+                        return vpar_fail(VPAR_ERR_NOMEM, "%s:%zu: out of memory", path, lineno);
+                    continue;
+                }
+            }
+        }
         const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
         if (!eol) eol = end;
         lineno++;
@@ -485,8 +712,7 @@ static vpar_status vpar__egad_annotations_build(vpar_egad_annotations **out, con
     if (st == VPAR_OK && obo) st = vpar__egad_propagate(a, &pairs, obo, path);
     if (st == VPAR_OK) st = vpar__egad_ann_finish(a, &pairs, path);
     if (st == VPAR_OK && !o.given) st = vpar__egad_check_terms(a, o.tcol, path);
-    VPAR_FREE(pairs.g);
-    VPAR_FREE(pairs.t);
+    vpar__egad_pairs_free(&pairs);
     if (st != VPAR_OK) { vpar_egad_annotations_destroy(a); return st; }
     *out = a;
     return VPAR_OK;
@@ -517,7 +743,8 @@ static vpar_status vpar__egad_ann_text(const char *path, vpar_ex_buf *buf, const
         unsigned char magic[2] = {0, 0};
         if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 2 &&
             pread(fd, magic, 2, 0) == 2 && !(magic[0] == 0x1f && magic[1] == 0x8b)) {
-            void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            /* Populated: mapped at once, not a page fault per 64 KiB. */
+            void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | VPAR__EGAD_POPULATE, fd, 0);
             if (m != MAP_FAILED) {
                 close(fd);
                 *text = (const char *)m;
@@ -586,8 +813,7 @@ vpar_status vpar_egad_annotations_create(vpar_egad_annotations **out,
             st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", name);
     }
     if (st == VPAR_OK) st = vpar__egad_ann_finish(a, &pairs, name);
-    VPAR_FREE(pairs.g);
-    VPAR_FREE(pairs.t);
+    vpar__egad_pairs_free(&pairs);
     if (st != VPAR_OK) { vpar_egad_annotations_destroy(a); return st; }
     *out = a;
     return VPAR_OK;
@@ -598,7 +824,8 @@ void vpar_egad_annotations_destroy(vpar_egad_annotations *ann) {
     vpar__egad_strtab_free(&ann->genes);
     vpar__egad_strtab_free(&ann->terms);
     VPAR_FREE(ann->gene_ptr);
-    VPAR_FREE(ann->gene_terms);
+    if (ann->gene_terms_bytes) vpar_free_large(ann->gene_terms, ann->gene_terms_bytes);
+    else VPAR_FREE(ann->gene_terms);
     VPAR_FREE(ann);
 }
 
@@ -636,7 +863,7 @@ vpar_status vpar__egad_propagate(vpar_egad_annotations *a, vpar__egad_pairs *pai
     vpar__egad_pairs lists = {0}; /* .t: the ancestors' term indices, back to back */
     vpar_status st = VPAR_OK;
     uint32_t stamp = 0;
-    if (!mark || !stack || !anc || !primary || !start || !cnt) {
+    if (!mark || !stack || !anc || !primary || !start || !cnt || !vpar__egad_pairs_expand(pairs)) {
         st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory propagating", path);
         goto out;
     }
@@ -697,8 +924,7 @@ vpar_status vpar__egad_propagate(vpar_egad_annotations *a, vpar__egad_pairs *pai
             ntm[w++] = lists.t[start[t] + j];
         }
     }
-    VPAR_FREE(pairs->g);
-    VPAR_FREE(pairs->t);
+    vpar__egad_pairs_free(pairs);
     pairs->g = ng;
     pairs->t = ntm;
     pairs->n = pairs->cap = total;
@@ -706,6 +932,6 @@ vpar_status vpar__egad_propagate(vpar_egad_annotations *a, vpar__egad_pairs *pai
 out:
     VPAR_FREE(mark); VPAR_FREE(stack); VPAR_FREE(anc); VPAR_FREE(primary);
     VPAR_FREE(start); VPAR_FREE(cnt); VPAR_FREE(ng); VPAR_FREE(ntm);
-    VPAR_FREE(lists.g); VPAR_FREE(lists.t);
+    vpar__egad_pairs_free(&lists);
     return st;
 }

@@ -147,7 +147,7 @@ int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_configh
     for (int i = 0; i < 3; i++) {
         if (!files[i]) continue;
         if (vpar_ex_confighash_file(h, labels[i], files[i]) != 0) {
-            fprintf(stderr, "%s: %s: cannot read: %s\n", prog, files[i], strerror(errno));
+            if (prog) fprintf(stderr, "%s: %s: cannot read: %s\n", prog, files[i], strerror(errno));
             return 0;
         }
     }

@@ -100,8 +100,8 @@ int vpar_egad_cli_check_networks(const vpar_egad_cli *o, const char *prog, char 
 /* Feeds everything of these options that changes results into a sharded
    run's configuration hash (shard.h): the annotation and genes files'
    contents, columns, header mode, HDF5 keys, nfold/min/max. 0 after
-   printing "<prog>: <file>: cannot read: ..." when a file is unreadable,
-   1 when fine. */
+   printing "<prog>: <file>: cannot read: ..." when a file is unreadable
+   (nothing printed when prog is NULL), 1 when fine. Any thread. */
 int vpar_egad_cli_hash(const vpar_egad_cli *o, const char *prog, vpar_ex_confighash *h);
 
 #ifdef __cplusplus

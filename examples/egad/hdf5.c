@@ -1,7 +1,11 @@
 /* examples/egad/hdf5.c — pandas HDF5 inputs (fixed format): frames for
    networks and annotation matrices (egad.h). The only unit that includes
    hdf5.h; without VPAR_EGAD_WITH_HDF5 the functions report
-   VPAR_ERR_UNSUPPORTED. */
+   VPAR_ERR_UNSUPPORTED. With VPAR_EGAD_HDF5_SONAME (CMake's default on
+   Linux) libhdf5 is not linked but loaded (dlopen) the first time an HDF5
+   input is read: it and the ~30 libraries it needs (curl, ssl, krb5,
+   ldap, ...) cost every start ~20 ms and ~500 page faults otherwise, for
+   runs that read only .npy/.tsv files. */
 #include "egad_internal.h"
 
 #include <errno.h>
@@ -13,8 +17,111 @@
 #  include <hdf5.h>
 #endif
 
-#if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
+#if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5 && defined(VPAR_EGAD_HDF5_SONAME)
+#  include <dlfcn.h>
+#  include <pthread.h>
+/* Every libhdf5 symbol this file uses (after hdf5.h's macros: H5Dopen is
+   H5Dopen2, H5T_NATIVE_DOUBLE reads H5T_NATIVE_DOUBLE_g after H5open()).
+   A new call to libhdf5 here must be listed, or the build fails to link
+   (no library to resolve it from): the list cannot silently fall short. */
+#  define VPAR__H5_SYMBOLS(X)                                                                   \
+    X(H5open) X(H5check_version) X(H5Eset_auto2)                                                 \
+    X(H5Fopen) X(H5Fclose) X(H5Gopen2) X(H5Gclose) X(H5Lexists) X(H5Literate)                    \
+    X(H5Dopen2) X(H5Dclose) X(H5Dread) X(H5Dget_space) X(H5Dget_type) X(H5Dget_storage_size)     \
+    X(H5Dget_create_plist) X(H5Dvlen_reclaim)                                                    \
+    X(H5Pcreate) X(H5Pclose) X(H5Pset_fclose_degree) X(H5Pget_nfilters) X(H5Pget_filter2)        \
+    X(H5Zfilter_avail) X(H5Sclose) X(H5Sget_simple_extent_dims) X(H5Sget_simple_extent_ndims)   \
+    X(H5Tclose) X(H5Tcopy) X(H5Tget_class) X(H5Tget_sign) X(H5Tget_size) X(H5Tis_variable_str)  \
+    X(H5Tset_size) X(H5Tset_strpad)                                                              \
+    X(H5P_CLS_FILE_ACCESS_ID_g) X(H5T_C_S1_g) X(H5T_NATIVE_B8_g) X(H5T_NATIVE_DOUBLE_g)           \
+    X(H5T_NATIVE_FLOAT_g) X(H5T_NATIVE_LLONG_g) X(H5T_NATIVE_ULLONG_g)
+
+static struct {
+#  define X(s) __typeof__(&s) s;
+    VPAR__H5_SYMBOLS(X)
+#  undef X
+} vpar__h5;
+static pthread_once_t vpar__h5_once = PTHREAD_ONCE_INIT;
+static char vpar__h5_error[512];
+
+static void vpar__h5_load_once(void) {
+    void *lib = dlopen(VPAR_EGAD_HDF5_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *e = dlerror();
+        snprintf(vpar__h5_error, sizeof vpar__h5_error, "%s", e ? e : "dlopen failed");
+        return;
+    }
+#  define X(s)                                                                  \
+    if (!vpar__h5_error[0] && !(*(void **)&vpar__h5.s = dlsym(lib, #s)))        \
+        snprintf(vpar__h5_error, sizeof vpar__h5_error, "%s: no symbol %s", VPAR_EGAD_HDF5_SONAME, #s);
+    VPAR__H5_SYMBOLS(X)
+#  undef X
+    /* On failure the library stays loaded (harmless) and unused. */
+}
+
+/* 1 when libhdf5 is loaded; else 0 after vpar_fail naming `path`. */
+static int vpar__h5_load(const char *path) {
+    pthread_once(&vpar__h5_once, vpar__h5_load_once);
+    if (!vpar__h5_error[0]) return 1;
+    vpar_fail(VPAR_ERR_UNSUPPORTED, "%s: reading HDF5 needs libhdf5 (%s), which could not be "
+              "loaded: %s", path, VPAR_EGAD_HDF5_SONAME, vpar__h5_error);
+    return 0;
+}
+
+/* From here on the names call through the table (a macro's own name in
+   its expansion is not expanded again). */
+#  define H5open (*vpar__h5.H5open)
+#  define H5check_version (*vpar__h5.H5check_version)
+#  define H5Eset_auto2 (*vpar__h5.H5Eset_auto2)
+#  define H5Fopen (*vpar__h5.H5Fopen)
+#  define H5Fclose (*vpar__h5.H5Fclose)
+#  define H5Gopen2 (*vpar__h5.H5Gopen2)
+#  define H5Gclose (*vpar__h5.H5Gclose)
+#  define H5Lexists (*vpar__h5.H5Lexists)
+#  define H5Literate (*vpar__h5.H5Literate)
+#  define H5Dopen2 (*vpar__h5.H5Dopen2)
+#  define H5Dclose (*vpar__h5.H5Dclose)
+#  define H5Dread (*vpar__h5.H5Dread)
+#  define H5Dget_space (*vpar__h5.H5Dget_space)
+#  define H5Dget_type (*vpar__h5.H5Dget_type)
+#  define H5Dget_storage_size (*vpar__h5.H5Dget_storage_size)
+#  define H5Dget_create_plist (*vpar__h5.H5Dget_create_plist)
+#  define H5Dvlen_reclaim (*vpar__h5.H5Dvlen_reclaim)
+#  define H5Pcreate (*vpar__h5.H5Pcreate)
+#  define H5Pclose (*vpar__h5.H5Pclose)
+#  define H5Pset_fclose_degree (*vpar__h5.H5Pset_fclose_degree)
+#  define H5Pget_nfilters (*vpar__h5.H5Pget_nfilters)
+#  define H5Pget_filter2 (*vpar__h5.H5Pget_filter2)
+#  define H5Zfilter_avail (*vpar__h5.H5Zfilter_avail)
+#  define H5Sclose (*vpar__h5.H5Sclose)
+#  define H5Sget_simple_extent_dims (*vpar__h5.H5Sget_simple_extent_dims)
+#  define H5Sget_simple_extent_ndims (*vpar__h5.H5Sget_simple_extent_ndims)
+#  define H5Tclose (*vpar__h5.H5Tclose)
+#  define H5Tcopy (*vpar__h5.H5Tcopy)
+#  define H5Tget_class (*vpar__h5.H5Tget_class)
+#  define H5Tget_sign (*vpar__h5.H5Tget_sign)
+#  define H5Tget_size (*vpar__h5.H5Tget_size)
+#  define H5Tis_variable_str (*vpar__h5.H5Tis_variable_str)
+#  define H5Tset_size (*vpar__h5.H5Tset_size)
+#  define H5Tset_strpad (*vpar__h5.H5Tset_strpad)
+#  define H5P_CLS_FILE_ACCESS_ID_g (*vpar__h5.H5P_CLS_FILE_ACCESS_ID_g)
+#  define H5T_C_S1_g (*vpar__h5.H5T_C_S1_g)
+#  define H5T_NATIVE_B8_g (*vpar__h5.H5T_NATIVE_B8_g)
+#  define H5T_NATIVE_DOUBLE_g (*vpar__h5.H5T_NATIVE_DOUBLE_g)
+#  define H5T_NATIVE_FLOAT_g (*vpar__h5.H5T_NATIVE_FLOAT_g)
+#  define H5T_NATIVE_LLONG_g (*vpar__h5.H5T_NATIVE_LLONG_g)
+#  define H5T_NATIVE_ULLONG_g (*vpar__h5.H5T_NATIVE_ULLONG_g)
+#  define VPAR__H5_LOAD(path) vpar__h5_load(path)
+int vpar_egad_have_hdf5(void) {
+    pthread_once(&vpar__h5_once, vpar__h5_load_once);
+    return !vpar__h5_error[0];
+}
+#elif defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
+#  define VPAR__H5_LOAD(path) 1
 int vpar_egad_have_hdf5(void) { return 1; }
+#endif
+
+#if defined(VPAR_EGAD_WITH_HDF5) && VPAR_EGAD_WITH_HDF5
 
 /* A filter of d's pipeline that this libhdf5 cannot apply (blosc, lzf,
    bitshuffle: plugins pandas/PyTables bring along) is named, not left to a
@@ -253,9 +360,10 @@ static vpar_status vpar__egad_h5_frame(const char *path, const char *key, hid_t 
                                        hid_t *dset_out, vpar_dtype *dtype, size_t *rows,
                                        size_t *cols, char ***row_names, char ***col_names) {
     *file_out = *dset_out = -1;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through vpar_fail */
     struct stat sb;
     if (stat(path, &sb) != 0) return vpar_fail_errno(VPAR_ERR_IO, errno, "%s: cannot open", path);
+    if (!VPAR__H5_LOAD(path)) return VPAR_ERR_UNSUPPORTED;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through vpar_fail */
     while (*key == '/') key++;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl >= 0) H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);

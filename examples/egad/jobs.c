@@ -18,12 +18,13 @@ void egad_network_name(const char *path, char *out, size_t cap) {
 }
 
 /* The configuration hash: everything that changes a network's CSV. The
-   shard, -j, -t and the output directory do not. */
-static int egad_config_hash(const options *o, char out[17]) {
+   shard, -j, -t and the output directory do not. `quiet`: no message when
+   a file cannot be read (the caller computes it again, loudly). */
+int egad_config_hash(const options *o, char out[17], int quiet) {
     vpar_ex_confighash h;
     vpar_ex_confighash_init(&h);
     vpar_ex_confighash_str(&h, "program", PROG);
-    if (!vpar_egad_cli_hash(&o->egad, PROG, &h)) return 0;
+    if (!vpar_egad_cli_hash(&o->egad, quiet ? NULL : PROG, &h)) return 0;
     /* An unreadable network is that network's failure (reported when it
        runs), not the run's: it enters the hash by name. */
     for (int i = 0; i < o->nnet; i++)
@@ -116,7 +117,6 @@ static int egad_job_resume(egad_job *J, const options *o) {
 }
 
 int egad_job_init(egad_job *J, const options *o, const shared_in *in) {
-    (void)in;
     memset(J, 0, sizeof *J);
     J->manifest_ok = 1;
     size_t n = (size_t)o->nnet;
@@ -132,7 +132,8 @@ int egad_job_init(egad_job *J, const options *o, const shared_in *in) {
         egad_network_name(o->networks[i], name, sizeof name);
         if (!(J->names[i] = strdup(name))) goto nomem;
     }
-    if (!egad_config_hash(o, J->config)) return 0;
+    if (in->config_ok) memcpy(J->config, in->config, sizeof J->config);
+    else if (!egad_config_hash(o, J->config, 0)) return 0;
     if (vpar_ex_parts_init(&J->parts, PROG, J->config, &o->shard, (const char *const *)J->names, n))
         goto nomem;
     if (o->resume && !egad_job_resume(J, o)) return 0;

@@ -45,6 +45,8 @@ typedef struct shared_in {
     vpar_egad_annotations *ann;
     char **genes;
     size_t ngenes;
+    char config[17];           /* the configuration hash, when config_ok */
+    int config_ok;             /* computed while the annotations loaded */
 } shared_in;
 
 /* The bookkeeping of one run (jobs.c). */
@@ -65,6 +67,9 @@ typedef struct egad_job {
 void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result *r);
 
 /* jobs.c */
+/* The configuration hash of the run (16 hex digits); 0 when an input
+   cannot be read (printed unless quiet). Any thread. */
+int egad_config_hash(const options *o, char out[17], int quiet);
 void egad_network_name(const char *path, char *out, size_t cap);
 int egad_job_init(egad_job *J, const options *o, const shared_in *in);
 void egad_job_free(egad_job *J, const options *o);

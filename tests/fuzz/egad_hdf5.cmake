@@ -8,6 +8,8 @@ if(VPAR_EGAD_HAVE_HDF5)
     if(TARGET ${t})
       target_include_directories(${t} PRIVATE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
       target_compile_definitions(${t} PRIVATE ${HDF5_C_DEFINITIONS})
+      # It writes frames itself (vpar_egad may load libhdf5 only at run time).
+      target_link_libraries(${t} PRIVATE ${HDF5_C_LIBRARIES})
     endif()
   endforeach()
 endif()
