@@ -484,6 +484,12 @@ typedef size_t vpar__scalar_vc;
 static inline double vpar__scalar_ld_f64(const double *p) { return *p; }
 static inline double vpar__scalar_ld_f32(const float *p) { return (double)*p; }
 static inline double vpar__scalar_ld_u32(const uint32_t *p) { return (double)*p; }
+/* uint32 rows are summed in 64-bit integer lanes (exact), then converted
+   once: q64 lanes, q64 load of uint32, q64 add, q64 (< 2^52) to double. */
+typedef uint64_t vpar__scalar_vq;
+static inline uint64_t vpar__scalar_ldq_u32(const uint32_t *p) { return *p; }
+static inline uint64_t vpar__scalar_addq(uint64_t a, uint64_t b) { return a + b; }
+static inline double vpar__scalar_cvtq(uint64_t q) { return (double)q; }
 static inline void vpar__scalar_st(double *p, double v) { *p = v; }
 static inline double vpar__scalar_set1(double v) { return v; }
 static inline double vpar__scalar_add(double a, double b) { return a + b; }
@@ -545,6 +551,16 @@ static inline VPAR__AVX2_T __m256d vpar__avx2_ld_f32(const float *p) { return _m
 static inline VPAR__AVX2_T __m256d vpar__avx2_ld_u32(const uint32_t *p) {
     __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi32(INT32_MIN));
     return _mm256_add_pd(_mm256_cvtepi32_pd(v), _mm256_set1_pd(2147483648.0));
+}
+typedef __m256i vpar__avx2_vq;
+static inline VPAR__AVX2_T __m256i vpar__avx2_ldq_u32(const uint32_t *p) {
+    return _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+static inline VPAR__AVX2_T __m256i vpar__avx2_addq(__m256i a, __m256i b) { return _mm256_add_epi64(a, b); }
+/* no int64 -> double in AVX2: for q < 2^52, the bits of 2^52 + q minus 2^52 */
+static inline VPAR__AVX2_T __m256d vpar__avx2_cvtq(__m256i q) {
+    const __m256i magic = _mm256_set1_epi64x(0x4330000000000000LL);
+    return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(q, magic)), _mm256_set1_pd(4503599627370496.0));
 }
 static inline VPAR__AVX2_T void vpar__avx2_st(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
 static inline VPAR__AVX2_T __m256d vpar__avx2_set1(double v) { return _mm256_set1_pd(v); }
@@ -610,6 +626,12 @@ static inline VPAR__AVX512_T __m512d vpar__avx512_ld_f32(const float *p) { retur
 static inline VPAR__AVX512_T __m512d vpar__avx512_ld_u32(const uint32_t *p) {
     return _mm512_cvtepu32_pd(_mm256_loadu_si256((const __m256i *)(const void *)p));
 }
+typedef __m512i vpar__avx512_vq;
+static inline VPAR__AVX512_T __m512i vpar__avx512_ldq_u32(const uint32_t *p) {
+    return _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+static inline VPAR__AVX512_T __m512i vpar__avx512_addq(__m512i a, __m512i b) { return _mm512_add_epi64(a, b); }
+static inline VPAR__AVX512_T __m512d vpar__avx512_cvtq(__m512i q) { return _mm512_cvtepu64_pd(q); }
 static inline VPAR__AVX512_T void vpar__avx512_st(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
 static inline VPAR__AVX512_T __m512d vpar__avx512_set1(double v) { return _mm512_set1_pd(v); }
 static inline VPAR__AVX512_T __m512d vpar__avx512_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
@@ -666,6 +688,10 @@ typedef int64x2_t vpar__neon_vc;
 static inline float64x2_t vpar__neon_ld_f64(const double *p) { return vld1q_f64(p); }
 static inline float64x2_t vpar__neon_ld_f32(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }
 static inline float64x2_t vpar__neon_ld_u32(const uint32_t *p) { return vcvtq_f64_u64(vmovl_u32(vld1_u32(p))); }
+typedef uint64x2_t vpar__neon_vq;
+static inline uint64x2_t vpar__neon_ldq_u32(const uint32_t *p) { return vmovl_u32(vld1_u32(p)); }
+static inline uint64x2_t vpar__neon_addq(uint64x2_t a, uint64x2_t b) { return vaddq_u64(a, b); }
+static inline float64x2_t vpar__neon_cvtq(uint64x2_t q) { return vcvtq_f64_u64(q); }
 static inline void vpar__neon_st(double *p, float64x2_t v) { vst1q_f64(p, v); }
 static inline float64x2_t vpar__neon_set1(double v) { return vdupq_n_f64(v); }
 static inline float64x2_t vpar__neon_add(float64x2_t a, float64x2_t b) { return vaddq_f64(a, b); }
@@ -1239,6 +1265,34 @@ static VPAR__TARGET void VPAR__K(_colext_)(int want_max, double *acc, const VPAR
 static VPAR__INLINE VPAR__TARGET void VPAR__K(_addki_)(double *acc, const VPAR__T *const *r, int k,
                                                       size_t n) {
     size_t i = 0;
+#ifdef VPAR__ACC_ONLY
+    /* uint32 rows: the k values are added in 64-bit integer lanes (exact:
+       below 2^34) and converted once; for integers below 2^53 this is the
+       value of the floating-point expression above, bit for bit */
+#  define VPAR__LDQ(p) VPAR__P(_ldq_u32)(p)
+    if (k == 4) {
+        const VPAR__T *a = r[0], *b = r[1], *c = r[2], *d = r[3];
+        for (; i + VPAR__W <= n; i += VPAR__W) {
+            VPAR__P(_vq) q = VPAR__P(_addq)(VPAR__P(_addq)(VPAR__LDQ(a + i), VPAR__LDQ(b + i)),
+                                            VPAR__P(_addq)(VPAR__LDQ(c + i), VPAR__LDQ(d + i)));
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), VPAR__P(_cvtq)(q)));
+        }
+        for (; i < n; i++) acc[i] = acc[i] + (double)((uint64_t)a[i] + b[i] + c[i] + d[i]);
+    } else if (k == 2) {
+        const VPAR__T *a = r[0], *b = r[1];
+        for (; i + VPAR__W <= n; i += VPAR__W)
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i),
+                                                VPAR__P(_cvtq)(VPAR__P(_addq)(VPAR__LDQ(a + i), VPAR__LDQ(b + i)))));
+        for (; i < n; i++) acc[i] = acc[i] + (double)((uint64_t)a[i] + b[i]);
+    } else {
+        const VPAR__T *a = r[0];
+        for (; i + VPAR__W <= n; i += VPAR__W)
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), VPAR__P(_cvtq)(VPAR__LDQ(a + i))));
+        for (; i < n; i++) acc[i] = acc[i] + (double)a[i];
+    }
+    return;
+#  undef VPAR__LDQ
+#endif
     if (k == 4) {
         const VPAR__T *a = r[0], *b = r[1], *c = r[2], *d = r[3];
         for (; i + VPAR__W <= n; i += VPAR__W) {
