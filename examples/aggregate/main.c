@@ -447,8 +447,10 @@ static void remove_stale_temps(const options *o) {
    bench/RESULTS.md): permutations in separate processes scale almost
    linearly, while one permutation's steps on threads leave the serial
    parts (the aggregate pass, EGAD set-up) on one core; so one worker per
-   core while memory allows two N x N float64 matrices per worker, and the
-   cores left over go to threads. */
+   core while memory allows 16 N^2 bytes per worker (measured: 12 N^2 for
+   symmetric networks: the packed sum, the rank codes and the ranker's
+   keys, 4 N^2 each; 20 N^2 otherwise; HDF5 inputs add a network read per
+   step), and the cores left over go to threads. */
 static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any_h5,
                                int *jobs, int *threads) {
     int ncpu = vpar_ex_cpu_count();
@@ -470,7 +472,7 @@ static void choose_parallelism(const options *o, size_t n, size_t ntodo, int any
     if (!t) t = ncpu / j > 1 ? ncpu / j : 1;
     if (o->jobs && (long)o->jobs > by_mem && !o->quiet)
         fprintf(stderr, "vpar-aggregate: warning: -j %d workers need %.1f GB each "
-                        "(two %zu x %zu float64 matrices); %.1f GB available\n",
+                        "(about 16 bytes per entry of the %zu x %zu aggregate); %.1f GB available\n",
                 o->jobs, per_worker / 1e9, n, n, (double)avail / 1e9);
     *jobs = j;
     *threads = t;
