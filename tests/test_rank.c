@@ -448,7 +448,8 @@ static void brute_codes(const double *x, size_t N, int upper, uint32_t *codes, u
 }
 
 /* vpar_rank_codes_into_ws: the codes and the scale equal the brute-force
-   count above for every layout, dtype and pool, and code / scale equals
+   count above for every layout and dtype (pools: none, 2 and 7 threads,
+   one with a workspace), and code / scale equals
    the standardized float64 value exactly (one correctly rounded division
    of the same integers); UPPER leaves the strict lower triangle alone;
    the source is never written; errors. */
@@ -477,10 +478,10 @@ START_TEST(test_rank_codes) {
                     uint32_t wscale = 0;
                     memset(want, 0xee, n * sizeof *want);
                     if (brute) brute_codes(f32 ? xf : x, N, L == VPAR_RANK_UPPER, want, &wscale);
-                    for (size_t p = 0; p < NPOOLS; p++) {
+                    for (size_t p = 0; p < NPOOLS; p += 2) {   /* NULL, 2 and 7 threads */
                         uint32_t gscale = 0;
                         for (size_t i = 0; i < n; i++) got[i] = 0xeeeeeeeeu;
-                        vpar_status st = vpar_rank_codes_into_ws(p % 2 ? ws : NULL, f32 ? (const void *)fx
+                        vpar_status st = vpar_rank_codes_into_ws(p == 2 ? ws : NULL, f32 ? (const void *)fx
                                                                  : (const void *)x,
                                                                  f32 ? VPAR_DTYPE_F32 : VPAR_DTYPE_F64, N, N,
                                                                  L, got, &gscale, pools[p]);
@@ -556,7 +557,7 @@ START_TEST(test_symmetric_packed) {
                 }
             ck_assert_uint_eq(q, np);
             memcpy(pk0, pk, np * sizeof *pk);
-            for (size_t p = 0; p < NPOOLS; p++) {
+            for (size_t p = 0; p < NPOOLS; p += 2) {   /* NULL, 2 and 7 threads */
                 ck_assert_int_eq(vpar_rank_standardize_into_ws(NULL, x, a, VPAR_DTYPE_F64, N, N,
                                                                VPAR_RANK_SYMMETRIC, pools[p]), VPAR_OK);
                 for (size_t i = 0; i < n; i++) b[i] = 77.0;
