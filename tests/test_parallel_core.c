@@ -219,6 +219,25 @@ static par_source *src(par_input *in, int linked, const char *list) {
     return s;
 }
 
+/* More combinations than size_t holds (65 sources of 2: 2^65): an error
+   for the caller to report, no jobs (this exited the process before: the
+   fuzzer's crash input tests/fuzz/regressions/parallel_rpl/too-many-combinations). */
+START_TEST(test_combination_overflow) {
+    par_input in;
+    par_input_init(&in);
+    for (int i = 0; i < 65; i++) src(&in, 0, "x y");
+    ck_assert_int_eq(par_input_combine(&in), -1);
+    ck_assert_uint_eq(in.njobs, 0);
+    ck_assert_uint_eq(in.nrecords, 0);
+    par_input_free(&in);
+    par_input_init(&in);
+    for (int i = 0; i < 10; i++) src(&in, 0, "x y");
+    ck_assert_int_eq(par_input_combine(&in), 0);
+    ck_assert_uint_eq(in.njobs, 1024);
+    par_input_free(&in);
+}
+END_TEST
+
 START_TEST(test_combination) {
     char got[1024];
     par_input in;
@@ -503,6 +522,7 @@ int main(void) {
     tcase_add_test(tc, test_tagstring_raw);
     tcase_add_test(tc, test_perl_expression_rejected);
     tcase_add_test(tc, test_combination);
+    tcase_add_test(tc, test_combination_overflow);
     tcase_add_test(tc, test_max_args);
     tcase_add_test(tc, test_empty_source);
     tcase_add_test(tc, test_split_and_skip_empty);

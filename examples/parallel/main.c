@@ -143,14 +143,14 @@ static unsigned char *setup_input(par_input *in, par_options *o, int argc, char 
         in->no_run_if_empty = 0;
         in->max_args = -1;
         o->resume_failed = 1; /* append to the log */
-        par_input_combine(in);
+        if (par_input_combine(in) < 0) par_die(255, "too many combinations of inputs");
         unsigned char *skip = par_xcalloc(in->njobs + 2, 1);
         for (size_t k = 1; k <= in->njobs; k++) skip[k] = (*failed)[k] == NULL;
         return skip;
     }
     if (par_colsep_compile(&in->colsep, o->colsep, err, sizeof err) < 0) par_die(255, "%s", err);
     read_sources(in, o, argc, argv, cmd0, cmdn);
-    par_input_combine(in);
+    if (par_input_combine(in) < 0) par_die(255, "too many combinations of inputs");
     unsigned char *skip = par_xcalloc(in->njobs + 2, 1);
     if ((o->resume || o->resume_failed) && !o->joblog)
         par_die(255, "--resume and --resume-failed need --joblog FILE");

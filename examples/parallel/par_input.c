@@ -116,7 +116,7 @@ static void fill_empty_sources(par_input *in) {
     }
 }
 
-void par_input_combine(par_input *in) {
+int par_input_combine(par_input *in) {
     fill_empty_sources(in);
     free(in->grp);
     in->grp = par_xcalloc(in->nsrc, sizeof *in->grp);
@@ -139,7 +139,10 @@ void par_input_combine(par_input *in) {
             if (gr->recycle ? n > len : n < len) len = n;
         }
         gr->len = len;
-        if (len && in->nrecords > SIZE_MAX / len) par_die(255, "too many combinations of inputs");
+        if (len && in->nrecords > SIZE_MAX / len) {
+            in->nrecords = in->njobs = 0;
+            return -1;
+        }
         in->nrecords *= len;
     }
     if (in->max_args == 0) {
@@ -148,6 +151,7 @@ void par_input_combine(par_input *in) {
         size_t per = in->max_args > 0 ? (size_t)in->max_args : 1;
         in->njobs = in->nrecords / per + (in->nrecords % per != 0);
     }
+    return 0;
 }
 
 static void args_push_ptr(par_args *a, const char *s, size_t off) {

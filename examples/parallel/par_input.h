@@ -80,8 +80,10 @@ void par_input_read_file(par_input *in, par_source *s, const char *path);
 
 /* Combines the sources into records and jobs (fills grp, nrecords, njobs).
    An empty source among non-empty ones first gets one empty argument
-   (GNU's rule; under --link it is recycled like any shorter source). */
-void par_input_combine(par_input *in);
+   (GNU's rule; under --link it is recycled like any shorter source).
+   Returns 0, or -1 when the number of combinations overflows size_t
+   (nrecords and njobs are then 0; the caller reports it). */
+int par_input_combine(par_input *in);
 /* The arguments of job `seq` (1-based, <= njobs) into a. */
 void par_input_job_args(const par_input *in, par_args *a, size_t seq);
 void par_args_free(par_args *a);

@@ -45,7 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c == 2) s = par_input_add_source(&in, 0);
         a = nl + 1;
     }
-    par_input_combine(&in);
+    if (par_input_combine(&in) < 0) {   /* too many combinations: reported, no jobs */
+        par_input_free(&in);
+        goto done;
+    }
 
     par_template_opts o = {.quote = flags & 1, .replace = (flags & 2) ? ",," : NULL,
                            .raw = (flags & 4) != 0};
@@ -69,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     par_template_free(&t);
     par_input_free(&in);
+done:
     free(text);
     return 0;
 }
