@@ -327,16 +327,12 @@ static vpar_status vpar__egad_column_degrees(vpar__egad_ctx *c, vpar_pool *pool)
                          : vpar_reduce_axis_f64(VPAR_AXIS_SUM, 0, (const double *)w, n, n, n, c->degree, pool);
     if (st != VPAR_OK) return st;
     for (size_t j = 0; j < n; j++) {
-        double wjj = dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[j * n + j]
-                                          : ((const double *)w)[j * n + j];
+        double wjj = vpar__egad_wval(w, dt, j * n + j);
         if (isfinite(wjj)) {
             c->degree[j] = c->degree[j] - wjj + 1.0;
         } else {
             double s = 0;
-            for (size_t i = 0; i < n; i++)
-                s += i == j ? 1.0
-                            : (dt == VPAR_DTYPE_F32 ? (double)((const float *)w)[i * n + j]
-                                                    : ((const double *)w)[i * n + j]);
+            for (size_t i = 0; i < n; i++) s += i == j ? 1.0 : vpar__egad_wval(w, dt, i * n + j);
             c->degree[j] = s;
         }
     }

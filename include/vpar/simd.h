@@ -1290,9 +1290,8 @@ static VPAR__INLINE VPAR__TARGET void VPAR__K(_addki_)(double *acc, const VPAR__
             VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), VPAR__P(_cvtq)(VPAR__LDQ(a + i))));
         for (; i < n; i++) acc[i] = acc[i] + (double)a[i];
     }
-    return;
 #  undef VPAR__LDQ
-#endif
+#else
     if (k == 4) {
         const VPAR__T *a = r[0], *b = r[1], *c = r[2], *d = r[3];
         for (; i + VPAR__W <= n; i += VPAR__W) {
@@ -1314,6 +1313,7 @@ static VPAR__INLINE VPAR__TARGET void VPAR__K(_addki_)(double *acc, const VPAR__
             VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), VPAR__LD(a + i)));
         for (; i < n; i++) acc[i] = acc[i] + (double)a[i];
     }
+#endif
 }
 
 static VPAR__TARGET void VPAR__K(_addk_)(double *acc, const VPAR__T *const *r, int k, size_t n) {
