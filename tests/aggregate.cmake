@@ -22,7 +22,7 @@ if(VPAR_BUILD_EXAMPLES)
   # generate time).
   vpar_add_test(test_aggregate
     SOURCES test_aggregate.c ${VPAR_AGG_DIR}/aggregate.c ${VPAR_AGG_DIR}/aggregate_io.c
-    LIBS vpar_egad TIMEOUT 300 ${VPAR_AGG_QUICK_ENV})
+    LIBS vpar_egad vpar_impl TIMEOUT 300 ${VPAR_AGG_QUICK_ENV})
   target_include_directories(test_aggregate PRIVATE ${VPAR_AGG_DIR})
 
   # The program end to end: golden, seeds x workers x threads, validation,

@@ -7,15 +7,15 @@
 if(NOT VPAR_BUILD_EXAMPLES)
   return()
 endif()
-vpar_add_test(test_egad SOURCES test_egad.c LIBS vpar_egad TIMEOUT 300)
+vpar_add_test(test_egad SOURCES test_egad.c LIBS vpar_egad vpar_impl TIMEOUT 300)
 # The tsan tree (CI budget: ~4 of its 6 minutes on 2 cores) runs only
 # test_egad: the zlib-less build and the program's CLI paths are not about
 # threads (the CLI's worker processes and threads are test_egad's code).
 if(NOT VPAR_SANITIZER STREQUAL "tsan")
-  vpar_add_test(test_egad_nozlib SOURCES test_egad.c LIBS vpar_egad_nozlib TIMEOUT 120
+  vpar_add_test(test_egad_nozlib SOURCES test_egad.c LIBS vpar_egad_nozlib vpar_impl TIMEOUT 120
                 ENV VPAR_TEST_FILTER=test_annotations_gzip)
   target_compile_definitions(test_egad_nozlib PRIVATE VPAR_EGAD_TEST_NO_ZLIB=1)
-  vpar_add_test(test_egad_cli SOURCES test_egad_cli.c LIBS vpar_egad TIMEOUT 300)
+  vpar_add_test(test_egad_cli SOURCES test_egad_cli.c LIBS vpar_egad vpar_impl TIMEOUT 300)
   target_compile_definitions(test_egad_cli PRIVATE
     VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>" VPAR_SIMNET_EXE="$<TARGET_FILE:vpar-simnet>"
     VPAR_EGAD_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
@@ -26,7 +26,7 @@ if(NOT VPAR_SANITIZER STREQUAL "tsan")
 endif()
 
 # Annotation columns by header names, GAF NOT, --nfold >= 2 (issue 15).
-vpar_add_test(test_egad_columns SOURCES test_egad_columns.c LIBS vpar_egad TIMEOUT 60)
+vpar_add_test(test_egad_columns SOURCES test_egad_columns.c LIBS vpar_egad vpar_impl TIMEOUT 60)
 target_compile_definitions(test_egad_columns PRIVATE VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>")
 add_dependencies(test_egad_columns vpar-egad)
 
@@ -34,7 +34,7 @@ add_dependencies(test_egad_columns vpar-egad)
 # frames, filters, keys; made at test time by egad_inputs_make.py, skipped
 # without pandas), checks before computing, GAF aspects and OBO
 # propagation.
-vpar_add_test(test_egad_inputs SOURCES test_egad_inputs.c LIBS vpar_egad TIMEOUT 120)
+vpar_add_test(test_egad_inputs SOURCES test_egad_inputs.c LIBS vpar_egad vpar_impl TIMEOUT 120)
 target_compile_definitions(test_egad_inputs PRIVATE VPAR_EGAD_EXE="$<TARGET_FILE:vpar-egad>"
   VPAR_AGGREGATE_EXE="$<TARGET_FILE:vpar-aggregate>"
   VPAR_INPUTS_MAKE="${CMAKE_CURRENT_SOURCE_DIR}/egad_inputs_make.py")

@@ -1,8 +1,8 @@
 # Foundation tests: common status codes, two translation units, compile
 # tests of the umbrella header, .npy I/O, the installed-package consumer.
-vpar_add_test(test_common SOURCES test_common.c LABELS cross)
+vpar_add_test(test_common SOURCES test_common.c LIBS vpar_impl LABELS cross)
 vpar_add_test(test_two_tu SOURCES test_two_tu_a.c test_two_tu_b.c LABELS cross)
-vpar_add_test(test_npy SOURCES test_npy.c LABELS cross)
+vpar_add_test(test_npy SOURCES test_npy.c LIBS vpar_impl LABELS cross)
 
 # The umbrella header compiles warning-free in strict C11 (and its
 # declarations as C++ when a C++ compiler exists).
@@ -23,7 +23,7 @@ endif()
 
 # Files vpar writes are read by numpy itself (skipped without python3-numpy).
 add_executable(npy_write_sample npy_write_sample.c)
-target_link_libraries(npy_write_sample PRIVATE vpar::vpar)
+target_link_libraries(npy_write_sample PRIVATE vpar_impl)
 find_program(VPAR_SYSTEM_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(VPAR_SYSTEM_PYTHON AND NOT CMAKE_CROSSCOMPILING)
   add_test(NAME npy_numpy_check

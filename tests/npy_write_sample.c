@@ -1,6 +1,5 @@
 /* Writes arrays following tests/data/npy/make_npy.py's formulas, for the
    numpy cross-check (tests/npy_numpy_check.py). */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include <stdio.h>
 

@@ -2,7 +2,6 @@
    "<map name> <worker pid>..." on stdout, then waits for a signal either
    inside a map of hanging tasks ("map") or outside any map ("idle").
    The test sends SIGINT and checks that nothing is left behind. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 
 #include <signal.h>

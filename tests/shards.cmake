@@ -2,7 +2,7 @@
 # parts.c): pure units, no scheduler needed. The programs' --shard/--merge
 # end to end and the real-Slurm runs are in tests/cluster/.
 vpar_add_test(test_shard SOURCES test_shard.c LIBS vpar_examples_common LABELS cross)
-vpar_add_test(test_parts SOURCES test_parts.c LIBS vpar_examples_common LABELS cross)
+vpar_add_test(test_parts SOURCES test_parts.c LIBS vpar_examples_common vpar_impl LABELS cross)
 
 # The programs end to end beyond one machine (tests/test_cluster_cli.sh):
 # shards + --merge, --shard auto, --resume (no MPI needed), and under

@@ -2,7 +2,7 @@
 # where test_simd checks that the NEON path is the one exercised.
 vpar_add_test(test_simd SOURCES test_simd.c LABELS cross)
 # The accumulate kernels (issue 13): every path against the documented order.
-vpar_add_test(test_simd_acc SOURCES test_simd_acc.c LABELS cross)
+vpar_add_test(test_simd_acc SOURCES test_simd_acc.c LIBS vpar_impl LABELS cross)
 vpar_add_test(test_simd_two_tu SOURCES test_simd_two_tu_a.c test_simd_two_tu_b.c
               LABELS cross ARGS auto)
 # The lazy first choice honours $VPAR_SIMD; a bad value falls back to scalar

@@ -4,7 +4,6 @@
    against a straightforward composition at every step (float64 sum, a
    simple reference rank standardization, EGAD), cancellation, and input
    errors. */
-#define VPAR_IMPLEMENTATION
 #include "aggregate.h"
 #include "vpar_check.h"
 

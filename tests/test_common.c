@@ -1,5 +1,4 @@
 /* Status codes and the thread-local error detail (vpar/common.h). */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
 #include <errno.h>

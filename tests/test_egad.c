@@ -5,7 +5,6 @@
 /* The fallback that spawns `gzip -dc` (builds without zlib). */
 #  undef VPAR_EGAD_WITH_ZLIB
 #endif
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
 #include "egad_internal.h" /* vpar__egad_tune, the plan's term groups */

@@ -2,7 +2,6 @@
    HDF5 inputs, many networks with a corrupt file and a killed worker (the
    VPAR_EGAD_TEST_CRASH hook), bad input and exit statuses; vpar-simnet
    reproducibility. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
 #include "vpar_test_util.h"

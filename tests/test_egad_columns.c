@@ -5,7 +5,6 @@
    chose is an error naming the option; all-numeric "terms" are an error;
    GAF lines qualified NOT are skipped with --gaf; --nfold 1 is refused.
    Expected results are the same pairs written in the plain layout. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
 #include "vpar_check.h"

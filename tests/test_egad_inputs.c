@@ -11,7 +11,6 @@
    - GAF --aspect, the GAF hint, --obo propagation (see their tests).
    Expected values are derived here (the TSV twin of each frame, counts
    written by hand), never from vpar's output of the same input. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
 #include "vpar_test_util.h"

@@ -1,7 +1,6 @@
 /* vpar/npy.h: reading numpy-written files (tests/data/npy, made by
    make_npy.py from the formulas restated here), writing the same bytes as
    numpy, round trips, and every malformed-input case the issue lists. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
 

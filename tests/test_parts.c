@@ -2,7 +2,6 @@
    merges complete; a missing shard is listed as an array spec; a part from
    other options, a torn or renamed part, a changed output are refused or
    redone; the parser rejects malformed manifests line by line. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "parts.h"
 #include "vpar_check.h"

@@ -1,7 +1,6 @@
 /* vpar-rank end to end: golden fixtures through the program, the
    symmetric mode, and every error path (exit status + message).
    argv[1] is the path of the vpar-rank binary (set by tests/rank.cmake). */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
 

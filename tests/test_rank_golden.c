@@ -1,7 +1,6 @@
 /* vpar/rank.h with its default configuration: the golden rank fixtures
    (computed by the reference Python rank()) through the library, and a
    medium random array against the reference implementation. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
 #include "test_rank_ref.h"

@@ -18,7 +18,6 @@
    - uint32 rows (rank codes): values across the whole range, 2^31 and
      above included (AVX2 converts only signed int32), against an exact
      uint64 sum computed here, on every path. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"
 #include "vpar_test_util.h"

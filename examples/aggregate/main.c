@@ -1,6 +1,6 @@
 /* vpar-aggregate — the network aggregation workflow (see aggregate.h and
    docs/workflows.md). */
-#define VPAR_IMPLEMENTATION
+/* vpar.h's implementation: examples/common/vpar_impl.c (target vpar_impl) */
 #include "prog.h"
 
 #include <dirent.h>

@@ -11,7 +11,7 @@
    farmed to the MPI ranks instead (mpi.c); with --shard a job-array task
    computes its share and --merge assembles the parts (jobs.c).
 */
-#define VPAR_IMPLEMENTATION
+/* vpar.h's implementation: examples/common/vpar_impl.c (target vpar_impl) */
 #include "vpar.h"
 #include "prog.h"
 

@@ -17,7 +17,7 @@
    The correlation is a GEMM (N x S times S x N): computed in blocks of the
    upper triangle, mirrored, rows in parallel on the thread pool.
 */
-#define VPAR_IMPLEMENTATION
+/* vpar.h's implementation: examples/common/vpar_impl.c (target vpar_impl) */
 #include "vpar.h"
 #include "egad.h"
 

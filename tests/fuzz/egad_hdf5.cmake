@@ -2,7 +2,7 @@
 # libhdf5 was found (the reader is a stub otherwise). The target writes the
 # frames it checks with libhdf5, so it needs hdf5.h too.
 if(VPAR_EGAD_HAVE_HDF5)
-  vpar_add_fuzzer(egad_hdf5 SOURCES fuzz_egad_hdf5.c LIBS vpar_egad)
+  vpar_add_fuzzer(egad_hdf5 SOURCES fuzz_egad_hdf5.c LIBS vpar_egad vpar_impl)
   find_package(HDF5 QUIET COMPONENTS C)
   foreach(t fuzz_egad_hdf5 fuzz_replay_egad_hdf5)
     if(TARGET ${t})

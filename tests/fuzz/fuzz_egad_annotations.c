@@ -6,7 +6,6 @@
    give consistent tables (every gene findable under its own index, each
    gene's terms ascending, distinct and in range, pairs = sum of them); a
    failure must name the input. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad_internal.h"
 #include "../vpar_test_util.h"

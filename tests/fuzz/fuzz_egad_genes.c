@@ -3,7 +3,6 @@
    content). The input is the file, passed through a memfd. A success must
    give n >= 1 non-empty IDs without line breaks, a NULL after the last;
    a failure must name the file. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
 #include "../vpar_test_util.h"

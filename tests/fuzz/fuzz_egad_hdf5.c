@@ -13,7 +13,6 @@
    vpar_egad_hdf5_read_frame, which must agree with it. A failure must name
    the file; a success must give labels for every row and column, 0/1
    bytes for non-float frames, and the shape that was written. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad.h"
 

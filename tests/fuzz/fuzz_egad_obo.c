@@ -4,7 +4,6 @@
    itself), and for every term an ancestor walk that ends (cycles are in
    the input space) listing distinct terms in range, never the term
    itself. A failure must name the input. */
-#define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "egad_internal.h"
 
