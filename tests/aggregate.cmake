@@ -24,6 +24,17 @@ if(VPAR_BUILD_EXAMPLES)
     SOURCES test_aggregate.c ${VPAR_AGG_DIR}/aggregate.c ${VPAR_AGG_DIR}/aggregate_io.c
     LIBS vpar_egad vpar_impl TIMEOUT 300 ${VPAR_AGG_QUICK_ENV})
   target_include_directories(test_aggregate PRIVATE ${VPAR_AGG_DIR})
+  # The same tests through the float64 path the engine takes beyond 2^30
+  # entries (N > 32768; below that it ranks into uint32 codes): the engine
+  # compiled with VPAR_AGG_CODES_MAX=0. Not under the sanitizers (the
+  # float64 ranker and EGAD run there in test_rank and test_egad).
+  if(NOT VPAR_SANITIZER)
+    vpar_add_test(test_aggregate_f64work
+      SOURCES test_aggregate.c ${VPAR_AGG_DIR}/aggregate.c ${VPAR_AGG_DIR}/aggregate_io.c
+      LIBS vpar_egad vpar_impl TIMEOUT 300)
+    target_include_directories(test_aggregate_f64work PRIVATE ${VPAR_AGG_DIR})
+    target_compile_definitions(test_aggregate_f64work PRIVATE VPAR_AGG_CODES_MAX=0)
+  endif()
 
   # The program end to end: golden, seeds x workers x threads, validation,
   # resume after SIGINT, the SVG.

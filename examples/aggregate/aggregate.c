@@ -266,6 +266,14 @@ static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
 
 /* Rows per task of the add: 64 rows of 17,198 float32 are 4.4 MB. */
 #define VPAR__AGG_ADD_GRAIN 64
+/* The largest matrix (entries) ranked into uint32 codes: the ranker's limit
+   (vpar_rank_codes_into_ws, 2^30 entries: N <= 32768); larger aggregates
+   rank into float64 values. The tests compile this file a second time with
+   0 here (test_aggregate_f64work) so that the float64 path runs the same
+   golden and reference checks at sizes a test can afford. */
+#ifndef VPAR_AGG_CODES_MAX
+#define VPAR_AGG_CODES_MAX ((size_t)UINT32_MAX >> 2)
+#endif
 
 vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
                          const vpar_agg_hooks *hooks, double *mean_auc) {
@@ -286,7 +294,7 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
     agg->mat_bytes = want;
     if (!agg->sum) agg->sum = (double *)vpar_alloc_large(agg->mat_bytes);
     if (!agg->work) {
-        agg->codes = nn <= ((size_t)UINT32_MAX >> 2);   /* vpar_rank_codes_into_ws's limit */
+        agg->codes = nn <= VPAR_AGG_CODES_MAX;
         agg->work_bytes = nn * (agg->codes ? sizeof(uint32_t) : sizeof(double));
         agg->work = vpar_alloc_large(agg->work_bytes);
     }
