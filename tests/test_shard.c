@@ -184,6 +184,48 @@ START_TEST(test_array_spec) {
 }
 END_TEST
 
+/* vpar_ex_mpi_local_pml: "ob1" only under Open MPI's launcher with every
+   rank on this node and no transport chosen by the user. */
+static const char *local_pml(const char *const *env) {
+    fake_env = env;
+    return vpar_ex_mpi_local_pml(env_lookup);
+}
+
+START_TEST(test_mpi_local_pml) {
+    const char *one_node[] = {"OMPI_COMM_WORLD_SIZE", "2", "OMPI_COMM_WORLD_LOCAL_SIZE", "2", NULL};
+    ck_assert_str_eq(local_pml(one_node), "ob1");
+    const char *single[] = {"OMPI_COMM_WORLD_SIZE", "1", "OMPI_COMM_WORLD_LOCAL_SIZE", "1", NULL};
+    ck_assert_str_eq(local_pml(single), "ob1");
+    const char *kept0[] = {"OMPI_COMM_WORLD_SIZE", "3", "OMPI_COMM_WORLD_LOCAL_SIZE", "3",
+                           "VPAR_MPI_KEEP_TRANSPORTS", "0", NULL};
+    ck_assert_str_eq(local_pml(kept0), "ob1");
+    /* NULL: no launcher, MPICH/srun, several nodes, a user's choice,
+       the opt-out, malformed values. */
+    const char *none[] = {NULL};
+    ck_assert_ptr_null(local_pml(none));
+    const char *mpich[] = {"PMI_SIZE", "2", "PMI_RANK", "0", "MPI_LOCALNRANKS", "2", NULL};
+    ck_assert_ptr_null(local_pml(mpich));
+    const char *nodes[] = {"OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_SIZE", "2", NULL};
+    ck_assert_ptr_null(local_pml(nodes));
+    const char *no_local[] = {"OMPI_COMM_WORLD_SIZE", "2", NULL};
+    ck_assert_ptr_null(local_pml(no_local));
+    static const char *const chosen[] = {"OMPI_MCA_pml", "OMPI_MCA_mtl", "OMPI_MCA_btl"};
+    for (int i = 0; i < 3; i++) {
+        const char *env[] = {"OMPI_COMM_WORLD_SIZE", "2", "OMPI_COMM_WORLD_LOCAL_SIZE", "2",
+                             chosen[i], "ucx", NULL};
+        ck_assert_msg(local_pml(env) == NULL, "%s set by the user was overridden", chosen[i]);
+    }
+    const char *keep[] = {"OMPI_COMM_WORLD_SIZE", "2", "OMPI_COMM_WORLD_LOCAL_SIZE", "2",
+                          "VPAR_MPI_KEEP_TRANSPORTS", "1", NULL};
+    ck_assert_ptr_null(local_pml(keep));
+    const char *bad[][2] = {{"2x", "2"}, {"", ""}, {"0", "0"}, {"2", " 2x"}, {"99999999999999999999999", "99999999999999999999999"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *env[] = {"OMPI_COMM_WORLD_SIZE", bad[i][0], "OMPI_COMM_WORLD_LOCAL_SIZE", bad[i][1], NULL};
+        ck_assert_msg(local_pml(env) == NULL, "'%s'/'%s' accepted", bad[i][0], bad[i][1]);
+    }
+}
+END_TEST
+
 START_TEST(test_confighash) {
     vpar_ex_confighash a, b;
     char ha[17], hb[17];
@@ -231,6 +273,7 @@ int main(void) {
     tcase_add_test(tc, test_ownership_partitions);
     tcase_add_test(tc, test_array_spec);
     tcase_add_test(tc, test_confighash);
+    tcase_add_test(tc, test_mpi_local_pml);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

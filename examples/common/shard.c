@@ -308,6 +308,23 @@ int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env) {
     return 0;
 }
 
+const char *vpar_ex_mpi_local_pml(vpar_ex_shard_getenv_fn env) {
+    const char *keep = env("VPAR_MPI_KEEP_TRANSPORTS");
+    if (keep && *keep && strcmp(keep, "0") != 0) return NULL;
+    static const char *chosen[] = {"OMPI_MCA_pml", "OMPI_MCA_mtl", "OMPI_MCA_btl"};
+    for (size_t i = 0; i < sizeof chosen / sizeof *chosen; i++) {
+        const char *v = env(chosen[i]);
+        if (v && *v) return NULL;
+    }
+    const char *size = env("OMPI_COMM_WORLD_SIZE"), *local = env("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!size || !local) return NULL;
+    char *e1, *e2;
+    errno = 0;
+    unsigned long long a = strtoull(size, &e1, 10), b = strtoull(local, &e2, 10);
+    if (errno || e1 == size || *e1 || e2 == local || *e2 || a == 0 || a != b) return NULL;
+    return "ob1";
+}
+
 void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]) {
     snprintf(out, 17, "%016llx", (unsigned long long)c->h);
 }

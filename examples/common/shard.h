@@ -96,6 +96,19 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
    MPI (so an MPI build runs as before, at the same speed). */
 int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env);
 
+/* The Open MPI point-to-point layer to ask for before MPI_Init, or NULL to
+   leave the choice to MPI: "ob1" (shared memory between the ranks) when
+   Open MPI's launcher put every rank on this node (OMPI_COMM_WORLD_SIZE ==
+   OMPI_COMM_WORLD_LOCAL_SIZE), nobody chose the transports
+   (OMPI_MCA_pml, OMPI_MCA_mtl, OMPI_MCA_btl unset; `mpirun --mca pml X`
+   sets them too) and VPAR_MPI_KEEP_TRANSPORTS is unset or 0. Open MPI's
+   default otherwise probes the network fabrics (libfabric, PSM, UCX) in
+   MPI_Init: about 0.2 s of a 0.3 s MPI_Init with Debian's Open MPI 4.1,
+   for links a single-node job never uses. Across nodes, under srun (no
+   OMPI_COMM_WORLD_* before MPI_Init) and under MPICH: NULL. The programs
+   set OMPI_MCA_pml to it (setenv, not overwriting). */
+const char *vpar_ex_mpi_local_pml(vpar_ex_shard_getenv_fn env);
+
 /* The hash as 16 lowercase hex digits + NUL. */
 void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]);
 
