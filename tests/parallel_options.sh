@@ -106,6 +106,15 @@ grep -q 'local:0/3/' prog.err || fail "--progress: no final 'local:0/3/...' on s
 expect "-V" "yes" "$("$VPAR" -V | grep -q '^vpar-parallel ' && echo yes)"
 
 # ---- -I, {= =}, empty sources -----------------------------------------------------
+# more combinations than size_t holds (65 sources of 2 = 2^65): exit 255, a
+# message, nothing run (it exited from inside the input code before)
+srcs=()
+for i in $(seq 65); do srcs+=(::: a b); done
+"$VPAR" echo "${srcs[@]}" >ov.out 2>ov.err
+expect "2^65 combinations: exit 255" 255 $?
+expect "2^65 combinations: nothing run" "" "$(cat ov.out)"
+checks=$((checks + 1))
+grep -q 'too many combinations' ov.err || fail "2^65 combinations: message: $(cat ov.err)"
 expect "-I ,," "a.b-{}-a" "$("$VPAR" -I ,, echo ,,-{}-{.} ::: a.b)"
 "$VPAR" echo '{= s/x// =}' ::: a >pe.out 2>pe.err
 rc=$?

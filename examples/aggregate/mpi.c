@@ -230,10 +230,7 @@ int agg_mpi_main(job *J, int *exit_code) {
        (installed during the map) chains to it. */
     vpar_ex_on_stop_signals(agg_mpi_on_signal);
     J->t0 = vpar_ex_now();   /* the summary's "setup" includes MPI_Init */
-    /* All ranks on this node under Open MPI: shared memory, no probing of
-       network fabrics in MPI_Init (vpar_ex_mpi_local_pml, shard.h). */
-    const char *pml = vpar_ex_mpi_local_pml(getenv);
-    if (pml) setenv("OMPI_MCA_pml", pml, 0);
+    vpar_ex_mpi_before_init();   /* one node: shared memory, no fabric probing */
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     vpar_ex_on_stop_signals(agg_mpi_on_signal);
     agg_phase("MPI_Init");

@@ -325,6 +325,11 @@ const char *vpar_ex_mpi_local_pml(vpar_ex_shard_getenv_fn env) {
     return "ob1";
 }
 
+void vpar_ex_mpi_before_init(void) {
+    const char *pml = vpar_ex_mpi_local_pml(getenv);
+    if (pml) setenv("OMPI_MCA_pml", pml, 0);   /* a choice made meanwhile wins */
+}
+
 void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]) {
     snprintf(out, 17, "%016llx", (unsigned long long)c->h);
 }

@@ -105,9 +105,11 @@ int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env);
    default otherwise probes the network fabrics (libfabric, PSM, UCX) in
    MPI_Init: about 0.2 s of a 0.3 s MPI_Init with Debian's Open MPI 4.1,
    for links a single-node job never uses. Across nodes, under srun (no
-   OMPI_COMM_WORLD_* before MPI_Init) and under MPICH: NULL. The programs
-   set OMPI_MCA_pml to it (setenv, not overwriting). */
+   OMPI_COMM_WORLD_* before MPI_Init) and under MPICH: NULL. */
 const char *vpar_ex_mpi_local_pml(vpar_ex_shard_getenv_fn env);
+/* Called right before MPI_Init: sets OMPI_MCA_pml to
+   vpar_ex_mpi_local_pml(getenv) when that is not NULL. */
+void vpar_ex_mpi_before_init(void);
 
 /* The hash as 16 lowercase hex digits + NUL. */
 void vpar_ex_confighash_hex(const vpar_ex_confighash *c, char out[17]);

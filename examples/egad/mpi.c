@@ -181,10 +181,7 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
        default action; again after MPI_Init, which may replace handlers
        (MPICH: SIGUSR1). During the map the farm's handler chains to it. */
     vpar_ex_on_stop_signals(egad_mpi_on_signal);
-    /* All ranks on this node under Open MPI: shared memory, no probing of
-       network fabrics in MPI_Init (vpar_ex_mpi_local_pml, shard.h). */
-    const char *pml = vpar_ex_mpi_local_pml(getenv);
-    if (pml) setenv("OMPI_MCA_pml", pml, 0);
+    vpar_ex_mpi_before_init();   /* one node: shared memory, no fabric probing */
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     vpar_ex_on_stop_signals(egad_mpi_on_signal);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -129,6 +129,11 @@ static void ensure_std_fds(void) {
 /* The input: the sources on the command line, or under --retry-failed the
    failed commands of the joblog (job seq keeps its number; the others are
    skipped). Returns the skip table (skip[seq]: do not run). */
+/* par_input_combine, or exit 255 when the combinations overflow size_t. */
+static void combine_or_die(par_input *in) {
+    if (par_input_combine(in) < 0) par_die(255, "too many combinations of inputs");
+}
+
 static unsigned char *setup_input(par_input *in, par_options *o, int argc, char **argv, int cmd0,
                                   int cmdn, char ***failed, size_t *nfailed,
                                   long long *joblog_valid) {
@@ -143,14 +148,14 @@ static unsigned char *setup_input(par_input *in, par_options *o, int argc, char 
         in->no_run_if_empty = 0;
         in->max_args = -1;
         o->resume_failed = 1; /* append to the log */
-        if (par_input_combine(in) < 0) par_die(255, "too many combinations of inputs");
+        combine_or_die(in);
         unsigned char *skip = par_xcalloc(in->njobs + 2, 1);
         for (size_t k = 1; k <= in->njobs; k++) skip[k] = (*failed)[k] == NULL;
         return skip;
     }
     if (par_colsep_compile(&in->colsep, o->colsep, err, sizeof err) < 0) par_die(255, "%s", err);
     read_sources(in, o, argc, argv, cmd0, cmdn);
-    if (par_input_combine(in) < 0) par_die(255, "too many combinations of inputs");
+    combine_or_die(in);
     unsigned char *skip = par_xcalloc(in->njobs + 2, 1);
     if ((o->resume || o->resume_failed) && !o->joblog)
         par_die(255, "--resume and --resume-failed need --joblog FILE");
