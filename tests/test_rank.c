@@ -4,6 +4,9 @@
    sub-levels. test_rank_golden.c covers the default configuration. */
 #define VPAR_RANK_LEAF 64
 #define VPAR_RANK_NEST_MIN 512
+/* above 4000 ranked entries the large-input bucket rule (512 top-level
+   buckets, each split again by the sub-level; 2^25 by default) */
+#define VPAR__RK_BIG 4000
 #define VPAR_IMPLEMENTATION
 #include "vpar.h"
 #include "vpar_check.h"

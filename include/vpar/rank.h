@@ -1448,13 +1448,25 @@ static void vpar__rk_set_maxr(vpar__rk *rk, const vpar__rk_top *T, uint64_t wtot
     if (rk->mode == VPAR__RK_CODE) rk->fill = rk->maxr > 0 ? (uint64_t)(2.0 * rk->maxr) : 1;
 }
 
+/* Top-level bucket count. Up to VPAR__RK_BIG ranked entries ~4096 buckets
+   (of at least half a leaf), each sorted in cache. Beyond, 512 larger ones,
+   each split once more in cache by the sub-level: the scatter and the
+   replay then stream into and out of 512 places instead of thousands
+   (every stream a cache line and a TLB entry in use), which measured 10-30%
+   faster over the whole ranking from 64 M to 300 M entries and 8-10%
+   slower at 25 M (bench/RESULTS.md, 2026-12-02). */
+#ifndef VPAR__RK_BIG
+#  define VPAR__RK_BIG ((size_t)1 << 25)
+#endif
+#define VPAR__RK_BIG_BUCKETS 512
+
 /* Merges consecutive fine bins into buckets of about `target` entries:
    buckets follow the data's density, so most fit the cache-sized leaf
    sort even for skewed distributions. Fills the bucket level (counts per
    chunk, lower key and key width of each bucket). */
 static vpar_status vpar__rk_make_buckets(vpar__rk *rk, vpar__rk_top *T, const vpar__rk_segs *g,
                                          uint32_t *map, size_t kept) {
-    size_t target = kept / 4096;
+    size_t target = kept / (kept > VPAR__RK_BIG ? VPAR__RK_BIG_BUCKETS : 4096);
     if (target < VPAR_RANK_LEAF / 2) target = VPAR_RANK_LEAF / 2;
     size_t nb = 0, acc = 0;
     for (size_t f = 0; f < T->nfine; f++) {
