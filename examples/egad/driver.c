@@ -35,8 +35,26 @@ static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int ti
     for (size_t blk = begin; blk < end; blk++) {
         size_t c0 = blk * 512, c1 = c0 + 512 < p->n ? c0 + 512 : p->n;
         memset(acc, 0, sizeof acc);
-        for (size_t u = 0; u < p->nu; u++)
-            vpar__egad_add_row(acc, c->w, c->dt, p->n, p->univ[u], c0, c1, c->clean, c->one);
+        if (c->dt == VPAR__EGAD_DT_U32 && !c->clean) {
+            /* rank codes: every partial sum is an exact integer, so the
+               order does not matter: the universe rows four at a time in
+               integer lanes (simd.h), then each universe diagonal entry
+               in this block swapped for `one` */
+            const uint32_t *m = (const uint32_t *)c->w;
+            vpar_acc_rows_u32_f64(acc, m, p->n, p->univ, p->nu, c0, c1);
+            size_t lo = 0, hi = p->nu;   /* first universe gene >= c0 (univ is increasing) */
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (p->univ[mid] < c0) lo = mid + 1; else hi = mid;
+            }
+            for (size_t u = lo; u < p->nu && p->univ[u] < c1; u++) {
+                size_t j = p->univ[u];
+                acc[j - c0] = acc[j - c0] - (double)m[j * p->n + j] + c->one;
+            }
+        } else {
+            for (size_t u = 0; u < p->nu; u++)
+                vpar__egad_add_row(acc, c->w, c->dt, p->n, p->univ[u], c0, c1, c->clean, c->one);
+        }
         memcpy(c->degree + c0, acc, (c1 - c0) * sizeof *acc);
     }
 }
