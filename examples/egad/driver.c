@@ -42,14 +42,9 @@ static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int ti
                in this block swapped for `one` */
             const uint32_t *m = (const uint32_t *)c->w;
             vpar_acc_rows_u32_f64(acc, m, p->n, p->univ, p->nu, c0, c1);
-            size_t lo = 0, hi = p->nu;   /* first universe gene >= c0 (univ is increasing) */
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (p->univ[mid] < c0) lo = mid + 1; else hi = mid;
-            }
-            for (size_t u = lo; u < p->nu && p->univ[u] < c1; u++) {
+            for (size_t u = 0; u < p->nu; u++) {
                 size_t j = p->univ[u];
-                acc[j - c0] = acc[j - c0] - (double)m[j * p->n + j] + c->one;
+                if (j >= c0 && j < c1) acc[j - c0] = acc[j - c0] - (double)m[j * p->n + j] + c->one;
             }
         } else {
             for (size_t u = 0; u < p->nu; u++)
