@@ -7,6 +7,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -354,6 +358,65 @@ START_TEST(test_writable_mapping_is_private) {
 }
 END_TEST
 
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+/* The VmFlags line of the mapping that contains `addr` in
+   /proc/self/smaps ("rd mr mw me hg ..."), or "" when not found. */
+static void smaps_vmflags(const void *addr, char *out, size_t cap) {
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return;
+    char line[512];
+    int in = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(out, cap, "%s", line + 8);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* A read-only mapping of >= 2 MiB is advised MADV_HUGEPAGE (smaps shows
+   "hg"), so the page cache reads it in 2 MiB folios; a smaller one and a
+   writable (copy-on-write) one are not. */
+START_TEST(test_large_read_only_mapping_asks_for_huge_pages) {
+    if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) != 0) {
+        fprintf(stderr, "test_npy: kernel without transparent huge pages: huge-page advice not checked\n");
+        return;
+    }
+    make_tmpdir();
+    size_t n = (3u << 20) / sizeof(float);
+    float *v = (float *)calloc(n, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    size_t shape[1] = {n}, small[1] = {1000};
+    ck_assert_int_eq(vpar_npy_write(tmp_path("big.npy"), v, VPAR_DTYPE_F32, 1, shape), VPAR_OK);
+    ck_assert_int_eq(vpar_npy_write(tmp_path("small.npy"), v, VPAR_DTYPE_F32, 1, small), VPAR_OK);
+    free(v);
+    char fl[512];
+    vpar_npy a;
+    ck_assert_int_eq(vpar_npy_open(&a, tmp_path("big.npy"), 0), VPAR_OK);
+    smaps_vmflags(a.data, fl, sizeof fl);
+    ck_assert_msg(strstr(fl, " rd") != NULL, "no smaps entry for the mapping: '%s'", fl);
+    ck_assert_msg(strstr(fl, " hg") != NULL, "read-only 3 MiB mapping not advised: VmFlags%s", fl);
+    vpar_npy_close(&a);
+    ck_assert_int_eq(vpar_npy_open(&a, tmp_path("big.npy"), VPAR_NPY_WRITABLE), VPAR_OK);
+    smaps_vmflags(a.data, fl, sizeof fl);
+    ck_assert_msg(strstr(fl, " rd") && !strstr(fl, " hg"), "writable mapping: VmFlags%s", fl);
+    vpar_npy_close(&a);
+    ck_assert_int_eq(vpar_npy_open(&a, tmp_path("small.npy"), 0), VPAR_OK);
+    smaps_vmflags(a.data, fl, sizeof fl);
+    ck_assert_msg(strstr(fl, " rd") && !strstr(fl, " hg"), "4 KB mapping: VmFlags%s", fl);
+    vpar_npy_close(&a);
+    remove_tmpdir();
+}
+END_TEST
+#endif
+
 START_TEST(test_write_errors) {
     make_tmpdir();
     double v[2] = {1, 2};
@@ -407,6 +470,9 @@ int main(void) {
     tcase_add_test(tc, test_round_trip_is_exact);
     tcase_add_test(tc, test_writes_the_bytes_numpy_writes);
     tcase_add_test(tc, test_writable_mapping_is_private);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    tcase_add_test(tc, test_large_read_only_mapping_asks_for_huge_pages);
+#endif
     tcase_add_test(tc, test_write_errors);
     tcase_add_test(tc, test_parse_header_in_memory);
     suite_add_tcase(s, tc);

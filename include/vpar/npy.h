@@ -28,6 +28,17 @@
                           complex, ...), Fortran order, 0-D or >2-D shapes
      VPAR_ERR_OVERFLOW    shape whose byte size does not fit in size_t
 
+   PAGE CACHE (Linux)
+     A read-only mapping of at least VPAR__NPY_HUGE_MIN bytes (2 MiB) is
+     advised MADV_HUGEPAGE: pages the kernel reads in for it come as 2 MiB
+     folios, and a 2 MiB folio is mapped by one page-table entry, so every
+     later mapping of the file (the next step, the next program) maps it
+     in 1/512 of the faults. On a VM whose page-table updates are costly
+     this is most of the cost of reading a cached network: 17,198^2
+     float32 (1.18 GB) touched in 0.02-0.05 s instead of 0.6-0.9 s,
+     unmapped in 1 ms instead of 0.1 s (docs/npy.md). Pages already
+     cached as small folios (a file read by `cat`, say) stay as they are.
+
    CALLING CONTEXTS
      All functions: any thread; distinct vpar_npy objects are independent.
      A vpar_npy opened before fork() stays valid in the child (the mapping
@@ -74,6 +85,11 @@ typedef struct vpar_npy {
     void *vpar__owned;   /* aligned copy when the file's data was misaligned */
     int vpar__writable;  /* opened with VPAR_NPY_WRITABLE */
 } vpar_npy;
+
+/* Smallest read-only mapping advised MADV_HUGEPAGE (see PAGE CACHE). */
+#ifndef VPAR__NPY_HUGE_MIN
+#define VPAR__NPY_HUGE_MIN ((size_t)2 << 20)
+#endif
 
 /* Size in bytes of one element. Any thread. */
 VPAR_API size_t vpar_dtype_size(vpar_dtype dtype);
@@ -348,6 +364,13 @@ VPAR_API vpar_status vpar_npy_open(vpar_npy *arr, const char *path, int flags) {
     int map_errno = errno;
     close(fd);
     if (map == MAP_FAILED) return vpar_fail_errno(VPAR_ERR_IO, map_errno, "%s: cannot map", path);
+#if defined(MADV_HUGEPAGE)
+    /* Read-only and at least one huge page: ask for 2 MiB page-cache
+       folios mapped whole (see "Page cache" in the header comment); a
+       hint, errors ignored. Not for writable maps: their written pages
+       turn private. */
+    if (!(flags & VPAR_NPY_WRITABLE) && len >= VPAR__NPY_HUGE_MIN) (void)madvise(map, len, MADV_HUGEPAGE);
+#endif
 
     vpar_npy h;
     size_t offset = 0;
