@@ -7,6 +7,7 @@
 #include "shard.h"
 #include "vpar_check.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,60 @@ START_TEST(test_confighash) {
 }
 END_TEST
 
+/* vpar_ex_confighash_input hashes the name (not the directory), the size
+   and the first MiB as the fields "input", "name", "size", "head"
+   (shard.h): the same value as those fields hashed whole with the public
+   field functions, for a file shorter than a read chunk, one of several
+   chunks, one past 1 MiB, and an empty one. */
+START_TEST(test_confighash_input_layout) {
+    const size_t sizes[] = {17, 200000, (1u << 20) + 12345, 0};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        unsigned char *data = (unsigned char *)malloc(n ? n : 1);
+        ck_assert_ptr_nonnull(data);
+        for (size_t i = 0; i < n; i++) data[i] = (unsigned char)(i * 131u + (i >> 9));
+        char path[] = "/tmp/vpar_ex_input_XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
+        close(fd);
+        vpar_ex_confighash a, b;
+        vpar_ex_confighash_init(&a);
+        vpar_ex_confighash_str(&a, "program", "p");
+        b = a;
+        ck_assert_int_eq(vpar_ex_confighash_input(&a, "network", path), 0);
+        vpar_ex_confighash_str(&b, "input", "network");
+        vpar_ex_confighash_str(&b, "name", strrchr(path, '/') + 1);
+        vpar_ex_confighash_u64(&b, "size", (uint64_t)n);
+        vpar_ex_confighash_bytes(&b, "head", data, n < (1u << 20) ? n : (1u << 20));
+        ck_assert_msg(a.h == b.h, "size %zu: %016llx != %016llx", n, (unsigned long long)a.h,
+                      (unsigned long long)b.h);
+        /* a byte past the first MiB does not count; one inside does */
+        if (n > (1u << 20)) {
+            fd = open(path, O_WRONLY);
+            ck_assert_int_ge(fd, 0);
+            ck_assert_int_eq(pwrite(fd, "x", 1, (off_t)(1u << 20) + 5), 1);
+            vpar_ex_confighash_init(&b);
+            vpar_ex_confighash_str(&b, "program", "p");
+            ck_assert_int_eq(vpar_ex_confighash_input(&b, "network", path), 0);
+            ck_assert(a.h == b.h);
+            ck_assert_int_eq(pwrite(fd, "x", 1, 1000), 1);
+            vpar_ex_confighash_init(&b);
+            vpar_ex_confighash_str(&b, "program", "p");
+            ck_assert_int_eq(vpar_ex_confighash_input(&b, "network", path), 0);
+            ck_assert(a.h != b.h);
+            close(fd);
+        }
+        unlink(path);
+        /* gone: -1, *c untouched */
+        b = a;
+        ck_assert_int_eq(vpar_ex_confighash_input(&b, "network", path), -1);
+        ck_assert(a.h == b.h);
+        free(data);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("shard");
     TCase *tc = tcase_create("core");
@@ -273,6 +328,7 @@ int main(void) {
     tcase_add_test(tc, test_ownership_partitions);
     tcase_add_test(tc, test_array_spec);
     tcase_add_test(tc, test_confighash);
+    tcase_add_test(tc, test_confighash_input_layout);
     tcase_add_test(tc, test_mpi_local_pml);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);

@@ -262,40 +262,40 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    const size_t cap = 1u << 20;
-    size_t got = 0;
-    unsigned char *h = (unsigned char *)malloc(cap);
-    if (!h) {
-        close(fd);
-        errno = ENOMEM;
-        return -1;
-    }
-    while (got < cap) {
-        ssize_t r = read(fd, h + got, cap - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            free(h);
-            close(fd);
-            errno = e;
-            return -1;
-        }
+    if (fstat(fd, &sb) != 0) return vpar_ex_close_fail(fd);
+    /* The head (its length first, then its bytes: vpar_ex_confighash_bytes'
+       layout) is hashed as it is read, 64 KiB at a time: no 1 MiB buffer
+       to fault in. Its length is the file's size up to 1 MiB; a file that
+       shrinks meanwhile reads short: an error (EAGAIN), like an
+       unreadable one. */
+    const uint64_t cap = (uint64_t)1 << 20;
+    uint64_t want = sb.st_size < 0 ? 0 : (uint64_t)sb.st_size;
+    if (want > cap) want = cap;
+    const char *base = strrchr(path, '/');
+    vpar_ex_confighash t = *c;
+    vpar_ex_confighash_str(&t, "input", label);
+    vpar_ex_confighash_str(&t, "name", base ? base + 1 : path);
+    vpar_ex_confighash_u64(&t, "size", (uint64_t)sb.st_size);
+    uint64_t ll = 4, nn = want;
+    shard__fnv(&t, &ll, sizeof ll);
+    shard__fnv(&t, "head", 4);
+    shard__fnv(&t, &nn, sizeof nn);
+    unsigned char buf[1 << 16];
+    uint64_t got = 0;
+    while (got < want) {
+        size_t ask = want - got < sizeof buf ? (size_t)(want - got) : sizeof buf;
+        ssize_t r = vpar_ex_read_retry(fd, buf, ask);
+        if (r < 0) return vpar_ex_close_fail(fd);
         if (r == 0) break;
-        got += (size_t)r;
+        shard__fnv(&t, buf, (size_t)r);
+        got += (uint64_t)r;
     }
     close(fd);
-    const char *base = strrchr(path, '/');
-    vpar_ex_confighash_str(c, "input", label);
-    vpar_ex_confighash_str(c, "name", base ? base + 1 : path);
-    vpar_ex_confighash_u64(c, "size", (uint64_t)sb.st_size);
-    vpar_ex_confighash_bytes(c, "head", h, got);
-    free(h);
+    if (got != want) {
+        errno = EAGAIN;
+        return -1;
+    }
+    *c = t;
     return 0;
 }
 
