@@ -322,7 +322,9 @@ END_TEST
    the uint64 sum (plus the integer start value); values span [0, 2^32),
    many at or above 2^31 and the extremes 0, 2^31 - 1, 2^31, 2^32 - 1. */
 START_TEST(test_acc_u32_every_path) {
-    enum { LD = 4103, NR = 9 };
+    /* NQ listed rows (repeats allowed): up to two 16-row passes, a group
+       of 4, a pair and a single */
+    enum { LD = 4103, NR = 9, NQ = 39 };
     uint32_t *m = (uint32_t *)malloc((size_t)NR * LD * sizeof *m);
     double *acc = (double *)malloc((LD + 2) * sizeof *acc);
     uint64_t *ref = (uint64_t *)malloc(LD * sizeof *ref);
@@ -333,11 +335,12 @@ START_TEST(test_acc_u32_every_path) {
         uint64_t r = vpar_test_rng_next();
         m[i] = i % 7 == 3 ? special[(r >> 40) % 4] : (uint32_t)r;
     }
-    const uint32_t rows[NR] = {8, 0, 3, 3, 7, 1, 5, 2, 6};
+    uint32_t rows[NQ] = {8, 0, 3, 3, 7, 1, 5, 2, 6};
+    for (size_t q = NR; q < NQ; q++) rows[q] = (uint32_t)((q * 5 + q / 7) % NR);
     const size_t spans[][2] = {{0, LD}, {1, LD - 1}, {5, 2050}, {2047, 2049}, {0, 3}, {4100, 4103}};
     for (int pi = 0; pi < npaths; pi++) {
         use(paths[pi]);
-        for (size_t nr = 0; nr <= NR; nr++)
+        for (size_t nr = 0; nr <= NQ; nr++)
             for (size_t sp = 0; sp < sizeof spans / sizeof spans[0]; sp++) {
                 size_t c0 = spans[sp][0], c1 = spans[sp][1], len = c1 - c0;
                 for (size_t j = 0; j < len + 2; j++) acc[j] = -1.0;
