@@ -63,6 +63,27 @@ static int vpar__egad_cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Sorts the k held-out scores of a fold ascending: insertion sort up to
+   VPAR__EGAD_SMALL_K scores without NaN (the usual case: a few dozen per
+   fold, thousands of folds; qsort's calls through a comparison function
+   cost more than the sort), qsort otherwise. Without NaN both give the
+   same array (a sorted array of doubles is unique, and |score| is never
+   -0.0), so the counts do not depend on the choice. */
+static void vpar__egad_sort_held(double *h, size_t k) {
+    int nan = 0;
+    for (size_t i = 0; i < k; i++) nan |= isnan(h[i]);
+    if (nan || k > VPAR__EGAD_SMALL_K) {
+        qsort(h, k, sizeof *h, vpar__egad_cmp_double);
+        return;
+    }
+    for (size_t i = 1; i < k; i++) {
+        double x = h[i];
+        size_t j = i;
+        for (; j > 0 && h[j - 1] > x; j--) h[j] = h[j - 1];
+        h[j] = x;
+    }
+}
+
 /* Scratch of one thread: the fold sums of a group, F (group x nfold x n
    doubles), then T (nu), v (nu), held (max_pos) doubles, then the group's
    positives by term and fold (uint32, grp_pos_max) and their fold offsets
@@ -222,7 +243,7 @@ static int vpar__egad_fold_auc(const vpar__egad_ctx *c, vpar__egad_work *w, size
        |score| makes each count as 2k in acc2, removed below. */
     for (size_t i = b; i < e; i++)
         if (p->pos_fold[i] != f) v[p->pos_univ[i]] = -1.0;
-    qsort(held, k, sizeof *held, vpar__egad_cmp_double);
+    vpar__egad_sort_held(held, k);
     /* acc2 = sum over candidates of 2 x (held-out scores above it)
        + (held-out scores equal to it) = 2 x rank sum - k. */
     long long acc2 = k <= VPAR__EGAD_SMALL_K ? vpar__egad_count_small(v, nu, held, k)
