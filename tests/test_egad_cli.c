@@ -163,6 +163,63 @@ START_TEST(test_cli_failures_isolated) {
 }
 END_TEST
 
+/* Several .npy networks share one plan (made once from the genes file);
+   a network with all-NaN rows plans for itself, without those genes. Each
+   network's CSV is byte-identical to a run of that network alone (a lone
+   network always plans for itself), with -j 1 and -j 2. */
+START_TEST(test_cli_shared_plan) {
+    const char *fx = "egad_ties";
+    char src[256];
+    snprintf(src, sizeof src, "fixtures/%s/nw_00.npy", fx);
+    vpar_npy a;
+    ck_assert_int_eq(vpar_npy_open(&a, vpar_test_data(src), 0), VPAR_OK);
+    size_t n = a.shape[0], es = vpar_dtype_size(a.dtype);
+    unsigned char *w = (unsigned char *)malloc(a.nbytes);
+    ck_assert_ptr_nonnull(w);
+    memcpy(w, a.data, a.nbytes);
+    /* every 5th row all-NaN: some of those genes are annotated */
+    for (size_t i = 0; i < n; i += 5)
+        for (size_t j = 0; j < n; j++) {
+            if (a.dtype == VPAR_DTYPE_F32) ((float *)(void *)w)[i * n + j] = NAN;
+            else ((double *)(void *)w)[i * n + j] = NAN;
+        }
+    (void)es;
+    char nan_path[4096], p1[4096], p2[4096];
+    snprintf(nan_path, sizeof nan_path, "%s/holes.npy", g_dir);
+    snprintf(p1, sizeof p1, "%s/first.npy", g_dir);
+    snprintf(p2, sizeof p2, "%s/second.npy", g_dir);
+    ck_assert_int_eq(vpar_npy_write(nan_path, w, a.dtype, 2, a.shape), VPAR_OK);
+    ck_assert_int_eq(vpar_npy_write(p1, a.data, a.dtype, 2, a.shape), VPAR_OK);
+    ck_assert_int_eq(vpar_npy_write(p2, a.data, a.dtype, 2, a.shape), VPAR_OK);
+    free(w);
+    vpar_npy_close(&a);
+    char ann[256], genes[256];
+    snprintf(ann, sizeof ann, "fixtures/%s/go.tsv", fx);
+    snprintf(genes, sizeof genes, "fixtures/%s/genes.txt", fx);
+    const char *alone[3] = {p1, nan_path, p2};
+    const char *names[3] = {"first", "holes", "second"};
+    for (int k = 0; k < 3; k++) {
+        char out[4096];
+        snprintf(out, sizeof out, "%s/alone_%d", g_dir, k);
+        ck_assert_int_eq(vpar_test_sh("'%s' -q --annotations '%s' --genes '%s' --out '%s' '%s'", VPAR_EGAD_EXE,
+                                      vpar_test_data(ann), vpar_test_data(genes), out, alone[k]), 0);
+    }
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        char out[4096];
+        snprintf(out, sizeof out, "%s/together_%d", g_dir, jobs);
+        ck_assert_int_eq(vpar_test_sh("'%s' -q -j %d -t 1 --annotations '%s' --genes '%s' --out '%s' '%s' '%s' '%s'",
+                                      VPAR_EGAD_EXE, jobs, vpar_test_data(ann), vpar_test_data(genes), out, p1,
+                                      nan_path, p2), 0);
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(vpar_test_sh("cmp -s '%s/alone_%d/%s.csv' '%s/%s.csv'", g_dir, k, names[k], out,
+                                       names[k]) == 0,
+                          "-j %d: %s.csv differs from a run of that network alone", jobs, names[k]);
+    }
+    /* and the holes make a difference (else this test could not fail) */
+    ck_assert_int_ne(vpar_test_sh("cmp -s '%s/alone_0/first.csv' '%s/alone_1/holes.csv'", g_dir, g_dir), 0);
+}
+END_TEST
+
 /* libhdf5 (and the ~30 libraries it needs) is loaded when an HDF5 input
    is read, not at start-up (issue 19): a .npy run never maps it (ld.so's
    LD_DEBUG=files lists every object it loads); an HDF5 run is
@@ -380,6 +437,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_cli_hdf5, 1, 3);
     tcase_add_loop_test(tc, test_cli_failures_isolated, 0, 2);
     tcase_add_test(tc, test_cli_bad_input);
+    tcase_add_test(tc, test_cli_shared_plan);
     tcase_add_test(tc, test_cli_hdf5_lazy);
     tcase_add_test(tc, test_cli_file_size_limit);
     tcase_add_test(tc, test_simnet);

@@ -355,6 +355,7 @@ int main(int argc, char **argv) {
         fputs("vpar-egad: out of memory\n", stderr);
     } else if (egad_job_init(&J, &o, &in) && check_names(&o, J.names)) {
         rsd.total = J.ntodo;
+        egad_shared_plan(&in, J.todo, J.ntodo);   /* inherited by the workers */
         if (run_all(&o, &rsd)) {
             report_failures(&o, &rsd);
             vpar__egad_phase("networks (parent: fork, wait)");
@@ -364,6 +365,7 @@ int main(int argc, char **argv) {
         }
     }
     if (J.names) egad_job_free(&J, &o);
+    egad_shared_plan_free(&in);
     vpar_shmap_destroy(rsd.map);
     free(rsd.crash_code);
 out:

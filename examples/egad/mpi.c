@@ -205,7 +205,11 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
         fprintf(stderr, "vpar-egad: rank %d: thread pool: %s\n", rank, vpar_last_error());
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    if (egad_mpi_plan(&m, rank)) code = egad_mpi_farm(&m, rank);
+    if (egad_mpi_plan(&m, rank)) {
+        egad_shared_plan(in, m.todo, m.ntodo);   /* every rank may run several */
+        code = egad_mpi_farm(&m, rank);
+        egad_shared_plan_free(in);
+    }
     vpar_pool_destroy(m.compute);
     if (rank != 0) free(m.todo);
     if (J.names) egad_job_free(&J, o);

@@ -47,6 +47,11 @@ typedef struct shared_in {
     size_t ngenes;
     char config[17];           /* the configuration hash, when config_ok */
     int config_ok;             /* computed while the annotations loaded */
+    /* One plan for every .npy network without all-NaN rows (they share
+       the genes file), made once before the networks run when two or more
+       .npy networks are to be computed (egad_shared_plan); NULL: each
+       network plans for itself (a failure is reported per network). */
+    vpar_egad_plan *plan;
 } shared_in;
 
 /* The bookkeeping of one run (jobs.c). */
@@ -65,6 +70,12 @@ typedef struct egad_job {
 
 /* run.c */
 void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result *r);
+/* Makes in->plan when the networks todo[0..ntodo) hold two or more .npy
+   files (otherwise, or when it cannot be made, leaves it NULL: the
+   networks plan for themselves and report their own errors). Freed by
+   egad_shared_plan_free. */
+void egad_shared_plan(shared_in *in, const int *todo, int ntodo);
+void egad_shared_plan_free(shared_in *in);
 
 /* jobs.c */
 /* The configuration hash of the run (16 hex digits); 0 when an input

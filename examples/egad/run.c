@@ -65,19 +65,30 @@ static vpar_status egad_one(const shared_in *in, const char *path, const char *n
     }
     if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows_pool(net.w, net.dtype, net.n, drop, pool);
     vpar__egad_phase("all-NaN rows");
-    if (st == VPAR_OK) st = vpar_egad_plan_create(&plan, in->ann, net.genes, net.n, drop, &o->egad.desc, path);
+    /* The run's shared plan serves a .npy network (the genes file's genes,
+       checked to be as many as its rows) with no all-NaN row. */
+    const vpar_egad_plan *use = NULL;
+    if (st == VPAR_OK && in->plan && genes) {
+        size_t dropped = 0;
+        for (size_t i = 0; i < net.n; i++) dropped += drop[i];
+        if (dropped == 0) use = in->plan;
+    }
+    if (st == VPAR_OK && !use) {
+        st = vpar_egad_plan_create(&plan, in->ann, net.genes, net.n, drop, &o->egad.desc, path);
+        use = plan;
+    }
     vpar__egad_phase("plan");
     if (st == VPAR_OK) {
-        res = (vpar_egad_term_result *)calloc(vpar_egad_plan_nterms(plan), sizeof *res);
+        res = (vpar_egad_term_result *)calloc(vpar_egad_plan_nterms(use), sizeof *res);
         if (!res) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
     }
-    if (st == VPAR_OK) st = vpar_egad_run(plan, net.w, net.dtype, pool, res, &r->mean_auc, path);
+    if (st == VPAR_OK) st = vpar_egad_run(use, net.w, net.dtype, pool, res, &r->mean_auc, path);
     char csv[4096];
     if (st == VPAR_OK && !vpar_ex_path(csv, sizeof csv, "%s/%s.csv", o->out, name))
         st = vpar_fail(VPAR_ERR_INVALID, "%s/%s.csv: path too long", o->out, name);
-    if (st == VPAR_OK) st = vpar_egad_write_csv(csv, plan, res);
+    if (st == VPAR_OK) st = vpar_egad_write_csv(csv, use, res);
     vpar__egad_phase("CSV (atomic write)");
-    if (st == VPAR_OK) r->nterms = (int)vpar_egad_plan_nterms(plan);
+    if (st == VPAR_OK) r->nterms = (int)vpar_egad_plan_nterms(use);
     free(res);
     vpar_egad_plan_destroy(plan);
     free(drop);
@@ -108,4 +119,21 @@ void egad_run_network(const shared_in *in, int idx, vpar_pool *pool, net_result 
         r->mean_auc = NAN;
     }
     r->seconds = vpar_ex_now() - t0;
+}
+
+void egad_shared_plan(shared_in *in, const int *todo, int ntodo) {
+    in->plan = NULL;
+    int npy = 0;
+    for (int t = 0; t < ntodo; t++) npy += !vpar_ex_is_hdf5_name(in->opt->networks[todo[t]]);
+    if (npy < 2 || !in->genes) return;
+    vpar_egad_plan *p = NULL;
+    if (vpar_egad_plan_create(&p, in->ann, (const char *const *)in->genes, in->ngenes, NULL,
+                              &in->opt->egad.desc, in->opt->egad.genes) == VPAR_OK)
+        in->plan = p;
+    vpar__egad_phase("plan (shared by the .npy networks)");
+}
+
+void egad_shared_plan_free(shared_in *in) {
+    vpar_egad_plan_destroy(in->plan);
+    in->plan = NULL;
 }
