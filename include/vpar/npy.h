@@ -37,7 +37,7 @@
      this is most of the cost of reading a cached network: 17,198^2
      float32 (1.18 GB) touched in 0.02-0.05 s instead of 0.6-0.9 s,
      unmapped in 1 ms instead of 0.1 s (docs/npy.md). Pages already
-     cached as small folios (a file read by `cat`, say) stay as they are.
+     cached as small folios stay as they are until the kernel evicts them.
 
    CALLING CONTEXTS
      All functions: any thread; distinct vpar_npy objects are independent.
