@@ -298,6 +298,24 @@ START_TEST(test_cli_bad_input) {
         ck_assert_msg(strstr(err, ",error,0,NaN,") != NULL, "case %zu summary: %s", c, err);
         free(err);
     }
+    /* Two networks: the run's shared plan cannot be made either (no term
+       passes --min 600); each network then plans for itself and reports
+       the error under its own name. */
+    char second[4096];
+    snprintf(second, sizeof second, "%s/second.npy", g_dir);
+    ck_assert_int_eq(vpar_test_sh("ln -sf '%s' '%s'", nw, second), 0);
+    {
+        int rc = vpar_test_sh("'%s' --min 600 --annotations '%s' --genes '%s' --out '%s' '%s' '%s' 2> '%s/err.txt'",
+                              VPAR_EGAD_EXE, go, genes, out, nw, second, g_dir);
+        err = slurp(egad_path(g_dir, "err.txt"));
+        ck_assert_msg(rc == 1, "two networks, --min 600: exit %d: %s", rc, err);
+        ck_assert_msg(strstr(err, "nw_00.npy: no term") && strstr(err, "second.npy: no term"),
+                      "each network names itself: %s", err);
+        free(err);
+        err = slurp(egad_path(out, "summary.csv"));
+        ck_assert_msg(strstr(err, "nw_00,error,0,NaN,") && strstr(err, "second,error,0,NaN,"), "summary: %s", err);
+        free(err);
+    }
     /* A genes file of the wrong length is a shared input: exit 2 before
        any network is computed, the genes file named (issue 15). */
     {

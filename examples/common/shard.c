@@ -231,13 +231,17 @@ int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
 
 void vpar_ex_confighash_init(vpar_ex_confighash *c) { c->h = VPAR_EX_FNV_OFFSET; }
 
-/* label, its length and the value's length go in too, so ("ab","c") and
-   ("a","bc") differ. */
-void vpar_ex_confighash_bytes(vpar_ex_confighash *c, const char *label, const void *p, size_t n) {
-    uint64_t ll = strlen(label), nn = n;
+/* A field's prefix: label, its length and the value's length go in too,
+   so ("ab","c") and ("a","bc") differ. The value's n bytes follow. */
+static void shard__field(vpar_ex_confighash *c, const char *label, uint64_t n) {
+    uint64_t ll = strlen(label);
     shard__fnv(c, &ll, sizeof ll);
     shard__fnv(c, label, (size_t)ll);
-    shard__fnv(c, &nn, sizeof nn);
+    shard__fnv(c, &n, sizeof n);
+}
+
+void vpar_ex_confighash_bytes(vpar_ex_confighash *c, const char *label, const void *p, size_t n) {
+    shard__field(c, label, n);
     shard__fnv(c, p, n);
 }
 
@@ -263,11 +267,10 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
     if (fd < 0) return -1;
     struct stat sb;
     if (fstat(fd, &sb) != 0) return vpar_ex_close_fail(fd);
-    /* The head (its length first, then its bytes: vpar_ex_confighash_bytes'
-       layout) is hashed as it is read, 64 KiB at a time: no 1 MiB buffer
-       to fault in. Its length is the file's size up to 1 MiB; a file that
-       shrinks meanwhile reads short: an error (EAGAIN), like an
-       unreadable one. */
+    /* The field "head" (vpar_ex_confighash_bytes' layout) is hashed as it
+       is read, 64 KiB at a time: no 1 MiB buffer to fault in. Its length
+       is the file's size up to 1 MiB; a file that shrinks meanwhile reads
+       short: an error (EAGAIN), like an unreadable one. */
     const uint64_t cap = (uint64_t)1 << 20;
     uint64_t want = sb.st_size < 0 ? 0 : (uint64_t)sb.st_size;
     if (want > cap) want = cap;
@@ -276,10 +279,7 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
     vpar_ex_confighash_str(&t, "input", label);
     vpar_ex_confighash_str(&t, "name", base ? base + 1 : path);
     vpar_ex_confighash_u64(&t, "size", (uint64_t)sb.st_size);
-    uint64_t ll = 4, nn = want;
-    shard__fnv(&t, &ll, sizeof ll);
-    shard__fnv(&t, "head", 4);
-    shard__fnv(&t, &nn, sizeof nn);
+    shard__field(&t, "head", want);
     unsigned char buf[1 << 16];
     uint64_t got = 0;
     while (got < want) {

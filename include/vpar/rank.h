@@ -1458,6 +1458,7 @@ static void vpar__rk_set_maxr(vpar__rk *rk, const vpar__rk_top *T, uint64_t wtot
 #ifndef VPAR__RK_BIG
 #  define VPAR__RK_BIG ((size_t)1 << 25)
 #endif
+#define VPAR__RK_BUCKETS 4096
 #define VPAR__RK_BIG_BUCKETS 512
 
 /* Merges consecutive fine bins into buckets of about `target` entries:
@@ -1466,7 +1467,7 @@ static void vpar__rk_set_maxr(vpar__rk *rk, const vpar__rk_top *T, uint64_t wtot
    chunk, lower key and key width of each bucket). */
 static vpar_status vpar__rk_make_buckets(vpar__rk *rk, vpar__rk_top *T, const vpar__rk_segs *g,
                                          uint32_t *map, size_t kept) {
-    size_t target = kept / (kept > VPAR__RK_BIG ? VPAR__RK_BIG_BUCKETS : 4096);
+    size_t target = kept / (kept > VPAR__RK_BIG ? VPAR__RK_BIG_BUCKETS : VPAR__RK_BUCKETS);
     if (target < VPAR_RANK_LEAF / 2) target = VPAR_RANK_LEAF / 2;
     size_t nb = 0, acc = 0;
     for (size_t f = 0; f < T->nfine; f++) {
