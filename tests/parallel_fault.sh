@@ -34,6 +34,14 @@ trap cleanup EXIT
 cd "$work" || exit 1
 mkdir pids
 unset PARALLEL PARALLEL_SHELL
+# putpid NAME PID: record a pid for the checks below. The file appears
+# whole or not at all (written aside, then renamed): a job the runner kills
+# mid-record leaves no empty pid file behind.
+cat >putpid <<'EOS'
+#!/bin/sh
+echo "$2" >"pids/.$1.$$" && mv -f "pids/.$1.$$" "pids/$1"
+EOS
+chmod +x putpid
 
 fails=0
 checks=0
@@ -54,13 +62,15 @@ wait_for() {
     done
     return 1
 }
-alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+alive() { [ -n "${1:-}" ] && [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 # all_dead DIR-GLOB: every pid recorded in the files is gone (30 s grace)
 all_dead() {
-    local f ok=0
+    local f pid ok=0
     for f in "$@"; do
         [ -f "$f" ] || continue
-        wait_for "! alive $(cat "$f")" || { echo "  still running: $(cat "$f") ($f)"; ok=1; }
+        pid=$(cat "$f")
+        [ -n "$pid" ] || { echo "  empty pid file: $f"; ok=1; continue; }
+        wait_for "! alive $pid" || { echo "  still running: $pid ($f)"; ok=1; }
     done
     return $ok
 }
@@ -90,7 +100,7 @@ finish() {
 if section 1; then
 checks=$((checks + 1))
 rm -f pids/* jl
-run_bg --timeout 1 --joblog jl 'sleep 300 & echo $! > pids/bg; echo started' ::: 1 >t1.out 2>t1.err
+run_bg --timeout 1 --joblog jl 'sleep 300 & ./putpid bg $!; echo started' ::: 1 >t1.out 2>t1.err
 finish
 [ "$rc" = 1 ] || fail "timeout + descendant: exit $rc, want 1 (one job failed)"
 all_dead pids/bg || fail "timeout + descendant: the background process survived"
@@ -103,7 +113,7 @@ if section 2; then
 for sig in INT TERM; do
     checks=$((checks + 1))
     rm -f pids/*
-    run_bg -j2 'sleep 300 & echo $! > pids/bg{}; echo started' ::: 1 2 >/dev/null 2>&1
+    run_bg -j2 'sleep 300 & ./putpid bg{} $!; echo started' ::: 1 2 >/dev/null 2>&1
     wait_for '[ -s pids/bg1 ] && [ -s pids/bg2 ]' || fail "SIG$sig + descendant: jobs did not start"
     kill -$sig $vp
     finish
@@ -118,7 +128,7 @@ checks=$((checks + 1))
 rm -f pids/* fifo
 mkfifo fifo
 exec 3<>fifo # a reader that never reads
-run_bg -j2 'echo $$ > pids/{}; head -c 300000 /dev/zero; sleep {}' ::: 0 300 >fifo 2>t3.err
+run_bg -j2 './putpid {} $$; head -c 300000 /dev/zero; sleep {}' ::: 0 300 >fifo 2>t3.err
 # job 1 has printed more than a pipe holds and has been reaped: the runner
 # now has 300000 bytes for a stdout nobody reads
 wait_for '[ -s pids/0 ] && [ -s pids/300 ] && ! alive $(cat pids/0)' || fail "stalled stdout: jobs did not start"
@@ -206,7 +216,7 @@ if section 8; then
 for sig in QUIT TERM; do
     checks=$((checks + 1))
     rm -f pids/*
-    run_bg -j3 'echo $$ > pids/{}; sleep 300 & echo $! > pids/{}.bg; wait' ::: 1 2 3 >/dev/null 2>&1
+    run_bg -j3 './putpid {} $$; sleep 300 & ./putpid {}.bg $!; wait' ::: 1 2 3 >/dev/null 2>&1
     wait_for '[ $(ls pids | wc -l) -ge 6 ]' || fail "SIG$sig: jobs did not start"
     kill -$sig $vp
     finish
@@ -222,7 +232,7 @@ checks=$((checks + 1))
 rm -f pids/*
 cat >rec.sh <<'EOS'
 #!/bin/sh
-echo $$ > pids/$1
+./putpid "$1" $$
 exec sleep 300
 EOS
 chmod +x rec.sh
@@ -233,6 +243,8 @@ vp=$!
 finish
 [ "$rc" = 255 ] || fail "fatal error: exit $rc, want 255"
 grep -q 'no-such-shell' t9.err || fail "fatal error: message does not name the shell: $(cat t9.err)"
+# the runner may kill job 1 before it records its pid (then no file
+# appears); a job that escaped would record it within the wait
 wait_for '[ -s pids/direct ]' || true
 all_dead pids/direct || fail "fatal error: the running job was left behind"
 fi
