@@ -33,6 +33,14 @@ export HOME="$work/home"
 mkdir -p "$HOME"
 export PARALLEL_SHELL=/bin/sh
 unset PARALLEL
+# putpid NAME PID: record a pid for the signal checks. The file appears
+# whole or not at all (written aside, then renamed), so a job killed
+# mid-record never leaves an empty pid file to be counted as started.
+cat >putpid <<'EOS'
+#!/bin/sh
+echo "$2" >"pids/.$1.$$" && mv -f "pids/.$1.$$" "pids/$1"
+EOS
+chmod +x putpid
 
 fails=0
 checks=0
@@ -307,12 +315,12 @@ wait_for() {
     done
     return 1
 }
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 checks=$((checks + 1))
 mkdir -p pids
 rm -f int.log
 # jobs 1-4 finish at once; 5-8 block (and start a grandchild that blocks)
-cmd='if [ {} -le 4 ]; then echo {}; else sleep 300 & echo $! > pids/{}.child; echo $$ > pids/{}; wait; fi'
+cmd='if [ {} -le 4 ]; then echo {}; else sleep 300 & ./putpid {}.child $!; ./putpid {} $$; wait; fi'
 "$VPAR" -j4 --joblog int.log "$cmd" ::: 1 2 3 4 5 6 7 8 >int.out 2>int.err &
 vp=$!
 if ! wait_for '[ $(ls pids | wc -l) -ge 8 ]'; then
@@ -348,18 +356,21 @@ rc=$?
 # ---- SIGTERM and SIGHUP -----------------------------------------------------
 checks=$((checks + 1))
 rm -f pids/*
-"$VPAR" -j2 'echo $$ > pids/{}; sleep 300' ::: 1 2 3 >/dev/null 2>&1 &
+"$VPAR" -j2 './putpid {} $$; sleep 300' ::: 1 2 3 >/dev/null 2>&1 &
 vp=$!
 wait_for '[ $(ls pids | wc -l) -ge 2 ]' || fail "SIGTERM: jobs did not start"
 kill -TERM $vp
 wait $vp
 rc=$?
 [ $rc = 255 ] || fail "SIGTERM: exit $rc, want 255"
-for f in pids/*; do wait_for "! alive $(cat $f)" || fail "SIGTERM left job $(cat $f)"; done
+for f in pids/*; do
+    pid=$(cat "$f")
+    wait_for "! alive $pid" || fail "SIGTERM left job $pid"
+done
 [ -f pids/3 ] && fail "SIGTERM: a new job was started"
 rm -f pids/*
 checks=$((checks + 1))
-"$VPAR" -j2 'echo $$ > pids/{}; while [ ! -e release ]; do sleep 0.05; done; echo done{}' ::: 1 2 3 4 >hup.out 2>hup.err &
+"$VPAR" -j2 './putpid {} $$; while [ ! -e release ]; do sleep 0.05; done; echo done{}' ::: 1 2 3 4 >hup.out 2>hup.err &
 vp=$!
 wait_for '[ $(ls pids | wc -l) -ge 2 ]' || fail "SIGHUP: jobs did not start"
 kill -HUP $vp
