@@ -909,6 +909,90 @@ START_TEST(test_write_csv) {
 }
 END_TEST
 
+/* ---- the held-out count through a bucket table (kernels.c) -------------- */
+
+/* The definition: sum over candidates of 2 x (thresholds above) + (equal). */
+static long long count_brute(const double *v, size_t len, const double *h, size_t k) {
+    long long c = 0;
+    for (size_t i = 0; i < len; i++)
+        for (size_t q = 0; q < k; q++) c += 2 * (h[q] > v[i]) + (h[q] == v[i]);
+    return c;
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every SIMD path this CPU runs (scalar, and AVX2 / AVX-512 on x86-64: the
+   table's vector loop) against the definition, on thresholds that crowd
+   buckets (ties, a dense cluster, more thresholds than buckets), span
+   hundreds of binades, and candidates equal to thresholds, below, above,
+   NaN, infinite and the -1 sentinel, at lengths that leave a tail. */
+START_TEST(test_count_table) {
+    static const size_t ks[] = {2, 3, 21, 64, 100, 333, 2500, 5000};
+    static const vpar_simd_path paths[] = {VPAR_SIMD_SCALAR, VPAR_SIMD_AVX2, VPAR_SIMD_AVX512, VPAR_SIMD_NEON};
+    vpar_simd_path keep = vpar_simd_active();
+    unsigned rs = 12345;
+    double *h = (double *)malloc(5000 * sizeof *h), *v = (double *)malloc(3003 * sizeof *v);
+    size_t tb = vpar__egad_count_table_buckets(5000);
+    ck_assert_uint_ge(tb, vpar__egad_count_table_buckets(2));
+    uint32_t *lo = (uint32_t *)malloc(tb * sizeof *lo);
+    double *t = (double *)malloc(tb * sizeof *t);
+    ck_assert(h && v && lo && t);
+    int runs = 0;
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
+        for (int shape = 0; shape < 4; shape++) {
+            size_t k = ks[ki], len = shape == 3 ? 3003 : 1001 + (size_t)shape;
+            for (size_t q = 0; q < k; q++) {
+                double u = urand(&rs);
+                switch (shape) {
+                case 0: h[q] = 0.01 + u; break;                          /* even */
+                case 1: h[q] = 0.1 * exp(8 * u * u * u); break;           /* long upper tail */
+                case 2: h[q] = (double)(1 + (int)(u * 5)) / 7; break;     /* heavy ties */
+                default: h[q] = pow(10.0, -300 + 600 * u); break;         /* 600 binades */
+                }
+            }
+            if (shape == 1 && k > 3) h[1] = nextafter(h[0], INFINITY); /* adjacent doubles */
+            qsort(h, k, sizeof *h, cmp_dbl);
+            ck_assert(vpar__egad_count_table_ok(h, k));
+            for (size_t i = 0; i < len; i++) {
+                double u = urand(&rs);
+                size_t q = (size_t)(urand(&rs) * (double)k) % k;
+                switch (i % 8) {
+                case 0: v[i] = h[q]; break;                               /* a tie */
+                case 1: v[i] = -1.0; break;                               /* training positive */
+                case 2: v[i] = h[0] * u; break;                           /* below */
+                case 3: v[i] = h[k - 1] * (1 + u); break;                 /* above */
+                case 4: v[i] = i % 16 == 4 ? NAN : (i % 32 == 12 ? INFINITY : 0.0); break;
+                case 5: v[i] = nextafter(h[q], i % 16 == 5 ? INFINITY : 0.0); break;
+                default: v[i] = h[0] + (h[k - 1] - h[0]) * u; break;       /* inside */
+                }
+            }
+            long long want = count_brute(v, len, h, k);
+            for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
+                if (!vpar_simd_available(paths[p])) continue;
+                ck_assert_int_eq(vpar_simd_set_path(paths[p]), VPAR_OK);
+                long long got = vpar__egad_count_table(v, len, h, k, lo, t);
+                ck_assert_msg(got == want, "k %zu shape %d path %s: %lld, want %lld", k, shape,
+                              vpar_simd_path_name(paths[p]), got, want);
+                runs++;
+            }
+            ck_assert_int_eq(vpar__egad_count_small(v, len, h, k), want);
+        }
+    ck_assert_int_ge(runs, 32);
+    ck_assert_int_eq(vpar_simd_set_path(keep), VPAR_OK);
+    /* what the table cannot take: a zero (or negative) lowest score, an
+       infinite highest one, a single threshold */
+    double z[3] = {0.0, 1.0, 2.0}, inf[2] = {1.0, INFINITY}, one[1] = {1.0};
+    ck_assert(!vpar__egad_count_table_ok(z, 3));
+    ck_assert(vpar__egad_count_table_ok(z + 1, 2));
+    ck_assert(!vpar__egad_count_table_ok(inf, 2));
+    ck_assert(!vpar__egad_count_table_ok(one, 1));
+    free(h); free(v); free(lo); free(t);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("egad");
     TCase *tc = tcase_create("core");
@@ -927,6 +1011,7 @@ int main(void) {
     tcase_add_test(tc, test_bad_genes_file);
     tcase_add_test(tc, test_bad_network);
     tcase_add_test(tc, test_write_csv);
+    tcase_add_test(tc, test_count_table);
     suite_add_tcase(s, tc);
     return vpar_test_run(s);
 }

@@ -57,6 +57,14 @@ static void vpar__egad_degree_range(void *user, size_t begin, size_t end, int ti
 #ifndef VPAR__EGAD_SMALL_K
 #  define VPAR__EGAD_SMALL_K 64
 #endif
+/* Held-out folds larger than this are counted through the bucket table
+   (vpar__egad_count_table) when their scores allow it; smaller ones by
+   one vector pass per score. The two kernels alone cross at 16-24 scores
+   (2,500 and 17,198 candidates); 10, 20 and 32 here measured the same in
+   the whole term phase (bench/RESULTS.md, 2026-12-02 evening). */
+#ifndef VPAR__EGAD_TABLE_K
+#  define VPAR__EGAD_TABLE_K 20
+#endif
 
 static int vpar__egad_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -68,13 +76,14 @@ static int vpar__egad_cmp_double(const void *a, const void *b) {
    fold, thousands of folds; qsort's calls through a comparison function
    cost more than the sort), qsort otherwise. Without NaN both give the
    same array (a sorted array of doubles is unique, and |score| is never
-   -0.0), so the counts do not depend on the choice. */
-static void vpar__egad_sort_held(double *h, size_t k) {
+   -0.0), so the counts do not depend on the choice. Returns whether a
+   score is NaN. */
+static int vpar__egad_sort_held(double *h, size_t k) {
     int nan = 0;
     for (size_t i = 0; i < k; i++) nan |= isnan(h[i]);
     if (nan || k > VPAR__EGAD_SMALL_K) {
         qsort(h, k, sizeof *h, vpar__egad_cmp_double);
-        return;
+        return nan;
     }
     for (size_t i = 1; i < k; i++) {
         double x = h[i];
@@ -82,16 +91,20 @@ static void vpar__egad_sort_held(double *h, size_t k) {
         for (; j > 0 && h[j - 1] > x; j--) h[j] = h[j - 1];
         h[j] = x;
     }
+    return 0;
 }
 
 /* Scratch of one thread: the fold sums of a group, F (group x nfold x n
-   doubles), then T (nu), v (nu), held (max_pos) doubles, then the group's
-   positives by term and fold (uint32, grp_pos_max) and their fold offsets
-   (group x (nfold + 1) size_t). */
+   doubles), then T (nu), v (nu), held (max_pos) and the count table's
+   thresholds (tb = vpar__egad_count_table_buckets(max_pos)) doubles, then
+   the group's fold offsets (group x (nfold + 1) size_t), its positives by
+   term and fold (uint32, grp_pos_max) and the count table's bucket
+   offsets (tb uint32). */
 static size_t vpar__egad_scratch_bytes(const vpar_egad_plan *p) {
-    size_t nf = (size_t)p->desc.nfold;
-    size_t bytes = ((size_t)VPAR__EGAD_GROUP * nf * p->n + 2 * p->nu + p->max_pos) * sizeof(double) +
-                   (size_t)VPAR__EGAD_GROUP * (nf + 1) * sizeof(size_t) + p->grp_pos_max * sizeof(uint32_t);
+    size_t nf = (size_t)p->desc.nfold, tb = vpar__egad_count_table_buckets(p->max_pos);
+    size_t bytes = ((size_t)VPAR__EGAD_GROUP * nf * p->n + 2 * p->nu + p->max_pos + tb) * sizeof(double) +
+                   (size_t)VPAR__EGAD_GROUP * (nf + 1) * sizeof(size_t) +
+                   (p->grp_pos_max + tb) * sizeof(uint32_t);
     return (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
 }
 
@@ -183,6 +196,8 @@ typedef struct vpar__egad_work {
     double *T;             /* nu: total over folds, universe order */
     double *v;             /* nu: training scores of the current fold */
     double *held;          /* max_pos: held-out scores */
+    double *ct_t;          /* count table (vpar__egad_count_table) */
+    uint32_t *ct_lo;
     const size_t *hoff;    /* nfold + 1: fold f's positives are [hoff[f], hoff[f + 1]) */
 } vpar__egad_work;
 
@@ -243,11 +258,16 @@ static int vpar__egad_fold_auc(const vpar__egad_ctx *c, vpar__egad_work *w, size
        |score| makes each count as 2k in acc2, removed below. */
     for (size_t i = b; i < e; i++)
         if (p->pos_fold[i] != f) v[p->pos_univ[i]] = -1.0;
-    vpar__egad_sort_held(held, k);
+    int nan = vpar__egad_sort_held(held, k);
     /* acc2 = sum over candidates of 2 x (held-out scores above it)
        + (held-out scores equal to it) = 2 x rank sum - k. */
-    long long acc2 = k <= VPAR__EGAD_SMALL_K ? vpar__egad_count_small(v, nu, held, k)
-                                             : vpar__egad_count_search(v, nu, held, k);
+    long long acc2;
+    if (k > VPAR__EGAD_TABLE_K && !nan && vpar__egad_count_table_ok(held, k))
+        acc2 = vpar__egad_count_table(v, nu, held, k, w->ct_lo, w->ct_t);
+    else if (k <= VPAR__EGAD_SMALL_K)
+        acc2 = vpar__egad_count_small(v, nu, held, k);
+    else
+        acc2 = vpar__egad_count_search(v, nu, held, k);
     acc2 -= 2LL * (long long)k * (long long)(np_all - k);
     double nn = (double)(nu - np_all), npf = (double)k;
     double psum = ((double)k + (double)acc2) / 2.0;
@@ -289,8 +309,11 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
     w.T = Fg + (size_t)VPAR__EGAD_GROUP * fstride;
     w.v = w.T + p->nu;
     w.held = w.v + p->nu;
-    size_t *hoffs = (size_t *)(w.held + p->max_pos);
+    const size_t tb = vpar__egad_count_table_buckets(p->max_pos);
+    w.ct_t = w.held + p->max_pos;
+    size_t *hoffs = (size_t *)(w.ct_t + tb);
     uint32_t *rows = (uint32_t *)(hoffs + (size_t)VPAR__EGAD_GROUP * (size_t)(nf + 1));
+    w.ct_lo = rows + p->grp_pos_max;
     size_t roff[VPAR__EGAD_GROUP];
     for (size_t g = begin; g < end; g++) {
         const uint32_t *terms = p->order + p->grp_ptr[g];

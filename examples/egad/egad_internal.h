@@ -166,5 +166,13 @@ void vpar__egad_scores(double *restrict v, const double *restrict T, const doubl
    to it): one pass per threshold (small k) or a search per candidate. */
 long long vpar__egad_count_small(const double *restrict v, size_t len, const double *h, size_t k);
 long long vpar__egad_count_search(const double *restrict v, size_t len, const double *h, size_t k);
+/* The same sum through a table of buckets over [h[0], h[k-1]] (kernels.c):
+   O(len + k). Usable when vpar__egad_count_table_ok(h, k) (k >= 2, the
+   ends finite and distinct); lo and t are scratch of
+   vpar__egad_count_table_buckets(k) entries each. */
+size_t vpar__egad_count_table_buckets(size_t k);
+int vpar__egad_count_table_ok(const double *h, size_t k);
+long long vpar__egad_count_table(const double *restrict v, size_t len, const double *h, size_t k,
+                                 uint32_t *restrict lo, double *restrict t);
 
 #endif /* VPAR_EGAD_INTERNAL_H */

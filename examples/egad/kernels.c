@@ -160,3 +160,136 @@ long long vpar__egad_count_search(const double *restrict v, size_t len, const do
     return total;
 }
 
+
+/* ---- counting through a bucket table (larger k) ----
+
+   The same sum as vpar__egad_count_small, in O(len + k) instead of
+   O(len x k) or O(len log k). Held-out scores are positive doubles, whose
+   bit patterns order like their values; the bit-pattern range
+   [bits(h[0]), bits(h[k-1])] is cut into nb buckets (a power of two, ~16k:
+   equal slices of each binade, so the buckets follow the scores' long
+   upper tail as well as their dense middle), bucket(x) = (bits(x) -
+   bits(h[0])) >> sh. A threshold in a lower bucket than x is below x, one
+   in a higher bucket above it: only the thresholds in x's own bucket need
+   a comparison, and most buckets hold none or one. The table keeps, per
+   bucket, the number of thresholds below it (lo) and its first threshold
+   (t, +inf when none); a bucket holding two or more is marked in lo's top
+   bit and its thresholds compared one by one. Exact: the result equals
+   vpar__egad_count_small's for every input (NaN candidates count 0,
+   candidates below h[0] 2k). On x86-64 the AVX2 loop below runs when
+   simd.h's active path has AVX2 (avx2, avx512); the scalar loop is its
+   specification (tests/test_egad.c compares both with the plain count). */
+
+#define VPAR__EGAD_CT_MULTI 0x80000000u
+#define VPAR__EGAD_CT_MAX_BUCKETS ((size_t)1 << 15)
+
+size_t vpar__egad_count_table_buckets(size_t k) {
+    size_t b = 64;
+    while (b < 16 * k && b < VPAR__EGAD_CT_MAX_BUCKETS) b <<= 1;
+    return b;
+}
+
+int vpar__egad_count_table_ok(const double *h, size_t k) {
+    return k >= 2 && k < (size_t)(VPAR__EGAD_CT_MULTI / 2) && h[0] > 0 && h[k - 1] < INFINITY;
+}
+
+static inline uint64_t vpar__egad_bits(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+/* Thresholds h[lo & ~MULTI ..] of x's bucket that are <= x: the count of
+   candidate x without the table's one-threshold shortcut. */
+static inline long long vpar__egad_ct_slow(const double *h, size_t k, uint32_t l, double x) {
+    long long c = 2 * (long long)k - 2 * (long long)(l & ~VPAR__EGAD_CT_MULTI);
+    for (size_t q = l & ~VPAR__EGAD_CT_MULTI; q < k && h[q] <= x; q++) c -= 1 + (h[q] < x);
+    return c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(VPAR_NO_SIMD) && \
+    !defined(VPAR_NO_AVX2)
+#  include <immintrin.h>
+#  define VPAR__EGAD_CT_AVX2 1
+/* Four candidates per step: two gathers from the table, compares as -1
+   masks; a lane whose bucket holds several thresholds is redone with the
+   scalar rule. Returns the sum over v[0 .. len / 4 * 4). */
+__attribute__((target("avx2"))) static long long
+vpar__egad_ct_avx2(const double *v, size_t len, const double *h, size_t k, const uint32_t *lo,
+                   const double *t, uint64_t b0, int sh) {
+    const __m256d vh0 = _mm256_set1_pd(h[0]), vhk = _mm256_set1_pd(h[k - 1]);
+    const __m256i vb0 = _mm256_set1_epi64x((long long)b0), v2k = _mm256_set1_epi64x(2 * (long long)k);
+    const __m128i vsh = _mm_cvtsi32_si128(sh), low31 = _mm_set1_epi32(0x7fffffff);
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t i = 0; i + 4 <= len; i += 4) {
+        __m256d x = _mm256_loadu_pd(v + i);
+        __m256d below = _mm256_cmp_pd(x, vh0, _CMP_LT_OQ);
+        __m256d inside = _mm256_and_pd(_mm256_cmp_pd(x, vh0, _CMP_GE_OQ), _mm256_cmp_pd(x, vhk, _CMP_LE_OQ));
+        /* outside lanes read bucket 0 (in bounds), then are masked */
+        __m256i idx = _mm256_srl_epi64(_mm256_sub_epi64(_mm256_castpd_si256(x), vb0), vsh);
+        idx = _mm256_and_si256(idx, _mm256_castpd_si256(inside));
+        __m128i l = _mm256_i64gather_epi32((const int *)lo, idx, 4);
+        __m256d tv = _mm256_i64gather_pd(t, idx, 8);
+        __m256i l64 = _mm256_cvtepu32_epi64(_mm_and_si128(l, low31));
+        __m256i c = _mm256_sub_epi64(v2k, _mm256_add_epi64(l64, l64));
+        c = _mm256_add_epi64(c, _mm256_castpd_si256(_mm256_cmp_pd(tv, x, _CMP_LE_OQ)));
+        c = _mm256_add_epi64(c, _mm256_castpd_si256(_mm256_cmp_pd(tv, x, _CMP_LT_OQ)));
+        c = _mm256_and_si256(c, _mm256_castpd_si256(inside));
+        c = _mm256_or_si256(c, _mm256_and_si256(v2k, _mm256_castpd_si256(below)));
+        int multi = _mm_movemask_ps(_mm_castsi128_ps(l)) & _mm256_movemask_pd(inside);
+        if (multi) {
+            long long cc[4];
+            uint32_t ll[4];
+            _mm256_storeu_si256((__m256i *)(void *)cc, c);
+            _mm_storeu_si128((__m128i *)(void *)ll, l);
+            for (int z = 0; z < 4; z++)
+                if (multi >> z & 1) cc[z] = vpar__egad_ct_slow(h, k, ll[z], v[i + (size_t)z]);
+            c = _mm256_loadu_si256((const __m256i *)(const void *)cc);
+        }
+        acc = _mm256_add_epi64(acc, c);
+    }
+    long long a[4];
+    _mm256_storeu_si256((__m256i *)(void *)a, acc);
+    return a[0] + a[1] + a[2] + a[3];
+}
+#endif
+
+long long vpar__egad_count_table(const double *restrict v, size_t len, const double *h, size_t k,
+                                 uint32_t *restrict lo, double *restrict t) {
+    const size_t nb = vpar__egad_count_table_buckets(k);
+    const uint64_t b0 = vpar__egad_bits(h[0]), bk = vpar__egad_bits(h[k - 1]);
+    int sh = 0;
+    while (((bk - b0) >> sh) >= nb) sh++;
+    for (size_t b = 0; b < nb; b++) { lo[b] = 0; t[b] = INFINITY; }
+    for (size_t q = 0; q < k; q++) { /* counts per bucket; t = the smallest */
+        size_t b = (size_t)((vpar__egad_bits(h[q]) - b0) >> sh);
+        if (lo[b]++ == 0) t[b] = h[q];
+    }
+    uint32_t below = 0;
+    for (size_t b = 0; b < nb; b++) {
+        uint32_t c = lo[b];
+        lo[b] = below | (c > 1 ? VPAR__EGAD_CT_MULTI : 0u);
+        below += c;
+    }
+    const double h0 = h[0], hk = h[k - 1];
+    const long long twok = 2 * (long long)k;
+    long long total = 0;
+    size_t i = 0;
+#ifdef VPAR__EGAD_CT_AVX2
+    vpar_simd_path path = vpar_simd_active();
+    if (path == VPAR_SIMD_AVX2 || path == VPAR_SIMD_AVX512) {
+        total = vpar__egad_ct_avx2(v, len, h, k, lo, t, b0, sh);
+        i = len / 4 * 4;
+    }
+#endif
+    for (; i < len; i++) {
+        const double x = v[i];
+        if (x < h0) { total += twok; continue; }
+        if (!(x <= hk)) continue; /* above every threshold, or NaN */
+        size_t b = (size_t)((vpar__egad_bits(x) - b0) >> sh);
+        uint32_t l = lo[b];
+        total += (l & VPAR__EGAD_CT_MULTI) ? vpar__egad_ct_slow(h, k, l, x)
+                                           : twok - 2 * (long long)l - (t[b] <= x) - (t[b] < x);
+    }
+    return total;
+}
