@@ -935,11 +935,12 @@ START_TEST(test_count_table) {
     vpar_simd_path keep = vpar_simd_active();
     unsigned rs = 12345;
     double *h = (double *)malloc(5000 * sizeof *h), *v = (double *)malloc(3003 * sizeof *v);
+    double *hu = (double *)malloc(5000 * sizeof *hu), *hs = (double *)malloc(5000 * sizeof *hs);
     size_t tb = vpar__egad_count_table_buckets(5000);
     ck_assert_uint_ge(tb, vpar__egad_count_table_buckets(2));
     uint32_t *lo = (uint32_t *)malloc(tb * sizeof *lo);
     double *t = (double *)malloc(tb * sizeof *t);
-    ck_assert(h && v && lo && t);
+    ck_assert(h && v && lo && t && hu && hs);
     int runs = 0;
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
         for (int shape = 0; shape < 4; shape++) {
@@ -955,7 +956,13 @@ START_TEST(test_count_table) {
             }
             if (shape == 1 && k > 3) h[1] = nextafter(h[0], INFINITY); /* adjacent doubles */
             qsort(h, k, sizeof *h, cmp_dbl);
-            ck_assert(vpar__egad_count_table_ok(h, k));
+            /* the table takes them in any order: shuffled */
+            memcpy(hu, h, k * sizeof *h);
+            for (size_t q = k - 1; q > 0; q--) {
+                size_t r = (size_t)(urand(&rs) * (double)(q + 1)) % (q + 1);
+                double x = hu[q]; hu[q] = hu[r]; hu[r] = x;
+            }
+            ck_assert(vpar__egad_count_table_ok(hu, k));
             for (size_t i = 0; i < len; i++) {
                 double u = urand(&rs);
                 size_t q = (size_t)(urand(&rs) * (double)k) % k;
@@ -973,23 +980,26 @@ START_TEST(test_count_table) {
             for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
                 if (!vpar_simd_available(paths[p])) continue;
                 ck_assert_int_eq(vpar_simd_set_path(paths[p]), VPAR_OK);
-                long long got = vpar__egad_count_table(v, len, h, k, lo, t);
+                long long got = vpar__egad_count_table(v, len, hu, k, lo, t, hs);
                 ck_assert_msg(got == want, "k %zu shape %d path %s: %lld, want %lld", k, shape,
                               vpar_simd_path_name(paths[p]), got, want);
+                ck_assert_msg(memcmp(hs, h, k * sizeof *h) == 0, "k %zu shape %d: not sorted", k, shape);
                 runs++;
             }
             ck_assert_int_eq(vpar__egad_count_small(v, len, h, k), want);
         }
     ck_assert_int_ge(runs, 32);
     ck_assert_int_eq(vpar_simd_set_path(keep), VPAR_OK);
-    /* what the table cannot take: a zero (or negative) lowest score, an
-       infinite highest one, a single threshold */
-    double z[3] = {0.0, 1.0, 2.0}, inf[2] = {1.0, INFINITY}, one[1] = {1.0};
+    /* what the table cannot take: a score of 0 (or below), an infinite or
+       NaN one (anywhere), a single threshold */
+    double z[3] = {1.0, 0.0, 2.0}, inf[3] = {1.0, INFINITY, 2.0}, nan[3] = {1.0, NAN, 2.0}, one[1] = {1.0};
     ck_assert(!vpar__egad_count_table_ok(z, 3));
-    ck_assert(vpar__egad_count_table_ok(z + 1, 2));
-    ck_assert(!vpar__egad_count_table_ok(inf, 2));
+    double ok2[2] = {2.0, 1.0};
+    ck_assert(vpar__egad_count_table_ok(ok2, 2));
+    ck_assert(!vpar__egad_count_table_ok(inf, 3));
+    ck_assert(!vpar__egad_count_table_ok(nan, 3));
     ck_assert(!vpar__egad_count_table_ok(one, 1));
-    free(h); free(v); free(lo); free(t);
+    free(h); free(v); free(lo); free(t); free(hu); free(hs);
 }
 END_TEST
 

@@ -76,14 +76,13 @@ static int vpar__egad_cmp_double(const void *a, const void *b) {
    fold, thousands of folds; qsort's calls through a comparison function
    cost more than the sort), qsort otherwise. Without NaN both give the
    same array (a sorted array of doubles is unique, and |score| is never
-   -0.0), so the counts do not depend on the choice. Returns whether a
-   score is NaN. */
-static int vpar__egad_sort_held(double *h, size_t k) {
+   -0.0), so the counts do not depend on the choice. */
+static void vpar__egad_sort_held(double *h, size_t k) {
     int nan = 0;
     for (size_t i = 0; i < k; i++) nan |= isnan(h[i]);
     if (nan || k > VPAR__EGAD_SMALL_K) {
         qsort(h, k, sizeof *h, vpar__egad_cmp_double);
-        return nan;
+        return;
     }
     for (size_t i = 1; i < k; i++) {
         double x = h[i];
@@ -91,18 +90,18 @@ static int vpar__egad_sort_held(double *h, size_t k) {
         for (; j > 0 && h[j - 1] > x; j--) h[j] = h[j - 1];
         h[j] = x;
     }
-    return 0;
 }
 
 /* Scratch of one thread: the fold sums of a group, F (group x nfold x n
-   doubles), then T (nu), v (nu), held (max_pos) and the count table's
-   thresholds (tb = vpar__egad_count_table_buckets(max_pos)) doubles, then
+   doubles), then T (nu), v (nu), held (max_pos), the count table's
+   thresholds (tb = vpar__egad_count_table_buckets(max_pos)) and the
+   held-out scores it sorts (max_pos) doubles, then
    the group's fold offsets (group x (nfold + 1) size_t), its positives by
    term and fold (uint32, grp_pos_max) and the count table's bucket
    offsets (tb uint32). */
 static size_t vpar__egad_scratch_bytes(const vpar_egad_plan *p) {
     size_t nf = (size_t)p->desc.nfold, tb = vpar__egad_count_table_buckets(p->max_pos);
-    size_t bytes = ((size_t)VPAR__EGAD_GROUP * nf * p->n + 2 * p->nu + p->max_pos + tb) * sizeof(double) +
+    size_t bytes = ((size_t)VPAR__EGAD_GROUP * nf * p->n + 2 * p->nu + 2 * p->max_pos + tb) * sizeof(double) +
                    (size_t)VPAR__EGAD_GROUP * (nf + 1) * sizeof(size_t) +
                    (p->grp_pos_max + tb) * sizeof(uint32_t);
     return (bytes + VPAR_CACHE_LINE - 1) / VPAR_CACHE_LINE * VPAR_CACHE_LINE;
@@ -197,6 +196,7 @@ typedef struct vpar__egad_work {
     double *v;             /* nu: training scores of the current fold */
     double *held;          /* max_pos: held-out scores */
     double *ct_t;          /* count table (vpar__egad_count_table) */
+    double *ct_hs;         /* max_pos: the held-out scores it sorts */
     uint32_t *ct_lo;
     const size_t *hoff;    /* nfold + 1: fold f's positives are [hoff[f], hoff[f + 1]) */
 } vpar__egad_work;
@@ -258,16 +258,17 @@ static int vpar__egad_fold_auc(const vpar__egad_ctx *c, vpar__egad_work *w, size
        |score| makes each count as 2k in acc2, removed below. */
     for (size_t i = b; i < e; i++)
         if (p->pos_fold[i] != f) v[p->pos_univ[i]] = -1.0;
-    int nan = vpar__egad_sort_held(held, k);
     /* acc2 = sum over candidates of 2 x (held-out scores above it)
-       + (held-out scores equal to it) = 2 x rank sum - k. */
+       + (held-out scores equal to it) = 2 x rank sum - k. The table sorts
+       the held-out scores itself; the other two ways need them sorted. */
     long long acc2;
-    if (k > VPAR__EGAD_TABLE_K && !nan && vpar__egad_count_table_ok(held, k))
-        acc2 = vpar__egad_count_table(v, nu, held, k, w->ct_lo, w->ct_t);
-    else if (k <= VPAR__EGAD_SMALL_K)
-        acc2 = vpar__egad_count_small(v, nu, held, k);
-    else
-        acc2 = vpar__egad_count_search(v, nu, held, k);
+    if (k > VPAR__EGAD_TABLE_K && vpar__egad_count_table_ok(held, k)) {
+        acc2 = vpar__egad_count_table(v, nu, held, k, w->ct_lo, w->ct_t, w->ct_hs);
+    } else {
+        vpar__egad_sort_held(held, k);
+        acc2 = k <= VPAR__EGAD_SMALL_K ? vpar__egad_count_small(v, nu, held, k)
+                                       : vpar__egad_count_search(v, nu, held, k);
+    }
     acc2 -= 2LL * (long long)k * (long long)(np_all - k);
     double nn = (double)(nu - np_all), npf = (double)k;
     double psum = ((double)k + (double)acc2) / 2.0;
@@ -311,7 +312,8 @@ static void vpar__egad_terms_range(void *user, size_t begin, size_t end, int tid
     w.held = w.v + p->nu;
     const size_t tb = vpar__egad_count_table_buckets(p->max_pos);
     w.ct_t = w.held + p->max_pos;
-    size_t *hoffs = (size_t *)(w.ct_t + tb);
+    w.ct_hs = w.ct_t + tb;
+    size_t *hoffs = (size_t *)(w.ct_hs + p->max_pos);
     uint32_t *rows = (uint32_t *)(hoffs + (size_t)VPAR__EGAD_GROUP * (size_t)(nf + 1));
     w.ct_lo = rows + p->grp_pos_max;
     size_t roff[VPAR__EGAD_GROUP];

@@ -166,13 +166,14 @@ void vpar__egad_scores(double *restrict v, const double *restrict T, const doubl
    to it): one pass per threshold (small k) or a search per candidate. */
 long long vpar__egad_count_small(const double *restrict v, size_t len, const double *h, size_t k);
 long long vpar__egad_count_search(const double *restrict v, size_t len, const double *h, size_t k);
-/* The same sum through a table of buckets over [h[0], h[k-1]] (kernels.c):
-   O(len + k). Usable when vpar__egad_count_table_ok(h, k) (k >= 2, the
-   ends finite and distinct); lo and t are scratch of
-   vpar__egad_count_table_buckets(k) entries each. */
+/* The same sum through a table of buckets over h's range (kernels.c),
+   h in any order: O(len + k). Usable when vpar__egad_count_table_ok(h, k)
+   (k >= 2, every h[q] finite and > 0); lo and t are scratch of
+   vpar__egad_count_table_buckets(k) entries, hs of k (h sorted, on
+   return). */
 size_t vpar__egad_count_table_buckets(size_t k);
 int vpar__egad_count_table_ok(const double *h, size_t k);
 long long vpar__egad_count_table(const double *restrict v, size_t len, const double *h, size_t k,
-                                 uint32_t *restrict lo, double *restrict t);
+                                 uint32_t *restrict lo, double *restrict t, double *restrict hs);
 
 #endif /* VPAR_EGAD_INTERNAL_H */

@@ -164,9 +164,10 @@ long long vpar__egad_count_search(const double *restrict v, size_t len, const do
 /* ---- counting through a bucket table (larger k) ----
 
    The same sum as vpar__egad_count_small, in O(len + k) instead of
-   O(len x k) or O(len log k). Held-out scores are positive doubles, whose
-   bit patterns order like their values; the bit-pattern range
-   [bits(h[0]), bits(h[k-1])] is cut into nb buckets (a power of two, ~16k:
+   O(len x k) or O(len log k), and without sorting h first (the table
+   sorts it by buckets). Held-out scores are positive doubles, whose bit
+   patterns order like their values; the bit-pattern range
+   [bits(min h), bits(max h)] is cut into nb buckets (a power of two, ~16k:
    equal slices of each binade, so the buckets follow the scores' long
    upper tail as well as their dense middle), bucket(x) = (bits(x) -
    bits(h[0])) >> sh. A threshold in a lower bucket than x is below x, one
@@ -174,7 +175,8 @@ long long vpar__egad_count_search(const double *restrict v, size_t len, const do
    a comparison, and most buckets hold none or one. The table keeps, per
    bucket, the number of thresholds below it (lo) and its first threshold
    (t, +inf when none); a bucket holding two or more is marked in lo's top
-   bit and its thresholds compared one by one. Exact: the result equals
+   bit and its thresholds, sorted into hs by bucket (an insertion sort
+   within the bucket), compared one by one. Exact: the result equals
    vpar__egad_count_small's for every input (NaN candidates count 0,
    candidates below h[0] 2k). On x86-64 the AVX2 loop below runs when
    simd.h's active path has AVX2 (avx2, avx512); the scalar loop is its
@@ -190,7 +192,10 @@ size_t vpar__egad_count_table_buckets(size_t k) {
 }
 
 int vpar__egad_count_table_ok(const double *h, size_t k) {
-    return k >= 2 && k < (size_t)(VPAR__EGAD_CT_MULTI / 2) && h[0] > 0 && h[k - 1] < INFINITY;
+    if (k < 2 || k >= (size_t)(VPAR__EGAD_CT_MULTI / 2)) return 0;
+    int ok = 1;
+    for (size_t q = 0; q < k; q++) ok &= h[q] > 0 && h[q] < INFINITY; /* false for NaN */
+    return ok;
 }
 
 static inline uint64_t vpar__egad_bits(double x) {
@@ -254,24 +259,41 @@ vpar__egad_ct_avx2(const double *v, size_t len, const double *h, size_t k, const
 }
 #endif
 
-long long vpar__egad_count_table(const double *restrict v, size_t len, const double *h, size_t k,
-                                 uint32_t *restrict lo, double *restrict t) {
+long long vpar__egad_count_table(const double *restrict v, size_t len, const double *hin, size_t k,
+                                 uint32_t *restrict lo, double *restrict t, double *restrict h) {
     const size_t nb = vpar__egad_count_table_buckets(k);
-    const uint64_t b0 = vpar__egad_bits(h[0]), bk = vpar__egad_bits(h[k - 1]);
+    double h0 = hin[0], hk = hin[0];
+    for (size_t q = 1; q < k; q++) {
+        h0 = hin[q] < h0 ? hin[q] : h0;
+        hk = hin[q] > hk ? hin[q] : hk;
+    }
+    const uint64_t b0 = vpar__egad_bits(h0), bk = vpar__egad_bits(hk);
     int sh = 0;
     while (((bk - b0) >> sh) >= nb) sh++;
-    for (size_t b = 0; b < nb; b++) { lo[b] = 0; t[b] = INFINITY; }
-    for (size_t q = 0; q < k; q++) { /* counts per bucket; t = the smallest */
-        size_t b = (size_t)((vpar__egad_bits(h[q]) - b0) >> sh);
-        if (lo[b]++ == 0) t[b] = h[q];
-    }
-    uint32_t below = 0;
+    /* counting sort of the thresholds by bucket into h: lo holds the
+       counts, then the starts, then (after the scatter) the ends */
+    memset(lo, 0, nb * sizeof *lo);
+    for (size_t q = 0; q < k; q++) lo[(vpar__egad_bits(hin[q]) - b0) >> sh]++;
+    uint32_t pos = 0;
     for (size_t b = 0; b < nb; b++) {
         uint32_t c = lo[b];
-        lo[b] = below | (c > 1 ? VPAR__EGAD_CT_MULTI : 0u);
-        below += c;
+        lo[b] = pos;
+        pos += c;
     }
-    const double h0 = h[0], hk = h[k - 1];
+    for (size_t q = 0; q < k; q++) h[lo[(vpar__egad_bits(hin[q]) - b0) >> sh]++] = hin[q];
+    /* from the top down (bucket b - 1's end is b's start): sort each
+       bucket, note its first threshold, lo = its start | several */
+    for (size_t b = nb; b-- > 0;) {
+        uint32_t s0 = b ? lo[b - 1] : 0, e = lo[b];
+        for (uint32_t i = s0 + 1; i < e; i++) {
+            double x = h[i];
+            uint32_t j = i;
+            for (; j > s0 && h[j - 1] > x; j--) h[j] = h[j - 1];
+            h[j] = x;
+        }
+        t[b] = e > s0 ? h[s0] : INFINITY;
+        lo[b] = s0 | (e - s0 > 1 ? VPAR__EGAD_CT_MULTI : 0u);
+    }
     const long long twok = 2 * (long long)k;
     long long total = 0;
     size_t i = 0;
