@@ -18,6 +18,7 @@ fi
 [ -x "$VPAR" ] || { echo "FAIL: $VPAR is not executable"; exit 1; }
 VPAR=$(cd "$(dirname "$VPAR")" && pwd)/$(basename "$VPAR")
 
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vpar-parallel-test.XXXXXX")
 cleanup() {
     # stop anything a failed signal test left behind (only our own jobs)
@@ -33,14 +34,8 @@ export HOME="$work/home"
 mkdir -p "$HOME"
 export PARALLEL_SHELL=/bin/sh
 unset PARALLEL
-# putpid NAME PID: record a pid for the signal checks. The file appears
-# whole or not at all (written aside, then renamed), so a job killed
-# mid-record never leaves an empty pid file to be counted as started.
-cat >putpid <<'EOS'
-#!/bin/sh
-echo "$2" >"pids/.$1.$$" && mv -f "pids/.$1.$$" "pids/$1"
-EOS
-chmod +x putpid
+# ./putpid NAME PID: records a job's pid whole or not at all
+cp "$here/parallel_putpid.sh" putpid || exit 1
 
 fails=0
 checks=0

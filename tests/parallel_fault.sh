@@ -24,6 +24,7 @@ VPAR=${1:?usage: parallel_fault.sh /path/to/vpar-parallel}
 [ -x "$VPAR" ] || { echo "FAIL: $VPAR is not executable"; exit 1; }
 VPAR=$(cd "$(dirname "$VPAR")" && pwd)/$(basename "$VPAR")
 
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vpar-parallel-fault.XXXXXX")
 cleanup() {
     # stop anything a failed test left behind (only our own processes)
@@ -34,14 +35,8 @@ trap cleanup EXIT
 cd "$work" || exit 1
 mkdir pids
 unset PARALLEL PARALLEL_SHELL
-# putpid NAME PID: record a pid for the checks below. The file appears
-# whole or not at all (written aside, then renamed): a job the runner kills
-# mid-record leaves no empty pid file behind.
-cat >putpid <<'EOS'
-#!/bin/sh
-echo "$2" >"pids/.$1.$$" && mv -f "pids/.$1.$$" "pids/$1"
-EOS
-chmod +x putpid
+# ./putpid NAME PID: records a job's pid whole or not at all
+cp "$here/parallel_putpid.sh" putpid || exit 1
 
 fails=0
 checks=0
