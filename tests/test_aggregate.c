@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define FX(f) vpar_test_data("fixtures/aggregate/" f)
@@ -386,6 +387,85 @@ START_TEST(test_npy_release_range_resident) {
 }
 END_TEST
 
+/* vpar_npy_populate_range maps pages without touching them: after
+   populating the first half of a 16 MiB network RssFile has grown by 8 MiB
+   or a little more (not the whole file), and vpar_egad_network_populate maps the rest (with and without a
+   pool); ranges past the end are cut, writable and zeroed arrays are left
+   alone, the data reads back unchanged (skipped where /proc/self/status
+   has no RssFile or the kernel lacks MADV_POPULATE_READ). */
+START_TEST(test_npy_populate_range_resident) {
+    char path[] = "/tmp/vpar_agg_pop_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const size_t n = 2048, shape[2] = {2048, 2048};
+    float *f = calloc(n * n, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < n * n; i += 89) f[i] = (float)i;
+    ck_assert_int_eq(vpar_npy_write(path, f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+    char **genes = malloc(n * sizeof *genes), names[2048][8];
+    ck_assert_ptr_nonnull(genes);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "g%zu", i);
+        genes[i] = names[i];
+    }
+    int can = 0;
+#ifdef MADV_POPULATE_READ
+    {   /* does this kernel know the call? (5.14+) */
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ck_assert(p != MAP_FAILED);
+        can = madvise(p, 4096, MADV_POPULATE_READ) == 0;
+        munmap(p, 4096);
+    }
+#endif
+    for (int use_pool = 0; use_pool < 2; use_pool++) {
+        vpar_egad_network net;
+        ck_assert_int_eq(vpar_egad_network_open(&net, path, NULL, (const char *const *)genes, n), VPAR_OK);
+        long r0 = rss_file_kib();
+        vpar_npy_populate_range(&net.npy, 0, n * n / 2);
+        long r1 = rss_file_kib();
+        vpar_pool *pool = NULL;
+        if (use_pool) {
+            vpar_pool_desc d = {0};
+            d.num_threads = 2;
+            ck_assert_int_eq(vpar_pool_create(&pool, &d), VPAR_OK);
+        }
+        vpar_egad_network_populate(&net, pool);
+        long r2 = rss_file_kib();
+        if (r0 < 0 || !can) {
+            printf("SKIP part: no RssFile or no MADV_POPULATE_READ\n");
+        } else {
+            /* at least the 8 MiB asked for, not the whole file (the
+               kernel may map the rest of a large folio, or a few pages
+               around the range, with it) */
+            ck_assert_msg(r1 - r0 >= 7 * 1024 && r1 - r0 <= 12 * 1024,
+                          "RssFile %ld KiB -> %ld KiB after populating 8 MiB", r0, r1);
+            ck_assert_msg(r2 - r0 >= 15 * 1024, "the whole: %ld -> %ld KiB", r0, r2);
+        }
+        vpar_npy_populate_range(&net.npy, n * n - 5, 100);   /* cut at the end */
+        vpar_npy_populate_range(&net.npy, n * n + 5, 10);    /* past it: nothing */
+        ck_assert(memcmp(net.w, f, n * n * sizeof *f) == 0);
+        if (pool) vpar_pool_destroy(pool);
+        vpar_egad_network_close(&net);
+    }
+    vpar_npy w;
+    ck_assert_int_eq(vpar_npy_open(&w, path, VPAR_NPY_WRITABLE), VPAR_OK);
+    ((float *)w.data)[777] = 5.0f;
+    long r0 = rss_file_kib();
+    vpar_npy_populate_range(&w, 0, n * n);   /* writable: left alone */
+    long r1 = rss_file_kib();
+    if (r0 >= 0) ck_assert_msg(r1 - r0 < 1024, "writable array populated: %ld -> %ld KiB", r0, r1);
+    ck_assert(((float *)w.data)[777] == 5.0f);
+    vpar_npy_close(&w);
+    vpar_npy_populate_range(&w, 0, 10);      /* zeroed: nothing */
+    vpar_npy_populate_range(NULL, 0, 10);
+    vpar_egad_network_populate(NULL, NULL);
+    free(genes);
+    free(f);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_cancel) {
     vpar_agg *a = make_agg();
     size_t order[K] = {0, 1, 2, 3, 4, 5};
@@ -594,6 +674,7 @@ int main(void) {
     tcase_add_test(tc, test_asymmetric_full_path);
     tcase_add_test(tc, test_npy_release_pages);
     tcase_add_test(tc, test_npy_release_range_resident);
+    tcase_add_test(tc, test_npy_populate_range_resident);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_create_errors);
     tcase_add_test(tc, test_split_checks);

@@ -247,6 +247,12 @@ static void vpar__agg_add_rows(void *user, size_t begin, size_t end, int tid) {
     (void)tid;
     const vpar__agg_add *t = (const vpar__agg_add *)user;
     size_t n = t->n;
+    /* these rows' pages mapped in one call, not a fault per few pages
+       (symmetric: from the first row's diagonal on) */
+    if (t->npy) {
+        size_t first = begin * n + (t->upper ? begin : 0);
+        vpar_npy_populate_range(t->npy, first, end * n - first);
+    }
     if (!t->upper) {
         vpar__agg_add_span(t, begin * n, begin * n, (end - begin) * n);
     } else {
@@ -328,11 +334,13 @@ vpar_status vpar_agg_run(vpar_agg *agg, const size_t *order, vpar_pool *pool,
         if (agg->is_h5[order[s]]) vpar_egad_network_close(&h5);
         else vpar_npy_release_pages(&agg->nets[order[s]].npy);  /* read once per step */
         if (st != VPAR_OK) return st;
+        vpar__egad_phase("step: add");
         if (s + 1 < agg->k && !agg->is_h5[order[s + 1]]) vpar__agg_will_need(&agg->nets[order[s + 1]]);
         uint32_t scale = 0;
         st = vpar__agg_rank_standardize(agg->rank_ws, agg->sum, agg->work, agg->codes, &scale,
                                         agg->n, agg->symmetric, pool);
         if (st != VPAR_OK) return st;
+        vpar__egad_phase("step: rank");
         st = agg->codes ? vpar_egad_run_codes(agg->plan, (const uint32_t *)agg->work, scale, pool,
                                               agg->results, &mean_auc[s], path)
                         : vpar_egad_run(agg->plan, agg->work, VPAR_DTYPE_F64, pool, agg->results,

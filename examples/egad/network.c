@@ -67,6 +67,23 @@ vpar_status vpar_egad_network_open(vpar_egad_network *net, const char *path, con
                                       : vpar__egad_open_npy(net, path, genes, ngenes);
 }
 
+/* Row blocks of 64 rows (4.4 MB at 17,198 float32 genes) per task. */
+static void vpar__egad_populate_rows(void *user, size_t begin, size_t end, int tid) {
+    (void)tid;
+    vpar_egad_network *net = (vpar_egad_network *)user;
+    vpar_npy_populate_range(&net->npy, begin * net->n, (end - begin) * net->n);
+}
+
+void vpar_egad_network_populate(vpar_egad_network *net, vpar_pool *pool) {
+    if (!net || !net->npy.data || net->n == 0) return;   /* HDF5: already in memory */
+    if (!pool) {
+        vpar_npy_populate_range(&net->npy, 0, net->npy.count);
+        return;
+    }
+    /* a hint: a failed dispatch leaves the pages to fault in as read */
+    (void)vpar_parallel_for(pool, 0, net->n, 64, vpar__egad_populate_rows, net);
+}
+
 void vpar_egad_network_close(vpar_egad_network *net) {
     if (!net) return;
     vpar_npy_close(&net->npy);

@@ -63,6 +63,10 @@ static vpar_status egad_one(const shared_in *in, const char *path, const char *n
         drop = (unsigned char *)calloc(net.n ? net.n : 1, 1);
         if (!drop) st = vpar_fail(VPAR_ERR_NOMEM, "%s: out of memory", path);
     }
+    /* every page is read below (all-NaN rows, node degrees, terms): map
+       them in a few calls, not a fault per page */
+    if (st == VPAR_OK) vpar_egad_network_populate(&net, pool);
+    vpar__egad_phase("populate");
     if (st == VPAR_OK) st = vpar_egad_find_all_nan_rows_pool(net.w, net.dtype, net.n, drop, pool);
     vpar__egad_phase("all-NaN rows");
     /* The run's shared plan serves a .npy network (the genes file's genes,

@@ -126,6 +126,20 @@ VPAR_API void vpar_npy_release_pages(vpar_npy *arr);
    it. Same cases without effect and calling contexts as above. */
 VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count);
 
+/* Maps the pages of the elements [first, first + count) of a read-only
+   mapped .npy into the process now, in one call (Linux 5.14+:
+   madvise MADV_POPULATE_READ), reading from the file what the page cache
+   lacks, instead of one page fault per page or per few pages on first
+   access. A hint for a reader about to read that range: on a VM where
+   each fault traps to the hypervisor this is most of the cost of reading
+   a cached file held in small folios (17,198^2 float32, 1.18 GB: 0.26-
+   0.35 s of faults, 0.02-0.03 s populated; docs/npy.md). Errors
+   (old kernels, a file truncated under the mapping) are ignored: the
+   reads that follow fault as before. A range beyond arr->count is cut to
+   it. No effect for VPAR_NPY_WRITABLE arrays, aligned copies or a zeroed
+   vpar_npy. Any thread; ranges may be populated concurrently. */
+VPAR_API void vpar_npy_populate_range(vpar_npy *arr, size_t first, size_t count);
+
 /* Parses the preamble and header of an in-memory .npy image of `len`
    bytes; `name` (the file it came from) starts the error messages, NULL:
    "vpar_npy_parse_header". Fills dtype/ndim/shape/count/
@@ -426,6 +440,23 @@ VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count) 
     a = (a + ps - 1) / ps * ps;   /* inward: whole pages only */
     e = e / ps * ps;
     if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+#else
+    (void)first; (void)count;
+#endif
+}
+
+VPAR_API void vpar_npy_populate_range(vpar_npy *arr, size_t first, size_t count) {
+    if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned || !arr->data) return;
+    if (first >= arr->count) return;
+    if (count > arr->count - first) count = arr->count - first;
+#if defined(MADV_POPULATE_READ)
+    size_t es = vpar_dtype_size(arr->dtype);
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t ps = pg > 0 ? (uintptr_t)pg : 4096;
+    uintptr_t a = (uintptr_t)arr->data + first * es, e = a + count * es;
+    a = a / ps * ps;   /* outward: every page holding an element */
+    e = (e + ps - 1) / ps * ps;
+    if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_READ);
 #else
     (void)first; (void)count;
 #endif
