@@ -350,20 +350,29 @@ static long rss_file_kib(void) {
     return v;
 }
 
-/* vpar_npy_release_range really drops pages from the resident set: after
-   reading a 16 MiB network, releasing its first half lowers RssFile by
-   about 8 MiB and its second half stays mapped (skipped where
-   /proc/self/status has no RssFile). */
-START_TEST(test_npy_release_range_resident) {
-    char path[] = "/tmp/vpar_agg_rr_XXXXXX";
+/* A 2048 x 2048 float32 network (16 MiB) written to the temporary file
+   `path` (a mkstemp template): zeros but every `stride`-th entry; returns
+   its values (free them). */
+static float *temp_net_2048(char *path, size_t stride) {
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
     const size_t n = 2048, shape[2] = {2048, 2048};
     float *f = calloc(n * n, sizeof *f);
     ck_assert_ptr_nonnull(f);
-    for (size_t i = 0; i < n * n; i += 97) f[i] = (float)i;
+    for (size_t i = 0; i < n * n; i += stride) f[i] = (float)i;
     ck_assert_int_eq(vpar_npy_write(path, f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+    return f;
+}
+
+/* vpar_npy_release_range really drops pages from the resident set: after
+   reading a 16 MiB network, releasing its first half lowers RssFile by
+   about 8 MiB and its second half stays mapped (skipped where
+   /proc/self/status has no RssFile). */
+START_TEST(test_npy_release_range_resident) {
+    char path[] = "/tmp/vpar_agg_rr_XXXXXX";
+    const size_t n = 2048;
+    float *f = temp_net_2048(path, 97);
     vpar_npy a;
     ck_assert_int_eq(vpar_npy_open(&a, path, 0), VPAR_OK);
     volatile float sink = 0;
@@ -389,20 +398,14 @@ END_TEST
 
 /* vpar_npy_populate_range maps pages without touching them: after
    populating the first half of a 16 MiB network RssFile has grown by 8 MiB
-   or a little more (not the whole file), and vpar_egad_network_populate maps the rest (with and without a
-   pool); ranges past the end are cut, writable and zeroed arrays are left
+   or a little more (not the whole file), and vpar_egad_network_populate
+   maps the rest (with and without a pool); ranges past the end are cut, writable and zeroed arrays are left
    alone, the data reads back unchanged (skipped where /proc/self/status
    has no RssFile or the kernel lacks MADV_POPULATE_READ). */
 START_TEST(test_npy_populate_range_resident) {
     char path[] = "/tmp/vpar_agg_pop_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    const size_t n = 2048, shape[2] = {2048, 2048};
-    float *f = calloc(n * n, sizeof *f);
-    ck_assert_ptr_nonnull(f);
-    for (size_t i = 0; i < n * n; i += 89) f[i] = (float)i;
-    ck_assert_int_eq(vpar_npy_write(path, f, VPAR_DTYPE_F32, 2, shape), VPAR_OK);
+    const size_t n = 2048;
+    float *f = temp_net_2048(path, 89);
     char **genes = malloc(n * sizeof *genes), names[2048][8];
     ck_assert_ptr_nonnull(genes);
     for (size_t i = 0; i < n; i++) {

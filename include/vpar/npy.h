@@ -428,37 +428,37 @@ VPAR_API void vpar_npy_release_pages(vpar_npy *arr) {
 #endif
 }
 
-VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count) {
-    if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned || !arr->data) return;
-    if (first >= arr->count) return;
+/* The page-aligned span [*a, *e) of the elements [first, first + count)
+   of a read-only file mapping (the range cut at arr->count): inward, the
+   pages wholly inside the range; else outward, every page holding one of
+   its elements. 0 when there is nothing to advise. */
+static int vpar__npy_span(const vpar_npy *arr, size_t first, size_t count, int inward,
+                          uintptr_t *a, uintptr_t *e) {
+    if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned || !arr->data) return 0;
+    if (first >= arr->count) return 0;
     if (count > arr->count - first) count = arr->count - first;
-#if defined(MADV_DONTNEED)
     size_t es = vpar_dtype_size(arr->dtype);
     long pg = sysconf(_SC_PAGESIZE);
     uintptr_t ps = pg > 0 ? (uintptr_t)pg : 4096;
-    uintptr_t a = (uintptr_t)arr->data + first * es, e = a + count * es;
-    a = (a + ps - 1) / ps * ps;   /* inward: whole pages only */
-    e = e / ps * ps;
-    if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
-#else
-    (void)first; (void)count;
+    uintptr_t lo = (uintptr_t)arr->data + first * es, hi = lo + count * es;
+    *a = inward ? (lo + ps - 1) / ps * ps : lo / ps * ps;
+    *e = inward ? hi / ps * ps : (hi + ps - 1) / ps * ps;
+    return *e > *a;
+}
+
+VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count) {
+    uintptr_t a, e;
+    if (!vpar__npy_span(arr, first, count, 1, &a, &e)) return;
+#if defined(MADV_DONTNEED)
+    (void)madvise((void *)a, e - a, MADV_DONTNEED);
 #endif
 }
 
 VPAR_API void vpar_npy_populate_range(vpar_npy *arr, size_t first, size_t count) {
-    if (!arr || !arr->vpar__map || arr->vpar__writable || arr->vpar__owned || !arr->data) return;
-    if (first >= arr->count) return;
-    if (count > arr->count - first) count = arr->count - first;
+    uintptr_t a, e;
+    if (!vpar__npy_span(arr, first, count, 0, &a, &e)) return;
 #if defined(MADV_POPULATE_READ)
-    size_t es = vpar_dtype_size(arr->dtype);
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t ps = pg > 0 ? (uintptr_t)pg : 4096;
-    uintptr_t a = (uintptr_t)arr->data + first * es, e = a + count * es;
-    a = a / ps * ps;   /* outward: every page holding an element */
-    e = (e + ps - 1) / ps * ps;
-    if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_READ);
-#else
-    (void)first; (void)count;
+    (void)madvise((void *)a, e - a, MADV_POPULATE_READ);
 #endif
 }
 
