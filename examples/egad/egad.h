@@ -256,8 +256,9 @@ void vpar_egad_network_close(vpar_egad_network *net);
    vpar_npy_populate_range (npy.h: one madvise MADV_POPULATE_READ per
    block instead of a page fault per page or few pages; what the page
    cache lacks is read from the file). For a program about to read the
-   whole network: on this project's VM, 0.3 s less for a cached
-   17,198 x 17,198 float32 network held in 4 KiB folios (docs/egad.md).
+   whole network: on this project's VM vpar-egad at 17,198 genes, with
+   the network cached in small folios, took 1.28-1.30 s instead of
+   1.41-1.47 s (docs/egad.md).
    A hint: nothing happens for HDF5 networks (already in memory) or where
    the kernel lacks the call. Any thread that may use `pool`. */
 void vpar_egad_network_populate(vpar_egad_network *net, vpar_pool *pool);

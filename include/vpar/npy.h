@@ -130,10 +130,11 @@ VPAR_API void vpar_npy_release_range(vpar_npy *arr, size_t first, size_t count);
    mapped .npy into the process now, in one call (Linux 5.14+:
    madvise MADV_POPULATE_READ), reading from the file what the page cache
    lacks, instead of one page fault per page or per few pages on first
-   access. A hint for a reader about to read that range: on a VM where
-   each fault traps to the hypervisor this is most of the cost of reading
-   a cached file held in small folios (17,198^2 float32, 1.18 GB: 0.26-
-   0.35 s of faults, 0.02-0.03 s populated; docs/npy.md). Errors
+   access. A hint for a reader about to read that range: on this
+   project's VM a cached 17,198^2 float32 network (1.18 GB) held in small
+   folios populates in 0.02-0.03 s, and reading every page then takes
+   0.35 s instead of 0.43 s (the hypervisor's own first-access cost
+   stays; docs/npy.md). Errors
    (old kernels, a file truncated under the mapping) are ignored: the
    reads that follow fault as before. A range beyond arr->count is cut to
    it. No effect for VPAR_NPY_WRITABLE arrays, aligned copies or a zeroed

@@ -762,8 +762,8 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
            pass. Where ties are frequent and irregular (sums of quantized
            networks: 69% of the entries of the full-size step's aggregate
            are in a tie), the loop over groups mispredicted about once per
-           group: 4.7 ns an entry against 2.1 (bench/RESULTS.md,
-           2026-12-02 23:55). The masks keep the compiler from turning the
+           group: 4.4-4.8 ns an entry against 2.2 now, 1.25 against 1.48
+           with no tie (bench/RESULTS.md, 2026-12-02 23:00). The masks keep the compiler from turning the
            selections back into branches. */
         uint64_t cl = base, wm = rk->wmain;
         double maxr = rk->maxr;
