@@ -763,11 +763,15 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
            networks: 69% of the entries of the full-size step's aggregate
            are in a tie), the loop over groups mispredicted about once per
            group: 4.4-4.8 ns an entry against 2.2 now, 1.25 against 1.48
-           with no tie (bench/RESULTS.md, 2026-12-02 23:00). The masks keep the compiler from turning the
-           selections back into branches. */
+           with no tie (bench/RESULTS.md, 2026-12-02 23:00). The masks keep
+           the compiler from turning the selections back into branches.
+           Rank codes only: a standardized value costs a division, once per
+           group below but once per entry in the branch-free walk, which
+           made the standardization of a 17,198^2 float32 network 9%
+           slower (3.26 -> 3.57 s). */
         uint64_t cl = base, wm = rk->wmain;
         double maxr = rk->maxr;
-        if (maxr > 0 && s <= UINT32_MAX) {
+        if (rk->mode == VPAR__RK_CODE && maxr > 0 && s <= UINT32_MAX) {
             uint32_t *g0s = id;   /* free in this case: each entry's g0 */
             uint64_t prev = UINT64_MAX;
             uint32_t g = 0, starts = 0;
@@ -779,19 +783,12 @@ static void vpar__rk_leaf_packed(vpar__rk *rk, void *slots, size_t s, size_t nd,
                 g0s[j] = g;
                 prev = key;
             }
-            const int code = rk->mode == VPAR__RK_CODE;
             const uint64_t t2 = 2 * base;
-#define VPAR__RK_PUT(at, twice)                                                \
+#define VPAR__RK_PUT(at, twice)   /* vpar__rk_code: 4 cl + 2 (ce - 1) */    \
             do {                                                               \
-                if (code) {   /* vpar__rk_code: 4 cl + 2 (ce - 1) */           \
-                    uint64_t c_ = 2 * (twice) - 2;                             \
-                    if (rk->slot64) ((uint64_t *)slots)[at] = c_;              \
-                    else ((uint32_t *)slots)[at] = (uint32_t)c_;               \
-                } else {      /* vpar__rk_std, the same operations */          \
-                    double v_ = (double)((twice) - 1) * 0.5 / maxr;            \
-                    if (rk->slot64) memcpy((uint64_t *)slots + (at), &v_, 8);  \
-                    else { float f_ = (float)v_; memcpy((uint32_t *)slots + (at), &f_, 4); } \
-                }                                                              \
+                uint64_t c_ = 2 * (twice) - 2;                                 \
+                if (rk->slot64) ((uint64_t *)slots)[at] = c_;                  \
+                else ((uint32_t *)slots)[at] = (uint32_t)c_;                   \
             } while (0)
             if (starts == s) {   /* no tie: g0 = j, g1 = j + 1 */
                 for (size_t j = 0; j < s; j++)
