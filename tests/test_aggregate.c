@@ -350,14 +350,15 @@ static long rss_file_kib(void) {
     return v;
 }
 
-/* A 2048 x 2048 float32 network (16 MiB) written to the temporary file
-   `path` (a mkstemp template): zeros but every `stride`-th entry; returns
-   its values (free them). */
+/* A TEMP_NET_N x TEMP_NET_N float32 network (16 MiB) written to the
+   temporary file `path` (a mkstemp template): zeros but every `stride`-th
+   entry; returns its values (free them). */
+enum { TEMP_NET_N = 2048 };
 static float *temp_net_2048(char *path, size_t stride) {
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    const size_t n = 2048, shape[2] = {2048, 2048};
+    const size_t n = TEMP_NET_N, shape[2] = {TEMP_NET_N, TEMP_NET_N};
     float *f = calloc(n * n, sizeof *f);
     ck_assert_ptr_nonnull(f);
     for (size_t i = 0; i < n * n; i += stride) f[i] = (float)i;
@@ -371,7 +372,7 @@ static float *temp_net_2048(char *path, size_t stride) {
    /proc/self/status has no RssFile). */
 START_TEST(test_npy_release_range_resident) {
     char path[] = "/tmp/vpar_agg_rr_XXXXXX";
-    const size_t n = 2048;
+    const size_t n = TEMP_NET_N;
     float *f = temp_net_2048(path, 97);
     vpar_npy a;
     ck_assert_int_eq(vpar_npy_open(&a, path, 0), VPAR_OK);
@@ -399,14 +400,15 @@ END_TEST
 /* vpar_npy_populate_range maps pages without touching them: after
    populating the first half of a 16 MiB network RssFile has grown by 8 MiB
    or a little more (not the whole file), and vpar_egad_network_populate
-   maps the rest (with and without a pool); ranges past the end are cut, writable and zeroed arrays are left
-   alone, the data reads back unchanged (skipped where /proc/self/status
-   has no RssFile or the kernel lacks MADV_POPULATE_READ). */
+   maps the rest (with and without a pool); ranges past the end are cut,
+   writable and zeroed arrays are left alone, the data reads back unchanged
+   (skipped where /proc/self/status has no RssFile or the kernel lacks
+   MADV_POPULATE_READ). */
 START_TEST(test_npy_populate_range_resident) {
     char path[] = "/tmp/vpar_agg_pop_XXXXXX";
-    const size_t n = 2048;
+    const size_t n = TEMP_NET_N;
     float *f = temp_net_2048(path, 89);
-    char **genes = malloc(n * sizeof *genes), names[2048][8];
+    char **genes = malloc(n * sizeof *genes), names[TEMP_NET_N][8];
     ck_assert_ptr_nonnull(genes);
     for (size_t i = 0; i < n; i++) {
         snprintf(names[i], sizeof names[i], "g%zu", i);
