@@ -312,6 +312,13 @@ static void run_all_f64(const double *x, const double *y, size_t n, results *r) 
     VPAR_T_ST(vpar_argmax_f64(x, n, &z), (double)z);
     VPAR_T_ST(vpar_nanargmin_f64(x, n, &z), (double)z);
     VPAR_T_ST(vpar_nanargmax_f64(x, n, &z), (double)z);
+    {   /* results 13..17; a zero extreme's sign is unspecified */
+        double mm[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+        size_t nn = 0;
+        vpar_range_by_sign_f64(x, n, mm, &nn);
+        for (int j = 0; j < 4; j++) r->v[k++] = mm[j] == 0 ? 0.0 : mm[j];
+        r->v[k++] = (double)nn;
+    }
     /* Below: may differ in the last bits between paths (FMA). */
     r->v[20] = vpar_dot_f64(x, y, n);
     r->v[21] = vpar_sumsq_f64(x, n);
@@ -340,6 +347,13 @@ static void run_all_f32(const float *x, const float *y, size_t n, results *r) {
     VPAR_T_ST(vpar_nanargmin_f32(x, n, &z), (double)z);
     VPAR_T_ST(vpar_nanargmax_f32(x, n, &z), (double)z);
 #undef VPAR_T_ST
+    {
+        double mm[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+        size_t nn = 0;
+        vpar_range_by_sign_f32(x, n, mm, &nn);
+        for (int j = 0; j < 4; j++) r->v[k++] = mm[j] == 0 ? 0.0 : mm[j];
+        r->v[k++] = (double)nn;
+    }
     r->v[20] = vpar_dot_f32(x, y, n);  /* float products are exact in double: */
     r->v[21] = vpar_sumsq_f32(x, n);   /* dot and sumsq are bit-identical too */
     r->v[22] = vpar_var_f32(x, n, 0);
@@ -727,6 +741,78 @@ START_TEST(test_numpy_semantics_every_path) {
     for (int i = 0; i < npaths; i++) {
         use(paths[i]);
         semantics_on_path();
+    }
+    use(VPAR_SIMD_AUTO);
+}
+END_TEST
+
+/* vpar_range_by_sign_* on every path against a plain loop: each pattern
+   (NaN, +-inf, signed zeros, one sign only, ...), cut into pieces at
+   random points (mm and the count accumulate across calls), unaligned. */
+static void range_ref(const double *x, size_t n, double mm[4], size_t *nan) {
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (isnan(v)) { ++*nan; continue; }
+        int s = v < 0 ? 0 : 2;
+        if (v < mm[s]) mm[s] = v;
+        if (v > mm[s + 1]) mm[s + 1] = v;
+    }
+}
+static void range_check(const double *ref_mm, size_t ref_nan, const double *mm, size_t nan,
+                        const char *what, size_t n, int p) {
+    CHECK(nan == ref_nan, "%s: %zu NaN, expected %zu (n=%zu pattern=%d on %s)", what, nan, ref_nan, n, p,
+          vpar_simd_path_name(vpar_simd_active()));
+    for (int j = 0; j < 4; j++)   /* == : a zero's sign is not part of the contract */
+        CHECK(mm[j] == ref_mm[j] || (isinf(mm[j]) && isinf(ref_mm[j]) && (mm[j] > 0) == (ref_mm[j] > 0)),
+              "%s: mm[%d] = %.17g, expected %.17g (n=%zu pattern=%d on %s)", what, j, mm[j], ref_mm[j], n, p,
+              vpar_simd_path_name(vpar_simd_active()));
+}
+static void range_on_path(void) {
+    static const size_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1000, 4099};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int p = 0; p < NPATTERNS; p++) {
+            size_t n = sizes[si];
+            double *bx = malloc((n + 8) * sizeof *bx), *x = bx + 1;
+            float *bf = malloc((n + 8) * sizeof *bf), *xf = bf + 3;
+            double *xd = malloc((n + 1) * sizeof *xd);
+            CHECK1(bx && bf && xd);
+            vpar_test_rng_seed(n * 977 + (size_t)p);
+            fill(x, n, p, 0);
+            if (p == 0) for (size_t i = 0; i < n; i++) x[i] = fabs(x[i]) + 1;   /* one sign only */
+            for (size_t i = 0; i < n; i++) {
+                xf[i] = (float)x[i];
+                xd[i] = xf[i];
+            }
+            double rm[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY}, rmf[4];
+            size_t rn = 0, rnf = 0;
+            memcpy(rmf, rm, sizeof rm);
+            range_ref(x, n, rm, &rn);
+            range_ref(xd, n, rmf, &rnf);
+            double mm[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY}, mf[4];
+            memcpy(mf, mm, sizeof mm);
+            size_t nn = 0, nf = 0;
+            for (size_t a = 0; a < n;) {   /* random pieces */
+                size_t len = 1 + (size_t)(vpar_test_rng_next() % (n / 3 + 1));
+                if (len > n - a) len = n - a;
+                vpar_range_by_sign_f64(x + a, len, mm, &nn);
+                vpar_range_by_sign_f32(xf + a, len, mf, &nf);
+                a += len;
+            }
+            vpar_range_by_sign_f64(x, 0, mm, &nn);   /* empty: no change */
+            range_check(rm, rn, mm, nn, "range_by_sign_f64", n, p);
+            range_check(rmf, rnf, mf, nf, "range_by_sign_f32", n, p);
+            free(bx);
+            free(bf);
+            free(xd);
+        }
+}
+START_TEST(test_range_by_sign_every_path) {
+    find_paths();
+    use(VPAR_SIMD_SCALAR);
+    range_on_path();
+    for (int i = 0; i < npaths; i++) {
+        use(paths[i]);
+        range_on_path();
     }
     use(VPAR_SIMD_AUTO);
 }
@@ -1122,6 +1208,7 @@ int main(void) {
     tcase_add_test(tc, test_scalar_against_references);
     tcase_add_test(tc, test_accuracy_every_path);
     tcase_add_test(tc, test_numpy_semantics_every_path);
+    tcase_add_test(tc, test_range_by_sign_every_path);
     tcase_add_test(tc, test_status_errors);
     tcase_add_test(tc, test_axis_every_path);
     tcase_add_test(tc, test_axis_errors);

@@ -4,7 +4,8 @@
      Whole-array reductions of float and double arrays (sum, mean, min, max,
      argmin, argmax, dot, sum of squares, var/std with ddof, count of finite
      values, and the NaN-skipping family nansum, nanmean, nanmin, nanmax,
-     nanargmin, nanargmax, nanvar, nanstd), and axis reductions of 2-D
+     nanargmin, nanargmax, nanvar, nanstd, and the range of the values on
+     each side of 0 that the ranker's first pass needs), and axis reductions of 2-D
      row-major arrays with a leading dimension (numpy axis=1: one value per
      row, the seed's rowSums; axis=0: one value per column, computed by
      streaming whole rows, never by walking down columns). Semantics follow
@@ -60,7 +61,7 @@
      to double exactly and summed the same way, so float sums have the
      double bound (numpy sums float32 in float32, u = 2^-24).
      The order is fixed by the input alone: sum, nansum, mean, nanmean,
-     min, max and their nan/arg variants, count_finite, the axis
+     min, max and their nan/arg variants, count_finite, range_by_sign, the axis
      reductions and the accumulate kernels (vpar_acc_*: see their
      summation order below) give BIT-IDENTICAL results on every path and for every
      thread count (the parallel versions cut at power-of-two multiples of
@@ -166,6 +167,14 @@ VPAR_API double vpar_nanvar_f64(const double *x, size_t n, int ddof);
 VPAR_API double vpar_nanstd_f64(const double *x, size_t n, int ddof);
 /* np.count_nonzero(np.isfinite(x)). */
 VPAR_API size_t vpar_count_finite_f64(const double *x, size_t n);
+/* The range of x on each side of 0, NaN skipped (the ranker's first pass,
+   rank.h): mm[0], mm[1] take the min and max of the values below 0,
+   mm[2], mm[3] those of the others (zeros of either sign, positives,
+   +inf); *nan grows by the number of NaN. mm is updated, not overwritten:
+   start from {+inf, -inf, +inf, -inf}, call once per piece of the data; a
+   side with no value keeps min > max. The sign of a zero extreme is
+   unspecified. */
+VPAR_API void vpar_range_by_sign_f64(const double *x, size_t n, double mm[4], size_t *nan);
 
 /* np.min / np.max: NaN if any element is NaN. Empty: VPAR_ERR_INVALID. */
 VPAR_API vpar_status vpar_min_f64(const double *x, size_t n, double *out);
@@ -198,6 +207,7 @@ VPAR_API double vpar_std_f32(const float *x, size_t n, int ddof);
 VPAR_API double vpar_nanvar_f32(const float *x, size_t n, int ddof);
 VPAR_API double vpar_nanstd_f32(const float *x, size_t n, int ddof);
 VPAR_API size_t vpar_count_finite_f32(const float *x, size_t n);
+VPAR_API void vpar_range_by_sign_f32(const float *x, size_t n, double mm[4], size_t *nan);
 VPAR_API vpar_status vpar_min_f32(const float *x, size_t n, float *out);
 VPAR_API vpar_status vpar_max_f32(const float *x, size_t n, float *out);
 VPAR_API vpar_status vpar_nanmin_f32(const float *x, size_t n, float *out);
@@ -458,6 +468,8 @@ typedef struct vpar__simd_ops {
     void (*ext_f32)(int want_max, const float *x, size_t n, vpar__ext *r);
     size_t (*count_finite_f64)(const double *x, size_t n);
     size_t (*count_finite_f32)(const float *x, size_t n);
+    void (*signrange_f64)(const double *x, size_t n, double *mm, size_t *nan);
+    void (*signrange_f32)(const float *x, size_t n, double *mm, size_t *nan);
     void (*colsum_f64)(double *acc, const double *x, size_t ld, int nr, size_t n);
     void (*colsum_f32)(double *acc, const float *x, size_t ld, int nr, size_t n);
     void (*colnansum_f64)(double *acc, double *cnt, const double *x, size_t ld, int nr, size_t n);
@@ -748,6 +760,7 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
     { PATH, vpar__##B##_pw_f64, vpar__##B##_pw_f32,                           \
       vpar__##B##_ext_f64, vpar__##B##_ext_f32,                               \
       vpar__##B##_count_finite_f64, vpar__##B##_count_finite_f32,             \
+      vpar__##B##_signrange_f64, vpar__##B##_signrange_f32,                   \
       vpar__##B##_colsum_f64, vpar__##B##_colsum_f32,                         \
       vpar__##B##_colnansum_f64, vpar__##B##_colnansum_f32,                   \
       vpar__##B##_colext_f64, vpar__##B##_colext_f32,                         \
@@ -1161,6 +1174,51 @@ static VPAR__TARGET size_t VPAR__K(_count_finite_)(const VPAR__T *x, size_t n) {
     return t;
 }
 
+/* vpar_range_by_sign_*: per lane, v < 0 goes to the first pair, the rest
+   to the second; NaN compares false everywhere, so as the first operand
+   of minsel/maxsel it leaves the accumulator as it was. */
+static VPAR__TARGET void VPAR__K(_signrange_)(const VPAR__T *x, size_t n, double *mm, size_t *nan) {
+    const VPAR__VD pinf = VPAR__P(_set1)(INFINITY), ninf = VPAR__P(_set1)(-INFINITY);
+    const VPAR__VD zero = VPAR__P(_set1)(0.0);
+    VPAR__VD mn0 = pinf, mx0 = ninf, mn1 = pinf, mx1 = ninf;
+    VPAR__VC c = VPAR__P(_czero)();
+    size_t i = 0;
+    for (; i + VPAR__W <= n; i += VPAR__W) {
+        VPAR__VD v = VPAR__LD(x + i);
+        VPAR__VM neg = VPAR__P(_lt)(v, zero);
+        c = VPAR__P(_cadd)(c, VPAR__P(_isnan)(v));
+        mn0 = VPAR__P(_minsel)(VPAR__P(_sel)(neg, v, pinf), mn0);
+        mx0 = VPAR__P(_maxsel)(VPAR__P(_sel)(neg, v, ninf), mx0);
+        mn1 = VPAR__P(_minsel)(VPAR__P(_sel)(neg, pinf, v), mn1);
+        mx1 = VPAR__P(_maxsel)(VPAR__P(_sel)(neg, ninf, v), mx1);
+    }
+    double l[4][VPAR__W];
+    VPAR__P(_st)(l[0], mn0);
+    VPAR__P(_st)(l[1], mx0);
+    VPAR__P(_st)(l[2], mn1);
+    VPAR__P(_st)(l[3], mx1);
+    for (int k = 0; k < VPAR__W; k++) {
+        mm[0] = l[0][k] < mm[0] ? l[0][k] : mm[0];
+        mm[1] = l[1][k] > mm[1] ? l[1][k] : mm[1];
+        mm[2] = l[2][k] < mm[2] ? l[2][k] : mm[2];
+        mm[3] = l[3][k] > mm[3] ? l[3][k] : mm[3];
+    }
+    size_t bad = VPAR__P(_ctotal)(c);
+    for (; i < n; i++) {
+        double v = (double)x[i];
+        if (v != v) {
+            bad++;
+        } else if (v < 0) {
+            mm[0] = v < mm[0] ? v : mm[0];
+            mm[1] = v > mm[1] ? v : mm[1];
+        } else {
+            mm[2] = v < mm[2] ? v : mm[2];
+            mm[3] = v > mm[3] ? v : mm[3];
+        }
+    }
+    *nan += bad;
+}
+
 #endif /* !VPAR__ACC_ONLY */
 #define VPAR__LDACC(p) VPAR__CAT3(vpar__, VPAR__B, _ld_f64)(p)
 #ifndef VPAR__ACC_ONLY
@@ -1441,6 +1499,12 @@ VPAR_API size_t VPAR__F(count_finite_)(const VPAR__T *x, size_t n) {
     VPAR_ASSERT(x || n == 0);
     if (n == 0) return 0;
     return vpar__simd_get()->VPAR__OPF(count_finite)(x, n);
+}
+
+VPAR_API void VPAR__F(range_by_sign_)(const VPAR__T *x, size_t n, double mm[4], size_t *nan) {
+    VPAR_ASSERT((x || n == 0) && mm && nan);
+    if (n == 0) return;
+    vpar__simd_get()->VPAR__OPF(signrange)(x, n, mm, nan);
 }
 
 /* Shared argument checks of the status-returning reductions. */
