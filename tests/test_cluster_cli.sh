@@ -230,6 +230,28 @@ if [ "$mode" = mpi ]; then
   # every process below pid $1 (mpirun -> ranks, or mpiexec -> proxy -> ranks)
   descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
 
+  # ---- the MPI program is a sibling: vpar-X runs vpar-X-mpi under a launcher -----
+  # The plain programs do not load libmpi; without the sibling beside them a
+  # launched run fails with a message naming it (exit 2), computing nothing.
+  for prog in "$egad" "$agg"; do
+    name=$(basename "$prog") more=()
+    [ "$prog" = "$agg" ] && more=(-p 1)
+    if [ -x "$prog-mpi" ]; then
+      if command -v readelf >/dev/null; then
+        if readelf -d "$prog" | grep -q 'NEEDED.*libmpi'; then fail "$name links libmpi"
+        else ok "$name does not load libmpi; $name-mpi does: $(readelf -d "$prog-mpi" | grep -c 'NEEDED.*libmpi')"; fi
+      fi
+      mkdir -p "$tmp/alone" && cp "$prog" "$tmp/alone/$name"
+      OMPI_COMM_WORLD_SIZE=1 "$tmp/alone/$name" "${common[@]}" "${more[@]}" -t 1 --out "$tmp/alone/out" -q "${nets[@]}" \
+        2>"$tmp/err"; rc=$?
+      if [ $rc = 2 ] && grep -q "$tmp/alone/$name-mpi: cannot run this build's MPI program" "$tmp/err" &&
+         [ ! -e "$tmp/alone/out" ]; then ok "$name without $name-mpi under a launcher: exit 2, says so"
+      else fail "$name without $name-mpi under a launcher: exit $rc: $(cat "$tmp/err")"; fi
+    else
+      fail "$name-mpi missing beside $name in an MPI build"
+    fi
+  done
+
   for np in 1 2 3; do
     run_mpi $np "$egad" "${common[@]}" -t 1 --out "$tmp/me$np" -q "${nets[@]}" ||
       fail "mpirun -np $np vpar-egad"
@@ -246,8 +268,12 @@ if [ "$mode" = mpi ]; then
   run_mpi 3 "$agg" "${common[@]}" -p $PJ --seed 5 -t 1 --out "$d" --journal "$J" -q "${nets[@]}" 2>"$tmp/err" &
   mp=$!
   for _ in $(seq 600); do [ -e "$d/permute_network_performance_1.csv" ] && break; sleep 0.1; done
+  # the ranks run the MPI program: vpar-aggregate runs its sibling
+  # vpar-aggregate-mpi in its place under a launcher (same pid)
   ranks=$(descendants $mp | while read -r p; do
-            [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$agg")" ] && echo "$p"; done)
+            case "$(readlink "/proc/$p/exe" 2>/dev/null)" in
+              "$(readlink -f "$agg")"|"$(readlink -f "$agg")-mpi") echo "$p" ;;
+            esac; done)
   [ -n "$ranks" ] && kill -USR1 $ranks
   wait $mp; rc=$?
   ndone=$(ls "$d"/permute_network_performance_*.csv 2>/dev/null | wc -l)

@@ -685,6 +685,7 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &J.o);
     if (rc) return rc < 0 ? 0 : rc;
     if (J.o.merge_dir) return agg_merge(&J.o);
+    if ((rc = agg_mpi_exec(&J, argv)) != 0) return rc;
     J.k = J.o.k;
     J.p = (size_t)J.o.permutations;
     agg_phase("exec");

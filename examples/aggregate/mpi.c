@@ -17,12 +17,27 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #ifndef VPAR_EX_WITH_MPI
+
+int agg_mpi_exec(const job *J, char **argv) {
+#ifdef VPAR_EX_MPI_SIBLING
+    if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
+    char path[4096];
+    vpar_ex_exec_sibling(argv, VPAR_EX_MPI_SIBLING, path, sizeof path);
+    fprintf(stderr, "vpar-aggregate: %s: cannot run this build's MPI program: %s\n", path, strerror(errno));
+    return VPAR_EX_EXIT_USAGE;
+#else
+    (void)J;
+    (void)argv;
+    return 0;
+#endif
+}
 
 int agg_mpi_main(job *J, int *exit_code) {
     if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
@@ -36,6 +51,12 @@ int agg_mpi_main(job *J, int *exit_code) {
 }
 
 #else
+
+int agg_mpi_exec(const job *J, char **argv) {   /* this is the MPI program */
+    (void)J;
+    (void)argv;
+    return 0;
+}
 
 #include <mpi.h>
 #define VPAR_FARM_IMPLEMENTATION

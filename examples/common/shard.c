@@ -299,6 +299,28 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
     return 0;
 }
 
+int vpar_ex_exec_sibling(char *const *argv, const char *name, char *path, size_t cap) {
+    char self[4096];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k > 0) {
+        self[k] = '\0';
+    } else if (argv[0] && strchr(argv[0], '/') && strlen(argv[0]) < sizeof self) {
+        memcpy(self, argv[0], strlen(argv[0]) + 1);
+    } else {
+        snprintf(path, cap, "%s", name);
+        errno = ENOENT;
+        return -1;
+    }
+    char *slash = strrchr(self, '/');
+    size_t dir = (size_t)(slash - self);
+    if ((size_t)snprintf(path, cap, "%.*s/%s", (int)dir, self, name) >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    execv(path, argv);
+    return -1;
+}
+
 int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env) {
     static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {

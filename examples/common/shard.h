@@ -96,6 +96,15 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
    MPI (so an MPI build runs as before, at the same speed). */
 int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env);
 
+/* Replaces this process by the program `name` that lies beside it (the
+   directory of /proc/self/exe, else of argv[0] when that names a path),
+   with the same arguments and environment: the programs built with MPI
+   keep it in a sibling (vpar-egad-mpi, vpar-aggregate-mpi) that they run
+   when an MPI launcher started them, so that the plain program does not
+   load libmpi (~2 ms and a dozen libraries at every start). Returns only
+   on failure: -1 with errno, the path tried in path[cap]. */
+int vpar_ex_exec_sibling(char *const *argv, const char *name, char *path, size_t cap);
+
 /* The Open MPI point-to-point layer to ask for before MPI_Init, or NULL to
    leave the choice to MPI: "ob1" (shared memory between the ranks) when
    Open MPI's launcher put every rank on this node (OMPI_COMM_WORLD_SIZE ==

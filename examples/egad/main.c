@@ -321,6 +321,7 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc) return rc - 1;
     if (o.merge_dir) return egad_merge(&o);
+    if ((rc = egad_mpi_exec(&o, argv)) != 0) return rc;
     if (vpar_ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "vpar-egad: --out %s: cannot create directory: %s\n", o.out, strerror(errno));
         return 2;

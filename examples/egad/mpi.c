@@ -9,12 +9,27 @@
    --journal and returns 0. */
 #include "prog.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #ifndef VPAR_EX_WITH_MPI
+
+int egad_mpi_exec(const options *o, char **argv) {
+#ifdef VPAR_EX_MPI_SIBLING
+    if (!o->journal && !vpar_ex_mpi_launched(getenv)) return 0;
+    char path[4096];
+    vpar_ex_exec_sibling(argv, VPAR_EX_MPI_SIBLING, path, sizeof path);
+    fprintf(stderr, "vpar-egad: %s: cannot run this build's MPI program: %s\n", path, strerror(errno));
+    return VPAR_EX_EXIT_USAGE;
+#else
+    (void)o;
+    (void)argv;
+    return 0;
+#endif
+}
 
 int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
     (void)in;
@@ -34,6 +49,12 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
 }
 
 #else
+
+int egad_mpi_exec(const options *o, char **argv) {   /* this is the MPI program */
+    (void)o;
+    (void)argv;
+    return 0;
+}
 
 #include <mpi.h>
 #define VPAR_FARM_IMPLEMENTATION
