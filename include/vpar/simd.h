@@ -320,7 +320,10 @@ VPAR_API void vpar_acc_rows_f32_f64(double *acc, const float *m, size_t ld,
    long as every partial sum stays below 2^53 (integers: exact), every
    order of additions gives the same result. */
 VPAR_API void vpar_acc_u32_f64(double *acc, const uint32_t *x, size_t n);
-/* vpar_acc_rows_f64 for a uint32 matrix m, widened to double. */
+/* vpar_acc_rows_f64 for a uint32 matrix m, widened to double. Every sum
+   is an exact integer (while below 2^53), so the grouping of the rows does
+   not change it: they are added 16 at a time in 64-bit integer lanes,
+   then in the order above. */
 VPAR_API void vpar_acc_rows_u32_f64(double *acc, const uint32_t *m, size_t ld,
         const uint32_t *rows, size_t nrows, size_t c0, size_t c1);
 
@@ -1384,13 +1387,41 @@ static VPAR__TARGET void VPAR__K(_addk_)(double *acc, const VPAR__T *const *r, i
 
 /* The rows of vpar_acc_rows_* over one column tile: acc[0..len) += the
    columns [c0, c0 + len) of the listed rows of m, in groups of 4, then a
-   pair, then a single (the documented order), with the kernel above
-   inlined: one call per tile instead of one per row group. */
+   pair, then a single (the documented order; uint32 rows first in
+   groups of 16), with the kernel above inlined: one call per tile instead
+   of one per row group. */
 static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_t ld,
                                             const uint32_t *rows, size_t nrows, size_t c0,
                                             size_t len) {
     const VPAR__T *r[4];
     size_t q = 0;
+#ifdef VPAR__ACC_ONLY
+    /* uint32 rows: their sums are exact integers, the same in any order
+       (vpar_acc_rows_u32_f64), so 16 rows share one load and one store of
+       acc: EGAD's fold sums of a full-size aggregation step's rank codes
+       took 0.94-0.98 s in groups of 4, 0.84-0.86 s in groups of 16
+       (bench/RESULTS.md, 2026-12-03) */
+    for (; q + 16 <= nrows; q += 16) {
+        const VPAR__T *a[16];
+        for (int x = 0; x < 16; x++) a[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
+        size_t i = 0;
+        for (; i + VPAR__W <= len; i += VPAR__W) {
+            VPAR__P(_vq) t[4];
+            for (int x = 0; x < 4; x++)
+                t[x] = VPAR__P(_addq)(VPAR__P(_addq)(VPAR__P(_ldq_u32)(a[4 * x] + i),
+                                                     VPAR__P(_ldq_u32)(a[4 * x + 1] + i)),
+                                      VPAR__P(_addq)(VPAR__P(_ldq_u32)(a[4 * x + 2] + i),
+                                                     VPAR__P(_ldq_u32)(a[4 * x + 3] + i)));
+            VPAR__P(_vq) u = VPAR__P(_addq)(VPAR__P(_addq)(t[0], t[1]), VPAR__P(_addq)(t[2], t[3]));
+            VPAR__P(_st)(acc + i, VPAR__P(_add)(VPAR__LDACC(acc + i), VPAR__P(_cvtq)(u)));
+        }
+        for (; i < len; i++) {
+            uint64_t u = 0;
+            for (int x = 0; x < 16; x++) u += a[x][i];
+            acc[i] = acc[i] + (double)u;
+        }
+    }
+#endif
     for (; q + 4 <= nrows; q += 4) {
         for (int x = 0; x < 4; x++) r[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
         VPAR__K(_addki_)(acc, r, 4, len);
