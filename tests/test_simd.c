@@ -818,6 +818,49 @@ START_TEST(test_range_by_sign_every_path) {
 }
 END_TEST
 
+/* vpar_transpose_u32 on every path against the definition: blocks of
+   0..19 x 0..19 (and one of 67 x 45) inside larger strided arrays, every
+   element outside the destination block left as it was. */
+static void transpose_on_path(void) {
+    enum { LS = 71, LD = 83 };
+    uint32_t *src = malloc((size_t)LS * 70 * sizeof *src), *dst = malloc((size_t)LD * 70 * sizeof *dst);
+    CHECK1(src && dst);
+    for (size_t i = 0; i < (size_t)LS * 70; i++) src[i] = (uint32_t)(vpar_test_rng_next() >> 7);
+    static const size_t extra[][2] = {{67, 45}, {45, 67}, {64, 64}};
+    for (size_t k = 0; k < 20 * 20 + 3; k++) {
+        size_t rows = k < 400 ? k / 20 : extra[k - 400][0], cols = k < 400 ? k % 20 : extra[k - 400][1];
+        size_t so = 3, dof = 5;   /* unaligned block starts */
+        for (size_t i = 0; i < (size_t)LD * 70; i++) dst[i] = 0xdeadbeefu;
+        vpar_transpose_u32(dst + dof, LD, src + so, LS, rows, cols);
+        for (size_t c = 0; c < 70; c++)
+            for (size_t r = 0; r < LD; r++) {
+                size_t at = c * LD + r;
+                int inside = at >= dof && (at - dof) / LD < cols && (at - dof) % LD < rows;
+                uint32_t want = inside ? src[so + ((at - dof) % LD) * LS + (at - dof) / LD] : 0xdeadbeefu;
+                if (dst[at] != want) {
+                    CHECK(0, "transpose_u32 on %s: %zu x %zu block, dst[%zu] = %u, expected %u",
+                          vpar_simd_path_name(vpar_simd_active()), rows, cols, at, dst[at], want);
+                    c = 70;
+                    break;
+                }
+            }
+    }
+    free(src);
+    free(dst);
+}
+START_TEST(test_transpose_every_path) {
+    find_paths();
+    use(VPAR_SIMD_SCALAR);
+    transpose_on_path();
+    for (int i = 0; i < npaths; i++) {
+        use(paths[i]);
+        transpose_on_path();
+    }
+    use(VPAR_SIMD_AUTO);
+    vpar_transpose_u32(NULL, 1, NULL, 1, 0, 5);   /* empty: no pointers needed */
+}
+END_TEST
+
 /* ---- argument errors ------------------------------------------------------ */
 
 START_TEST(test_status_errors) {
@@ -1209,6 +1252,7 @@ int main(void) {
     tcase_add_test(tc, test_accuracy_every_path);
     tcase_add_test(tc, test_numpy_semantics_every_path);
     tcase_add_test(tc, test_range_by_sign_every_path);
+    tcase_add_test(tc, test_transpose_every_path);
     tcase_add_test(tc, test_status_errors);
     tcase_add_test(tc, test_axis_every_path);
     tcase_add_test(tc, test_axis_errors);

@@ -1715,7 +1715,8 @@ typedef struct vpar__rk_mirror {
     size_t *bad;      /* per tile row: first bad flat index, or SIZE_MAX */
 } vpar__rk_mirror;
 
-/* Copies the upper triangle onto the lower, tile row by tile row. */
+/* Copies the upper triangle onto the lower, tile row by tile row; 32-bit
+   tiles off the diagonal through simd.h's vpar_transpose_u32. */
 static void vpar__rk_mirror_fn(void *user, size_t b0, size_t b1, int tid) {
     vpar__rk_mirror *M = (vpar__rk_mirror *)user;
     size_t n = M->n, T = M->tile;
@@ -1724,6 +1725,11 @@ static void vpar__rk_mirror_fn(void *user, size_t b0, size_t b1, int tid) {
         size_t i0 = bi * T, i1 = i0 + T < n ? i0 + T : n;
         for (size_t j0 = 0; j0 < i1; j0 += T) {
             size_t j1 = j0 + T < n ? j0 + T : n;
+            if (!M->f64 && j1 <= i0) {   /* rows [j0, j1) x columns [i0, i1), transposed */
+                uint32_t *x = (uint32_t *)M->x;
+                vpar_transpose_u32(x + i0 * n + j0, n, x + j0 * n + i0, n, j1 - j0, i1 - i0);
+                continue;
+            }
             for (size_t i = i0; i < i1; i++) {
                 size_t je = j1 < i ? j1 : i;
                 /* bit copies: values, or rank codes */
