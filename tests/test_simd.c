@@ -734,15 +734,21 @@ static void semantics_on_path(void) {
     ck_assert_int_gt(checked, 1000);
 }
 
-START_TEST(test_numpy_semantics_every_path) {
+/* Runs check() on the scalar path, then on every vector path, then
+   restores the automatic choice. */
+static void on_every_path(void (*check)(void)) {
     find_paths();
     use(VPAR_SIMD_SCALAR);
-    semantics_on_path();
+    check();
     for (int i = 0; i < npaths; i++) {
         use(paths[i]);
-        semantics_on_path();
+        check();
     }
     use(VPAR_SIMD_AUTO);
+}
+
+START_TEST(test_numpy_semantics_every_path) {
+    on_every_path(semantics_on_path);
 }
 END_TEST
 
@@ -807,14 +813,7 @@ static void range_on_path(void) {
         }
 }
 START_TEST(test_range_by_sign_every_path) {
-    find_paths();
-    use(VPAR_SIMD_SCALAR);
-    range_on_path();
-    for (int i = 0; i < npaths; i++) {
-        use(paths[i]);
-        range_on_path();
-    }
-    use(VPAR_SIMD_AUTO);
+    on_every_path(range_on_path);
 }
 END_TEST
 
@@ -849,14 +848,7 @@ static void transpose_on_path(void) {
     free(dst);
 }
 START_TEST(test_transpose_every_path) {
-    find_paths();
-    use(VPAR_SIMD_SCALAR);
-    transpose_on_path();
-    for (int i = 0; i < npaths; i++) {
-        use(paths[i]);
-        transpose_on_path();
-    }
-    use(VPAR_SIMD_AUTO);
+    on_every_path(transpose_on_path);
     vpar_transpose_u32(NULL, 1, NULL, 1, 0, 5);   /* empty: no pointers needed */
 }
 END_TEST

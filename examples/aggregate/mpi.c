@@ -17,7 +17,6 @@
 
 #include <limits.h>
 #include <signal.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +26,7 @@
 
 int agg_mpi_exec(const job *J, char **argv) {
 #ifdef VPAR_EX_MPI_SIBLING
-    if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
-    char path[4096];
-    vpar_ex_exec_sibling(argv, VPAR_EX_MPI_SIBLING, path, sizeof path);
-    fprintf(stderr, "vpar-aggregate: %s: cannot run this build's MPI program: %s\n", path, strerror(errno));
-    return VPAR_EX_EXIT_USAGE;
+    return vpar_ex_mpi_run_sibling(J->o.journal != NULL, argv, "vpar-aggregate", VPAR_EX_MPI_SIBLING);
 #else
     (void)J;
     (void)argv;

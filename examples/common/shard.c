@@ -321,6 +321,14 @@ int vpar_ex_exec_sibling(char *const *argv, const char *name, char *path, size_t
     return -1;
 }
 
+int vpar_ex_mpi_run_sibling(int wanted, char *const *argv, const char *prog, const char *name) {
+    if (!wanted && !vpar_ex_mpi_launched(getenv)) return 0;
+    char path[4096];
+    vpar_ex_exec_sibling(argv, name, path, sizeof path);
+    fprintf(stderr, "%s: %s: cannot run this build's MPI program: %s\n", prog, path, strerror(errno));
+    return VPAR_EX_EXIT_USAGE;
+}
+
 int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env) {
     static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {

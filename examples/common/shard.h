@@ -104,6 +104,10 @@ int vpar_ex_mpi_launched(vpar_ex_shard_getenv_fn env);
    load libmpi (~2 ms and a dozen libraries at every start). Returns only
    on failure: -1 with errno, the path tried in path[cap]. */
 int vpar_ex_exec_sibling(char *const *argv, const char *name, char *path, size_t cap);
+/* The programs' use of it: when an MPI launcher started this process (or
+   `wanted`: --journal), runs the sibling `name`; when that fails, says so
+   on stderr as `prog` and returns VPAR_EX_EXIT_USAGE. 0 otherwise. */
+int vpar_ex_mpi_run_sibling(int wanted, char *const *argv, const char *prog, const char *name);
 
 /* The Open MPI point-to-point layer to ask for before MPI_Init, or NULL to
    leave the choice to MPI: "ob1" (shared memory between the ranks) when

@@ -9,7 +9,6 @@
    --journal and returns 0. */
 #include "prog.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +18,7 @@
 
 int egad_mpi_exec(const options *o, char **argv) {
 #ifdef VPAR_EX_MPI_SIBLING
-    if (!o->journal && !vpar_ex_mpi_launched(getenv)) return 0;
-    char path[4096];
-    vpar_ex_exec_sibling(argv, VPAR_EX_MPI_SIBLING, path, sizeof path);
-    fprintf(stderr, "vpar-egad: %s: cannot run this build's MPI program: %s\n", path, strerror(errno));
-    return VPAR_EX_EXIT_USAGE;
+    return vpar_ex_mpi_run_sibling(o->journal != NULL, argv, "vpar-egad", VPAR_EX_MPI_SIBLING);
 #else
     (void)o;
     (void)argv;
