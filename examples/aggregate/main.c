@@ -685,7 +685,9 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &J.o);
     if (rc) return rc < 0 ? 0 : rc;
     if (J.o.merge_dir) return agg_merge(&J.o);
-    if ((rc = agg_mpi_exec(&J, argv)) != 0) return rc;
+#ifdef VPAR_EX_MPI_SIBLING   /* the MPI program is vpar-aggregate-mpi (CMakeLists.txt) */
+    if ((rc = vpar_ex_mpi_run_sibling(J.o.journal != NULL, argv, PROG, VPAR_EX_MPI_SIBLING)) != 0) return rc;
+#endif
     J.k = J.o.k;
     J.p = (size_t)J.o.permutations;
     agg_phase("exec");

@@ -24,16 +24,6 @@
 
 #ifndef VPAR_EX_WITH_MPI
 
-int agg_mpi_exec(const job *J, char **argv) {
-#ifdef VPAR_EX_MPI_SIBLING
-    return vpar_ex_mpi_run_sibling(J->o.journal != NULL, argv, "vpar-aggregate", VPAR_EX_MPI_SIBLING);
-#else
-    (void)J;
-    (void)argv;
-    return 0;
-#endif
-}
-
 int agg_mpi_main(job *J, int *exit_code) {
     if (!J->o.journal && !vpar_ex_mpi_launched(getenv)) return 0;
     fputs(J->o.journal ? "vpar-aggregate: --journal needs a build with MPI (cmake found none) run "
@@ -46,12 +36,6 @@ int agg_mpi_main(job *J, int *exit_code) {
 }
 
 #else
-
-int agg_mpi_exec(const job *J, char **argv) {   /* this is the MPI program */
-    (void)J;
-    (void)argv;
-    return 0;
-}
 
 #include <mpi.h>
 #define VPAR_FARM_IMPLEMENTATION

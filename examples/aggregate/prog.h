@@ -121,10 +121,5 @@ void agg_phase(const char *name);
 
 /* mpi.c: 1 when this process runs as an MPI rank (and *exit_code is set). */
 int agg_mpi_main(job *J, int *exit_code);
-/* mpi.c, in the program built without MPI beside one built with it
-   (VPAR_EX_MPI_SIBLING): under an MPI launcher (or with --journal) runs
-   that one instead, with the same arguments; returns only when it cannot
-   (a message said why: exit with the code returned). 0 elsewhere. */
-int agg_mpi_exec(const job *J, char **argv);
 
 #endif

@@ -321,7 +321,9 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc) return rc - 1;
     if (o.merge_dir) return egad_merge(&o);
-    if ((rc = egad_mpi_exec(&o, argv)) != 0) return rc;
+#ifdef VPAR_EX_MPI_SIBLING   /* the MPI program is vpar-egad-mpi (CMakeLists.txt) */
+    if ((rc = vpar_ex_mpi_run_sibling(o.journal != NULL, argv, PROG, VPAR_EX_MPI_SIBLING)) != 0) return rc;
+#endif
     if (vpar_ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "vpar-egad: --out %s: cannot create directory: %s\n", o.out, strerror(errno));
         return 2;

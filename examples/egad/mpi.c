@@ -16,16 +16,6 @@
 
 #ifndef VPAR_EX_WITH_MPI
 
-int egad_mpi_exec(const options *o, char **argv) {
-#ifdef VPAR_EX_MPI_SIBLING
-    return vpar_ex_mpi_run_sibling(o->journal != NULL, argv, "vpar-egad", VPAR_EX_MPI_SIBLING);
-#else
-    (void)o;
-    (void)argv;
-    return 0;
-#endif
-}
-
 int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
     (void)in;
     if (!o->journal && !vpar_ex_mpi_launched(getenv)) return 0;
@@ -44,12 +34,6 @@ int egad_mpi_main(const options *o, shared_in *in, int *exit_code) {
 }
 
 #else
-
-int egad_mpi_exec(const options *o, char **argv) {   /* this is the MPI program */
-    (void)o;
-    (void)argv;
-    return 0;
-}
 
 #include <mpi.h>
 #define VPAR_FARM_IMPLEMENTATION

@@ -95,10 +95,5 @@ int egad_merge(const options *o);
 
 /* mpi.c: 1 when this process runs as an MPI rank (and *exit_code is set). */
 int egad_mpi_main(const options *o, shared_in *in, int *exit_code);
-/* mpi.c, in the program built without MPI beside one built with it
-   (VPAR_EX_MPI_SIBLING): under an MPI launcher (or with --journal) runs
-   that one instead, with the same arguments; returns only when it cannot
-   (a message said why: exit with the code returned). 0 elsewhere. */
-int egad_mpi_exec(const options *o, char **argv);
 
 #endif
