@@ -338,8 +338,10 @@ START_TEST(test_acc_u32_every_path) {
     uint32_t rows[NQ] = {8, 0, 3, 3, 7, 1, 5, 2, 6};
     for (size_t q = NR; q < NQ; q++) rows[q] = (uint32_t)((q * 5 + q / 7) % NR);
     const size_t spans[][2] = {{0, LD}, {1, LD - 1}, {5, 2050}, {2047, 2049}, {0, 3}, {4100, 4103}};
-    for (int pi = 0; pi < npaths; pi++) {
-        use(paths[pi]);
+    /* ... and AUTO, which may mix paths (vpar_simd_best) */
+    for (int pi = 0; pi <= npaths; pi++) {
+        vpar_simd_path path = pi < npaths ? paths[pi] : VPAR_SIMD_AUTO;
+        use(path);
         for (size_t nr = 0; nr <= NQ; nr++)
             for (size_t sp = 0; sp < sizeof spans / sizeof spans[0]; sp++) {
                 size_t c0 = spans[sp][0], c1 = spans[sp][1], len = c1 - c0;
@@ -352,15 +354,15 @@ START_TEST(test_acc_u32_every_path) {
                 vpar_acc_rows_u32_f64(acc, m, LD, rows, nr, c0, c1);
                 for (size_t j = 0; j < len; j++)
                     CHECK(acc[j] == (double)ref[j], "path %d, %zu rows, [%zu, %zu): column %zu is "
-                          "%.17g, exact sum %llu", (int)paths[pi], nr, c0, c1, c0 + j, acc[j],
+                          "%.17g, exact sum %llu", (int)path, nr, c0, c1, c0 + j, acc[j],
                           (unsigned long long)ref[j]);
                 CHECK(acc[len] == -1.0 && acc[len + 1] == -1.0, "path %d: wrote past the range",
-                      (int)paths[pi]);
+                      (int)path);
                 /* the one-row form */
                 vpar_acc_u32_f64(acc, m + c0, len);
                 for (size_t j = 0; j < len; j++)
                     CHECK(acc[j] == (double)(ref[j] + m[c0 + j]), "path %d: vpar_acc_u32_f64 column %zu",
-                          (int)paths[pi], c0 + j);
+                          (int)path, c0 + j);
             }
     }
     use(VPAR_SIMD_AUTO);

@@ -129,7 +129,10 @@ VPAR_API vpar_simd_path vpar_simd_active(void);
 VPAR_API int vpar_simd_available(vpar_simd_path path);
 
 /* The best available path (what AUTO selects): avx2, else avx512, else
-   neon, else scalar (avx2 before avx512: see docs/simd.md). Any thread. */
+   neon, else scalar (avx2 before avx512: see docs/simd.md). On a CPU with
+   both, AUTO's avx2 path runs the uint32 accumulate kernels
+   (vpar_acc_u32_f64, vpar_acc_rows_u32_f64) of avx512, measured faster
+   there; vpar_simd_active() still says avx2. Any thread. */
 VPAR_API vpar_simd_path vpar_simd_best(void);
 
 /* "auto", "scalar", "avx2", "avx512", "neon"; "unknown" otherwise.
@@ -812,7 +815,9 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
 #endif /* VPAR__HAVE_NEON */
 
 /* ---- the tables and the one place that chooses between them -------------- */
-#define VPAR__OPS_TABLE(B, PATH)                                              \
+/* B: the backend of every kernel but the uint32 accumulate ones (U). */
+#define VPAR__OPS_TABLE(B, PATH) VPAR__OPS_TABLE_U(B, B, PATH)
+#define VPAR__OPS_TABLE_U(B, U, PATH)                                         \
     { PATH, vpar__##B##_pw_f64, vpar__##B##_pw_f32,                           \
       vpar__##B##_ext_f64, vpar__##B##_ext_f32,                               \
       vpar__##B##_count_finite_f64, vpar__##B##_count_finite_f32,             \
@@ -822,7 +827,7 @@ static inline size_t vpar__neon_ctotal(int64x2_t c) { return (size_t)(vgetq_lane
       vpar__##B##_colext_f64, vpar__##B##_colext_f32,                         \
       vpar__##B##_addk_f64, vpar__##B##_addk_f32,                             \
       vpar__##B##_accrows_f64, vpar__##B##_accrows_f32,                       \
-      vpar__##B##_addk_u32, vpar__##B##_accrows_u32, vpar__##B##_transpose_u32 }
+      vpar__##U##_addk_u32, vpar__##U##_accrows_u32, vpar__##B##_transpose_u32 }
 /* AVX-512 CPUs run the AVX2 transpose; NEON: element by element. */
 #ifdef VPAR__HAVE_AVX2
 #  define vpar__avx512_transpose_u32 vpar__avx2_transpose_u32
@@ -840,6 +845,17 @@ static const vpar__simd_ops vpar__ops_avx512 = VPAR__OPS_TABLE(avx512, VPAR_SIMD
 #endif
 #ifdef VPAR__HAVE_NEON
 static const vpar__simd_ops vpar__ops_neon = VPAR__OPS_TABLE(neon, VPAR_SIMD_NEON);
+#endif
+#if defined(VPAR__HAVE_AVX2) && defined(VPAR__HAVE_AVX512)
+/* What AUTO runs on a CPU with AVX-512: the AVX2 table (see
+   vpar_simd_best) except the uint32 accumulate kernels, which read rows
+   of rank codes and add them in 64-bit integer lanes: 512-bit vectors
+   took EGAD's fold sums in a full-size aggregation step (17,198 genes,
+   2 threads, AMD Zen 5) from 0.90-1.0 s to 0.81-0.87 s, while the float32
+   ones were slower (vpar-egad at full size: terms 1.02-1.04 s with AVX2,
+   1.07-1.13 s with AVX-512; bench/RESULTS.md, 2026-12-03). Results are
+   the same on every path; VPAR_SIMD=avx2 selects the plain AVX2 table. */
+static const vpar__simd_ops vpar__ops_avx2_u512 = VPAR__OPS_TABLE_U(avx2, avx512, VPAR_SIMD_AVX2);
 #endif
 
 /* Compiled-in table of a path, or NULL. */
@@ -901,6 +917,15 @@ VPAR_API vpar_simd_path vpar_simd_best(void) {
     return VPAR_SIMD_SCALAR;
 }
 
+/* The table AUTO selects: the best path's, with the exception above. */
+static const vpar__simd_ops *vpar__simd_auto_table(void) {
+    vpar_simd_path p = vpar_simd_best();
+#if defined(VPAR__HAVE_AVX2) && defined(VPAR__HAVE_AVX512)
+    if (p == VPAR_SIMD_AVX2 && vpar_simd_available(VPAR_SIMD_AVX512)) return &vpar__ops_avx2_u512;
+#endif
+    return vpar__simd_table(p);
+}
+
 VPAR_API const char *vpar_simd_path_name(vpar_simd_path path) {
     switch (path) {
     case VPAR_SIMD_AUTO: return "auto";
@@ -954,7 +979,10 @@ static vpar_status vpar__simd_from_env(const vpar__simd_ops **out) {
         if (st != VPAR_OK)
             return vpar_fail(st, "VPAR_SIMD='%s': unknown path (expected scalar, avx2, avx512, neon or auto)", env);
     }
-    if (p == VPAR_SIMD_AUTO) p = vpar_simd_best();
+    if (p == VPAR_SIMD_AUTO) {
+        *out = vpar__simd_auto_table();
+        return VPAR_OK;
+    }
     if (!vpar_simd_available(p)) return vpar__simd_unavailable("VPAR_SIMD=", p);
     *out = vpar__simd_table(p);
     return VPAR_OK;
@@ -989,9 +1017,14 @@ VPAR_API vpar_status vpar_simd_init(void) {
 VPAR_API vpar_status vpar_simd_set_path(vpar_simd_path path) {
     if ((int)path < 0 || path >= VPAR_SIMD_PATH_COUNT)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_simd_set_path: no path numbered %d", (int)path);
-    if (path == VPAR_SIMD_AUTO) path = vpar_simd_best();
-    if (!vpar_simd_available(path)) return vpar__simd_unavailable("vpar_simd_set_path: ", path);
-    atomic_store_explicit(&vpar__simd_current, vpar__simd_table(path), memory_order_release);
+    const vpar__simd_ops *t;
+    if (path == VPAR_SIMD_AUTO) {
+        t = vpar__simd_auto_table();
+    } else {
+        if (!vpar_simd_available(path)) return vpar__simd_unavailable("vpar_simd_set_path: ", path);
+        t = vpar__simd_table(path);
+    }
+    atomic_store_explicit(&vpar__simd_current, t, memory_order_release);
     return VPAR_OK;
 }
 
