@@ -850,8 +850,8 @@ static const vpar__simd_ops vpar__ops_neon = VPAR__OPS_TABLE(neon, VPAR_SIMD_NEO
 /* What AUTO runs on a CPU with AVX-512: the AVX2 table (see
    vpar_simd_best) except the uint32 accumulate kernels, which read rows
    of rank codes and add them in 64-bit integer lanes: 512-bit vectors
-   took EGAD's fold sums in a full-size aggregation step (17,198 genes,
-   2 threads, AMD Zen 5) from 0.90-1.0 s to 0.81-0.87 s, while the float32
+   took EGAD's terms phase in a full-size aggregation step (17,198 genes,
+   2 threads, AMD Zen 5) from 0.86-1.00 s to 0.78-0.89 s, while the float32
    ones were slower (vpar-egad at full size: terms 1.02-1.04 s with AVX2,
    1.07-1.13 s with AVX-512; bench/RESULTS.md, 2026-12-03). Results are
    the same on every path; VPAR_SIMD=avx2 selects the plain AVX2 table. */
