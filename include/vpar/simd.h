@@ -848,13 +848,10 @@ static const vpar__simd_ops vpar__ops_neon = VPAR__OPS_TABLE(neon, VPAR_SIMD_NEO
 #endif
 #if defined(VPAR__HAVE_AVX2) && defined(VPAR__HAVE_AVX512)
 /* What AUTO runs on a CPU with AVX-512: the AVX2 table (see
-   vpar_simd_best) except the uint32 accumulate kernels, which read rows
-   of rank codes and add them in 64-bit integer lanes: 512-bit vectors
-   took EGAD's terms phase in a full-size aggregation step (17,198 genes,
-   2 threads, AMD Zen 5) from 0.86-1.00 s to 0.78-0.89 s, while the float32
-   ones were slower (vpar-egad at full size: terms 1.02-1.04 s with AVX2,
-   1.07-1.13 s with AVX-512; bench/RESULTS.md, 2026-12-03). Results are
-   the same on every path; VPAR_SIMD=avx2 selects the plain AVX2 table. */
+   vpar_simd_best) except the uint32 accumulate kernels, measured faster
+   with 512-bit vectors while the float32 ones were slower (docs/simd.md,
+   bench/RESULTS.md 2026-12-03). Results are the same on every path;
+   VPAR_SIMD=avx2 selects the plain AVX2 table. */
 static const vpar__simd_ops vpar__ops_avx2_u512 = VPAR__OPS_TABLE_U(avx2, avx512, VPAR_SIMD_AVX2);
 #endif
 
@@ -969,6 +966,18 @@ static vpar_status vpar__simd_unavailable(const char *what, vpar_simd_path path)
     return vpar_fail(VPAR_ERR_CPU, "%s%s: %s", what, vpar_simd_path_name(path), why);
 }
 
+/* The table of a requested path (AUTO: vpar__simd_auto_table), or an
+   error naming `what` when this build or CPU lacks it (*out unchanged). */
+static vpar_status vpar__simd_pick(vpar_simd_path p, const char *what, const vpar__simd_ops **out) {
+    if (p == VPAR_SIMD_AUTO) {
+        *out = vpar__simd_auto_table();
+        return VPAR_OK;
+    }
+    if (!vpar_simd_available(p)) return vpar__simd_unavailable(what, p);
+    *out = vpar__simd_table(p);
+    return VPAR_OK;
+}
+
 /* Reads $VPAR_SIMD. On error *out is the scalar table. */
 static vpar_status vpar__simd_from_env(const vpar__simd_ops **out) {
     *out = &vpar__ops_scalar;
@@ -979,13 +988,7 @@ static vpar_status vpar__simd_from_env(const vpar__simd_ops **out) {
         if (st != VPAR_OK)
             return vpar_fail(st, "VPAR_SIMD='%s': unknown path (expected scalar, avx2, avx512, neon or auto)", env);
     }
-    if (p == VPAR_SIMD_AUTO) {
-        *out = vpar__simd_auto_table();
-        return VPAR_OK;
-    }
-    if (!vpar_simd_available(p)) return vpar__simd_unavailable("VPAR_SIMD=", p);
-    *out = vpar__simd_table(p);
-    return VPAR_OK;
+    return vpar__simd_pick(p, "VPAR_SIMD=", out);
 }
 
 static const vpar__simd_ops *vpar__simd_resolve(void) {
@@ -1018,12 +1021,8 @@ VPAR_API vpar_status vpar_simd_set_path(vpar_simd_path path) {
     if ((int)path < 0 || path >= VPAR_SIMD_PATH_COUNT)
         return vpar_fail(VPAR_ERR_INVALID, "vpar_simd_set_path: no path numbered %d", (int)path);
     const vpar__simd_ops *t;
-    if (path == VPAR_SIMD_AUTO) {
-        t = vpar__simd_auto_table();
-    } else {
-        if (!vpar_simd_available(path)) return vpar__simd_unavailable("vpar_simd_set_path: ", path);
-        t = vpar__simd_table(path);
-    }
+    vpar_status st = vpar__simd_pick(path, "vpar_simd_set_path: ", &t);
+    if (st != VPAR_OK) return st;
     atomic_store_explicit(&vpar__simd_current, t, memory_order_release);
     return VPAR_OK;
 }
