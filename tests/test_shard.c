@@ -227,6 +227,68 @@ START_TEST(test_mpi_local_pml) {
 }
 END_TEST
 
+/* XXH64 against the reference's published values (xxHash's sanity check:
+   its 101-byte buffer, seeds 0 and 2654435761; and text vectors), whole,
+   a byte at a time and in uneven pieces (the 32-byte stripe carried
+   across calls); and vpar_ex_hash_file = XXH64 of the content, across its
+   64 KiB reads. */
+START_TEST(test_xxh64) {
+    unsigned char sb[101];
+    uint32_t gen = 2654435761u;
+    for (int i = 0; i < 101; i++) {
+        sb[i] = (unsigned char)(gen >> 24);
+        gen *= gen;
+    }
+    static const struct { const char *text; size_t len; uint64_t seed, want; } v[] = {
+        {NULL, 0, 0, 0xEF46DB3751D8E999ULL},
+        {NULL, 0, 2654435761u, 0xAC75FDA2929B17EFULL},
+        {NULL, 1, 0, 0x4FCE394CC88952D8ULL},
+        {NULL, 1, 2654435761u, 0x739840CB819FA723ULL},
+        {NULL, 14, 0, 0xCFFA8DB881BC3A3DULL},
+        {NULL, 14, 2654435761u, 0x5B9611585EFCC9CBULL},
+        {NULL, 101, 0, 0x0EAB543384F878ADULL},
+        {NULL, 101, 2654435761u, 0xCAA65939306F1E21ULL},
+        {"", 0, 1, 0xD5AFBA1336A3BE4BULL},
+        {"a", 1, 0, 0xD24EC4F1A98C6E5BULL},
+        {"abc", 3, 0, 0x44BC2CF5AD770999ULL},
+        {"asdf", 4, 0, 0x415872F599CEA71EULL},
+        {"Call me Ishmael.", 16, 0, 0x6D04390FC9D61A90ULL},
+        {"Nobody inspects the spammish repetition", 39, 0, 0xFBCEA83C8A378BF1ULL},
+        {"Some years ago--never mind how long precisely-", 46, 0, 0x8F26F2B986AFDC52ULL},
+    };
+    for (size_t k = 0; k < sizeof v / sizeof *v; k++) {
+        const unsigned char *p = v[k].text ? (const unsigned char *)v[k].text : sb;
+        size_t n = v[k].len;
+        uint64_t h = vpar_ex_xxh64(p, n, v[k].seed);
+        ck_assert_msg(h == v[k].want, "vector %zu: %016llx, want %016llx", k, (unsigned long long)h,
+                      (unsigned long long)v[k].want);
+        for (size_t step = 1; step <= 33; step += 4) {
+            vpar_ex_xxh64_state s;
+            vpar_ex_xxh64_init(&s, v[k].seed);
+            for (size_t i = 0; i < n; i += step) vpar_ex_xxh64_update(&s, p + i, n - i < step ? n - i : step);
+            ck_assert_msg(vpar_ex_xxh64_digest(&s) == v[k].want, "vector %zu in pieces of %zu", k, step);
+        }
+    }
+    /* a file of several read chunks */
+    size_t n = 200003;
+    unsigned char *data = (unsigned char *)malloc(n);
+    ck_assert_ptr_nonnull(data);
+    for (size_t i = 0; i < n; i++) data[i] = (unsigned char)(i * 131u + (i >> 9));
+    char path[] = "/tmp/vpar_ex_xxh_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
+    close(fd);
+    uint64_t size = 0, h = 0;
+    ck_assert_int_eq(vpar_ex_hash_file(path, &size, &h), 0);
+    ck_assert_uint_eq(size, n);
+    ck_assert(h == vpar_ex_xxh64(data, n, 0));
+    unlink(path);
+    ck_assert_int_eq(vpar_ex_hash_file(path, &size, &h), -1);
+    free(data);
+}
+END_TEST
+
 START_TEST(test_confighash) {
     vpar_ex_confighash a, b;
     char ha[17], hb[17];
@@ -265,10 +327,10 @@ START_TEST(test_confighash) {
 END_TEST
 
 /* vpar_ex_confighash_input hashes the name (not the directory), the size
-   and the first MiB as the fields "input", "name", "size", "head"
-   (shard.h): the same value as those fields hashed whole with the public
-   field functions, for a file shorter than a read chunk, one of several
-   chunks, one past 1 MiB, and an empty one. */
+   and the first MiB's XXH64 as the fields "input", "name", "size", "head"
+   (shard.h): the same value as those fields hashed with the public field
+   functions, for a file shorter than a read chunk, one of several chunks,
+   one past 1 MiB, and an empty one. */
 START_TEST(test_confighash_input_layout) {
     const size_t sizes[] = {17, 200000, (1u << 20) + 12345, 0};
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
@@ -289,7 +351,7 @@ START_TEST(test_confighash_input_layout) {
         vpar_ex_confighash_str(&b, "input", "network");
         vpar_ex_confighash_str(&b, "name", strrchr(path, '/') + 1);
         vpar_ex_confighash_u64(&b, "size", (uint64_t)n);
-        vpar_ex_confighash_bytes(&b, "head", data, n < (1u << 20) ? n : (1u << 20));
+        vpar_ex_confighash_u64(&b, "head", vpar_ex_xxh64(data, n < (1u << 20) ? n : (1u << 20), 0));
         ck_assert_msg(a.h == b.h, "size %zu: %016llx != %016llx", n, (unsigned long long)a.h,
                       (unsigned long long)b.h);
         /* a byte past the first MiB does not count; one inside does */
@@ -327,6 +389,7 @@ int main(void) {
     tcase_add_test(tc, test_sge);
     tcase_add_test(tc, test_ownership_partitions);
     tcase_add_test(tc, test_array_spec);
+    tcase_add_test(tc, test_xxh64);
     tcase_add_test(tc, test_confighash);
     tcase_add_test(tc, test_confighash_input_layout);
     tcase_add_test(tc, test_mpi_local_pml);

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 int vpar_ex_parts_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
-    *hash = VPAR_EX_FNV_OFFSET;
     return vpar_ex_hash_file(path, size, hash);
 }
 

@@ -211,21 +211,122 @@ static void shard__fnv(vpar_ex_confighash *c, const void *p, size_t n) {
     c->h = vpar_ex_fnv1a(c->h, p, n);
 }
 
+/* ---- XXH64 (written from xxHash's specification, doc/xxhash_spec.md) ---- */
+#define SHARD__P1 0x9E3779B185EBCA87ULL
+#define SHARD__P2 0xC2B2AE3D27D4EB4FULL
+#define SHARD__P3 0x165667B19E3779F9ULL
+#define SHARD__P4 0x85EBCA77C2B2AE63ULL
+#define SHARD__P5 0x27D4EB2F165667C5ULL
+
+static inline uint64_t shard__rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+/* little-endian loads, whatever the host */
+static inline uint64_t shard__le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+static inline uint32_t shard__le32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t shard__round(uint64_t acc, uint64_t lane) {
+    return shard__rotl(acc + lane * SHARD__P2, 31) * SHARD__P1;
+}
+
+static inline uint64_t shard__merge(uint64_t acc, uint64_t v) {
+    return (acc ^ shard__round(0, v)) * SHARD__P1 + SHARD__P4;
+}
+
+/* Whole 32-byte stripes of p[0..n): returns how many bytes it consumed. */
+static size_t shard__stripes(uint64_t v[4], const unsigned char *p, size_t n) {
+    size_t i = 0;
+    uint64_t a = v[0], b = v[1], c = v[2], d = v[3];
+    for (; i + 32 <= n; i += 32) {
+        a = shard__round(a, shard__le64(p + i));
+        b = shard__round(b, shard__le64(p + i + 8));
+        c = shard__round(c, shard__le64(p + i + 16));
+        d = shard__round(d, shard__le64(p + i + 24));
+    }
+    v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+    return i;
+}
+
+void vpar_ex_xxh64_init(vpar_ex_xxh64_state *s, uint64_t seed) {
+    memset(s, 0, sizeof *s);
+    s->seed = seed;
+    s->v[0] = seed + SHARD__P1 + SHARD__P2;
+    s->v[1] = seed + SHARD__P2;
+    s->v[2] = seed;
+    s->v[3] = seed - SHARD__P1;
+}
+
+void vpar_ex_xxh64_update(vpar_ex_xxh64_state *s, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    s->total += (uint64_t)n;
+    if (s->memsize) { /* finish the stripe begun by the last call */
+        size_t take = 32 - s->memsize < n ? 32 - s->memsize : n;
+        memcpy(s->mem + s->memsize, p, take);
+        s->memsize += (unsigned)take;
+        p += take;
+        n -= take;
+        if (s->memsize < 32) return;
+        shard__stripes(s->v, s->mem, 32);
+        s->memsize = 0;
+    }
+    size_t done = shard__stripes(s->v, p, n);
+    memcpy(s->mem, p + done, n - done);
+    s->memsize = (unsigned)(n - done);
+}
+
+uint64_t vpar_ex_xxh64_digest(const vpar_ex_xxh64_state *s) {
+    uint64_t h;
+    if (s->total >= 32) {
+        h = shard__rotl(s->v[0], 1) + shard__rotl(s->v[1], 7) + shard__rotl(s->v[2], 12) +
+            shard__rotl(s->v[3], 18);
+        for (int k = 0; k < 4; k++) h = shard__merge(h, s->v[k]);
+    } else {
+        h = s->seed + SHARD__P5;
+    }
+    h += s->total;
+    const unsigned char *p = s->mem;
+    size_t n = s->memsize;
+    for (; n >= 8; p += 8, n -= 8) h = shard__rotl(h ^ shard__round(0, shard__le64(p)), 27) * SHARD__P1 + SHARD__P4;
+    if (n >= 4) {
+        h = shard__rotl(h ^ (uint64_t)shard__le32(p) * SHARD__P1, 23) * SHARD__P2 + SHARD__P3;
+        p += 4;
+        n -= 4;
+    }
+    for (; n; p++, n--) h = shard__rotl(h ^ (uint64_t)*p * SHARD__P5, 11) * SHARD__P1;
+    h ^= h >> 33;
+    h *= SHARD__P2;
+    h ^= h >> 29;
+    h *= SHARD__P3;
+    return h ^ (h >> 32);
+}
+
+uint64_t vpar_ex_xxh64(const void *p, size_t n, uint64_t seed) {
+    vpar_ex_xxh64_state s;
+    vpar_ex_xxh64_init(&s, seed);
+    vpar_ex_xxh64_update(&s, p, n);
+    return vpar_ex_xxh64_digest(&s);
+}
+
 int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    uint64_t h = *hash, total = 0;
+    vpar_ex_xxh64_state s;
+    vpar_ex_xxh64_init(&s, 0);
     unsigned char buf[1 << 16];
     for (;;) {
         ssize_t r = vpar_ex_read_retry(fd, buf, sizeof buf);
         if (r < 0) return vpar_ex_close_fail(fd);
         if (r == 0) break;
-        h = vpar_ex_fnv1a(h, buf, (size_t)r);
-        total += (uint64_t)r;
+        vpar_ex_xxh64_update(&s, buf, (size_t)r);
     }
     close(fd);
-    *size = total;
-    *hash = h;
+    *size = s.total;
+    *hash = vpar_ex_xxh64_digest(&s);
     return 0;
 }
 
@@ -254,7 +355,7 @@ void vpar_ex_confighash_u64(vpar_ex_confighash *c, const char *label, uint64_t v
 }
 
 int vpar_ex_confighash_file(vpar_ex_confighash *c, const char *label, const char *path) {
-    uint64_t size, h = VPAR_EX_FNV_OFFSET;
+    uint64_t size, h;
     if (vpar_ex_hash_file(path, &size, &h) != 0) return -1;
     vpar_ex_confighash_str(c, "file", label);
     vpar_ex_confighash_u64(c, "size", size);
@@ -267,10 +368,10 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
     if (fd < 0) return -1;
     struct stat sb;
     if (fstat(fd, &sb) != 0) return vpar_ex_close_fail(fd);
-    /* The field "head" (vpar_ex_confighash_bytes' layout) is hashed as it
-       is read, 64 KiB at a time: no 1 MiB buffer to fault in. Its length
-       is the file's size up to 1 MiB; a file that shrinks meanwhile reads
-       short: an error (EAGAIN), like an unreadable one. */
+    /* The field "head", the XXH64 of the first MiB (or of the whole file
+       when smaller), is hashed as it is read, 64 KiB at a time: no 1 MiB
+       buffer to fault in. A file that shrinks meanwhile reads short: an
+       error (EAGAIN), like an unreadable one. */
     const uint64_t cap = (uint64_t)1 << 20;
     uint64_t want = sb.st_size < 0 ? 0 : (uint64_t)sb.st_size;
     if (want > cap) want = cap;
@@ -279,7 +380,8 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
     vpar_ex_confighash_str(&t, "input", label);
     vpar_ex_confighash_str(&t, "name", base ? base + 1 : path);
     vpar_ex_confighash_u64(&t, "size", (uint64_t)sb.st_size);
-    shard__field(&t, "head", want);
+    vpar_ex_xxh64_state head;
+    vpar_ex_xxh64_init(&head, 0);
     unsigned char buf[1 << 16];
     uint64_t got = 0;
     while (got < want) {
@@ -287,7 +389,7 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
         ssize_t r = vpar_ex_read_retry(fd, buf, ask);
         if (r < 0) return vpar_ex_close_fail(fd);
         if (r == 0) break;
-        shard__fnv(&t, buf, (size_t)r);
+        vpar_ex_xxh64_update(&head, buf, (size_t)r);
         got += (uint64_t)r;
     }
     close(fd);
@@ -295,6 +397,7 @@ int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const cha
         errno = EAGAIN;
         return -1;
     }
+    vpar_ex_confighash_u64(&t, "head", vpar_ex_xxh64_digest(&head));
     *c = t;
     return 0;
 }

@@ -54,9 +54,10 @@ unsigned long vpar_ex_shard_of(size_t item, unsigned long count);
    writes at most len bytes including the NUL. Sorts `ids` in place. */
 size_t vpar_ex_array_spec(unsigned long *ids, size_t n, char *buf, size_t len);
 
-/* Configuration hash: 64-bit FNV-1a over labelled fields, written into every
-   part of a sharded run and compared by the merge. Feed the options and the
-   identity of the inputs that change results; not the shard, -j or -t. */
+/* Configuration hash: 64-bit FNV-1a over labelled fields (file contents
+   enter as their XXH64), written into every part of a sharded run and
+   compared by the merge. Feed the options and the identity of the inputs
+   that change results; not the shard, -j or -t. */
 typedef struct vpar_ex_confighash {
     uint64_t h;
 } vpar_ex_confighash;
@@ -65,8 +66,9 @@ void vpar_ex_confighash_init(vpar_ex_confighash *c);
 void vpar_ex_confighash_bytes(vpar_ex_confighash *c, const char *label, const void *p, size_t n);
 void vpar_ex_confighash_str(vpar_ex_confighash *c, const char *label, const char *s);
 void vpar_ex_confighash_u64(vpar_ex_confighash *c, const char *label, uint64_t v);
-/* Hashes a file's whole content under `label`. Returns 0, or -1 with errno
-   set (the caller names the file in its message). */
+/* Hashes a file's whole content under `label` (fields "file", "size",
+   "content": its XXH64). Returns 0, or -1 with errno set (the caller names
+   the file in its message). */
 int vpar_ex_confighash_file(vpar_ex_confighash *c, const char *label, const char *path);
 /* Formats a message into err (when err and len) and returns -1: the error
    path of the functions here. */
@@ -80,13 +82,28 @@ int vpar_ex_errmsg(char *err, size_t len, const char *fmt, ...)
    VPAR_EX_FNV_OFFSET). */
 #define VPAR_EX_FNV_OFFSET 0xcbf29ce484222325ULL
 uint64_t vpar_ex_fnv1a(uint64_t h, const void *p, size_t n);
-/* FNV-1a 64 of a file's whole content continuing from *hash, and its size.
-   Returns 0, or -1 with errno set. */
+/* XXH64, xxHash's 64-bit hash (the reference implementation's values:
+   `xxhsum -H1`, python's xxhash.xxh64), fed in pieces: for file contents,
+   which FNV-1a's byte-serial multiplications would read at ~4 cycles a
+   byte (xxHash's four lanes: well under one). Any thread; a state is one
+   thread's. */
+typedef struct vpar_ex_xxh64_state {
+    uint64_t v[4], total, seed;
+    unsigned char mem[32];  /* the bytes of an unfinished 32-byte stripe */
+    unsigned memsize;
+} vpar_ex_xxh64_state;
+void vpar_ex_xxh64_init(vpar_ex_xxh64_state *s, uint64_t seed);
+void vpar_ex_xxh64_update(vpar_ex_xxh64_state *s, const void *p, size_t n);
+uint64_t vpar_ex_xxh64_digest(const vpar_ex_xxh64_state *s);
+/* One-shot: XXH64 of n bytes. */
+uint64_t vpar_ex_xxh64(const void *p, size_t n, uint64_t seed);
+/* XXH64 (seed 0) of a file's whole content into *hash, and its size into
+   *size. Returns 0, or -1 with errno set. */
 int vpar_ex_hash_file(const char *path, uint64_t *size, uint64_t *hash);
 /* An input too big to read whole (a network): its file name (no
    directory: staging to node-local disk keeps the identity), size and the
-   FNV-1a of its first MiB (the .npy header and the first rows). 0, or -1
-   with errno. */
+   XXH64 of its first MiB (the .npy header and the first rows), as the
+   fields "input", "name", "size", "head" (a u64). 0, or -1 with errno. */
 int vpar_ex_confighash_input(vpar_ex_confighash *c, const char *label, const char *path);
 
 /* 1 when this process was started by an MPI launcher (mpirun/mpiexec of
