@@ -10,6 +10,7 @@
 #include <string.h>
 #if defined(__linux__)
 #  include <sys/mman.h>
+#  include <unistd.h>
 #endif
 
 #include "egad.h"
@@ -19,13 +20,14 @@
    fault per 4 KiB page at first write: the plan's and the loader's arrays
    are written right after they are allocated, and on this project's VM a
    fault costs ~11 us, populating ~0.6 us a page (the plan at 2,500 genes:
-   7.1 -> 5.0 ms; bench/RESULTS.md, 2026-12-03 10:00). A hint: errors
+   6.6-7.0 -> 4.8-5.6 ms; bench/RESULTS.md, 2026-12-03 09:35). A hint: errors
    (older kernels) leave the faults as they were. */
 static inline void vpar__egad_prefault(void *p, size_t bytes) {
 #if defined(MADV_POPULATE_WRITE)
     if (!p || bytes < ((size_t)64 << 10)) return;
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t m = pg > 0 ? (uintptr_t)pg - 1 : 4095;
+    uintptr_t a = ((uintptr_t)p + m) & ~m, e = ((uintptr_t)p + bytes) & ~m;
     if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
 #else
     (void)p;
