@@ -227,6 +227,19 @@ START_TEST(test_mpi_local_pml) {
 }
 END_TEST
 
+/* n patterned bytes (malloc'ed; at least 1) written to a new temporary
+   file made from `path` (a mkstemp template, filled in). */
+static unsigned char *patterned_file(size_t n, char *path) {
+    unsigned char *data = (unsigned char *)malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(data);
+    for (size_t i = 0; i < n; i++) data[i] = (unsigned char)(i * 131u + (i >> 9));
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
+    close(fd);
+    return data;
+}
+
 /* XXH64 against the reference's published values (xxHash's sanity check:
    its 101-byte buffer, seeds 0 and 2654435761; and text vectors), whole,
    a byte at a time and in uneven pieces (the 32-byte stripe carried
@@ -271,14 +284,8 @@ START_TEST(test_xxh64) {
     }
     /* a file of several read chunks */
     size_t n = 200003;
-    unsigned char *data = (unsigned char *)malloc(n);
-    ck_assert_ptr_nonnull(data);
-    for (size_t i = 0; i < n; i++) data[i] = (unsigned char)(i * 131u + (i >> 9));
     char path[] = "/tmp/vpar_ex_xxh_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
-    close(fd);
+    unsigned char *data = patterned_file(n, path);
     uint64_t size = 0, h = 0;
     ck_assert_int_eq(vpar_ex_hash_file(path, &size, &h), 0);
     ck_assert_uint_eq(size, n);
@@ -335,14 +342,9 @@ START_TEST(test_confighash_input_layout) {
     const size_t sizes[] = {17, 200000, (1u << 20) + 12345, 0};
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         size_t n = sizes[k];
-        unsigned char *data = (unsigned char *)malloc(n ? n : 1);
-        ck_assert_ptr_nonnull(data);
-        for (size_t i = 0; i < n; i++) data[i] = (unsigned char)(i * 131u + (i >> 9));
         char path[] = "/tmp/vpar_ex_input_XXXXXX";
-        int fd = mkstemp(path);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
-        close(fd);
+        unsigned char *data = patterned_file(n, path);
+        int fd;
         vpar_ex_confighash a, b;
         vpar_ex_confighash_init(&a);
         vpar_ex_confighash_str(&a, "program", "p");
