@@ -14,10 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int vpar_ex_parts_hash_file(const char *path, uint64_t *size, uint64_t *hash) {
-    return vpar_ex_hash_file(path, size, hash);
-}
-
 void vpar_ex_parts_free(vpar_ex_parts *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nitems && p->items; i++) {
@@ -127,7 +123,7 @@ int vpar_ex_parts_done(vpar_ex_parts *p, const char *dir, size_t item, const cha
         char path[4096];
         if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
             return vpar_ex_errmsg(err, errlen, "%s/%s: path too long", dir, file);
-        if (vpar_ex_parts_hash_file(path, &it->size, &it->hash) != 0)
+        if (vpar_ex_hash_file(path, &it->size, &it->hash) != 0)
             return vpar_ex_errmsg(err, errlen, "%s: cannot read it back: %s", path, strerror(errno));
     }
     char *f = strdup(file), *m = meta ? strdup(meta) : NULL;
@@ -306,7 +302,7 @@ static size_t parts__verify(vpar_ex_parts *p, const char *dir) {
         char path[4096];
         uint64_t size, hash;
         if (snprintf(path, sizeof path, "%s/%s", dir, it->file) >= (int)sizeof path ||
-            vpar_ex_parts_hash_file(path, &size, &hash) != 0 || size != it->size ||
+            vpar_ex_hash_file(path, &size, &hash) != 0 || size != it->size ||
             hash != it->hash) {
             it->done = 0;
             bad++;

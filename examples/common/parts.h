@@ -106,7 +106,4 @@ int vpar_ex_parts_merge(vpar_ex_parts *out, const char *dir, const char *program
    ("3,7,12-14") in buf; returns the number of missing items. */
 size_t vpar_ex_parts_missing_spec(const vpar_ex_parts *p, char *buf, size_t len);
 
-/* XXH64 (vpar_ex_hash_file) of a file's content and its size. 0, or -1 with errno. */
-int vpar_ex_parts_hash_file(const char *path, uint64_t *size, uint64_t *hash);
-
 #endif
