@@ -1158,7 +1158,29 @@ static void run_sigint_helper(const char *mode) {
        paths must clean up, and "idle" covers the no-map case for sure. */
     ck_assert_int_eq(kill(p, SIGINT), 0);
     int wst = 0;
+#if VPAR_TEST_TSAN
+    /* ThreadSanitizer's runtime takes every signal itself and hands it to
+       the program's handler later, at an intercepted call; now and then
+       it never does: about 1 helper in 40-120 under TSan slept on in its
+       map's poll() loop with its workers and map intact, SIGINT neither
+       pending nor handled, and a second SIGINT then ended it cleanly (no
+       such case in 150 runs of the plain build). Here, and only here, a
+       helper still alive after 5 s gets Ctrl-C again, at most twice;
+       everything below is still checked. Other builds wait for the first. */
+    for (int waited_ms = 0, resent = 0;; waited_ms++) {
+        pid_t r = waitpid(p, &wst, WNOHANG);
+        ck_assert_int_ne(r, -1);
+        if (r == p) break;
+        if (waited_ms > 0 && waited_ms % 5000 == 0 && resent < 2) {
+            ck_assert_int_eq(kill(p, SIGINT), 0);
+            resent++;
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+#else
     ck_assert_int_eq(waitpid(p, &wst, 0), p);
+#endif
     ck_assert_msg(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGINT, "helper status 0x%x", wst);
     ck_assert_msg(!pid_exists(w0) && !pid_exists(w1), "worker processes left behind");
     ck_assert_msg(stat(path, &sb) != 0, "%s left behind", path);

@@ -40,6 +40,18 @@
 #  define VPAR_TEST_SANITIZED 0
 #endif
 
+/* 1 in a ThreadSanitizer build (gcc's macro, clang's feature test). */
+#if defined(__SANITIZE_THREAD__)
+#  define VPAR_TEST_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define VPAR_TEST_TSAN 1
+#  endif
+#endif
+#ifndef VPAR_TEST_TSAN
+#  define VPAR_TEST_TSAN 0
+#endif
+
 /* Monotonic clock in seconds / milliseconds. */
 static inline double vpar_test_now_s(void) {
     struct timespec ts;
