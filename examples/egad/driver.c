@@ -146,7 +146,9 @@ static void vpar__egad_fold_sums_clean(const vpar__egad_ctx *c, double *F, const
 /* Fold sums of a group of gn terms: F + i x nfold x n holds term i's, its
    positives are rows + roff[i] with fold offsets hoff + i x (nfold + 1).
    Column tile by column tile (the tile of the group's `uni` distinct rows
-   stays in L2 while every term of the group adds it), each fold's rows in
+   stays in cache while every term of the group adds it: 384 KiB where the
+   group is small, else tiles of vpar__egad_tune.min_tile columns, whose
+   row segments the hardware prefetcher can stream), each fold's rows in
    simd.h's order (vpar_acc_rows_*: groups of 4, then a pair, then a
    single): per column the same sums, bit for bit, as one term at a time
    over the full width. */

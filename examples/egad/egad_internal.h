@@ -92,8 +92,8 @@ struct vpar_egad_plan {
    any plan is created or run (they are read without synchronisation). */
 typedef struct vpar__egad_tuning {
     size_t greedy_min_bytes; /* networks (as float32) up to this size keep plan order (32 MiB) */
-    size_t tile_bytes;       /* bytes of the group's row tile kept in L2 (384 KiB) */
-    size_t min_tile;         /* fewest columns per tile (64) */
+    size_t tile_bytes;       /* bytes of the group's row tile aimed at (384 KiB) */
+    size_t min_tile;         /* fewest columns per tile (1,024: 4 KiB row segments) */
     int group;               /* terms per group, 1..VPAR__EGAD_GROUP */
 } vpar__egad_tuning;
 extern vpar__egad_tuning vpar__egad_tune;

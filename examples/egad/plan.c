@@ -147,8 +147,15 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
    index), among the (first 4,096) terms sharing a gene with it (none: the
    largest left). Small networks (vpar__egad_tune.greedy_min_bytes) keep plan order.
    Deterministic; the results do not depend on it (each term's sums
-   keep their order), only the memory traffic does. */
-vpar__egad_tuning vpar__egad_tune = {(size_t)32 << 20, (size_t)384 << 10, 64, VPAR__EGAD_GROUP};
+   keep their order), only the memory traffic does. Tiles are at least
+   1,024 columns (a 4 KiB row segment of rank codes or float32): on a
+   512 KiB-L2 Zen 3 the 64-column minimum left most full-size tiles at
+   64 columns (256-byte segments, each a new stream for the hardware
+   prefetcher) and the fold sums of a full-size step took 1.6-2.0 s against
+   1.2-1.8 s with 1,024 (the tile then lives in L3; bench/RESULTS.md,
+   2026-12-03 12:40); on the 1 MiB-L2 Zen 5 wider tiles measured within
+   noise. */
+vpar__egad_tuning vpar__egad_tune = {(size_t)32 << 20, (size_t)384 << 10, 1024, VPAR__EGAD_GROUP};
 
 static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
     const size_t nt = p->nterms, nu = p->nu, npos = p->pos_ptr[nt];
