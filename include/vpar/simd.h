@@ -1486,9 +1486,10 @@ static VPAR__TARGET void VPAR__K(_addk_)(double *acc, const VPAR__T *const *r, i
 
 /* The rows of vpar_acc_rows_* over one column tile: acc[0..len) += the
    columns [c0, c0 + len) of the listed rows of m, in groups of 4, then a
-   pair, then a single (the documented order; uint32 rows first in
-   groups of 16), with the kernel above inlined: one call per tile instead
-   of one per row group. */
+   pair, then a single (the documented order; the first rows in blocks
+   of 16: uint32 summed in any order, floats as four groups of 4 in
+   order), with the kernel above inlined: one call per tile instead of
+   one per row group. */
 static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_t ld,
                                             const uint32_t *rows, size_t nrows, size_t c0,
                                             size_t len) {
@@ -1518,6 +1519,33 @@ static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_
             uint64_t u = 0;
             for (int x = 0; x < 16; x++) u += a[x][i];
             acc[i] = acc[i] + (double)u;
+        }
+    }
+#else
+    /* float rows: four groups of 4 per load and store of acc, each group
+       summed and added to acc in the documented order, acc held in a
+       register between them: the same operations on the same values as
+       four calls of the group-of-4 kernel, so the same bits. vpar-egad's
+       terms phase at 2,500 genes: see bench/RESULTS.md, 2026-12-03 */
+    for (; q + 16 <= nrows; q += 16) {
+        const VPAR__T *a[16];
+        for (int x = 0; x < 16; x++) a[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
+        size_t i = 0;
+        for (; i + VPAR__W <= len; i += VPAR__W) {
+            VPAR__VD s = VPAR__LDACC(acc + i);
+            for (int x = 0; x < 4; x++)
+                s = VPAR__P(_add)(s, VPAR__P(_add)(VPAR__P(_add)(VPAR__LD(a[4 * x] + i),
+                                                                 VPAR__LD(a[4 * x + 1] + i)),
+                                                   VPAR__P(_add)(VPAR__LD(a[4 * x + 2] + i),
+                                                                 VPAR__LD(a[4 * x + 3] + i))));
+            VPAR__P(_st)(acc + i, s);
+        }
+        for (; i < len; i++) {
+            double s = acc[i];
+            for (int x = 0; x < 4; x++)
+                s = s + (((double)a[4 * x][i] + (double)a[4 * x + 1][i]) +
+                         ((double)a[4 * x + 2][i] + (double)a[4 * x + 3][i]));
+            acc[i] = s;
         }
     }
 #endif
