@@ -153,8 +153,8 @@ static vpar_status vpar__egad_plan_folds(vpar_egad_plan *p, vpar__egad_build *b)
    64 columns (256-byte segments, each a new stream for the hardware
    prefetcher) and the fold sums of a full-size step took 1.6-2.0 s against
    1.2-1.8 s with 1,024 (the tile then lives in L3; bench/RESULTS.md,
-   2026-12-03 12:40); on the 1 MiB-L2 Zen 5 wider tiles measured within
-   noise. */
+   2026-12-03 12:40 section); on the 1 MiB-L2 Zen 5 wider tiles measured
+   within noise. */
 vpar__egad_tuning vpar__egad_tune = {(size_t)32 << 20, (size_t)384 << 10, 1024, VPAR__EGAD_GROUP};
 
 static vpar_status vpar__egad_plan_groups(vpar_egad_plan *p, const char *name) {
