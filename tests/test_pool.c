@@ -17,18 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#  define SANITIZED 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#    define SANITIZED 1
-#  endif
-#endif
-
 /* Divides stress sizes: 1 in release, 10 under sanitizers. */
 static size_t scale(size_t n) {
     size_t d = 1;
-#ifdef SANITIZED
+#if VPAR_TEST_SANITIZED
     d = 10;
 #endif
     const char *e = getenv("VPAR_TEST_SCALE");
@@ -521,7 +513,7 @@ END_TEST
 
 
 START_TEST(test_fib_deep_recursion) {
-#ifdef SANITIZED
+#if VPAR_TEST_SANITIZED
     const int n = 22;
 #else
     const int n = 29;  /* ~830k spawns */

@@ -19,13 +19,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__)
-#  define TSAN 1
-#elif defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define TSAN 1
-#  endif
-#endif
 
 
 
@@ -119,7 +112,7 @@ START_TEST(test_fork) {
 END_TEST
 
 int main(void) {
-#ifdef TSAN
+#if VPAR_TEST_TSAN
     printf("SKIP: test_pool_fork compiled with ThreadSanitizer, which does not support "
            "threads in the child of a multi-threaded fork(); tests/pool.cmake builds it "
            "without TSan\n");

@@ -6,7 +6,8 @@
      always                  vpar_test_now_s, vpar_test_now_ms,
                              vpar_test_sleep_ms, vpar_test_mix,
                              vpar_test_die_by, vpar_test_sh,
-                             VPAR_TEST_SANITIZED
+                             VPAR_TEST_SANITIZED, VPAR_TEST_TSAN,
+                             VPAR_TEST_ASAN
      fuzz targets            VPAR_FUZZ_CHECK, vpar_fuzz_input_path
      vpar/pool.h             vpar_test_fib_task, vpar_test_fib_iter,
                              vpar_test_noop_range, vpar_test_noop_task;
@@ -33,14 +34,9 @@
 
 /* ---- always --------------------------------------------------------------- */
 
-/* 1 in an ASan or TSan build (they make fork and atomics much slower). */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#  define VPAR_TEST_SANITIZED 1
-#else
-#  define VPAR_TEST_SANITIZED 0
-#endif
-
-/* 1 in a ThreadSanitizer build (gcc's macro, clang's feature test). */
+/* 1 in a ThreadSanitizer / AddressSanitizer build (gcc's macros, clang's
+   feature tests), and VPAR_TEST_SANITIZED in either (they make fork and
+   atomics much slower). */
 #if defined(__SANITIZE_THREAD__)
 #  define VPAR_TEST_TSAN 1
 #elif defined(__has_feature)
@@ -51,6 +47,17 @@
 #ifndef VPAR_TEST_TSAN
 #  define VPAR_TEST_TSAN 0
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define VPAR_TEST_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define VPAR_TEST_ASAN 1
+#  endif
+#endif
+#ifndef VPAR_TEST_ASAN
+#  define VPAR_TEST_ASAN 0
+#endif
+#define VPAR_TEST_SANITIZED (VPAR_TEST_TSAN || VPAR_TEST_ASAN)
 
 /* Monotonic clock in seconds / milliseconds. */
 static inline double vpar_test_now_s(void) {

@@ -1495,16 +1495,21 @@ static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_
                                             size_t len) {
     const VPAR__T *r[4];
     size_t q = 0;
-#ifdef VPAR__ACC_ONLY
-    /* uint32 rows: their sums are exact integers, the same in any order
-       (vpar_acc_rows_u32_f64), so 16 rows share one load and one store of
-       acc: EGAD's fold sums of a full-size aggregation step's rank codes
-       took 0.94-0.98 s in groups of 4, 0.84-0.86 s in groups of 16
-       (bench/RESULTS.md, 2026-12-03) */
+    /* The first rows 16 at a time: one load and one store of acc per 16
+       rows. uint32 rows: their sums are exact integers, the same in any
+       order (vpar_acc_rows_u32_f64), summed in 64-bit lanes: EGAD's fold
+       sums of a full-size aggregation step's rank codes took 0.94-0.98 s
+       in groups of 4, 0.84-0.86 s in groups of 16. Float rows: four
+       groups of 4, each summed and added to acc in the documented order,
+       acc held in a register between them: the same operations on the
+       same values as four calls of the group-of-4 kernel, so the same
+       bits (vpar-egad's terms phase at 2,500 genes 70.9 -> 66.3 ms).
+       bench/RESULTS.md, 2026-12-03. */
     for (; q + 16 <= nrows; q += 16) {
         const VPAR__T *a[16];
         for (int x = 0; x < 16; x++) a[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
         size_t i = 0;
+#ifdef VPAR__ACC_ONLY
         for (; i + VPAR__W <= len; i += VPAR__W) {
             VPAR__P(_vq) t[4];
             for (int x = 0; x < 4; x++)
@@ -1520,17 +1525,7 @@ static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_
             for (int x = 0; x < 16; x++) u += a[x][i];
             acc[i] = acc[i] + (double)u;
         }
-    }
 #else
-    /* float rows: four groups of 4 per load and store of acc, each group
-       summed and added to acc in the documented order, acc held in a
-       register between them: the same operations on the same values as
-       four calls of the group-of-4 kernel, so the same bits. vpar-egad's
-       terms phase at 2,500 genes: see bench/RESULTS.md, 2026-12-03 */
-    for (; q + 16 <= nrows; q += 16) {
-        const VPAR__T *a[16];
-        for (int x = 0; x < 16; x++) a[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
-        size_t i = 0;
         for (; i + VPAR__W <= len; i += VPAR__W) {
             VPAR__VD s = VPAR__LDACC(acc + i);
             for (int x = 0; x < 4; x++)
@@ -1547,8 +1542,8 @@ static VPAR__TARGET void VPAR__K(_accrows_)(double *acc, const VPAR__T *m, size_
                          ((double)a[4 * x + 2][i] + (double)a[4 * x + 3][i]));
             acc[i] = s;
         }
-    }
 #endif
+    }
     for (; q + 4 <= nrows; q += 4) {
         for (int x = 0; x < 4; x++) r[x] = m + (size_t)rows[q + (size_t)x] * ld + c0;
         VPAR__K(_addki_)(acc, r, 4, len);
