@@ -19,9 +19,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
-
-
 /* Returns once every worker thread of `p` has run user code, that is, has
    finished starting: n-1 submitted tasks (submissions are shared FIFO
    work, one per worker thread) each hold their worker until all n-1 run.
